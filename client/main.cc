@@ -1,0 +1,53 @@
+// fedsmear-client: the hospital site daemon. Wires config, logging, the site and signals.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "client/site.h"
+#include "common/cli.h"
+#include "common/config.h"
+#include "common/log.h"
+
+namespace {
+// The one process-wide flag a signal handler may touch; main() owns its meaning.
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fedsmear-client: trains the consortium's model on this site's private images"};
+  std::string config_path;
+  std::string log_level = "info";
+  app.add_option("--config", config_path, "site YAML (see configs/client.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  bool insecure = false;
+  app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
+  fedsmear::AddStandardFlags(app, &log_level);
+  if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
+  auto config = fedsmear::LoadClientConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "fedsmear-client: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (app.count("--log-level") == 0) log_level = config->log_level;
+  if (insecure) config->insecure = true;
+  if (auto st = fedsmear::InitLogging(log_level, config->site_id); !st.ok()) {
+    std::cerr << "fedsmear-client: " << st.message() << "\n";
+    return 2;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto site = fedsmear::Site::Create(*config);
+  if (!site.ok()) {
+    spdlog::error("{}", site.status().ToString());
+    return 1;
+  }
+  fedsmear::Status st = (*site)->Run(g_stop);
+  if (!st.ok()) {
+    spdlog::error("{}", st.ToString());
+    return st.code() == fedsmear::StatusCode::kAborted ? 0 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,333 @@
+#include "client/site.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <optional>
+#include <variant>
+
+#include "client/trainer.h"
+#include "common/net/dealer.h"
+#include "common/net/keys.h"
+#include "common/wire/messages.h"
+#include "fedsmear/version.h"
+#include "models/packed_model.h"
+
+namespace fedsmear {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string DataPath(const ClientConfig& c) {
+  return c.data.manifest.empty() ? c.data.root : c.data.manifest;
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// What the worker thread hands back: a reply to send, or the input of a secure aggregation
+// round (never sent as such: the session masks it first).
+using WorkOutput = std::variant<wire::Body, SecAggInput>;
+
+template <typename T>
+Result<WorkOutput> AsWork(Result<T> r) {
+  if (!r.ok()) return r.status();
+  return WorkOutput(std::move(r).value());
+}
+
+struct Site::Impl {
+  std::optional<DealerEndpoint> dealer;
+  std::string run_id;
+  uint64_t heartbeat_seq = 0;
+  std::future<Result<WorkOutput>> work;   // the reply of the task being worked on
+  std::unique_ptr<SecAggSession> secagg;  // the current secure aggregation round, if any
+  uint64_t work_task_id = 0;
+  // The newest train task that arrived while busy (e.g. from a restarted coordinator); it starts
+  // as soon as the current work ends. Older queued tasks are superseded.
+  std::optional<wire::TrainTask> queued;
+};
+
+Site::Site(const ClientConfig& config) : config_(config), impl_(std::make_unique<Impl>()) {}
+Site::~Site() {
+  if (impl_ && impl_->work.valid()) impl_->work.wait();
+}
+
+Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
+  std::unique_ptr<Site> site(new Site(config));
+  ScanOptions scan;
+  scan.max_image_side = config.data.max_image_side;
+  ASSIGN_OR_RETURN(site->dataset_, OpenDataset(DataPath(config), {}, scan));
+  if (site->dataset_.samples.size() < 2) {
+    return FailedPrecondition("site data at " + DataPath(config) + " has fewer than 2 images");
+  }
+  ASSIGN_OR_RETURN(site->split_, TrainValSplit(site->dataset_, config.data.val_fraction,
+                                               config.data.seed, config.data.split == "group"));
+  site->class_order_ = site->dataset_.class_names;
+  if (!config.signing_key_file.empty()) {
+    ASSIGN_OR_RETURN(SigningKeyHex hex, LoadSigningKeyFile(config.signing_key_file));
+    ASSIGN_OR_RETURN(std::string seed, HexDecodeKey(hex.secret_seed, "ed25519-secret-key"));
+    std::array<uint8_t, 32> raw{};
+    std::memcpy(raw.data(), seed.data(), raw.size());
+    secagg::SecureZero(seed.data(), seed.size());
+    secagg::Secret32 secret(raw);
+    secagg::SecureZero(raw.data(), raw.size());
+    ASSIGN_OR_RETURN(secagg::Ed25519KeyPair pair, secagg::Ed25519KeyPair::FromPrivate(secret));
+    ASSIGN_OR_RETURN(std::string pub, HexDecodeKey(hex.public_key, "ed25519-public-key"));
+    if (std::memcmp(pub.data(), pair.public_key().data(), pub.size()) != 0) {
+      return InvalidArgument(config.signing_key_file +
+                             ": ed25519-public-key does not belong to ed25519-secret-key");
+    }
+    site->signing_seed_.emplace(std::move(secret));
+  }
+  torch::set_num_threads(config.threads);
+  spdlog::info("site {}: {} images in {} classes ({} train, {} validation), {} files skipped",
+               config.site_id, site->dataset_.samples.size(), site->dataset_.class_names.size(),
+               site->split_.train.size(), site->split_.val.size(), site->dataset_.skipped.size());
+  return site;
+}
+
+Status Site::StartTraining(wire::TrainTask task,
+                           const std::function<Status(wire::Body, milliseconds)>& send) {
+  Result<std::string> refusal = PrepareTask(task.class_names, task.train.local_epochs);
+  if (!refusal.ok()) return refusal.status();
+  if (!refusal->empty()) {
+    spdlog::warn("refusing round {}: {}", task.round, *refusal);
+    (void)send(wire::Refusal{task.task_id, task.round, *refusal}, milliseconds(1000));
+    return Status::Ok();
+  }
+  spdlog::info("round {}: training {} epoch(s) at lr {:.2e}", task.round, task.train.local_epochs,
+               task.train.learning_rate);
+  bool secure = false;
+  for (const wire::KeyValue& kv : task.extra) secure |= kv.key == "secure_aggregation";
+  if (secure && !(impl_->secagg && impl_->secagg->task_id() == task.task_id)) {
+    // Training without a session would end in a plain Update the coordinator must not see.
+    (void)send(wire::Refusal{task.task_id, task.round, "no secure aggregation session for task"},
+               milliseconds(1000));
+    return Status::Ok();
+  }
+  impl_->work_task_id = task.task_id;
+  if (secure) {
+    const secagg::QuantizationParams params = QuantizationFor(impl_->secagg->setup());
+    const uint64_t total = impl_->secagg->setup().total_weight;
+    const auto stat_clip = static_cast<float>(impl_->secagg->setup().stat_clip);
+    impl_->work =
+        std::async(std::launch::async, [this, t = std::move(task), params, stat_clip, total] {
+          return AsWork(TrainSecure(t, params, stat_clip, total));
+        });
+    return Status::Ok();
+  }
+  impl_->work =
+      std::async(std::launch::async, [this, t = std::move(task)] { return AsWork(Train(t)); });
+  return Status::Ok();
+}
+
+Status Site::SendMaskedIfReady(const std::function<Status(wire::Body, milliseconds)>& send) {
+  if (!impl_->secagg) return Status::Ok();
+  Result<std::optional<wire::SecAggMasked>> masked = impl_->secagg->TakeMasked();
+  if (!masked.ok()) {
+    spdlog::error("secure aggregation: masking failed: {}", masked.status().ToString());
+    (void)send(wire::Error{wire::ErrorCode::kInternal, masked.status().message()},
+               milliseconds(1000));
+    return Status::Ok();
+  }
+  if (!masked->has_value()) return Status::Ok();
+  spdlog::info("round {}: masked update sent (secure aggregation)", (*masked)->round);
+  Status st = send(std::move(**masked), milliseconds(30000));
+  if (!st.ok()) spdlog::warn("could not deliver the masked update: {}", st.message());
+  return Status::Ok();
+}
+
+Status Site::HandleSecAgg(wire::Body& body,
+                          const std::function<Status(wire::Body, milliseconds)>& send) {
+  auto refuse = [&](uint64_t task_id, uint32_t round, const std::string& why) {
+    spdlog::warn("secure aggregation round {}: {}", round, why);
+    (void)send(wire::Refusal{task_id, round, why}, milliseconds(1000));
+  };
+  if (auto* setup = std::get_if<wire::SecAggSetup>(&body)) {
+    impl_->secagg.reset();  // a new round supersedes any unfinished one
+    if (!signing_seed_) {
+      refuse(setup->task_id, setup->round, "site has no signing_key_file for secure aggregation");
+      return Status::Ok();
+    }
+    wire::SecAggKeys keys;
+    auto session = SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys);
+    if (!session.ok()) {
+      refuse(setup->task_id, setup->round, session.status().message());
+      return Status::Ok();
+    }
+    impl_->secagg = std::move(*session);
+    spdlog::info("round {}: joined secure aggregation ({} sites, threshold {})", setup->round,
+                 setup->sites.size(), setup->threshold);
+    return send(std::move(keys), milliseconds(5000));
+  }
+  SecAggSession* session = impl_->secagg.get();
+  auto matches = [&](uint32_t round, uint64_t task_id) {
+    return session != nullptr && session->round() == round && session->task_id() == task_id;
+  };
+  Status st = Status::Ok();
+  if (auto* keys = std::get_if<wire::SecAggKeysRelay>(&body)) {
+    if (!matches(keys->round, keys->task_id)) return Status::Ok();
+    Result<wire::SecAggShares> shares = session->OnKeysRelay(*keys);
+    st = shares.ok() ? send(std::move(*shares), milliseconds(5000)) : shares.status();
+  } else if (auto* shares = std::get_if<wire::SecAggSharesRelay>(&body)) {
+    if (!matches(shares->round, shares->task_id)) return Status::Ok();
+    st = session->OnSharesRelay(*shares);
+    if (st.ok()) return SendMaskedIfReady(send);
+  } else if (auto* request = std::get_if<wire::SecAggUnmaskRequest>(&body)) {
+    if (!matches(request->round, request->task_id)) return Status::Ok();
+    Result<wire::SecAggUnmaskResponse> response = session->OnUnmaskRequest(*request);
+    st = response.ok() ? send(std::move(*response), milliseconds(5000)) : response.status();
+  }
+  if (!st.ok()) {
+    // The coordinator treats this site as dropped; its peers' shares recover the sum.
+    spdlog::warn("secure aggregation: {}", st.ToString());
+    if (session != nullptr) {
+      refuse(session->task_id(), session->round(), st.message());
+      impl_->secagg.reset();
+    }
+  }
+  return Status::Ok();
+}
+
+Status Site::Run(const std::atomic<bool>& stop) {
+  ASSIGN_OR_RETURN(DealerOptions options, DealerOptionsFromConfig(config_));
+  ASSIGN_OR_RETURN(DealerEndpoint dealer, DealerEndpoint::Connect(options));
+  Impl& s = *impl_;
+  s.dealer.emplace(std::move(dealer));
+  milliseconds heartbeat(static_cast<int64_t>(config_.heartbeat_s * 1000));
+
+  std::function<Status(wire::Body, milliseconds)> send = [&](wire::Body body,
+                                                            milliseconds timeout) {
+    wire::Message m;
+    m.run_id = s.run_id;
+    m.body = std::move(body);
+    return s.dealer->Send(wire::Encode(m), timeout);
+  };
+  auto hello = [&]() {
+    wire::Hello h;
+    h.site_id = config_.site_id;
+    h.software_version = kVersion;
+    h.class_names = dataset_.class_names;
+    if (config_.policy.share_class_counts) {
+      for (int64_t c : CountClasses(dataset_, &split_.train)) h.class_counts.push_back(c);
+    }
+    h.num_train = split_.train.size();
+    h.num_val = split_.val.size();
+    return send(h, milliseconds(1000));
+  };
+
+  // Introduce ourselves; the coordinator may not be up yet.
+  bool introduced = false;
+  auto last_heartbeat = Clock::now();
+  while (!stop.load()) {
+    if (!introduced) {
+      Status st = hello();
+      if (st.ok()) {
+        introduced = true;
+        spdlog::info("hello sent to {}", config_.coordinator);
+      } else if (st.code() != StatusCode::kTimeout) {
+        return st;
+      } else {
+        spdlog::debug("coordinator not reachable yet: {}", st.message());
+        continue;
+      }
+    }
+    // Deliver a finished task's reply; keep trying until it goes through.
+    if (s.work.valid() && s.work.wait_for(milliseconds(0)) == std::future_status::ready) {
+      Result<WorkOutput> out = s.work.get();
+      Result<wire::Body> reply = wire::Body(wire::Heartbeat{});
+      if (!out.ok()) {
+        spdlog::error("task {} failed: {}", s.work_task_id, out.status().ToString());
+        reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, out.status().message()});
+      } else if (auto* input = std::get_if<SecAggInput>(&*out)) {
+        // Never sent as is: only the session's masked form leaves the site.
+        if (s.secagg && s.secagg->task_id() == input->task_id) {
+          Status st = s.secagg->SetInput(std::move(*input));
+          if (!st.ok()) reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, st.message()});
+          RETURN_IF_ERROR(SendMaskedIfReady(send));
+        } else {
+          spdlog::warn("task {}: its secure aggregation round is over; result dropped",
+                       s.work_task_id);
+        }
+      } else {
+        reply = std::get<wire::Body>(std::move(*out));
+      }
+      if (!std::holds_alternative<wire::Heartbeat>(*reply)) {
+        Status st = send(*reply, milliseconds(30000));
+        if (!st.ok()) {
+          spdlog::warn("could not deliver the reply of task {}: {}", s.work_task_id, st.message());
+        }
+      }
+    }
+    if (!s.work.valid() && s.queued) {
+      wire::TrainTask next = std::move(*s.queued);
+      s.queued.reset();
+      RETURN_IF_ERROR(StartTraining(std::move(next), send));
+    }
+    if (Clock::now() - last_heartbeat >= heartbeat) {
+      last_heartbeat = Clock::now();
+      (void)send(wire::Heartbeat{++s.heartbeat_seq, NowUnixMs()}, milliseconds(100));
+    }
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     s.dealer->Receive(std::min(milliseconds(200), heartbeat / 2)));
+    if (!bytes) continue;
+    Result<wire::Message> msg = wire::Decode(*bytes);
+    if (!msg.ok()) {
+      spdlog::warn("dropped a malformed message from the coordinator: {}", msg.status().message());
+      continue;
+    }
+    if (auto* w = std::get_if<wire::Welcome>(&msg->body)) {
+      if (!w->accepted) return PermissionDenied("coordinator refused this site: " + w->reason);
+      s.run_id = w->run_id;
+      // Beat at least as often as the coordinator expects.
+      if (w->heartbeat_ms > 0) heartbeat = std::min(heartbeat, milliseconds(w->heartbeat_ms));
+      spdlog::info("joined run {}", s.run_id);
+    } else if (auto* t = std::get_if<wire::TrainTask>(&msg->body)) {
+      s.run_id = msg->run_id;
+      if (s.work.valid()) {
+        spdlog::info("round {} task queued until the current task ends", t->round);
+        s.queued = std::move(*t);
+        continue;
+      }
+      RETURN_IF_ERROR(StartTraining(std::move(*t), send));
+    } else if (auto* e = std::get_if<wire::EvaluateTask>(&msg->body)) {
+      if (s.work.valid()) {
+        (void)send(wire::Refusal{e->task_id, e->round, "busy with another task"}, milliseconds(1000));
+        continue;
+      }
+      s.work_task_id = e->task_id;
+      s.work = std::async(std::launch::async,
+                          [this, task = *e] { return AsWork(EvaluateGlobal(task)); });
+    } else if (std::holds_alternative<wire::SecAggSetup>(msg->body) ||
+               std::holds_alternative<wire::SecAggKeysRelay>(msg->body) ||
+               std::holds_alternative<wire::SecAggSharesRelay>(msg->body) ||
+               std::holds_alternative<wire::SecAggUnmaskRequest>(msg->body)) {
+      s.run_id = msg->run_id;
+      RETURN_IF_ERROR(HandleSecAgg(msg->body, send));
+    } else if (auto* err = std::get_if<wire::Error>(&msg->body)) {
+      if (err->code == wire::ErrorCode::kUnknownSite) {
+        spdlog::info("coordinator does not know this site (restarted?): saying hello again");
+        introduced = false;
+      } else {
+        spdlog::warn("coordinator error {}: {}", wire::ErrorCodeName(err->code), err->message);
+      }
+    } else if (auto* bye = std::get_if<wire::Goodbye>(&msg->body)) {
+      spdlog::info("run finished: {}", bye->reason);
+      return Status::Ok();
+    }
+  }
+  return Aborted("stopped");
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,83 @@
+// Site: the hospital daemon's logic. Loads the site's images, connects out to the coordinator,
+// says hello, and then answers tasks until the coordinator says goodbye:
+//   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal)
+//   EvaluateTask -> metrics of the received model on the validation split -> EvaluateResult
+//   SecAggSetup  -> secure aggregation session (client/site_secagg.h): its stages are answered on
+//                   the main loop while the matching TrainTask trains; the trained delta is
+//                   masked and sent as SecAggMasked instead of an Update. A setup the site cannot
+//                   or will not join is answered with a Refusal.
+// Training runs on a worker thread so that heartbeats keep flowing while it runs. When the
+// coordinator restarts and no longer knows the site, it answers with an UnknownSite error and
+// the site introduces itself again; ZeroMQ reconnects by itself.
+//
+// Thread-safety: Run() is called once, from one thread; RequestStop() may be called from any
+// thread (e.g. a signal handler's flag). Ownership: owns its dataset, model and endpoint.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/data/dataset.h"
+#include "client/data/split.h"
+#include "client/site_secagg.h"
+#include "common/config.h"
+#include "common/status.h"
+#include "common/wire/messages.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+class Site {
+ public:
+  // Scans the site's data and builds the train/validation split. Errors: missing data, a
+  // dataset without images.
+  static Result<std::unique_ptr<Site>> Create(const ClientConfig& config);
+  ~Site();
+
+  // Serves tasks until Goodbye (OK), a stop request (Aborted) or a fatal error.
+  Status Run(const std::atomic<bool>& stop);
+
+  const Dataset& dataset() const { return dataset_; }
+
+ private:
+  struct Impl;
+  explicit Site(const ClientConfig& config);
+  // Maps the site's data onto the task's class order (rescanning when it differs) and checks
+  // the site policy: "" when the task is acceptable, else the reason to refuse it.
+  Result<std::string> PrepareTask(const std::vector<std::string>& class_names, int epochs);
+  // Checks the task against the site policy and starts training on the worker thread (or
+  // sends a Refusal).
+  Status StartTraining(wire::TrainTask task,
+                       const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
+  // Secure aggregation traffic (client/site_secagg.cc drives the crypto).
+  Status HandleSecAgg(wire::Body& body,
+                      const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
+  Status SendMaskedIfReady(
+      const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
+  // Worker-thread bodies (client/site_tasks.cc); they read dataset_/split_, never write them.
+  struct Trained {
+    ModelState global;    // what the task's model blob holds
+    ModelState trained;   // after local training
+    wire::Update update;  // everything but the update blob
+    uint64_t seed = 0;
+  };
+  Result<Trained> TrainModel(const wire::TrainTask& task);
+  Result<wire::Body> Train(const wire::TrainTask& task);
+  // Trains and returns the quantized, weighted delta for a secure aggregation round.
+  Result<SecAggInput> TrainSecure(const wire::TrainTask& task, secagg::QuantizationParams params,
+                                  float stat_clip, uint64_t total_weight);
+  Result<wire::Body> EvaluateGlobal(const wire::EvaluateTask& task);
+  ClientConfig config_;
+  Dataset dataset_;
+  TrainValIndices split_;
+  std::vector<std::string> class_order_;  // the class order dataset_ was scanned with
+  ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
+  std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fedsmear

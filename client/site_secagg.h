@@ -1,0 +1,81 @@
+// SecAggSession: one site's side of a SecAgg+ round, between the wire and secagg::Site.
+//
+// What: created from a SecAggSetup (Start), it answers each stage with the wire message to send:
+//   Start                 -> SecAggKeys (stage 1)
+//   OnKeysRelay           -> SecAggShares (stage 2)
+//   OnSharesRelay + SetInput (either order) -> TakeMasked() yields SecAggMasked once (stage 3)
+//   OnUnmaskRequest       -> SecAggUnmaskResponse (stage 4)
+// Start refuses (kPermissionDenied, with a reason for the Refusal) a setup whose threshold is
+// below RecommendedThreshold(k), whose directory lacks this site or names another signing key
+// for it. The quantized input is held only until it is masked; only masked words leave.
+// QuantizeDelta turns a trained model into the input: (trained - global) * weight/total_weight,
+// clipped to +-clip (+-stat_clip for BN running statistics, whose changes are orders of magnitude
+// larger than those of trainable values), quantized for n contributors (secagg::Quantize, seeded
+// per site and round), in model order.
+// Thread-safety: one session per round, driven from the site's main loop only.
+// Ownership: owns the secagg::Site (and so the round's secrets); wiped when destroyed.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/secagg/crypto.h"
+#include "common/secagg/quantize.h"
+#include "common/secagg/site.h"
+#include "common/status.h"
+#include "common/wire/messages.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+// What training hands to the session (computed on the worker thread).
+struct SecAggInput {
+  uint64_t task_id = 0;
+  std::vector<uint32_t> quantized;
+  uint64_t num_samples = 0;
+  wire::TrainMetrics metrics;
+};
+
+// The quantization a setup prescribes.
+secagg::QuantizationParams QuantizationFor(const wire::SecAggSetup& setup);
+
+// (trained - global) * weight / total_weight, quantized; both states must share a layout.
+// `params.clip` bounds trainable values, `stat_clip` BN running statistics (TensorKind::kStat).
+Result<std::vector<uint32_t>> QuantizeDelta(const ModelState& trained, const ModelState& global,
+                                            uint64_t weight, uint64_t total_weight,
+                                            const secagg::QuantizationParams& params,
+                                            float stat_clip, uint64_t seed);
+
+class SecAggSession {
+ public:
+  // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity.
+  static Result<std::unique_ptr<SecAggSession>> Start(const wire::SecAggSetup& setup,
+                                                      const std::string& site_id,
+                                                      const secagg::Secret32& identity_seed,
+                                                      wire::SecAggKeys* advertise);
+
+  uint64_t task_id() const { return setup_.task_id; }
+  uint32_t round() const { return setup_.round; }
+  const wire::SecAggSetup& setup() const { return setup_; }
+
+  Result<wire::SecAggShares> OnKeysRelay(const wire::SecAggKeysRelay& relay);
+  Status OnSharesRelay(const wire::SecAggSharesRelay& relay);
+  Status SetInput(SecAggInput input);
+  // The masked input once both the shares and the input are here (then never again).
+  Result<std::optional<wire::SecAggMasked>> TakeMasked();
+  Result<wire::SecAggUnmaskResponse> OnUnmaskRequest(const wire::SecAggUnmaskRequest& request);
+
+ private:
+  SecAggSession(wire::SecAggSetup setup, secagg::Site site)
+      : setup_(std::move(setup)), site_(std::move(site)) {}
+
+  wire::SecAggSetup setup_;
+  secagg::Site site_;
+  std::optional<std::vector<secagg::EncryptedShares>> received_;
+  std::optional<SecAggInput> input_;
+  bool masked_sent_ = false;
+};
+
+}  // namespace fedsmear

@@ -1,0 +1,159 @@
+// The work a site does for a task: local training and evaluation of the received model.
+#include <spdlog/spdlog.h>
+
+#include <functional>
+
+#include "client/site.h"
+#include "client/trainer.h"
+#include "models/codec.h"
+#include "models/latent_reinit.h"
+#include "models/packed_model.h"
+
+namespace fedsmear {
+namespace {
+
+Status CheckTaskModel(const ModelState& state, const std::string& arch, uint32_t classes,
+                      uint32_t input_size) {
+  if (state.meta.arch != arch || state.meta.classes != static_cast<int>(classes) ||
+      state.meta.input_size != static_cast<int>(input_size)) {
+    return InvalidArgument("task announces " + arch + " but its model blob holds " +
+                           state.meta.arch);
+  }
+  return Status::Ok();
+}
+
+std::string Extra(const wire::TrainTask& task, const std::string& key, const std::string& fallback) {
+  for (const wire::KeyValue& kv : task.extra) {
+    if (kv.key == key) return kv.value;
+  }
+  return fallback;
+}
+
+}  // namespace
+
+Result<std::string> Site::PrepareTask(const std::vector<std::string>& class_names, int epochs) {
+  if (!class_names.empty() && class_names != class_order_) {
+    ScanOptions scan;
+    scan.max_image_side = config_.data.max_image_side;
+    const std::string path = config_.data.manifest.empty() ? config_.data.root : config_.data.manifest;
+    ASSIGN_OR_RETURN(dataset_, OpenDataset(path, class_names, scan));
+    ASSIGN_OR_RETURN(split_, TrainValSplit(dataset_, config_.data.val_fraction, config_.data.seed,
+                                           config_.data.split == "group"));
+    class_order_ = class_names;
+    spdlog::info("labels mapped onto the model's {} classes", class_names.size());
+  }
+  if (epochs > config_.policy.max_local_epochs) {
+    return "task asks for " + std::to_string(epochs) + " local epochs; site policy allows " +
+           std::to_string(config_.policy.max_local_epochs);
+  }
+  if (config_.policy.min_samples_per_class > 0) {
+    std::vector<int64_t> counts = CountClasses(dataset_, &split_.train);
+    for (size_t k = 0; k < counts.size(); ++k) {
+      if (counts[k] > 0 && counts[k] < config_.policy.min_samples_per_class) {
+        return "class " + dataset_.class_names[k] + " has " + std::to_string(counts[k]) +
+               " samples, below the site policy's minimum of " +
+               std::to_string(config_.policy.min_samples_per_class);
+      }
+    }
+  }
+  if (split_.train.size() < 2) return std::string("fewer than 2 training images");
+  return std::string();
+}
+
+Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
+  ASSIGN_OR_RETURN(ModelState global, UnpackModel(task.model.data));
+  RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
+  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(Extra(task, "codec_up", "f32")));
+  ModelState start = global;
+  if (task.model.codec == wire::Codec::kSign1) {
+    // Signs only: keep this site's own latent magnitudes where the sign agrees (see
+    // models/latent_reinit.h); a site without state starts from +-epsilon.
+    double eps = std::atof(Extra(task, "latent_epsilon", "0.001").c_str());
+    if (!(eps > 0)) eps = 1e-3;
+    if (!CheckSameLayout(global, latent_).ok()) latent_ = ModelState{};
+    ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps));
+    start = latent_;
+    start.meta = global.meta;
+  }
+  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(start, task.train.bn_momentum));
+  TrainOptions o;
+  o.train = task.train;
+  o.input_size = static_cast<int>(task.input_size);
+  o.preprocess = config_.preprocess;
+  o.loader_threads = config_.data.loader_threads;
+  o.seed = std::hash<std::string>()(config_.site_id) * 31 + task.round;
+  o.proximal_anchor = task.train.fedprox_mu > 0 ? &global : nullptr;
+  o.progress = TerminalProgress(config_.site_id, task.train.local_epochs);
+  ASSIGN_OR_RETURN(TrainStats stats, TrainLocal(model, dataset_, split_.train, o));
+  wire::Update u;
+  u.round = task.round;
+  u.task_id = task.task_id;
+  u.num_samples = static_cast<uint64_t>(stats.samples);
+  u.metrics.train_loss = stats.loss;
+  u.metrics.train_accuracy = stats.accuracy;
+  u.metrics.train_seconds = stats.seconds;
+  u.metrics.val_loss = std::nan("");
+  if (!split_.val.empty()) {
+    ASSIGN_OR_RETURN(EvalStats v, Evaluate(model, dataset_, split_.val, o.input_size,
+                                           config_.preprocess, config_.data.loader_threads));
+    u.metrics.val_loss = v.loss;
+    u.metrics.val_accuracy = v.confusion.Accuracy();
+    u.metrics.num_val = static_cast<uint64_t>(v.confusion.total());
+  }
+  ModelState trained = ExportState(model, global.meta.class_names);
+  u.update.codec = uplink.binary == BinaryEncoding::kF32 ? wire::Codec::kF32 : wire::Codec::kSign1;
+  if (uplink.binary == BinaryEncoding::kQ8Delta) u.update.codec = wire::Codec::kQ8;
+  latent_ = trained;
+  spdlog::info("round {} trained: loss {:.4f}, train acc {:.3f}, val acc {:.3f} ({:.0f} s)",
+               task.round, stats.loss, stats.accuracy, u.metrics.val_accuracy, stats.seconds);
+  return Trained{std::move(global), std::move(trained), std::move(u), o.seed};
+}
+
+Result<wire::Body> Site::Train(const wire::TrainTask& task) {
+  ASSIGN_OR_RETURN(Trained t, TrainModel(task));
+  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(Extra(task, "codec_up", "f32")));
+  // Each site rounds with its own seed, so that stochastic-rounding errors average out.
+  t.update.update.data = EncodeUpdate(t.trained, &t.global, uplink, t.seed);
+  return wire::Body(std::move(t.update));
+}
+
+Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
+                                      secagg::QuantizationParams params, float stat_clip,
+                                      uint64_t total_weight) {
+  ASSIGN_OR_RETURN(Trained t, TrainModel(task));
+  SecAggInput in;
+  in.task_id = task.task_id;
+  in.num_samples = static_cast<uint64_t>(split_.train.size());  // the weight, as in the hello
+  in.metrics = t.update.metrics;
+  // Fresh rounding per site and attempt (the task id differs on every retry).
+  ASSIGN_OR_RETURN(in.quantized,
+                   QuantizeDelta(t.trained, t.global, in.num_samples, total_weight, params,
+                                 stat_clip, t.seed ^ (task.task_id * 0x9e3779b97f4a7c15ULL)));
+  return in;
+}
+
+Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
+  ASSIGN_OR_RETURN(ModelState global, UnpackModel(task.model.data));
+  RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
+  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(global));
+  wire::EvaluateResult r;
+  r.round = task.round;
+  r.task_id = task.task_id;
+  if (!split_.val.empty()) {
+    ASSIGN_OR_RETURN(EvalStats v, Evaluate(model, dataset_, split_.val,
+                                           static_cast<int>(task.input_size), config_.preprocess,
+                                           config_.data.loader_threads));
+    r.loss = v.loss;
+    r.accuracy = v.confusion.Accuracy();
+    r.num_samples = static_cast<uint64_t>(v.confusion.total());
+    for (int k = 0; k < v.confusion.classes(); ++k) {
+      uint64_t total = 0;
+      for (int j = 0; j < v.confusion.classes(); ++j) total += v.confusion.at(k, j);
+      r.class_correct.push_back(static_cast<uint64_t>(v.confusion.at(k, k)));
+      r.class_total.push_back(total);
+    }
+  }
+  return wire::Body(std::move(r));
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,173 @@
+// Typed configuration for the coordinator, the hospital daemon and the training task.
+//
+// Every field has a documented default; configs/coordinator.yaml and configs/client.yaml show
+// each key. Loaders are strict: unknown keys and wrong types are errors naming the key and line.
+// Structs are plain values (copy freely; not synchronised).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace fedsmear {
+
+class YamlReader;
+
+// Which network, for how many classes, at what input size.
+struct ModelSpec {
+  std::string arch = "bdn28";            // bdn28 | bdn37 | bdn45 | densenet28.. | bdn-tiny
+  int classes = 8;                       // must equal class_names.size() when names are given
+  int input_size = 64;                   // square input side in pixels
+  std::vector<std::string> class_names;  // order defines label ids; empty: taken from data
+  std::string initial_model;             // packed or float model to start from ("" = random)
+};
+
+// Training-time augmentation; all off except flips (see client/data/augment.h).
+struct AugmentConfig {
+  bool hflip = true;
+  bool vflip = true;
+  bool rot90 = false;        // random multiples of 90 degrees
+  double rotate_deg = 0;     // free rotation, uniform in [-x, x]
+  double zoom = 0;           // scale uniform in [1-x, 1+x]
+  double translate = 0;      // shift uniform in [-x, x] of the side
+  double brightness = 0;     // additive, uniform in [-x, x] (pixel values in [0,1])
+  double contrast = 0;       // multiplicative, uniform in [1-x, 1+x]
+  double hue = 0;            // hue shift, uniform in [-x, x] of the full circle
+  double cutmix = 0;         // probability of CutMix per batch
+};
+
+// Image-to-tensor preprocessing, identical for training and evaluation.
+struct PreprocessConfig {
+  std::string resize = "pad";                 // pad (keep aspect) | stretch
+  double center_crop = 1.0;                   // fraction of the shorter side kept (1 = none)
+  std::vector<double> mean = {0.5, 0.5, 0.5};  // per channel, after scaling to [0,1]
+  std::vector<double> std = {0.25, 0.25, 0.25};
+};
+
+// What one site does in one round; the coordinator sends it with every train task.
+struct TrainConfig {
+  std::string optimizer = "adam";  // adam | sgd
+  double learning_rate = 1e-3;
+  double momentum = 0.9;           // sgd only
+  double weight_decay = 0.0;
+  int local_epochs = 1;
+  int batch_size = 32;
+  bool class_weights = false;      // inverse-frequency weights in the loss
+  double bn_momentum = 0.1;        // PyTorch convention (Keras 0.9)
+  double fedprox_mu = 0.0;         // FedProx proximal term; 0 = plain local training
+  AugmentConfig augment;
+};
+
+// Round-level learning-rate schedule applied by the coordinator.
+struct LrScheduleConfig {
+  std::string kind = "cosine";  // constant | step | cosine | plateau
+  double gamma = 0.5;           // step/plateau: factor
+  int step_rounds = 5;          // step: every this many rounds
+  int patience = 2;             // plateau: rounds without macro-F1 gain
+  double min_lr = 1e-5;
+};
+
+struct HoldoutSet {
+  std::string name;  // label in metrics and reports
+  std::string path;  // image folder root/<class>/<files>
+};
+
+struct CoordinatorConfig {
+  std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
+  bool insecure = false;                      // plain TCP: local debugging only
+  std::string secret_key_file;                // CurveZMQ key of the coordinator
+  std::string allowed_sites_file;             // lines "site-id public-key"
+  std::string run_dir = "runs/latest";
+  ModelSpec model;
+  PreprocessConfig preprocess;
+  TrainConfig train;
+  LrScheduleConfig lr_schedule;
+  std::string strategy = "fedavg";  // fedavg | fedprox | fedadam | fedvote (sign majority vote)
+  double server_lr = 0.01;          // fedadam
+  int rounds = 10;
+  int min_sites = 2;
+  int start_sites = 0;              // wait for this many sites before round 1 (0 = min_sites)
+  double fraction = 1.0;            // share of connected sites selected per round
+  double round_deadline_s = 600;    // a round closes with what arrived by then
+  int max_round_retries = 3;        // below min_sites: retry this often, then stop the run
+  double wait_for_sites_s = 120;    // before round 1: wait this long for min_sites
+  std::string codec_down = "f32";   // f32 | f32+f16 | sign1 | sign1+f16 (binary weights as packed
+                                    // signs; +f16: float tensors in half precision)
+  std::string codec_up = "f32";    // <binary>[+<floats>]: binary f32|sign1|sign1_scaled|q8_delta,
+                                   // floats f32|f16|q8 (see models/codec.h)
+  double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
+  std::vector<HoldoutSet> holdout;
+  bool federated_evaluation = true;  // sites also score each new global model on their val split
+  double max_message_mb = 256;      // larger messages are refused unread
+  double heartbeat_s = 5;           // sites silent for 3x this are considered gone
+  int early_stop_patience = 0;      // rounds without central macro-F1 gain (0 = off)
+  int keep_checkpoints = 3;
+  int seed = 1;
+  std::string log_level = "info";
+  // Secure aggregation (coordinator/secure_round.h): the coordinator learns only the sum of the
+  // selected sites' updates. secagg+ needs fedavg/fedprox, codec_up f32 and Ed25519 keys in the
+  // allowlist's third column.
+  std::string secure_aggregation = "off";  // off | secagg+
+  int secagg_threshold = 0;                // t; 0 = RecommendedThreshold(k)
+  int secagg_neighbours = 0;               // k; 0 = DefaultNeighbourCount(n, t)
+  double secagg_clip = 4.0;                // clip of each scaled update-delta value
+  double secagg_stat_clip = 4096;          // the same for BN running statistics (much larger)
+  double secagg_stage_deadline_s = 60;     // key and share stages, and unmasking
+};
+
+struct DataConfig {
+  std::string root;                // image folder root/<class>/<files>
+  std::string manifest;            // or a CSV path,label[,group]
+  double val_fraction = 0.1;       // held back for local validation
+  std::string split = "stratified";  // stratified | group
+  int max_image_side = 8192;       // larger images are skipped as absurd
+  int loader_threads = 1;          // decoding/augmentation workers
+  bool cache_images = true;        // keep decoded, resized images in memory after epoch 1
+  int seed = 1;
+};
+
+// What a site accepts; refused tasks are answered with the reason.
+struct SitePolicy {
+  int min_samples_per_class = 0;   // refuse to train below this (privacy: tiny classes)
+  int max_local_epochs = 20;
+  bool share_class_counts = true;  // send per-class counts in the hello
+};
+
+struct ClientConfig {
+  std::string site_id;
+  std::string coordinator = "tcp://127.0.0.1:7878";
+  bool insecure = false;
+  std::string coordinator_public_key_file;
+  std::string secret_key_file;     // the site's CurveZMQ secret key
+  std::string signing_key_file;    // the site's Ed25519 key (NAME.sign.key) for secure aggregation
+  DataConfig data;
+  PreprocessConfig preprocess;
+  SitePolicy policy;
+  std::string policy_file;         // optional separate YAML with the policy keys (kept by the
+                                   // hospital's privacy officer); overrides `policy`
+  int threads = 2;                 // torch intra-op threads for local training
+  std::string state_dir;           // where the site keeps its latent weights between rounds
+  double heartbeat_s = 5;
+  std::string log_level = "info";
+};
+
+Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);
+Result<ClientConfig> LoadClientConfig(const std::string& path);
+
+// Section readers, shared by both loaders and by `fedsmear simulate`. Each reads one mapping,
+// validates ranges and reports unknown keys.
+Status ReadModelSpec(YamlReader r, ModelSpec* out);
+Status ReadTrainConfig(YamlReader r, TrainConfig* out);
+Status ReadPreprocessConfig(YamlReader r, PreprocessConfig* out);
+
+}  // namespace fedsmear
+
+namespace fedsmear {
+
+// YAML text that the loaders above read back to an equal struct (used by `fedsmear simulate`
+// and the Docker tooling to write configs).
+std::string ToYaml(const CoordinatorConfig& config);
+std::string ToYaml(const ClientConfig& config);
+
+}  // namespace fedsmear

@@ -1,0 +1,148 @@
+// RouterEndpoint: ROUTER socket, CURVE server and ZAP allowlist.
+#include "common/net/router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <zmq.hpp>
+
+#include "common/net/socket_util.h"
+#include "common/net/zap.h"
+
+namespace fedsmear {
+
+using net_internal::ClampMs;
+using net_internal::SetOption;
+
+// Members are destroyed in reverse order: socket, then the ZAP thread, then the context.
+struct RouterEndpoint::State {
+  zmq::context_t context{1};
+  std::optional<ZapAuthenticator> zap;
+  zmq::socket_t socket;
+  std::string endpoint;
+  bool secure = false;
+};
+
+Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config) {
+  RouterOptions options;
+  options.endpoint = config.bind;
+  options.insecure = config.insecure;
+  if (!(config.max_message_mb > 0) || config.max_message_mb > 4096) {
+    return InvalidArgument("max_message_mb must be in (0, 4096]");
+  }
+  options.max_message_bytes = static_cast<int64_t>(std::llround(config.max_message_mb * 1048576));
+  if (!config.insecure) {
+    if (config.secret_key_file.empty() || config.allowed_sites_file.empty()) {
+      return InvalidArgument(
+          "secure mode needs secret_key_file and allowed_sites_file (or set insecure: true)");
+    }
+    ASSIGN_OR_RETURN(options.server_keys, LoadSecretKeyFile(config.secret_key_file));
+    ASSIGN_OR_RETURN(options.allowed_sites, LoadAllowedSites(config.allowed_sites_file));
+  }
+  return options;
+}
+
+Result<RouterEndpoint> RouterEndpoint::Bind(const RouterOptions& options) {
+  if (options.max_message_bytes <= 0) return InvalidArgument("max_message_bytes must be > 0");
+  auto state = std::make_unique<State>();
+  state->secure = !options.insecure;
+  if (state->secure) {
+    if (!CurveAvailable()) return FailedPrecondition("libzmq has no CURVE support");
+    RETURN_IF_ERROR(ValidateZ85Key(options.server_keys.public_key, "server public key"));
+    RETURN_IF_ERROR(ValidateZ85Key(options.server_keys.secret_key, "server secret key"));
+    if (options.allowed_sites.empty()) {
+      spdlog::warn("router: the site allowlist is empty; no site can connect");
+    }
+    // The handler must be bound before the socket accepts connections.
+    ASSIGN_OR_RETURN(ZapAuthenticator zap,
+                     ZapAuthenticator::Start(state->context, options.allowed_sites));
+    state->zap.emplace(std::move(zap));
+  }
+  try {
+    state->socket = zmq::socket_t(state->context, zmq::socket_type::router);
+  } catch (const zmq::error_t& e) {
+    return net_internal::ZmqStatus(e, "creating router socket");
+  }
+  zmq::socket_t& s = state->socket;
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(options.linger), "ZMQ_LINGER"));
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::router_mandatory, true, "ZMQ_ROUTER_MANDATORY"));
+  RETURN_IF_ERROR(
+      SetOption(s, zmq::sockopt::maxmsgsize, options.max_message_bytes, "ZMQ_MAXMSGSIZE"));
+  if (state->secure) {
+    RETURN_IF_ERROR(SetOption(s, zmq::sockopt::curve_server, true, "ZMQ_CURVE_SERVER"));
+    RETURN_IF_ERROR(SetOption(s, zmq::sockopt::curve_secretkey, options.server_keys.secret_key,
+                              "ZMQ_CURVE_SECRETKEY"));
+    RETURN_IF_ERROR(SetOption(s, zmq::sockopt::zap_domain, std::string("fedsmear"),
+                              "ZMQ_ZAP_DOMAIN"));
+  }
+  try {
+    s.bind(options.endpoint);
+    state->endpoint = s.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return net_internal::ZmqStatus(e, "binding " + options.endpoint);
+  }
+  spdlog::info("router: listening on {} ({})", state->endpoint,
+               state->secure ? "CurveZMQ" : "INSECURE plain TCP");
+  return RouterEndpoint(std::move(state));
+}
+
+RouterEndpoint::RouterEndpoint(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RouterEndpoint::RouterEndpoint(RouterEndpoint&&) noexcept = default;
+RouterEndpoint& RouterEndpoint::operator=(RouterEndpoint&&) noexcept = default;
+RouterEndpoint::~RouterEndpoint() = default;
+
+const std::string& RouterEndpoint::endpoint() const { return state_->endpoint; }
+bool RouterEndpoint::secure() const { return state_->secure; }
+
+Result<std::optional<Incoming>> RouterEndpoint::Receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    ASSIGN_OR_RETURN(bool readable, net_internal::PollIn(state_->socket, left));
+    if (!readable) return std::optional<Incoming>();
+    ASSIGN_OR_RETURN(auto frames, net_internal::RecvAllFrames(state_->socket));
+    if (frames.empty()) continue;
+    if (frames.size() != 2) {  // routing id + one payload frame is all our dealers send
+      spdlog::debug("router: dropped a message of {} frames", frames.size());
+      continue;
+    }
+    Incoming in;
+    in.peer_id = frames[0].to_string();
+    in.site_id = net_internal::FrameProperty(frames[1], "User-Id");
+    in.peer_address = net_internal::FrameProperty(frames[1], "Peer-Address");
+    in.bytes = frames[1].to_string();
+    return std::optional<Incoming>(std::move(in));
+  }
+}
+
+Status RouterEndpoint::Send(std::string_view peer_id, std::string_view bytes,
+                            std::chrono::milliseconds timeout) {
+  zmq::socket_t& s = state_->socket;
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::sndtimeo, ClampMs(timeout), "ZMQ_SNDTIMEO"));
+  try {
+    if (!s.send(zmq::buffer(peer_id), zmq::send_flags::sndmore)) {
+      return Timeout("send queue to the peer stayed full");
+    }
+    // The routing frame is queued; the payload frame follows it atomically once accepted.
+    if (!s.send(zmq::buffer(bytes), zmq::send_flags::none)) {
+      return Timeout("send queue to the peer stayed full");
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return Unavailable("peer is not connected");
+    return net_internal::ZmqStatus(e, "sending to peer");
+  }
+  return Status::Ok();
+}
+
+void RouterEndpoint::SetAllowedSites(std::vector<AllowedSite> sites) {
+  if (state_->zap) state_->zap->SetAllowedSites(std::move(sites));
+}
+
+uint64_t RouterEndpoint::auth_accepted() const {
+  return state_->zap ? state_->zap->accepted() : 0;
+}
+uint64_t RouterEndpoint::auth_refused() const { return state_->zap ? state_->zap->refused() : 0; }
+
+}  // namespace fedsmear

@@ -1,0 +1,89 @@
+// RouterEndpoint: the coordinator's side of the transport, a ZeroMQ ROUTER socket.
+//
+// Binds one endpoint and exchanges single-frame messages with many sites, each addressed by the
+// routing identity ZeroMQ gave its connection (Incoming::peer_id; a reconnecting site gets a new
+// one, so key state on site_id). In secure mode the socket is a CURVE server and a
+// ZapAuthenticator admits only allowlisted site keys; Incoming::site_id is then the authenticated
+// site id from the connection metadata and cannot be forged by message contents. In insecure mode
+// (plain TCP, only when RouterOptions::insecure is set) site_id is empty and the caller must take
+// the site id from the Hello message.
+//
+// Limits: frames above max_message_bytes are dropped by libzmq (the sending connection is closed;
+// the router keeps serving others). Sending to a peer that is gone is kUnavailable
+// (ZMQ_ROUTER_MANDATORY); a peer whose queue stays full past the timeout is kTimeout. Receive
+// timeouts are values (std::nullopt), not errors.
+//
+// Thread-safety: one thread at a time (ZeroMQ sockets are not thread-safe); the auth counters may
+// be read from any thread. Ownership: move-only; owns its context, socket and ZAP thread, and
+// destruction closes them with a bounded linger.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/net/keys.h"
+#include "common/status.h"
+
+namespace fedsmear {
+
+struct RouterOptions {
+  std::string endpoint = "tcp://127.0.0.1:7878";  // "tcp://127.0.0.1:*" picks a free port
+  bool insecure = false;                          // plain TCP, no authentication
+  KeyPair server_keys;                            // required unless insecure
+  std::vector<AllowedSite> allowed_sites;         // site keys admitted (secure mode)
+  int64_t max_message_bytes = int64_t{256} << 20;
+  std::chrono::milliseconds linger{500};          // how long close() may flush unsent data
+};
+
+// Builds options from the coordinator config, loading the key and allowlist files.
+Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config);
+
+struct Incoming {
+  std::string peer_id;       // ZeroMQ routing identity; pass to Send() to answer
+  std::string site_id;       // authenticated site id (secure mode), "" in insecure mode
+  std::string peer_address;  // remote IP, for logs
+  std::string bytes;         // the message
+};
+
+class RouterEndpoint {
+ public:
+  static Result<RouterEndpoint> Bind(const RouterOptions& options);
+
+  RouterEndpoint(RouterEndpoint&&) noexcept;
+  RouterEndpoint& operator=(RouterEndpoint&&) noexcept;
+  RouterEndpoint(const RouterEndpoint&) = delete;
+  RouterEndpoint& operator=(const RouterEndpoint&) = delete;
+  ~RouterEndpoint();
+
+  // The bound endpoint with the actual port (ZMQ_LAST_ENDPOINT).
+  const std::string& endpoint() const;
+  bool secure() const;
+
+  // Waits up to `timeout` for one message; std::nullopt when none arrived. Malformed multi-frame
+  // messages are discarded and the wait continues.
+  Result<std::optional<Incoming>> Receive(std::chrono::milliseconds timeout);
+
+  // Sends one message to a connected peer. kUnavailable: the peer is not connected;
+  // kTimeout: its queue stayed full for `timeout`.
+  Status Send(std::string_view peer_id, std::string_view bytes,
+              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Replaces the allowlist (secure mode); established connections are kept.
+  void SetAllowedSites(std::vector<AllowedSite> sites);
+
+  uint64_t auth_accepted() const;  // CURVE handshakes admitted by the allowlist
+  uint64_t auth_refused() const;   // handshakes refused (unknown key, wrong mechanism)
+
+ private:
+  struct State;
+  explicit RouterEndpoint(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace fedsmear

@@ -1,0 +1,79 @@
+// zmq::error_t -> Status, polling and frame reading shared by the endpoints.
+#include "common/net/socket_util.h"
+
+#include <cerrno>
+#include <algorithm>
+#include <climits>
+
+namespace fedsmear::net_internal {
+
+Status ZmqStatus(int err, const std::string& what) {
+  const std::string msg = what + ": " + zmq_strerror(err);
+  switch (err) {
+    case EHOSTUNREACH:
+    case EADDRINUSE:
+    case EADDRNOTAVAIL:
+    case ECONNREFUSED:
+      return Unavailable(msg);
+    case EAGAIN:
+      return Timeout(msg);
+    case ETERM:
+    case EINTR:
+      return Aborted(msg);
+    case EINVAL:
+    case EPROTONOSUPPORT:
+    case ENOCOMPATPROTO:
+    case ENODEV:
+      return InvalidArgument(msg);
+    case EMSGSIZE:
+      return ResourceExhausted(msg);
+    default:
+      return Internal(msg);
+  }
+}
+
+int ClampMs(std::chrono::milliseconds ms) {
+  if (ms.count() < 0) return -1;
+  if (ms.count() > INT_MAX) return INT_MAX;
+  return static_cast<int>(ms.count());
+}
+
+Result<bool> PollIn(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const int rc = zmq_poll(&item, 1, std::max<long>(0, left.count()));
+    if (rc < 0) {
+      if (zmq_errno() == EINTR) continue;
+      return ZmqStatus(zmq_errno(), "polling socket");
+    }
+    return (item.revents & ZMQ_POLLIN) != 0;
+  }
+}
+
+Result<std::vector<zmq::message_t>> RecvAllFrames(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> frames;
+  try {
+    while (true) {
+      zmq::message_t frame;
+      // Later frames of a message are already complete when the first is readable.
+      const auto flags = frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
+      if (!socket.recv(frame, flags)) break;  // EAGAIN: nothing ready
+      const bool more = frame.more();
+      frames.push_back(std::move(frame));
+      if (!more) break;
+    }
+  } catch (const zmq::error_t& e) {
+    return ZmqStatus(e, "receiving");
+  }
+  return frames;
+}
+
+std::string FrameProperty(zmq::message_t& frame, const char* name) {
+  const char* value = zmq_msg_gets(frame.handle(), name);
+  return value ? std::string(value) : std::string();
+}
+
+}  // namespace fedsmear::net_internal

@@ -1,0 +1,337 @@
+// Message -> Cap'n Proto flat array, plus the small name tables of messages.h.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/io.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "common/wire/fedsmear.capnp.h"
+#include "common/wire/messages.h"
+
+namespace fedsmear::wire {
+namespace {
+
+namespace p = ::fedsmear::wire::proto;
+
+capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+void SetStrings(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& in) {
+  for (size_t i = 0; i < in.size(); ++i) out.set(static_cast<unsigned>(i), AsText(in[i]));
+}
+
+template <typename ListBuilder>
+void SetU64s(ListBuilder out, const std::vector<uint64_t>& in) {
+  for (size_t i = 0; i < in.size(); ++i) out.set(static_cast<unsigned>(i), in[i]);
+}
+
+void SetBlob(p::ModelBlob::Builder out, const ModelBlob& in) {
+  out.setCodec(static_cast<p::Codec>(in.codec));
+  auto data = out.initData(static_cast<unsigned>(in.data.size()));
+  if (!in.data.empty()) std::memcpy(data.begin(), in.data.data(), in.data.size());
+}
+
+void SetMetrics(p::TrainMetrics::Builder x, const TrainMetrics& m) {
+  x.setTrainLoss(m.train_loss);
+  x.setTrainAccuracy(m.train_accuracy);
+  x.setValLoss(m.val_loss);
+  x.setValAccuracy(m.val_accuracy);
+  x.setNumVal(m.num_val);
+  x.setTrainSeconds(m.train_seconds);
+}
+
+void SetTrainConfig(p::TrainConfig::Builder out, const TrainConfig& in) {
+  out.setOptimizer(AsText(in.optimizer));
+  out.setLearningRate(in.learning_rate);
+  out.setMomentum(in.momentum);
+  out.setWeightDecay(in.weight_decay);
+  out.setLocalEpochs(static_cast<uint32_t>(in.local_epochs));
+  out.setBatchSize(static_cast<uint32_t>(in.batch_size));
+  out.setClassWeights(in.class_weights);
+  out.setBnMomentum(in.bn_momentum);
+  out.setFedproxMu(in.fedprox_mu);
+  auto a = out.initAugment();
+  a.setHflip(in.augment.hflip);
+  a.setVflip(in.augment.vflip);
+  a.setRot90(in.augment.rot90);
+  a.setRotateDeg(in.augment.rotate_deg);
+  a.setZoom(in.augment.zoom);
+  a.setTranslate(in.augment.translate);
+  a.setBrightness(in.augment.brightness);
+  a.setContrast(in.augment.contrast);
+  a.setHue(in.augment.hue);
+  a.setCutmix(in.augment.cutmix);
+}
+
+void Build(p::Envelope::Body::Builder b, const Hello& m) {
+  auto o = b.initHello();
+  o.setSiteId(AsText(m.site_id));
+  o.setSoftwareVersion(AsText(m.software_version));
+  SetStrings(o.initClassNames(static_cast<unsigned>(m.class_names.size())), m.class_names);
+  SetU64s(o.initClassCounts(static_cast<unsigned>(m.class_counts.size())), m.class_counts);
+  o.setNumTrain(m.num_train);
+  o.setNumVal(m.num_val);
+  o.setResumeRound(m.resume_round);
+}
+
+void Build(p::Envelope::Body::Builder b, const Welcome& m) {
+  auto o = b.initWelcome();
+  o.setAccepted(m.accepted);
+  o.setReason(AsText(m.reason));
+  o.setRunId(AsText(m.run_id));
+  o.setHeartbeatMs(m.heartbeat_ms);
+}
+
+void Build(p::Envelope::Body::Builder b, const TrainTask& m) {
+  auto o = b.initTrainTask();
+  o.setRound(m.round);
+  SetBlob(o.initModel(), m.model);
+  o.setArch(AsText(m.arch));
+  o.setNumClasses(m.num_classes);
+  o.setInputSize(m.input_size);
+  SetStrings(o.initClassNames(static_cast<unsigned>(m.class_names.size())), m.class_names);
+  SetTrainConfig(o.initTrain(), m.train);
+  o.setDeadlineUnixMs(m.deadline_unix_ms);
+  o.setTaskId(m.task_id);
+  auto extra = o.initExtra(static_cast<unsigned>(m.extra.size()));
+  for (size_t i = 0; i < m.extra.size(); ++i) {
+    extra[static_cast<unsigned>(i)].setKey(AsText(m.extra[i].key));
+    extra[static_cast<unsigned>(i)].setValue(AsText(m.extra[i].value));
+  }
+}
+
+void Build(p::Envelope::Body::Builder b, const Update& m) {
+  auto o = b.initUpdate();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  o.setNumSamples(m.num_samples);
+  SetBlob(o.initUpdate(), m.update);
+  SetMetrics(o.initMetrics(), m.metrics);
+}
+
+void Build(p::Envelope::Body::Builder b, const EvaluateTask& m) {
+  auto o = b.initEvaluateTask();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  SetBlob(o.initModel(), m.model);
+  o.setArch(AsText(m.arch));
+  o.setNumClasses(m.num_classes);
+  o.setInputSize(m.input_size);
+  SetStrings(o.initClassNames(static_cast<unsigned>(m.class_names.size())), m.class_names);
+  o.setDeadlineUnixMs(m.deadline_unix_ms);
+}
+
+void Build(p::Envelope::Body::Builder b, const EvaluateResult& m) {
+  auto o = b.initEvaluateResult();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  o.setLoss(m.loss);
+  o.setAccuracy(m.accuracy);
+  o.setNumSamples(m.num_samples);
+  SetU64s(o.initClassCorrect(static_cast<unsigned>(m.class_correct.size())), m.class_correct);
+  SetU64s(o.initClassTotal(static_cast<unsigned>(m.class_total.size())), m.class_total);
+}
+
+void Build(p::Envelope::Body::Builder b, const Heartbeat& m) {
+  auto o = b.initHeartbeat();
+  o.setSequence(m.sequence);
+  o.setUnixMs(m.unix_ms);
+}
+
+void Build(p::Envelope::Body::Builder b, const Error& m) {
+  auto o = b.initError();
+  o.setCode(static_cast<p::ErrorCode>(m.code));
+  o.setMessage(AsText(m.message));
+}
+
+void Build(p::Envelope::Body::Builder b, const Refusal& m) {
+  auto o = b.initRefusal();
+  o.setTaskId(m.task_id);
+  o.setRound(m.round);
+  o.setReason(AsText(m.reason));
+}
+
+void Build(p::Envelope::Body::Builder b, const Goodbye& m) {
+  b.initGoodbye().setReason(AsText(m.reason));
+}
+
+template <typename Init>
+void PutData(Init init, const std::string& in) {
+  auto data = init(static_cast<unsigned>(in.size()));
+  if (!in.empty()) std::memcpy(data.begin(), in.data(), in.size());
+}
+
+template <typename Builder>
+void SetShares(Builder o, const std::vector<SecAggShare>& in) {
+  auto list = o.initShares(static_cast<unsigned>(in.size()));
+  for (size_t i = 0; i < in.size(); ++i) {
+    auto e = list[static_cast<unsigned>(i)];
+    e.setFrom(in[i].from);
+    e.setTo(in[i].to);
+    PutData([&](unsigned n) { return e.initCiphertext(n); }, in[i].ciphertext);
+  }
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
+  auto o = b.initSecaggSetup();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  auto sites = o.initSites(static_cast<unsigned>(m.sites.size()));
+  for (size_t i = 0; i < m.sites.size(); ++i) {
+    auto e = sites[static_cast<unsigned>(i)];
+    e.setSiteId(AsText(m.sites[i].site_id));
+    e.setSecaggId(m.sites[i].secagg_id);
+    PutData([&](unsigned n) { return e.initSignPublicKey(n); }, m.sites[i].sign_public_key);
+  }
+  o.setThreshold(m.threshold);
+  o.setNeighbours(m.neighbours);
+  o.setMaskBits(m.mask_bits);
+  PutData([&](unsigned n) { return o.initGraphSeed(n); }, m.graph_seed);
+  o.setClip(m.clip);
+  o.setTotalWeight(m.total_weight);
+  o.setVectorLength(m.vector_length);
+  o.setStatClip(m.stat_clip);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggKeys& m) {
+  auto o = b.initSecaggKeys();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  PutData([&](unsigned n) { return o.initCPk(n); }, m.c_pk);
+  PutData([&](unsigned n) { return o.initSPk(n); }, m.s_pk);
+  PutData([&](unsigned n) { return o.initSignature(n); }, m.signature);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggKeysRelay& m) {
+  auto o = b.initSecaggKeysRelay();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  auto keys = o.initKeys(static_cast<unsigned>(m.keys.size()));
+  for (size_t i = 0; i < m.keys.size(); ++i) {
+    auto e = keys[static_cast<unsigned>(i)];
+    e.setSecaggId(m.keys[i].secagg_id);
+    PutData([&](unsigned n) { return e.initCPk(n); }, m.keys[i].c_pk);
+    PutData([&](unsigned n) { return e.initSPk(n); }, m.keys[i].s_pk);
+    PutData([&](unsigned n) { return e.initSignature(n); }, m.keys[i].signature);
+  }
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggShares& m) {
+  auto o = b.initSecaggShares();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  SetShares(o, m.shares);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggSharesRelay& m) {
+  auto o = b.initSecaggSharesRelay();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  SetShares(o, m.shares);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggMasked& m) {
+  auto o = b.initSecaggMasked();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  o.setNumSamples(m.num_samples);
+  PutData([&](unsigned n) { return o.initMasked(n); }, m.masked);
+  SetMetrics(o.initMetrics(), m.metrics);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggUnmaskRequest& m) {
+  auto o = b.initSecaggUnmaskRequest();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  auto s = o.initSurvivors(static_cast<unsigned>(m.survivors.size()));
+  for (size_t i = 0; i < m.survivors.size(); ++i) s.set(static_cast<unsigned>(i), m.survivors[i]);
+  auto d = o.initDropped(static_cast<unsigned>(m.dropped.size()));
+  for (size_t i = 0; i < m.dropped.size(); ++i) d.set(static_cast<unsigned>(i), m.dropped[i]);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggUnmaskResponse& m) {
+  auto o = b.initSecaggUnmaskResponse();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  auto list = o.initShares(static_cast<unsigned>(m.shares.size()));
+  for (size_t i = 0; i < m.shares.size(); ++i) {
+    auto e = list[static_cast<unsigned>(i)];
+    e.setOwner(m.shares[i].owner);
+    e.setKind(m.shares[i].kind);
+    PutData([&](unsigned n) { return e.initShare(n); }, m.shares[i].share);
+  }
+}
+
+}  // namespace
+
+std::string Encode(const Message& message) {
+  capnp::MallocMessageBuilder builder;
+  auto env = builder.initRoot<p::Envelope>();
+  env.setProtocolVersion(message.protocol_version);
+  env.setRunId(AsText(message.run_id));
+  std::visit([&](const auto& body) { Build(env.getBody(), body); }, message.body);
+
+  // Serialise straight into the string: one copy of the (possibly large) segments.
+  const size_t words = capnp::computeSerializedSizeInWords(builder);
+  std::string out(words * sizeof(capnp::word), '\0');
+  kj::ArrayOutputStream stream(
+      kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
+  capnp::writeMessage(stream, builder);
+  return out;
+}
+
+const char* CodecName(Codec codec) {
+  switch (codec) {
+    case Codec::kF32: return "f32";
+    case Codec::kSign1: return "sign1";
+    case Codec::kF16: return "f16";
+    case Codec::kQ8: return "q8";
+  }
+  return "unknown";
+}
+
+Result<Codec> ParseCodec(std::string_view name) {
+  for (Codec c : {Codec::kF32, Codec::kSign1, Codec::kF16, Codec::kQ8}) {
+    if (name == CodecName(c)) return c;
+  }
+  return InvalidArgument("unknown codec '" + std::string(name) + "' (f32, sign1, f16, q8)");
+}
+
+const char* ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kBadRequest: return "badRequest";
+    case ErrorCode::kProtocolVersion: return "protocolVersion";
+    case ErrorCode::kUnknownSite: return "unknownSite";
+    case ErrorCode::kNotAccepted: return "notAccepted";
+    case ErrorCode::kResourceExhausted: return "resourceExhausted";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kWrongRun: return "wrongRun";
+  }
+  return "unknown";
+}
+
+const char* BodyName(const Body& body) {
+  static constexpr const char* kNames[] = {"hello",
+                                           "welcome",
+                                           "trainTask",
+                                           "update",
+                                           "evaluateTask",
+                                           "evaluateResult",
+                                           "heartbeat",
+                                           "error",
+                                           "refusal",
+                                           "goodbye",
+                                           "secaggSetup",
+                                           "secaggKeys",
+                                           "secaggKeysRelay",
+                                           "secaggShares",
+                                           "secaggSharesRelay",
+                                           "secaggMasked",
+                                           "secaggUnmaskRequest",
+                                           "secaggUnmaskResponse"};
+  static_assert(std::size(kNames) == std::variant_size_v<Body>);
+  return kNames[body.index()];
+}
+
+}  // namespace fedsmear::wire

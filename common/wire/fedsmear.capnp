@@ -1,0 +1,296 @@
+# fedsmear wire protocol: every message between the coordinator and a hospital site is one
+# Envelope, serialised as an unpacked Cap'n Proto flat array and carried in one ZeroMQ frame.
+#
+# Versioning: protocolVersion is bumped whenever a change is not backward compatible (a field's
+# meaning changes, a union member is removed). Adding fields at the end of a struct, new union
+# members and new enumerants are compatible in the Cap'n Proto sense, but a receiver of an older
+# build reports an unknown union member or enumerant as corrupt, so peers must run the same
+# protocolVersion. Ordinals are never reused. Field names follow Cap'n Proto's camelCase; the C++
+# mirror in messages.h uses snake_case.
+
+@0x87abc286f00d1680;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("fedsmear::wire::proto");
+
+const protocolVersion :UInt16 = 1;
+
+# How a ModelBlob's bytes encode the weights. New codecs get new ordinals; receivers that do not
+# know one refuse the message.
+enum Codec {
+  f32 @0;    # little-endian IEEE float32, every tensor in model order
+  sign1 @1;  # 1 bit per binarized weight plus float32 for the rest
+  f16 @2;    # IEEE half precision
+  q8 @3;     # 8-bit linear quantisation
+}
+
+struct ModelBlob {
+  codec @0 :Codec;
+  data @1 :Data;  # tens of MB are normal; the only cap is the message size limit
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+# Mirrors fedsmear::AugmentConfig (common/config.h); defaults match it.
+struct AugmentConfig {
+  hflip @0 :Bool = true;
+  vflip @1 :Bool = true;
+  rot90 @2 :Bool;
+  rotateDeg @3 :Float64;
+  zoom @4 :Float64;
+  translate @5 :Float64;
+  brightness @6 :Float64;
+  contrast @7 :Float64;
+  hue @8 :Float64;
+  cutmix @9 :Float64;
+}
+
+# Mirrors fedsmear::TrainConfig; learningRate is the rate for this round (after the schedule).
+struct TrainConfig {
+  optimizer @0 :Text;  # adam | sgd
+  learningRate @1 :Float64;
+  momentum @2 :Float64;
+  weightDecay @3 :Float64;
+  localEpochs @4 :UInt32;
+  batchSize @5 :UInt32;
+  classWeights @6 :Bool;
+  bnMomentum @7 :Float64;
+  fedproxMu @8 :Float64;
+  augment @9 :AugmentConfig;
+}
+
+# site -> coordinator, first message after connecting.
+struct Hello {
+  siteId @0 :Text;
+  softwareVersion @1 :Text;
+  classNames @2 :List(Text);
+  classCounts @3 :List(UInt64);  # empty when the site policy forbids sharing counts
+  numTrain @4 :UInt64;
+  numVal @5 :UInt64;
+  resumeRound @6 :UInt32;        # last round the site holds state for (0 = none)
+}
+
+# coordinator -> site, answer to Hello.
+struct Welcome {
+  accepted @0 :Bool;
+  reason @1 :Text;               # why not, when accepted is false
+  runId @2 :Text;
+  heartbeatMs @3 :UInt32;
+}
+
+# coordinator -> site: train locally starting from `model`, answer with an Update.
+struct TrainTask {
+  round @0 :UInt32;
+  model @1 :ModelBlob;
+  arch @2 :Text;
+  numClasses @3 :UInt32;
+  inputSize @4 :UInt32;
+  classNames @5 :List(Text);
+  train @6 :TrainConfig;
+  deadlineUnixMs @7 :Int64;
+  taskId @8 :UInt64;
+  extra @9 :List(KeyValue);      # strategy-specific settings
+}
+
+struct TrainMetrics {
+  trainLoss @0 :Float64;
+  trainAccuracy @1 :Float64;
+  valLoss @2 :Float64;           # NaN when the site has no validation split
+  valAccuracy @3 :Float64;
+  numVal @4 :UInt64;
+  trainSeconds @5 :Float64;
+}
+
+# site -> coordinator, answer to a TrainTask.
+struct Update {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  numSamples @2 :UInt64;
+  update @3 :ModelBlob;
+  metrics @4 :TrainMetrics;
+}
+
+# coordinator -> site: evaluate `model` on the site's local data.
+struct EvaluateTask {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  model @2 :ModelBlob;
+  arch @3 :Text;
+  numClasses @4 :UInt32;
+  inputSize @5 :UInt32;
+  classNames @6 :List(Text);
+  deadlineUnixMs @7 :Int64;
+}
+
+# site -> coordinator, answer to an EvaluateTask.
+struct EvaluateResult {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  loss @2 :Float64;
+  accuracy @3 :Float64;
+  numSamples @4 :UInt64;
+  classCorrect @5 :List(UInt64);  # per class, in class-name order
+  classTotal @6 :List(UInt64);
+}
+
+# Either direction; proves liveness.
+struct Heartbeat {
+  sequence @0 :UInt64;
+  unixMs @1 :Int64;
+}
+
+enum ErrorCode {
+  internal @0;
+  badRequest @1;          # the message failed validation
+  protocolVersion @2;     # the peer speaks another protocolVersion
+  unknownSite @3;
+  notAccepted @4;         # e.g. a task for a site that was not welcomed
+  resourceExhausted @5;
+  unavailable @6;
+  wrongRun @7;            # runId does not match the current run
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+# site -> coordinator: the site policy refuses a task.
+struct Refusal {
+  taskId @0 :UInt64;
+  round @1 :UInt32;
+  reason @2 :Text;
+}
+
+# coordinator -> site: the run is over (or the site is dismissed); the site may disconnect.
+struct Goodbye {
+  reason @0 :Text;
+}
+
+# --- Secure aggregation (SecAgg+, common/secagg/) -----------------------------------------------
+# One SecAgg+ round: SecAggSetup -> SecAggKeys* -> SecAggKeysRelay -> SecAggShares* ->
+# SecAggSharesRelay -> (training) SecAggMasked* -> SecAggUnmaskRequest -> SecAggUnmaskResponse*.
+# Every message carries the round and the task id of the TrainTask it belongs to. Keys are raw
+# 32-byte X25519/Ed25519 public keys, signatures 64 bytes; secagg ids are 1..n.
+
+struct SecAggSite {
+  siteId @0 :Text;
+  secaggId @1 :UInt32;
+  signPublicKey @2 :Data;        # the site's long-term Ed25519 key from the allowlist
+}
+
+# coordinator -> site: the round's SecAgg+ parameters and directory.
+struct SecAggSetup {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  sites @2 :List(SecAggSite);
+  threshold @3 :UInt32;
+  neighbours @4 :UInt32;         # resolved k (never 0)
+  maskBits @5 :UInt32;
+  graphSeed @6 :Data;            # 32 bytes of public randomness for the neighbour graph
+  clip @7 :Float64;              # clip of each scaled delta value
+  totalWeight @8 :UInt64;        # sum of the selected sites' training-set sizes
+  vectorLength @9 :UInt64;       # words per quantized update
+  statClip @10 :Float64;         # clip of each scaled delta of BN running statistics
+}
+
+# site -> coordinator (stage 1).
+struct SecAggKeys {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  cPk @2 :Data;
+  sPk @3 :Data;
+  signature @4 :Data;
+}
+
+struct SecAggPeerKeys {
+  secaggId @0 :UInt32;
+  cPk @1 :Data;
+  sPk @2 :Data;
+  signature @3 :Data;
+}
+
+# coordinator -> site: the neighbours' advertised keys.
+struct SecAggKeysRelay {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  keys @2 :List(SecAggPeerKeys);
+}
+
+struct SecAggShare {
+  from @0 :UInt32;
+  to @1 :UInt32;
+  ciphertext @2 :Data;           # AES-GCM sealed pair of Shamir shares
+}
+
+# site -> coordinator (stage 2).
+struct SecAggShares {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  shares @2 :List(SecAggShare);
+}
+
+# coordinator -> site: the shares addressed to it.
+struct SecAggSharesRelay {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  shares @2 :List(SecAggShare);
+}
+
+# site -> coordinator (stage 3), instead of an Update.
+struct SecAggMasked {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  numSamples @2 :UInt64;
+  masked @3 :Data;               # little-endian UInt32 words, vectorLength of them
+  metrics @4 :TrainMetrics;
+}
+
+# coordinator -> survivors (stage 4).
+struct SecAggUnmaskRequest {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  survivors @2 :List(UInt32);
+  dropped @3 :List(UInt32);
+}
+
+struct SecAggRevealedShare {
+  owner @0 :UInt32;
+  kind @1 :UInt8;                # 1 = share of b (owner survived), 2 = share of s_sk (dropped)
+  share @2 :Data;                # common/secagg/shamir.h SerializeShare
+}
+
+# survivor -> coordinator (stage 4).
+struct SecAggUnmaskResponse {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  shares @2 :List(SecAggRevealedShare);
+}
+
+struct Envelope {
+  protocolVersion @0 :UInt16;
+  runId @1 :Text;                # empty before the Welcome
+  body :union {
+    hello @2 :Hello;
+    welcome @3 :Welcome;
+    trainTask @4 :TrainTask;
+    update @5 :Update;
+    evaluateTask @6 :EvaluateTask;
+    evaluateResult @7 :EvaluateResult;
+    heartbeat @8 :Heartbeat;
+    error @9 :Error;
+    refusal @10 :Refusal;
+    goodbye @11 :Goodbye;
+    secaggSetup @12 :SecAggSetup;
+    secaggKeys @13 :SecAggKeys;
+    secaggKeysRelay @14 :SecAggKeysRelay;
+    secaggShares @15 :SecAggShares;
+    secaggSharesRelay @16 :SecAggSharesRelay;
+    secaggMasked @17 :SecAggMasked;
+    secaggUnmaskRequest @18 :SecAggUnmaskRequest;
+    secaggUnmaskResponse @19 :SecAggUnmaskResponse;
+  }
+}

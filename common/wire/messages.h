@@ -1,0 +1,197 @@
+// The fedsmear wire protocol as plain C++ values, and its validated codec.
+//
+// Each struct mirrors one struct of common/wire/fedsmear.capnp (snake_case fields). A Message is
+// the envelope (protocol version, run id) plus one body alternative. Encode() serialises a Message
+// as an unpacked Cap'n Proto flat array; Decode() is the only way bytes from the network become a
+// Message, and it validates everything before returning: size limit, Cap'n Proto traversal and
+// nesting limits, protocol version, union tags and enumerants, list lengths and their consistency,
+// and numeric ranges. Decode never throws: kj::Exception from Cap'n Proto becomes kCorrupt.
+//
+// Status codes from Decode: kResourceExhausted (bigger than DecodeLimits::max_message_bytes),
+// kFailedPrecondition (another protocol version), kCorrupt (everything else).
+//
+// Encode does not validate; ValidateMessage() applies Decode's checks to a value before sending.
+// Thread-safety: pure functions on values. Ownership: a Message owns its model bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace fedsmear::wire {
+
+inline constexpr uint16_t kProtocolVersion = 1;
+
+// Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
+enum class Codec : uint16_t { kF32 = 0, kSign1 = 1, kF16 = 2, kQ8 = 3 };
+const char* CodecName(Codec codec);
+// "f32" | "sign1" | "f16" | "q8" (as in the coordinator's codec_down/codec_up config).
+Result<Codec> ParseCodec(std::string_view name);
+
+struct ModelBlob {
+  Codec codec = Codec::kF32;
+  std::string data;  // raw bytes; may be tens of MB
+};
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+// site -> coordinator, first message after connecting.
+struct Hello {
+  std::string site_id;
+  std::string software_version;
+  std::vector<std::string> class_names;
+  std::vector<uint64_t> class_counts;  // empty, or one per class name
+  uint64_t num_train = 0;
+  uint64_t num_val = 0;
+  uint32_t resume_round = 0;  // last round the site holds state for (0 = none)
+};
+
+// coordinator -> site.
+struct Welcome {
+  bool accepted = false;
+  std::string reason;
+  std::string run_id;
+  uint32_t heartbeat_ms = 5000;
+};
+
+// coordinator -> site.
+struct TrainTask {
+  uint32_t round = 0;
+  ModelBlob model;
+  std::string arch;
+  uint32_t num_classes = 0;
+  uint32_t input_size = 0;
+  std::vector<std::string> class_names;  // empty, or num_classes names
+  TrainConfig train;                     // learning_rate is this round's rate
+  int64_t deadline_unix_ms = 0;
+  uint64_t task_id = 0;
+  std::vector<KeyValue> extra;  // strategy-specific settings
+};
+
+struct TrainMetrics {
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double val_loss = 0;  // NaN: not measured
+  double val_accuracy = 0;
+  uint64_t num_val = 0;
+  double train_seconds = 0;
+};
+
+// site -> coordinator.
+struct Update {
+  uint32_t round = 0;
+  uint64_t task_id = 0;
+  uint64_t num_samples = 0;
+  ModelBlob update;
+  TrainMetrics metrics;
+};
+
+// coordinator -> site.
+struct EvaluateTask {
+  uint32_t round = 0;
+  uint64_t task_id = 0;
+  ModelBlob model;
+  std::string arch;
+  uint32_t num_classes = 0;
+  uint32_t input_size = 0;
+  std::vector<std::string> class_names;
+  int64_t deadline_unix_ms = 0;
+};
+
+// site -> coordinator.
+struct EvaluateResult {
+  uint32_t round = 0;
+  uint64_t task_id = 0;
+  double loss = 0;
+  double accuracy = 0;
+  uint64_t num_samples = 0;
+  std::vector<uint64_t> class_correct;  // per class; same length as class_total
+  std::vector<uint64_t> class_total;
+};
+
+struct Heartbeat {
+  uint64_t sequence = 0;
+  int64_t unix_ms = 0;
+};
+
+enum class ErrorCode : uint16_t {
+  kInternal = 0,
+  kBadRequest = 1,
+  kProtocolVersion = 2,
+  kUnknownSite = 3,
+  kNotAccepted = 4,
+  kResourceExhausted = 5,
+  kUnavailable = 6,
+  kWrongRun = 7,
+};
+const char* ErrorCodeName(ErrorCode code);
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+// site -> coordinator: the site policy refuses a task.
+struct Refusal {
+  uint64_t task_id = 0;
+  uint32_t round = 0;
+  std::string reason;
+};
+
+// coordinator -> site: the run is over.
+struct Goodbye {
+  std::string reason;
+};
+
+}  // namespace fedsmear::wire
+
+#include "common/wire/secagg_messages.h"  // NOLINT(build/include_order): needs TrainMetrics
+
+namespace fedsmear::wire {
+
+using Body =
+    std::variant<Hello, Welcome, TrainTask, Update, EvaluateTask, EvaluateResult, Heartbeat, Error,
+                 Refusal, Goodbye, SecAggSetup, SecAggKeys, SecAggKeysRelay, SecAggShares,
+                 SecAggSharesRelay, SecAggMasked, SecAggUnmaskRequest, SecAggUnmaskResponse>;
+
+struct Message {
+  uint16_t protocol_version = kProtocolVersion;
+  std::string run_id;  // empty before the Welcome
+  Body body;
+};
+
+// Name of the body alternative ("hello", "trainTask", ...), for logs.
+const char* BodyName(const Body& body);
+
+struct DecodeLimits {
+  uint64_t max_message_bytes = uint64_t{256} << 20;  // 256 MiB
+  uint32_t max_classes = 10000;                      // class names, counts, per-class lists
+  uint32_t max_text_bytes = 64 * 1024;               // any single Text field
+  uint32_t max_extra_entries = 1000;                 // TrainTask.extra
+  uint32_t nesting_limit = 16;                       // Cap'n Proto pointer depth
+  uint32_t max_secagg_sites = 10000;                 // entries of any SecAgg list
+  uint32_t max_secagg_blob_bytes = 4096;             // one share ciphertext or revealed share
+};
+
+// Serialises `message` (unpacked flat array, a multiple of 8 bytes).
+std::string Encode(const Message& message);
+
+// Parses and validates bytes received from a peer. `bytes` may be unaligned.
+Result<Message> Decode(std::string_view bytes, const DecodeLimits& limits = {});
+
+// The semantic checks Decode applies after parsing (lists, ranges, texts).
+Status ValidateMessage(const Message& message, const DecodeLimits& limits = {});
+
+// Site ids: 1-128 characters from [A-Za-z0-9._-], not starting with '.' or '-'.
+bool IsValidSiteId(std::string_view id);
+
+}  // namespace fedsmear::wire

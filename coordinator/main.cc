@@ -1,0 +1,84 @@
+// fedsmear-coordinator: the consortium's daemon. main() wires config, strategy, held-out
+// evaluation and the coordinator, and turns SIGINT/SIGTERM into a clean stop.
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
+#include "common/cli.h"
+#include "common/config.h"
+#include "common/file_util.h"
+#include "common/log.h"
+#include "coordinator/server.h"
+
+namespace {
+// The one process-wide flag a signal handler may touch; main() owns its meaning.
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fedsmear-coordinator: runs federated training rounds across hospital sites"};
+  std::string config_path;
+  std::string resume_dir;
+  std::string log_level = "info";
+  int threads = 2;
+  app.add_option("--config", config_path, "coordinator YAML (see configs/coordinator.yaml)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--resume", resume_dir,
+                 "continue the run in this run directory (uses RUN_DIR/coordinator.yaml "
+                 "unless --config is given)");
+  app.add_option("--threads", threads, "CPU threads for central evaluation")->capture_default_str();
+  bool insecure = false;
+  app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
+  fedsmear::AddStandardFlags(app, &log_level);
+  if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
+  if (config_path.empty() && resume_dir.empty()) {
+    std::cerr << "fedsmear-coordinator: --config or --resume is required (see --help)\n";
+    return 2;
+  }
+  if (config_path.empty()) config_path = resume_dir + "/coordinator.yaml";
+  auto config = fedsmear::LoadCoordinatorConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "fedsmear-coordinator: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (!resume_dir.empty()) config->run_dir = resume_dir;
+  if (insecure) config->insecure = true;
+  if (app.count("--log-level") == 0) log_level = config->log_level;
+  if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
+    std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
+    return 2;
+  }
+  torch::set_num_threads(threads);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  auto fail = [](const fedsmear::Status& st) {
+    spdlog::error("{}", st.ToString());
+    return 1;
+  };
+  auto strategy = fedsmear::MakeStrategy(*config);
+  if (!strategy.ok()) return fail(strategy.status());
+  auto evaluator = fedsmear::CentralEvaluator::Create(config->holdout, config->model.class_names,
+                                                      config->model.input_size, config->preprocess);
+  if (!evaluator.ok()) return fail(evaluator.status());
+  auto coordinator = fedsmear::Coordinator::Create(*config, std::move(*strategy),
+                                                   std::move(*evaluator), !resume_dir.empty());
+  if (!coordinator.ok()) return fail(coordinator.status());
+  if (resume_dir.empty()) {
+    // Keep the run's config beside its checkpoints so that `--resume RUN_DIR` needs nothing else.
+    const std::string kept = config->run_dir + "/coordinator.yaml";
+    std::error_code ec;
+    if (!std::filesystem::equivalent(config_path, kept, ec)) {
+      if (auto st = fedsmear::WriteFileAtomic(kept, fedsmear::ToYaml(*config)); !st.ok()) {
+        return fail(st);
+      }
+    }
+  }
+  fedsmear::Status st = (*coordinator)->Run(g_stop);
+  if (!st.ok()) return fail(st);
+  return 0;
+}

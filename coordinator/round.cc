@@ -1,0 +1,397 @@
+// One training round, and what follows it: evaluation, metrics, checkpoint, final outputs.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/file_util.h"
+#include "coordinator/checkpoint.h"
+#include "coordinator/report.h"
+#include "coordinator/server_impl.h"
+#include "models/densenet.h"
+#include "models/codec.h"
+#include "models/packed_model.h"
+
+namespace fedsmear {
+namespace {
+
+using std::chrono::milliseconds;
+
+int64_t UnixMsIn(double seconds) {
+  auto t = std::chrono::system_clock::now() +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+               std::chrono::duration<double>(seconds));
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+// codec_down: f32 | f32+f16 | sign1 | sign1+f16 (binary weights, then the float tensors).
+wire::ModelBlob DownlinkBlob(const ModelState& global, const std::string& codec) {
+  const bool signs = codec.rfind("sign1", 0) == 0;
+  const bool half = codec.size() > 4 && codec.compare(codec.size() - 4, 4, "+f16") == 0;
+  wire::ModelBlob blob;
+  blob.codec = signs ? wire::Codec::kSign1 : wire::Codec::kF32;
+  blob.data = PackModel(global, {signs ? BinaryCodec::kSign1 : BinaryCodec::kLatentF32,
+                                 half ? FloatCodec::kF16 : FloatCodec::kF32});
+  return blob;
+}
+
+// The fields TrainTask and EvaluateTask share: the model and what it is.
+template <typename Task>
+void DescribeModel(const ModelState& global, const std::string& codec_down, int round,
+                   double deadline_s, Task* task) {
+  task->round = static_cast<uint32_t>(round);
+  task->model = DownlinkBlob(global, codec_down);
+  task->arch = global.meta.arch;
+  task->num_classes = static_cast<uint32_t>(global.meta.classes);
+  task->input_size = static_cast<uint32_t>(global.meta.input_size);
+  task->class_names = global.meta.class_names;
+  task->deadline_unix_ms = UnixMsIn(deadline_s);
+}
+
+}  // namespace
+
+Result<wire::TrainTask> Coordinator::Impl::MakeTrainTask(int round, double lr,
+                                                         ModelState* received) const {
+  wire::TrainTask task;
+  DescribeModel(global, config.codec_down, round, config.round_deadline_s, &task);
+  task.extra = {{"codec_up", config.codec_up},
+                {"latent_epsilon", std::to_string(config.latent_epsilon)}};
+  task.train = config.train;
+  task.train.learning_rate = lr;
+  // Updates are decoded against what the sites received (q8_delta encodes differences to it).
+  ASSIGN_OR_RETURN(*received, UnpackModel(task.model.data));
+  return task;
+}
+
+Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<bool>& stop) {
+  if (config.secure_aggregation == "secagg+") return SecureTrainRound(round, stop);
+  RoundOutcome out;
+  RETURN_IF_ERROR(DrainQueued());
+  auto started = Clock::now();
+  const double lr = schedule.RateFor(round);
+  std::vector<TrainInstruction> plan =
+      strategy->ConfigureTrain(round, LiveSites(), config.train, lr, rng);
+  if (static_cast<int>(plan.size()) < config.min_sites) {
+    spdlog::warn("round {}: only {} site(s) available, {} required", round, plan.size(),
+                 config.min_sites);
+    return out;
+  }
+  ModelState received;
+  ASSIGN_OR_RETURN(wire::TrainTask task, MakeTrainTask(round, lr, &received));
+
+  std::map<std::string, uint64_t> pending;  // site -> task id
+  for (const TrainInstruction& ins : plan) {
+    task.train = ins.config;
+    task.task_id = next_task_id++;
+    uint64_t bytes = 0;
+    Status st = Send(ins.site_id, task, &bytes);
+    out.selected.push_back(ins.site_id);
+    if (!st.ok()) {
+      spdlog::warn("round {}: could not send the task to {}: {}", round, ins.site_id, st.message());
+      out.failures.push_back({ins.site_id, st});
+      continue;
+    }
+    out.bytes_down += bytes;
+    pending[ins.site_id] = task.task_id;
+  }
+  spdlog::info("round {}: {} site(s) selected, lr {:.2e}, model {:.2f} MiB ({})", round,
+               plan.size(), lr, task.model.data.size() / 1048576.0, config.codec_down);
+
+  std::unique_ptr<RoundAggregator> agg = strategy->BeginAggregate(round, global);
+  std::set<std::string> answered;
+  double val_weighted = 0, val_samples = 0;
+  auto on_round = [&](const std::string& site, wire::Message& m, size_t bytes) {
+    if (auto* u = std::get_if<wire::Update>(&m.body)) {
+      out.bytes_up += bytes;
+      auto it = pending.find(site);
+      if (u->round != static_cast<uint32_t>(round)) {
+        spdlog::warn("rejected update from {}: round {} is closed (now {})", site, u->round, round);
+        return;
+      }
+      if (it == pending.end()) {
+        spdlog::warn("rejected update from {}: {}", site,
+                     answered.count(site) ? "duplicate" : "site was not selected this round");
+        return;
+      }
+      if (u->task_id != it->second) {
+        spdlog::warn("rejected update from {}: unknown task {}", site, u->task_id);
+        return;
+      }
+      pending.erase(it);
+      answered.insert(site);
+      Result<ModelState> state = DecodeUpdate(u->update.data, received);
+      Status st = state.ok() ? CheckSameLayout(global, *state) : state.status();
+      if (st.ok()) {
+        state->meta = global.meta;
+        st = agg->Add({site, u->num_samples, std::move(*state)});
+      }
+      if (!st.ok()) {
+        spdlog::warn("rejected update from {}: {}", site, st.message());
+        out.failures.push_back({site, st});
+        return;
+      }
+      out.reported.push_back(site);
+      out.train_s = std::max(out.train_s, u->metrics.train_seconds);
+      if (u->metrics.num_val > 0) {
+        val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
+        val_samples += static_cast<double>(u->metrics.num_val);
+      }
+      spdlog::info("round {}: update from {} ({} samples, {:.2f} MiB, train acc {:.3f})", round,
+                   site, u->num_samples, bytes / 1048576.0, u->metrics.train_accuracy);
+    } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
+      if (pending.erase(site)) {
+        spdlog::warn("round {}: site {} refused: {}", round, site, r->reason);
+        out.failures.push_back({site, PermissionDenied(r->reason)});
+      }
+    } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
+      if (pending.erase(site)) {
+        spdlog::warn("round {}: site {} failed: {}", round, site, e->message);
+        out.failures.push_back({site, Internal(e->message)});
+      }
+    }
+  };
+  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(config.round_deadline_s));
+  while (!pending.empty()) {
+    if (stop.load()) return Aborted("stopped during round " + std::to_string(round));
+    auto now = Clock::now();
+    if (now >= deadline) {
+      for (const auto& [site, id] : pending) {
+        spdlog::warn("round {}: no update from {} before the deadline", round, site);
+        out.failures.push_back({site, Timeout("deadline passed")});
+      }
+      break;
+    }
+    auto slice = std::min<Clock::duration>(deadline - now, milliseconds(200));
+    RETURN_IF_ERROR(Pump(std::chrono::duration_cast<milliseconds>(slice), on_round).status());
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (IsSilent(it->first)) {
+        spdlog::warn("round {}: site {} went silent (no heartbeat): dropped from the round", round,
+                     it->first);
+        out.failures.push_back({it->first, Unavailable("site went silent")});
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  out.updates = agg->count();
+  out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
+  out.mean_site_val_accuracy = val_samples > 0 ? val_weighted / val_samples : 0;
+  if (out.updates < config.min_sites) return out;
+  ASSIGN_OR_RETURN(ModelState next, agg->Finish(out.failures));
+  next.meta = global.meta;
+  global = std::move(next);
+  out.completed = true;
+  return out;
+}
+
+Status Coordinator::Impl::AfterRound(int round, const RoundOutcome& o, bool* early_stop) {
+  nlohmann::ordered_json line;
+  line["round"] = round;
+  line["lr"] = schedule.RateFor(round);
+  line["sites_selected"] = o.selected;
+  line["sites_reported"] = o.reported;
+  nlohmann::ordered_json failed = nlohmann::ordered_json::object();
+  for (const SiteFailure& f : o.failures) failed[f.site_id] = f.reason.message();
+  line["sites_failed"] = failed;
+  double accuracy = 0, macro_f1 = 0;
+  if (evaluator && !evaluator->empty()) {
+    ASSIGN_OR_RETURN(std::vector<HoldoutResult> results, evaluator->Evaluate(global));
+    nlohmann::ordered_json sets = nlohmann::ordered_json::object();
+    double total = 0;
+    for (const HoldoutResult& r : results) {
+      nlohmann::ordered_json j = r.confusion.ToJson(global.meta.class_names);
+      j["loss"] = r.loss;
+      sets[r.name] = j;
+      double n = static_cast<double>(r.confusion.total());
+      accuracy += r.confusion.Accuracy() * n;
+      macro_f1 += r.confusion.MacroF1() * n;
+      total += n;
+    }
+    if (total > 0) {
+      accuracy /= total;
+      macro_f1 /= total;
+    }
+    line["accuracy"] = accuracy;
+    line["macro_f1"] = macro_f1;
+    line["central"] = sets;
+  } else {
+    line["accuracy"] = nullptr;
+    line["macro_f1"] = nullptr;
+  }
+  line["site_val_accuracy"] = o.mean_site_val_accuracy;
+  if (o.federated) {
+    line["federated"] = {{"accuracy", o.federated->accuracy},
+                         {"loss", o.federated->loss},
+                         {"samples", o.federated->num_samples},
+                         {"sites", o.federated->sites}};
+    line["bytes_eval_down"] = o.bytes_eval_down;
+  }
+  line["bytes_down"] = o.bytes_down;
+  line["bytes_up"] = o.bytes_up;
+  line["train_s"] = o.train_s;
+  line["round_s"] = o.round_s;
+  if (o.secure) {
+    // Counts and ids only: no site's (masked or unmasked) vector is ever written anywhere.
+    line["secure_aggregation"] = true;
+    line["secagg"] = {{"survivors", o.reported},
+                      {"dropped", o.dropped},
+                      {"threshold", o.secagg_threshold},
+                      {"neighbours", o.secagg_neighbours},
+                      {"bytes", o.bytes_secagg}};
+  }
+  {
+    std::ofstream f(std::filesystem::path(config.run_dir) / "metrics.jsonl", std::ios::app);
+    f << line.dump() << "\n";
+    if (!f) return IoError("cannot append to metrics.jsonl in " + config.run_dir);
+  }
+  spdlog::info("round {} done: {}/{} updates, accuracy {:.4f}, macro-F1 {:.4f}, {:.1f} MiB down, "
+               "{:.1f} MiB up, {:.1f} s", round, o.reported.size(), o.selected.size(), accuracy,
+               macro_f1, o.bytes_down / 1048576.0, o.bytes_up / 1048576.0, o.round_s);
+  schedule.Observe(round, macro_f1);
+  if (macro_f1 > best_f1 + 1e-4) {
+    best_f1 = macro_f1;
+    best_round = round;
+    rounds_without_gain = 0;
+    RETURN_IF_ERROR(WriteFileAtomic(config.run_dir + "/best.model", PackModel(global)));
+  } else {
+    ++rounds_without_gain;
+  }
+  *early_stop = config.early_stop_patience > 0 && rounds_without_gain >= config.early_stop_patience;
+
+  Checkpoint c;
+  c.round = round;
+  std::ostringstream rng_state;
+  rng_state << rng;
+  c.header = {{"run_id", run_id},
+              {"rng", rng_state.str()},
+              {"next_task_id", next_task_id},
+              {"best_f1", best_f1},
+              {"best_round", best_round},
+              {"rounds_without_gain", rounds_without_gain},
+              {"lr_scale", schedule.plateau_scale()},
+              {"lr_best", schedule.best_metric()},
+              {"lr_since_best", schedule.rounds_since_best()}};
+  c.strategy_state = strategy->SaveState();
+  c.global = global;
+  return SaveCheckpoint(config.run_dir, c, config.keep_checkpoints);
+}
+
+Status Coordinator::Impl::Restore() {
+  ASSIGN_OR_RETURN(Checkpoint c, LoadLatestCheckpoint(config.run_dir));
+  const ModelSpec& m = config.model;
+  if (c.global.meta.arch != m.arch || c.global.meta.classes != m.classes) {
+    return InvalidArgument("checkpoint holds " + c.global.meta.arch + ", config asks for " + m.arch);
+  }
+  RETURN_IF_ERROR(strategy->LoadState(c.strategy_state));
+  try {
+    run_id = c.header.at("run_id").get<std::string>();
+    std::istringstream rng_state(c.header.at("rng").get<std::string>());
+    rng_state >> rng;
+    next_task_id = c.header.at("next_task_id").get<uint64_t>();
+    best_f1 = c.header.at("best_f1").get<double>();
+    best_round = c.header.at("best_round").get<int>();
+    rounds_without_gain = c.header.at("rounds_without_gain").get<int>();
+    schedule.Restore(c.header.at("lr_scale").get<double>(), c.header.at("lr_best").get<double>(),
+                     c.header.at("lr_since_best").get<int>());
+  } catch (const nlohmann::json::exception& e) {
+    return Corrupt(std::string("checkpoint header: ") + e.what());
+  }
+  global = std::move(c.global);
+  next_round = c.round + 1;
+  // metrics.jsonl may hold a line for a round that completed after the checkpoint was taken
+  // (a crash between the two writes): keep only the checkpointed rounds.
+  std::string path = config.run_dir + "/metrics.jsonl";
+  Result<std::string> text = ReadFile(path);
+  if (text.ok()) {
+    std::istringstream in(*text);
+    std::string kept, l;
+    while (std::getline(in, l)) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      if (!j.is_discarded() && j.value("round", 0) <= c.round) kept += l + "\n";
+    }
+    RETURN_IF_ERROR(WriteFileAtomic(path, kept));
+  }
+  spdlog::info("resumed run {} after round {}", run_id, c.round);
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::WriteFinalOutputs() {
+  RETURN_IF_ERROR(WriteFileAtomic(config.run_dir + "/final.model", PackModel(global)));
+  RETURN_IF_ERROR(ExportTorchPickle(global, config.run_dir + "/final.pt"));
+  ReportInfo info;
+  info.title = "fedsmear run " + run_id;
+  info.arch = global.meta.arch;
+  info.class_names = global.meta.class_names;
+  info.strategy = strategy->name();
+  info.codec_down = config.codec_down;
+  info.codec_up = config.codec_up;
+  info.sites_total = static_cast<int>(sites.size());
+  if (Status st = WriteRunReport(config.run_dir, info); !st.ok()) {
+    // The model is what matters; a report problem must not fail the run.
+    spdlog::warn("could not write the run report: {}", st.message());
+  }
+  spdlog::info("wrote {}/final.model, final.pt, report.html and summary.md (best central "
+               "macro-F1 {:.4f} in round {})", config.run_dir, best_f1, best_round);
+  return Status::Ok();
+}
+
+}  // namespace fedsmear
+
+namespace fedsmear {
+
+Result<EvalSummary> Coordinator::Impl::FederatedEvaluate(int round, uint64_t* bytes_down,
+                                                         const std::atomic<bool>& stop) {
+  RETURN_IF_ERROR(DrainQueued());
+  std::vector<std::string> ids = strategy->ConfigureEvaluate(round, LiveSites());
+  if (ids.empty()) return EvalSummary{};
+  const double budget = std::min(config.round_deadline_s, 300.0);
+  wire::EvaluateTask task;
+  DescribeModel(global, config.codec_down, round, budget, &task);
+  std::map<std::string, uint64_t> pending;
+  for (const std::string& id : ids) {
+    task.task_id = next_task_id++;
+    uint64_t bytes = 0;
+    if (Send(id, task, &bytes).ok()) {
+      *bytes_down += bytes;
+      pending[id] = task.task_id;
+    }
+  }
+  std::vector<EvalReport> reports;
+  std::vector<SiteFailure> failures;
+  auto on_round = [&](const std::string& site, wire::Message& m, size_t) {
+    auto it = pending.find(site);
+    if (it == pending.end()) return;
+    if (auto* r = std::get_if<wire::EvaluateResult>(&m.body)) {
+      if (r->task_id != it->second) return;
+      reports.push_back({site, r->num_samples, r->loss, r->accuracy});
+      pending.erase(it);
+    } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
+      failures.push_back({site, Internal(e->message)});
+      pending.erase(it);
+    } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
+      failures.push_back({site, PermissionDenied(r->reason)});
+      pending.erase(it);
+    } else if (std::holds_alternative<wire::Update>(m.body)) {
+      spdlog::warn("late update from {} for a closed round: rejected", site);
+    }
+  };
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(budget));
+  while (!pending.empty() && Clock::now() < deadline) {
+    if (stop.load()) return Aborted("stopped during evaluation of round " + std::to_string(round));
+    RETURN_IF_ERROR(Pump(milliseconds(200), on_round).status());
+    for (auto it = pending.begin(); it != pending.end();) {
+      it = IsSilent(it->first) ? pending.erase(it) : std::next(it);
+    }
+  }
+  EvalSummary s = strategy->AggregateEvaluate(round, reports, failures);
+  spdlog::info("round {} federated evaluation: accuracy {:.4f} over {} validation images at {} "
+               "site(s)", round, s.accuracy, s.num_samples, s.sites);
+  return s;
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,44 @@
+// Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
+//
+// What: Coordinator::Impl::SecureTrainRound (secure_round.cc) replaces TrainRound's plain update
+// collection. Stage order, each stage closing when every expected site answered, at its
+// deadline, or when the missing sites fell silent:
+//   0. select sites (strategy), assign secagg ids 1..n in selection order, send SecAggSetup and
+//      then the TrainTask to each (sites train while the key stages run);
+//   1. collect SecAggKeys (secagg_stage_deadline_s) -> CloseAdvertiseStage -> KeysRelay;
+//   2. collect SecAggShares (secagg_stage_deadline_s) -> CloseShareStage -> SharesRelay;
+//   3. collect SecAggMasked until round_deadline_s -> CloseMaskStage -> UnmaskRequest;
+//   4. collect SecAggUnmaskResponse (secagg_stage_deadline_s) -> Finish -> the exact sum.
+// Weights and scale: site i sends q_i = Quantize(clip_c((x_i - g) * w_i / W)), where g is the
+// model the sites received, w_i the site's training-set size and W the sum of the selected
+// sites' sizes (from their hellos). The sum over the survivors S is dequantized and rescaled by
+// W / sum_{i in S} w_i, so the new global is g + sum_S w_i d_i / sum_S w_i: FedAvg over the
+// survivors (exact up to clipping and ~2c/R rounding, R = floor((2^32-1)/n)). c is secagg_clip
+// for trainable values and secagg_stat_clip for BN running statistics (TensorKind::kStat): a
+// single clip of 4 would cut running-variance changes of several hundred (measured on the
+// synthetic task) and wreck the model; the words stay in model order.
+// Failures: fewer than the threshold at any stage (or fewer than min_sites survivors) make the
+// round incomplete (retried by Run); a site without a signing key in the allowlist is a
+// FailedPrecondition that stops the run. Sites that shared keys and then left are recovered.
+// Privacy: the coordinator holds one running masked sum (inside secagg::Server); per-site
+// vectors are converted and added on arrival and never logged, stored or checkpointed.
+// Thread-safety: the coordinator's round loop only. Ownership: values.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/secagg/quantize.h"
+#include "common/status.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+// base + (dequantized sum over `survivors` contributors) * total_weight / survivor_weight, with
+// `params.clip` for trainable values and `stat_clip` for kStat tensors.
+Result<ModelState> ApplySecureSum(const ModelState& base, const std::vector<uint32_t>& sum,
+                                  const secagg::QuantizationParams& params, float stat_clip,
+                                  uint32_t survivors, uint64_t total_weight,
+                                  uint64_t survivor_weight);
+
+}  // namespace fedsmear

@@ -1,0 +1,50 @@
+// Coordinator: runs a federated training run over a RouterEndpoint.
+//
+// Lifecycle: bind -> wait for min_sites -> rounds -> final model and Goodbye. Each round:
+// the strategy selects sites; each gets a TrainTask with the global model (downlink codec) and a
+// deadline; updates are validated (right round, task and site, not duplicated, same
+// architecture and shapes, finite values) and folded into the strategy's aggregator as they
+// arrive; sites that refuse, fail or fall silent (no heartbeat for 3 intervals) are recorded as
+// failures. The round completes at the deadline or when every selected site has answered; with
+// fewer than min_sites updates it is retried (max_round_retries) and then the run stops with a
+// reason — it never waits forever. After each round: central evaluation on the held-out sets,
+// one line in RUN_DIR/metrics.jsonl, and a checkpoint. Resume continues after the last
+// checkpointed round.
+//
+// Thread-safety: Run() on one thread; `stop` may be set from elsewhere. Ownership: owns the
+// endpoint, strategy and evaluator handed to Create().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "coordinator/central_eval.h"
+#include "coordinator/strategy.h"
+
+namespace fedsmear {
+
+class Coordinator {
+ public:
+  // `resume`: continue from RUN_DIR's latest valid checkpoint (fresh start when there is none).
+  static Result<std::unique_ptr<Coordinator>> Create(const CoordinatorConfig& config,
+                                                     std::unique_ptr<Strategy> strategy,
+                                                     std::unique_ptr<CentralEvaluator> evaluator,
+                                                     bool resume);
+  ~Coordinator();
+
+  // Runs the remaining rounds. OK when the run completed (or stopped early on a plateau).
+  Status Run(const std::atomic<bool>& stop);
+
+  // The bound endpoint (with the real port when the config asked for "*").
+  std::string endpoint() const;
+
+ private:
+  struct Impl;
+  explicit Coordinator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fedsmear

@@ -1,0 +1,106 @@
+// Strategy: what the coordinator does each round, after Flower's interface.
+//
+//   ConfigureTrain    which sites train and with what settings
+//   BeginAggregate    an aggregator that folds updates in as they arrive (O(model) memory)
+//   ConfigureEvaluate which sites evaluate the new global model on their validation split
+//   AggregateEvaluate weighted federated-evaluation summary
+//   central evaluation is the coordinator's (coordinator/central_eval.h), not the strategy's
+// Failures (dropouts, refusals, rejected updates) are handed to the aggregator as data.
+// Implementations: FedAvg, FedProx, FedAdam (coordinator/strategies.h). Strategy state that must
+// survive a restart (FedAdam's moments) is saved by SaveState and restored by LoadState.
+//
+// Thread-safety: called from the coordinator's round loop only. Ownership: main() owns the
+// strategy through std::unique_ptr; aggregators are owned by the round that began them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+struct SiteInfo {
+  std::string site_id;
+  uint64_t num_train = 0;
+  uint64_t num_val = 0;
+  std::vector<uint64_t> class_counts;  // empty when the site's policy withholds them
+};
+
+struct TrainInstruction {
+  std::string site_id;
+  TrainConfig config;  // config.learning_rate is this round's rate
+};
+
+struct SiteUpdate {
+  std::string site_id;
+  uint64_t num_samples = 0;
+  ModelState state;  // the site's trained model (latent weights, floats, BN statistics)
+};
+
+struct SiteFailure {
+  std::string site_id;
+  Status reason;
+};
+
+struct EvalReport {
+  std::string site_id;
+  uint64_t num_samples = 0;
+  double loss = 0;
+  double accuracy = 0;
+};
+
+struct EvalSummary {
+  uint64_t num_samples = 0;
+  double loss = 0;      // sample-weighted
+  double accuracy = 0;  // sample-weighted
+  int sites = 0;
+};
+
+class RoundAggregator {
+ public:
+  virtual ~RoundAggregator() = default;
+  // Folds one update in; a non-OK Status rejects it (logged by the caller) without harm.
+  virtual Status Add(const SiteUpdate& update) = 0;
+  virtual int count() const = 0;
+  // The new global model.
+  virtual Result<ModelState> Finish(const std::vector<SiteFailure>& failures) = 0;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+
+  virtual std::vector<TrainInstruction> ConfigureTrain(int round,
+                                                       const std::vector<SiteInfo>& available,
+                                                       const TrainConfig& base,
+                                                       double learning_rate,
+                                                       std::mt19937_64& rng);
+  virtual std::unique_ptr<RoundAggregator> BeginAggregate(int round,
+                                                          const ModelState& global) = 0;
+  virtual std::vector<std::string> ConfigureEvaluate(int round,
+                                                     const std::vector<SiteInfo>& available);
+  virtual EvalSummary AggregateEvaluate(int round, const std::vector<EvalReport>& reports,
+                                        const std::vector<SiteFailure>& failures);
+
+  virtual std::string SaveState() const { return ""; }
+  virtual Status LoadState(const std::string& bytes) {
+    return bytes.empty() ? Status::Ok() : Corrupt(name() + " keeps no state");
+  }
+
+ protected:
+  Strategy(double fraction, int min_sites) : fraction_(fraction), min_sites_(min_sites) {}
+  double fraction_;
+  int min_sites_;
+};
+
+// fedavg | fedprox | fedadam, configured from the coordinator config.
+Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& config);
+
+}  // namespace fedsmear

@@ -1,0 +1,146 @@
+#include "coordinator/vote.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace fedsmear {
+namespace {
+
+// dst[k] += bit k ? w : -w, for n sign bits packed LSB first. `table` holds, for each byte
+// value, its 8 signed weights, so that each byte is one vectorisable 8-wide add.
+void AddSignBits(const uint8_t* bits, int64_t n, const double* table, double* dst) {
+  const int64_t full = n / 8;
+  for (int64_t b = 0; b < full; ++b) {
+    const double* t = table + 8 * static_cast<size_t>(bits[b]);
+    double* d = dst + 8 * b;
+    for (int j = 0; j < 8; ++j) d[j] += t[j];
+  }
+  for (int64_t k = 8 * full; k < n; ++k) {
+    const size_t bit = (bits[k >> 3] >> (k & 7)) & 1u;
+    dst[k] += table[8 * bit];  // byte value 0 or 1, position 0: -w or +w
+  }
+}
+
+bool AllFinite(const float* x, size_t n) {
+  bool ok = true;
+  for (size_t k = 0; k < n; ++k) ok &= std::isfinite(x[k]);
+  return ok;
+}
+
+}  // namespace
+
+SignVoteAggregator::SignVoteAggregator(const ModelState& global) : global_(global) {
+  sums_.reserve(global_.tensors.size());
+  for (const NamedTensor& t : global_.tensors) sums_.emplace_back(t.values.size(), 0.0);
+}
+
+Status SignVoteAggregator::CheckWeight(uint64_t num_samples) const {
+  if (num_samples == 0) return InvalidArgument("an update must count at least one sample");
+  return Status::Ok();
+}
+
+Status SignVoteAggregator::Add(const SiteUpdate& update) {
+  RETURN_IF_ERROR(CheckWeight(update.num_samples));
+  const ModelState& s = update.state;
+  RETURN_IF_ERROR(CheckSameLayout(global_, s));
+  RETURN_IF_ERROR(CheckFinite(s));
+  const double w = static_cast<double>(update.num_samples);
+  for (size_t i = 0; i < s.tensors.size(); ++i) {
+    const std::vector<float>& x = s.tensors[i].values;
+    double* dst = sums_[i].data();
+    if (s.tensors[i].kind == TensorKind::kBinary) {
+      for (size_t k = 0; k < x.size(); ++k) dst[k] += x[k] >= 0.f ? w : -w;
+    } else {
+      for (size_t k = 0; k < x.size(); ++k) dst[k] += w * x[k];
+    }
+  }
+  total_weight_ += w;
+  ++count_;
+  return Status::Ok();
+}
+
+Status SignVoteAggregator::AddEncoded(std::string_view bytes, uint64_t num_samples) {
+  RETURN_IF_ERROR(CheckWeight(num_samples));
+  ASSIGN_OR_RETURN(EncodedUpdateView view, ParseEncodedUpdate(bytes, global_));
+  const bool bits = view.spec.binary == BinaryEncoding::kSign1 ||
+                    view.spec.binary == BinaryEncoding::kSign1Scaled;
+  const size_t skip = view.spec.binary == BinaryEncoding::kSign1Scaled ? 4 : 0;
+  // Decode and check everything that is not a sign block before touching the sums.
+  std::vector<size_t> offset(global_.tensors.size(), 0);
+  size_t needed = 0;
+  for (size_t i = 0; i < global_.tensors.size(); ++i) {
+    const NamedTensor& t = global_.tensors[i];
+    if (bits && t.kind == TensorKind::kBinary) {
+      if (skip) {
+        float scale;
+        std::memcpy(&scale, view.blocks[i].data(), 4);
+        if (!std::isfinite(scale)) return InvalidArgument("tensor " + t.name + " holds NaN or Inf");
+      }
+      continue;
+    }
+    offset[i] = needed;
+    needed += t.values.size();
+  }
+  scratch_.resize(needed);
+  for (size_t i = 0; i < global_.tensors.size(); ++i) {
+    const NamedTensor& t = global_.tensors[i];
+    if (bits && t.kind == TensorKind::kBinary) continue;
+    float* out = scratch_.data() + offset[i];
+    DecodeBlock(view.spec, t, view.blocks[i], out);
+    if (!AllFinite(out, t.values.size())) {
+      return InvalidArgument("tensor " + t.name + " holds NaN or Inf");
+    }
+  }
+  const double w = static_cast<double>(num_samples);
+  sign_table_.resize(256 * 8);
+  for (size_t byte = 0; byte < 256; ++byte) {
+    for (size_t j = 0; j < 8; ++j) sign_table_[8 * byte + j] = ((byte >> j) & 1) ? w : -w;
+  }
+  for (size_t i = 0; i < global_.tensors.size(); ++i) {
+    const NamedTensor& t = global_.tensors[i];
+    double* dst = sums_[i].data();
+    const size_t n = t.values.size();
+    if (bits && t.kind == TensorKind::kBinary) {
+      AddSignBits(reinterpret_cast<const uint8_t*>(view.blocks[i].data() + skip),
+                  static_cast<int64_t>(n), sign_table_.data(), dst);
+    } else if (t.kind == TensorKind::kBinary) {
+      const float* x = scratch_.data() + offset[i];
+      for (size_t k = 0; k < n; ++k) dst[k] += x[k] >= 0.f ? w : -w;
+    } else {
+      const float* x = scratch_.data() + offset[i];
+      for (size_t k = 0; k < n; ++k) dst[k] += w * x[k];
+    }
+  }
+  total_weight_ += w;
+  ++count_;
+  return Status::Ok();
+}
+
+Result<ModelState> SignVoteAggregator::Finish(const std::vector<SiteFailure>&) {
+  if (count_ == 0) return FailedPrecondition("no update to vote on");
+  ModelState out = global_;
+  const double inv = 1.0 / total_weight_;
+  for (size_t i = 0; i < out.tensors.size(); ++i) {
+    NamedTensor& t = out.tensors[i];
+    const std::vector<double>& sum = sums_[i];
+    if (t.kind != TensorKind::kBinary) {
+      for (size_t k = 0; k < sum.size(); ++k) t.values[k] = static_cast<float>(sum[k] * inv);
+      continue;
+    }
+    for (size_t k = 0; k < sum.size(); ++k) {
+      if (sum[k] == 0) {  // tie: keep the previous global sign
+        t.values[k] = t.values[k] >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude;
+      } else {
+        t.values[k] = static_cast<float>(sum[k] * inv);
+      }
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<RoundAggregator> SignVoteStrategy::BeginAggregate(int, const ModelState& global) {
+  return std::make_unique<SignVoteAggregator>(global);
+}
+
+}  // namespace fedsmear

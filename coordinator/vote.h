@@ -1,0 +1,89 @@
+// Sign votes: federated training of a binarized network whose binary convolutions travel as
+// signs only, both ways (strategy "fedvote").
+//
+// Uplink. Each site sends the signs s_i in {-1,+1} of its binary-conv latent weights (codec
+// sign1 or sign1_scaled, models/codec.h) and its float parameters and BN statistics in
+// f32/f16/q8. The coordinator keeps, per binary weight, the sample-weighted vote share
+//     v = sum_i(w_i * s_i) / sum_i(w_i)  in [-1, 1]        (w_i = the site's sample count)
+// as its latent state; the next global sign is the majority, sign(v), and a tie (v == 0) keeps
+// the previous global sign (stored as +-kVoteTieMagnitude so that sign packing sees it). Float
+// tensors and BN statistics are sample-weighted means, exactly as FedAvg.
+// This is signSGD with majority vote (Bernstein et al. 2018/2019: 1-bit messages, a majority
+// vote that tolerates noisy or faulty voters) applied to the weights of a BNN instead of its
+// gradients; BiFL (Yang et al. 2021, "Communication-Efficient Federated Learning with Binary
+// Neural Networks") showed that uploading only the binary parameters of a BNN suffices when the
+// server estimates the latent parameters from the clients' binary ones (|v| is such an
+// estimate: the agreement of the federation), and FedBAT (Li et al., ICML 2024) that binary
+// updates learnt during local training lose little against full-precision FedAvg.
+//
+// Downlink. Finish() returns v in the binary tensors, so a sign1_scaled downlink carries sign(v)
+// with scale mean|v|, and central evaluation can import the state as is (only signs reach
+// inference). A site then rebuilds its latent weights with ReinitLatentFromSigns (models/
+// latent_reinit.h): where the
+// federation agrees with the site's own latent sign, the site keeps its latent magnitude (its
+// accumulated "inertia", Helwegen et al. 2019); where the federation flipped the sign, the
+// weight restarts at +-epsilon with the new sign, just across the decision boundary, so the
+// site's next gradients can move it either way without a stale magnitude pinning it; a site
+// with no state (first round, or a new site) starts every weight at +-epsilon.
+//
+// Thread-safety: SignVoteAggregator follows RoundAggregator (one thread); ReinitLatentFromSigns
+// is reentrant. Ownership: the aggregator copies the global model it starts from (previous signs
+// for ties, reference values for q8_delta decoding) and owns its running sums.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "coordinator/strategy.h"
+#include "models/codec.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+// Magnitude stored for a tied vote, carrying the previous global sign.
+inline constexpr float kVoteTieMagnitude = 1e-6f;
+
+class SignVoteAggregator : public RoundAggregator {
+ public:
+  // `global` is this round's global model: layout, previous signs, q8_delta reference.
+  explicit SignVoteAggregator(const ModelState& global);
+
+  // Folds in a decoded update: binary tensors count by their sign (x >= 0 is +1), others by
+  // value. Refuses, leaving the sums untouched, another layout, NaN/Inf or num_samples == 0.
+  Status Add(const SiteUpdate& update) override;
+
+  // Folds in an update straight from EncodeUpdate's bytes, counting sign1/sign1_scaled bits
+  // without unpacking them; other encodings are decoded. Corrupt bytes are refused as above.
+  Status AddEncoded(std::string_view bytes, uint64_t num_samples);
+
+  int count() const override { return count_; }
+  double total_weight() const { return total_weight_; }
+
+  // The new global model: v per binary weight, weighted means elsewhere. FailedPrecondition
+  // when nothing was added. `failures` are not used (the vote is over the sites that reported).
+  Result<ModelState> Finish(const std::vector<SiteFailure>& failures) override;
+
+ private:
+  Status CheckWeight(uint64_t num_samples) const;
+
+  ModelState global_;
+  std::vector<std::vector<double>> sums_;  // weighted votes (binary) or weighted values
+  std::vector<float> scratch_;             // decoded non-sign tensors of AddEncoded
+  std::vector<double> sign_table_;         // AddEncoded: +-w for each bit of each byte value
+  double total_weight_ = 0;
+  int count_ = 0;
+};
+
+// Strategy "fedvote": FedAvg's site selection and evaluation, SignVoteAggregator's aggregation.
+class SignVoteStrategy : public Strategy {
+ public:
+  SignVoteStrategy(double fraction, int min_sites) : Strategy(fraction, min_sites) {}
+  std::string name() const override { return "fedvote"; }
+  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
+};
+
+}  // namespace fedsmear

@@ -1,0 +1,49 @@
+// The packed model format: how a model travels to hospitals and is stored as `final.model`.
+//
+// Layout (little-endian):
+//   "FSMODEL\0" | u32 format version | u8[32] SHA-256 of the payload | payload
+//   payload = arch, classes, input size, class names, binary codec, float codec, tensors
+// Binary-conv latent weights travel as their signs, 1 bit each (LSB first, 1 = +1), plus one
+// per-tensor scale (mean |w|) so that unpacking gives latent weights of a sensible magnitude;
+// or, with BinaryCodec::kLatentF32, as the float latent weights themselves (the float
+// checkpoint). Other tensors travel as fp32 or fp16.
+// Unpacking checks magic, version, checksum, every length and the architecture (tensor names
+// and shapes must match a freshly built model of the named architecture); anything else is a
+// Corrupt or InvalidArgument Status with a clear message. Torch-free; functions are reentrant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "models/model_state.h"
+
+namespace fedsmear {
+
+inline constexpr uint32_t kPackedFormatVersion = 1;
+
+enum class BinaryCodec : uint8_t { kSign1 = 0, kLatentF32 = 1 };
+enum class FloatCodec : uint8_t { kF32 = 0, kF16 = 1 };
+
+struct PackOptions {
+  BinaryCodec binary = BinaryCodec::kSign1;
+  FloatCodec floats = FloatCodec::kF32;
+};
+
+std::string PackModel(const ModelState& state, const PackOptions& options = {});
+
+// Parses and verifies the bytes. Tensor layout is checked against the architecture by
+// models/densenet.h's LoadPacked; this level checks the format itself.
+Result<ModelState> UnpackModel(std::string_view bytes);
+
+// fp16 conversion (round to nearest even), exposed for codecs and tests.
+uint16_t FloatToHalf(float value);
+float HalfToFloat(uint16_t half);
+
+// Packs signs of `values` (x >= 0 -> 1) into ceil(n/8) bytes, LSB first.
+void PackSigns(const float* values, int64_t n, uint8_t* out);
+// Writes +scale / -scale for each bit.
+void UnpackSigns(const uint8_t* bits, int64_t n, float scale, float* out);
+
+}  // namespace fedsmear

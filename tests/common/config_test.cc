@@ -1,0 +1,168 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/yaml_reader.h"
+#include "tests/temp_dir.h"
+
+namespace fedsmear {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = tmp_.Sub(name);
+    std::ofstream(path) << text;
+    return path;
+  }
+  testing::TempDir tmp_{"fedsmear-config"};
+  const std::filesystem::path& dir_ = tmp_.path();
+};
+
+TEST_F(ConfigTest, ShippedExamplesLoad) {
+  auto coord = LoadCoordinatorConfig(FEDSMEAR_SOURCE_DIR "/configs/coordinator.yaml");
+  ASSERT_TRUE(coord.ok()) << coord.status();
+  EXPECT_EQ(coord->model.arch, "bdn28");
+  auto client = LoadClientConfig(FEDSMEAR_SOURCE_DIR "/configs/client.yaml");
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_FALSE(client->site_id.empty());
+}
+
+TEST_F(ConfigTest, ValidFileOverridesDefaultsAndKeepsTheRest) {
+  auto c = LoadCoordinatorConfig(Write("c.yaml", R"(
+insecure: true
+rounds: 7
+model:
+  arch: bdn-tiny
+  classes: 3
+  class_names: [a, b, c]
+train:
+  learning_rate: 0.01
+  augment:
+    rot90: true
+holdout:
+  - name: lab1
+    path: /data/lab1
+)"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rounds, 7);
+  EXPECT_EQ(c->model.arch, "bdn-tiny");
+  EXPECT_EQ(c->model.class_names.size(), 3u);
+  EXPECT_DOUBLE_EQ(c->train.learning_rate, 0.01);
+  EXPECT_TRUE(c->train.augment.rot90);
+  EXPECT_TRUE(c->train.augment.hflip);  // default kept
+  EXPECT_EQ(c->train.batch_size, 32);   // default kept
+  ASSERT_EQ(c->holdout.size(), 1u);
+  EXPECT_EQ(c->holdout[0].name, "lab1");
+}
+
+TEST_F(ConfigTest, UnknownKeyIsAnErrorWithPathAndLine) {
+  auto c = LoadCoordinatorConfig(Write("c.yaml", "insecure: true\ntrain:\n  epochz: 3\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("train.epochz"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find("line 3"), std::string::npos) << c.status();
+}
+
+TEST_F(ConfigTest, WrongTypeIsAnError) {
+  auto c = LoadCoordinatorConfig(Write("c.yaml", "insecure: true\nrounds: three\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("rounds"), std::string::npos);
+  EXPECT_NE(c.status().message().find("integer"), std::string::npos) << c.status();
+  auto d = LoadClientConfig(Write("d.yaml", "site_id: a\ninsecure: true\ndata: {root: x}\n"
+                                            "policy:\n  share_class_counts: maybe\n"));
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("policy.share_class_counts"), std::string::npos)
+      << d.status();
+}
+
+TEST_F(ConfigTest, OutOfRangeAndBadEnum) {
+  auto c = LoadCoordinatorConfig(Write("c.yaml", "insecure: true\ntrain: {batch_size: 0}\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("train.batch_size"), std::string::npos) << c.status();
+  auto e = LoadCoordinatorConfig(Write("e.yaml", "insecure: true\nstrategy: fedsgd\n"));
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("fedavg"), std::string::npos) << e.status();
+}
+
+TEST_F(ConfigTest, MissingFileAndSyntaxError) {
+  auto c = LoadClientConfig((dir_ / "nope.yaml").string());
+  EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
+  auto s = LoadClientConfig(Write("s.yaml", "site_id: [unclosed\n"));
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("syntax"), std::string::npos) << s.status();
+}
+
+TEST_F(ConfigTest, PolicyFileOverridesThePolicySection) {
+  Write("policy.yaml", "min_samples_per_class: 25\nmax_local_epochs: 3\n");
+  auto c = LoadClientConfig(Write("c.yaml", "site_id: a\ndata: {root: /x}\n"
+                                            "policy: {min_samples_per_class: 5}\n"
+                                            "policy_file: policy.yaml\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->policy.min_samples_per_class, 25);
+  EXPECT_EQ(c->policy.max_local_epochs, 3);
+  Write("bad.yaml", "max_local_epochs: 3\nshare_everything: true\n");
+  auto bad = LoadClientConfig(Write("d.yaml", "site_id: a\ndata: {root: /x}\npolicy_file: bad.yaml\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("share_everything"), std::string::npos) << bad.status();
+}
+
+TEST_F(ConfigTest, ToYamlRoundTrips) {
+  auto c = LoadCoordinatorConfig(FEDSMEAR_SOURCE_DIR "/configs/coordinator.yaml");
+  ASSERT_TRUE(c.ok());
+  c->train.learning_rate = 0.0123456789;
+  c->train.augment.hue = 0.05;
+  c->holdout.push_back({"lab 2", "/data/with space"});
+  c->secure_aggregation = "secagg+";
+  c->secagg_threshold = 3;
+  c->secagg_clip = 2.5;
+  auto back = LoadCoordinatorConfig(Write("c2.yaml", ToYaml(*c)));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ToYaml(*back), ToYaml(*c));
+  EXPECT_DOUBLE_EQ(back->train.learning_rate, 0.0123456789);
+  EXPECT_EQ(back->holdout.back().path, "/data/with space");
+  EXPECT_EQ(back->secure_aggregation, "secagg+");
+  EXPECT_EQ(back->secagg_threshold, 3);
+  auto s = LoadClientConfig(FEDSMEAR_SOURCE_DIR "/configs/client.yaml");
+  ASSERT_TRUE(s.ok());
+  s->policy.min_samples_per_class = 7;
+  s->signing_key_file = "keys/x.sign.key";
+  auto sback = LoadClientConfig(Write("s2.yaml", ToYaml(*s)));
+  ASSERT_TRUE(sback.ok()) << sback.status();
+  EXPECT_EQ(ToYaml(*sback), ToYaml(*s));
+}
+
+TEST_F(ConfigTest, SecureAggregationNeedsAMeanStrategyAndF32Uplink) {
+  auto ok =
+      LoadCoordinatorConfig(Write("a.yaml", "secure_aggregation: secagg+\nstrategy: fedprox\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->secure_aggregation, "secagg+");
+  EXPECT_EQ(LoadCoordinatorConfig(Write("o.yaml", "secure_aggregation: off\n"))->secure_aggregation,
+            "off");
+  auto adam =
+      LoadCoordinatorConfig(Write("b.yaml", "secure_aggregation: secagg+\nstrategy: fedadam\n"));
+  ASSERT_FALSE(adam.ok());
+  EXPECT_NE(adam.status().message().find("only fedavg and fedprox"), std::string::npos)
+      << adam.status();
+  auto sign =
+      LoadCoordinatorConfig(Write("c.yaml", "secure_aggregation: secagg+\ncodec_up: sign1\n"));
+  ASSERT_FALSE(sign.ok());
+  EXPECT_NE(sign.status().message().find("codec_up f32"), std::string::npos) << sign.status();
+  EXPECT_FALSE(LoadCoordinatorConfig(Write("d.yaml", "secure_aggregation: yes-please\n")).ok());
+  EXPECT_FALSE(LoadCoordinatorConfig(Write("e.yaml", "secagg_clip: 0\n")).ok());
+}
+
+TEST(YamlReaderTest, NestedMappingMustBeAMapping) {
+  YAML::Node root = YAML::Load("train: 5\n");
+  YamlReader r(root, "");
+  TrainConfig t;
+  Status st = ReadTrainConfig(r.Child("train"), &t);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("mapping"), std::string::npos) << st;
+}
+
+}  // namespace
+}  // namespace fedsmear

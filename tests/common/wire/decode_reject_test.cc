@@ -1,0 +1,187 @@
+// Decode() must turn every malformed, hostile or inconsistent input into a Status.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "common/wire/messages.h"
+#include "tests/common/wire/sample_messages.h"
+
+namespace fedsmear::wire {
+namespace {
+
+namespace s = testing_samples;
+
+StatusCode CodeOf(std::string_view bytes, const DecodeLimits& limits = {}) {
+  auto r = Decode(bytes, limits);
+  return r.ok() ? StatusCode::kOk : r.status().code();
+}
+
+template <typename T, typename Fn>
+StatusCode CodeAfter(Message m, Fn mutate) {
+  mutate(std::get<T>(m.body));
+  return CodeOf(Encode(m));
+}
+
+TEST(WireReject, EmptyOddSizedAndTrailingBytes) {
+  EXPECT_EQ(CodeOf(""), StatusCode::kCorrupt);
+  EXPECT_EQ(CodeOf("1234567"), StatusCode::kCorrupt);
+  const std::string good = Encode(s::HeartbeatMessage());
+  EXPECT_EQ(CodeOf(good + "x"), StatusCode::kCorrupt);
+  EXPECT_EQ(CodeOf(good + std::string(8, '\0')), StatusCode::kCorrupt);  // trailing word
+}
+
+TEST(WireReject, RandomGarbage) {
+  std::mt19937 rng(12345);
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk((rng() % 64 + 1) * 8, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    const StatusCode code = CodeOf(junk);
+    EXPECT_TRUE(code == StatusCode::kCorrupt || code == StatusCode::kFailedPrecondition)
+        << "iteration " << i << ": " << StatusCodeName(code);
+  }
+}
+
+TEST(WireReject, BitFlipsNeverCrash) {
+  const std::string good = Encode(s::TrainTaskMessage());
+  std::mt19937 rng(7);
+  int rejected = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = good;
+    for (int k = 0; k < 3; ++k) bad[rng() % bad.size()] ^= static_cast<char>(1u << (rng() % 8));
+    rejected += !Decode(bad).ok();  // may still be valid (e.g. a flipped blob byte); must not crash
+  }
+  EXPECT_GT(rejected, 0);
+}
+
+TEST(WireReject, Truncated) {
+  const std::string good = Encode(s::UpdateMessage());
+  for (size_t len = 8; len < good.size(); len += 8) {
+    EXPECT_EQ(CodeOf(good.substr(0, len)), StatusCode::kCorrupt) << "length " << len;
+  }
+}
+
+TEST(WireReject, OversizedAgainstLimit) {
+  Message m = s::TrainTaskMessage();
+  std::get<TrainTask>(m.body).model.data = s::Blob(1 << 20);
+  const std::string bytes = Encode(m);
+  DecodeLimits limits;
+  limits.max_message_bytes = 64 * 1024;
+  EXPECT_EQ(CodeOf(bytes, limits), StatusCode::kResourceExhausted);
+  limits.max_message_bytes = bytes.size();
+  EXPECT_EQ(CodeOf(bytes, limits), StatusCode::kOk);
+}
+
+TEST(WireReject, WrongProtocolVersion) {
+  Message m = s::HeartbeatMessage();
+  m.protocol_version = kProtocolVersion + 1;
+  auto r = Decode(Encode(m));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("protocol version 2"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(WireReject, OutOfRangeEnums) {
+  EXPECT_EQ(CodeAfter<Error>(s::ErrorMessage(), [](Error& e) { e.code = ErrorCode{42}; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                 [](TrainTask& t) { t.model.codec = Codec{9}; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Update>(s::UpdateMessage(), [](Update& u) { u.update.codec = Codec{4}; }),
+            StatusCode::kCorrupt);
+}
+
+TEST(WireReject, UnknownUnionTag) {
+  std::string bytes = Encode(s::GoodbyeMessage());
+  // Single segment: 8-byte segment table, 8-byte root pointer, then the Envelope's data section
+  // with protocolVersion (bytes 16-17) and the body discriminant (bytes 18-19).
+  ASSERT_EQ(static_cast<uint8_t>(bytes[16]), kProtocolVersion);
+  ASSERT_EQ(static_cast<uint8_t>(bytes[18]), 9);  // goodbye is the tenth member
+  bytes[18] = 77;
+  auto r = Decode(bytes);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("unknown message type 77"), std::string::npos);
+}
+
+TEST(WireReject, InconsistentLists) {
+  EXPECT_EQ(CodeAfter<Hello>(s::HelloMessage(), [](Hello& h) { h.class_counts.pop_back(); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                 [](TrainTask& t) { t.class_names.push_back("extra"); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.class_total.pop_back(); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.class_correct[0] = 3; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.num_samples = 11; }),
+            StatusCode::kCorrupt);
+}
+
+TEST(WireReject, ListLengthLimits) {
+  Message m = s::HelloMessage();
+  auto& h = std::get<Hello>(m.body);
+  h.class_names.assign(20, "c");
+  h.class_counts.assign(20, 1);
+  DecodeLimits limits;
+  limits.max_classes = 10;
+  auto r = Decode(Encode(m), limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("class_names has 20 entries"), std::string::npos)
+      << r.status().message();
+  limits.max_classes = 20;
+  EXPECT_TRUE(Decode(Encode(m), limits).ok());
+}
+
+TEST(WireReject, NumericRanges) {
+  const Message task = s::TrainTaskMessage();
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.batch_size = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.local_epochs = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.learning_rate = NAN; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.optimizer = "rmsprop"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.augment.cutmix = 1.5; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.num_classes = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.input_size = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.arch.clear(); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Update>(s::UpdateMessage(), [](Update& u) { u.num_samples = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Update>(s::UpdateMessage(),
+                              [](Update& u) { u.metrics.train_accuracy = 1.5; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Hello>(s::HelloMessage(), [](Hello& h) { h.site_id = "../x"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.heartbeat_ms = 0; }),
+            StatusCode::kCorrupt);
+}
+
+TEST(WireReject, OverlongText) {
+  Message m = s::RefusalMessage();
+  std::get<Refusal>(m.body).reason.assign(100, 'r');
+  DecodeLimits limits;
+  limits.max_text_bytes = 64;
+  EXPECT_EQ(CodeOf(Encode(m), limits), StatusCode::kCorrupt);
+}
+
+TEST(WireValidate, ValidateMessageBeforeSending) {
+  EXPECT_TRUE(ValidateMessage(s::TrainTaskMessage()).ok());
+  Message m = s::TrainTaskMessage();
+  std::get<TrainTask>(m.body).train.batch_size = -1;
+  EXPECT_FALSE(ValidateMessage(m).ok());
+}
+
+}  // namespace
+}  // namespace fedsmear::wire

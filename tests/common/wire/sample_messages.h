@@ -1,0 +1,124 @@
+// Sample messages for the wire tests: every field set to a non-default, valid value.
+// Header-only test helper; values, no state.
+#pragma once
+
+#include <string>
+
+#include "common/wire/messages.h"
+
+namespace fedsmear::wire::testing_samples {
+
+inline std::string Blob(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + 7) & 0xff);
+  return s;
+}
+
+inline Message Wrap(Body body) {
+  Message m;
+  m.run_id = "run-42";
+  m.body = std::move(body);
+  return m;
+}
+
+inline std::vector<std::string> Classes() { return {"neutrophil", "lymphocyte", "monocyte"}; }
+
+inline Message HelloMessage() {
+  Hello h;
+  h.site_id = "site-a";
+  h.software_version = "0.1.0";
+  h.class_names = Classes();
+  h.class_counts = {10, 20, 30};
+  h.num_train = 54;
+  h.num_val = 6;
+  h.resume_round = 3;
+  Message m = Wrap(h);
+  m.run_id.clear();  // before the Welcome
+  return m;
+}
+
+inline Message WelcomeMessage() {
+  Welcome w;
+  w.accepted = true;
+  w.reason = "welcome";
+  w.run_id = "run-42";
+  w.heartbeat_ms = 2500;
+  return Wrap(w);
+}
+
+inline Message TrainTaskMessage() {
+  TrainTask t;
+  t.round = 7;
+  t.model = {Codec::kSign1, Blob(1000)};
+  t.arch = "bdn28";
+  t.num_classes = 3;
+  t.input_size = 64;
+  t.class_names = Classes();
+  t.train.optimizer = "sgd";
+  t.train.learning_rate = 0.0125;
+  t.train.momentum = 0.8;
+  t.train.weight_decay = 1e-4;
+  t.train.local_epochs = 3;
+  t.train.batch_size = 16;
+  t.train.class_weights = true;
+  t.train.bn_momentum = 0.2;
+  t.train.fedprox_mu = 0.01;
+  t.train.augment.hflip = false;
+  t.train.augment.vflip = true;
+  t.train.augment.rot90 = true;
+  t.train.augment.rotate_deg = 15;
+  t.train.augment.zoom = 0.1;
+  t.train.augment.translate = 0.05;
+  t.train.augment.brightness = 0.2;
+  t.train.augment.contrast = 0.3;
+  t.train.augment.hue = 0.02;
+  t.train.augment.cutmix = 0.5;
+  t.deadline_unix_ms = 1700000000123;
+  t.task_id = 99;
+  t.extra = {{"strategy", "fedadam"}, {"server_lr", "0.01"}};
+  return Wrap(t);
+}
+
+inline Message UpdateMessage() {
+  Update u;
+  u.round = 7;
+  u.task_id = 99;
+  u.num_samples = 54;
+  u.update = {Codec::kF32, Blob(4096)};
+  u.metrics = {0.5, 0.75, 0.6, 0.7, 6, 12.5};
+  return Wrap(u);
+}
+
+inline Message EvaluateTaskMessage() {
+  EvaluateTask e;
+  e.round = 7;
+  e.task_id = 100;
+  e.model = {Codec::kF16, Blob(333)};
+  e.arch = "bdn37";
+  e.num_classes = 3;
+  e.input_size = 96;
+  e.class_names = Classes();
+  e.deadline_unix_ms = 1700000000999;
+  return Wrap(e);
+}
+
+inline Message EvaluateResultMessage() {
+  EvaluateResult r;
+  r.round = 7;
+  r.task_id = 100;
+  r.loss = 0.9;
+  r.accuracy = 0.6;
+  r.num_samples = 10;
+  r.class_correct = {1, 2, 3};
+  r.class_total = {2, 3, 5};
+  return Wrap(r);
+}
+
+inline Message HeartbeatMessage() { return Wrap(Heartbeat{17, 1700000000555}); }
+inline Message ErrorMessage() { return Wrap(Error{ErrorCode::kWrongRun, "run mismatch"}); }
+inline Message RefusalMessage() {
+  return Wrap(Refusal{99, 7, "too few samples of class monocyte"});
+}
+inline Message GoodbyeMessage() { return Wrap(Goodbye{"run finished"}); }
+
+}  // namespace fedsmear::wire::testing_samples

@@ -1,0 +1,177 @@
+// End-to-end federated runs in one process (harness: federation_harness.h).
+#include "tests/coordinator/federation_harness.h"
+
+namespace fedsmear {
+namespace {
+
+using namespace testing_federation;  // NOLINT(build/namespaces): test-local harness
+
+TEST_F(FederationTest, ThreeSitesLearnWellAboveChance) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  std::string endpoint = StartCoordinator(MakeConfig(4, 3, 3));
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 4u);
+  for (auto& r : rows) {
+    EXPECT_EQ(r["sites_reported"].size(), 3u);
+    EXPECT_GT(r["bytes_down"].get<double>(), 0);
+    EXPECT_GT(r["bytes_up"].get<double>(), 0);
+  }
+  // 8 classes: chance is 0.125.
+  EXPECT_GT(rows.back()["accuracy"].get<double>(), 0.4) << rows.back().dump();
+  EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
+  EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.pt"));
+}
+
+// FedAvg whose aggregation takes a second, as central evaluation of a large held-out set does.
+class SlowFedAvg : public FedAvg {
+ public:
+  SlowFedAvg() : FedAvg(1.0, 2) {}
+  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override {
+    struct Slow : RoundAggregator {
+      std::unique_ptr<RoundAggregator> inner;
+      Status Add(const SiteUpdate& u) override { return inner->Add(u); }
+      int count() const override { return inner->count(); }
+      Result<ModelState> Finish(const std::vector<SiteFailure>& f) override {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        return inner->Finish(f);
+      }
+    };
+    auto slow = std::make_unique<Slow>();
+    slow->inner = FedAvg::BeginAggregate(round, global);
+    return slow;
+  }
+};
+
+// A coordinator busy for longer than three heartbeats (aggregating, evaluating, writing a
+// checkpoint) must count the heartbeats queued meanwhile, or live sites would be judged silent
+// and left out of the next round.
+TEST_F(FederationTest, BusyCoordinatorDoesNotLoseLiveSites) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = MakeConfig(3, 2, 3);
+  c.heartbeat_s = 0.1;  // silent after 0.3 s, far less than the 1 s aggregation
+  c.train.local_epochs = 1;
+  std::string endpoint = StartCoordinator(c, false, std::make_unique<SlowFedAvg>());
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 3u);
+  for (auto& r : rows) EXPECT_EQ(r["sites_selected"].size(), 3u) << r.dump();
+}
+
+TEST_F(FederationTest, SiteDyingMidRoundDoesNotStallTheRound) {
+  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2), dead = SiteConfig("dies", 3);
+  CoordinatorConfig c = MakeConfig(1, 2, 3);
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartSite(b, endpoint);
+  StartFake(dead, endpoint, Fake::kVanish);
+  auto start = std::chrono::steady_clock::now();
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["sites_reported"].size(), 2u);
+  EXPECT_TRUE(rows[0]["sites_failed"].contains("dies")) << rows[0].dump();
+  // Noticed by missing heartbeats, long before the 60 s deadline.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(45));
+}
+
+TEST_F(FederationTest, SiteThatNeverAnswersHitsTheDeadline) {
+  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2), mute = SiteConfig("mute", 3);
+  CoordinatorConfig c = MakeConfig(1, 2, 3);
+  c.round_deadline_s = 8;
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartSite(b, endpoint);
+  StartFake(mute, endpoint, Fake::kSilentButAlive);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["sites_reported"].size(), 2u);
+  EXPECT_EQ(rows[0]["sites_failed"]["mute"], "deadline passed") << rows[0].dump();
+  EXPECT_GE(rows[0]["round_s"].get<double>(), 7.5);
+}
+
+TEST_F(FederationTest, StaleAndNanUpdatesAreRejected) {
+  auto a = SiteConfig("site-a", 1), stale = SiteConfig("stale", 2), nan = SiteConfig("nan", 3);
+  CoordinatorConfig c = MakeConfig(1, 1, 3);
+  c.round_deadline_s = 8;
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartFake(stale, endpoint, Fake::kStaleRound);
+  StartFake(nan, endpoint, Fake::kNanUpdate);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["sites_reported"], nlohmann::json::array({"site-a"})) << rows[0].dump();
+  EXPECT_NE(rows[0]["sites_failed"]["nan"].get<std::string>().find("NaN"), std::string::npos);
+  EXPECT_TRUE(rows[0]["sites_failed"].contains("stale"));  // its update never counted
+}
+
+TEST_F(FederationTest, UnknownSiteKeyIsRefused) {
+  auto a = SiteConfig("site-a", 1);
+  CoordinatorConfig c = MakeConfig(1, 1, 1);
+  std::string endpoint = StartCoordinator(c);  // allowlist holds site-a only
+  ClientConfig intruder = a;
+  KeyPair other = GenerateKeyPair();
+  ASSERT_TRUE(WriteKeyPairFiles(other, (root_ / "keys").string(), "intruder", true).ok());
+  intruder.secret_key_file = (root_ / "keys" / "intruder.key").string();
+  intruder.coordinator = endpoint;
+  auto opts = DealerOptionsFromConfig(intruder);
+  ASSERT_TRUE(opts.ok());
+  auto dealer = DealerEndpoint::Connect(*opts);
+  ASSERT_TRUE(dealer.ok());
+  wire::Hello h;
+  h.site_id = "site-a";  // claims to be an allowed site, with the wrong key
+  h.class_names = SynthClassNames("rbc");
+  Status st = dealer->Send(wire::Encode({wire::kProtocolVersion, "", h}), milliseconds(1500));
+  EXPECT_EQ(st.code(), StatusCode::kTimeout) << st;
+  EXPECT_GE(dealer->handshake_failures(), 1u);
+  StartSite(a, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  EXPECT_EQ(Metrics().size(), 1u);
+}
+
+TEST_F(FederationTest, CoordinatorCrashAndResumeLosesNoRound) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = MakeConfig(4, 3, 3);
+  c.federated_evaluation = false;
+  c.bind = StartCoordinator(c);  // the restarted coordinator binds the same port
+  for (auto& s : sites) StartSite(s, c.bind);
+  // "Crash" once two rounds are in metrics.jsonl.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (Metrics().size() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  coordinator_stop_.store(true);
+  coordinator_thread_.join();
+  coordinator_.reset();
+  auto before = Metrics();
+  ASSERT_GE(before.size(), 2u);
+  // Restart from the checkpoint; the sites are never restarted and must find it again.
+  StartCoordinator(c, /*resume=*/true);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 4u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["round"].get<int>(), static_cast<int>(i + 1));
+    EXPECT_EQ(rows[i]["sites_reported"].size(), 3u) << rows[i].dump();
+  }
+  // Completed rounds were neither lost nor redone.
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(rows[i], before[i]);
+  EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
+}
+
+}  // namespace
+}  // namespace fedsmear

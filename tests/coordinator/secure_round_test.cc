@@ -1,0 +1,308 @@
+// Secure aggregation: the SecAgg+ stages over the wire codec (sessions + secagg::Server + the
+// coordinator's ApplySecureSum), and end-to-end federated runs with secure_aggregation secagg+.
+#include "coordinator/secure_round.h"
+
+#include <cmath>
+
+#include "client/site_secagg_wire.h"
+#include "common/secagg/server.h"
+#include "tests/coordinator/federation_harness.h"
+
+namespace fedsmear {
+namespace {
+
+using namespace testing_federation;  // NOLINT(build/namespaces): test-local harness
+
+template <typename T>
+T ViaWire(const T& value) {
+  auto decoded = wire::Decode(wire::Encode({wire::kProtocolVersion, "run", value}));
+  EXPECT_TRUE(decoded.ok()) << decoded.status();
+  return std::get<T>(decoded->body);
+}
+
+secagg::Secret32 SeedOf(const SigningKeyHex& hex) {
+  std::string raw = *HexDecodeKey(hex.secret_seed, "seed");
+  std::array<uint8_t, 32> bytes{};
+  std::memcpy(bytes.data(), raw.data(), 32);
+  return secagg::Secret32(bytes);
+}
+
+// Two tensors: trainable values, then BN-statistics-like values (the last quarter).
+ModelState TwoTensors(const std::vector<float>& values) {
+  ModelState s;
+  s.meta.arch = "test";
+  const size_t half = values.size() * 3 / 4;
+  s.tensors.push_back({"w",
+                       {static_cast<int64_t>(half)},
+                       TensorKind::kFloat,
+                       std::vector<float>(values.begin(), values.begin() + half)});
+  s.tensors.push_back({"bn.running_var",
+                       {static_cast<int64_t>(values.size() - half)},
+                       TensorKind::kStat,
+                       std::vector<float>(values.begin() + half, values.end())});
+  return s;
+}
+
+struct Outcome {
+  ModelState result;
+  size_t masked_equal_words = 0;  // masked words equal to the site's own quantized input
+};
+
+// Three sites with weights 10, 20, 30 run one SecAgg+ round; `drop` (if not 0) shares keys but
+// never sends its masked input.
+Outcome RunRound(uint32_t drop) {
+  const size_t len = 2000;
+  const std::vector<uint64_t> weights = {10, 20, 30};
+  std::vector<SigningKeyHex> keys = {NewSigningKey(), NewSigningKey(), NewSigningKey()};
+  wire::SecAggSetup setup;
+  setup.round = 5;
+  setup.task_id = 77;
+  for (uint32_t i = 1; i <= 3; ++i) {
+    setup.sites.push_back({"s" + std::to_string(i), i, *HexDecodeKey(keys[i - 1].public_key, "k")});
+  }
+  setup.threshold = 2;
+  setup.neighbours = 2;
+  setup.mask_bits = 32;
+  setup.graph_seed = std::string(32, '\x11');
+  setup.clip = 1.0;
+  setup.total_weight = 60;
+  setup.vector_length = len;
+  setup.stat_clip = 100;
+  setup = ViaWire(setup);
+  auto config = SecAggConfigFromSetup(setup);
+  auto server = secagg::Server::Create(*config, *DirectoryFromSetup(setup));
+  EXPECT_TRUE(server.ok());
+  std::vector<std::unique_ptr<SecAggSession>> sessions;
+  for (uint32_t i = 1; i <= 3; ++i) {
+    wire::SecAggKeys k;
+    auto s = SecAggSession::Start(setup, "s" + std::to_string(i), SeedOf(keys[i - 1]), &k);
+    EXPECT_TRUE(s.ok()) << s.status();
+    sessions.push_back(std::move(*s));
+    EXPECT_TRUE(server->AddAdvertisedKeys(*KeysFromWire(ViaWire(k), i, setup.task_id)).ok());
+  }
+  EXPECT_TRUE(server->CloseAdvertiseStage().ok());
+  for (uint32_t i = 1; i <= 3; ++i) {
+    wire::SecAggKeysRelay relay{5, 77, {}};
+    auto peer_keys = server->KeysFor(i);
+    EXPECT_TRUE(peer_keys.ok());
+    for (const auto& k : *peer_keys) relay.keys.push_back(PeerKeysToWire(k));
+    auto shares = sessions[i - 1]->OnKeysRelay(ViaWire(relay));
+    EXPECT_TRUE(shares.ok()) << shares.status();
+    std::vector<secagg::EncryptedShares> plain;
+    for (const auto& e : ViaWire(*shares).shares) plain.push_back(ShareFromWire(e));
+    EXPECT_TRUE(server->AddEncryptedShares(i, plain).ok());
+  }
+  EXPECT_TRUE(server->CloseShareStage().ok());
+  const ModelState global = TwoTensors(std::vector<float>(len, 0.5f));
+  std::vector<double> expected(len, 0);
+  uint64_t survivor_weight = 0;
+  Outcome out;
+  for (uint32_t i = 1; i <= 3; ++i) {
+    wire::SecAggSharesRelay relay{5, 77, {}};
+    auto for_me = server->SharesFor(i);
+    EXPECT_TRUE(for_me.ok());
+    for (const auto& e : *for_me) relay.shares.push_back(ShareToWire(e));
+    EXPECT_TRUE(sessions[i - 1]->OnSharesRelay(ViaWire(relay)).ok());
+    std::vector<float> trained(len);
+    for (size_t j = 0; j < len; ++j) {
+      // BN statistics move by far more than the trainable clip of 1 allows.
+      const float scale = j >= len * 3 / 4 ? 30.0f : 0.01f;
+      trained[j] = 0.5f + scale * i * std::sin(0.1f * j + i);
+    }
+    auto q = QuantizeDelta(TwoTensors(trained), global, weights[i - 1], 60, QuantizationFor(setup),
+                           static_cast<float>(setup.stat_clip), i);
+    EXPECT_TRUE(q.ok()) << q.status();
+    const std::vector<uint32_t> input = *q;
+    EXPECT_TRUE(sessions[i - 1]->SetInput({77, *q, weights[i - 1], {}}).ok());
+    auto masked = sessions[i - 1]->TakeMasked();
+    EXPECT_TRUE(masked.ok() && masked->has_value());
+    EXPECT_FALSE(sessions[i - 1]->TakeMasked()->has_value());  // exactly once
+    if (i == drop) continue;
+    auto words = WordsFromBytes(ViaWire(**masked).masked, len);
+    for (size_t j = 0; j < len; ++j) out.masked_equal_words += (*words)[j] == input[j];
+    EXPECT_TRUE(server->AddMaskedInput({i, *words}).ok());
+    survivor_weight += weights[i - 1];
+    for (size_t j = 0; j < len; ++j) expected[j] += weights[i - 1] * (trained[j] - 0.5);
+  }
+  auto request = server->CloseMaskStage();
+  EXPECT_TRUE(request.ok());
+  wire::SecAggUnmaskRequest wreq{5, 77, request->survivors, request->dropped};
+  for (uint32_t i : request->survivors) {
+    auto response = sessions[i - 1]->OnUnmaskRequest(ViaWire(wreq));
+    EXPECT_TRUE(response.ok()) << response.status();
+    EXPECT_TRUE(server->AddUnmaskResponse(*UnmaskResponseFromWire(ViaWire(*response), i)).ok());
+  }
+  auto sum = server->Finish();
+  EXPECT_TRUE(sum.ok()) << sum.status();
+  auto result =
+      ApplySecureSum(global, *sum, QuantizationFor(setup), static_cast<float>(setup.stat_clip),
+                     static_cast<uint32_t>(request->survivors.size()), 60, survivor_weight);
+  EXPECT_TRUE(result.ok()) << result.status();
+  out.result = *result;
+  for (size_t j = 0; j < len; ++j) {
+    const size_t half = len * 3 / 4;
+    const float got =
+        j < half ? out.result.tensors[0].values[j] : out.result.tensors[1].values[j - half];
+    EXPECT_NEAR(got, 0.5 + expected[j] / survivor_weight, j < half ? 1e-5 : 1e-3) << j;
+  }
+  return out;
+}
+
+TEST(SecureRound, CoordinatorSeesOnlyMaskedVectorsAndGetsTheWeightedMean) {
+  Outcome o = RunRound(0);
+  // A masked word equals the plain one with probability 2^-32 per word.
+  EXPECT_LE(o.masked_equal_words, 2u);
+}
+
+TEST(SecureRound, DropoutAfterSharingIsRecovered) {
+  Outcome o = RunRound(3);
+  EXPECT_LE(o.masked_equal_words, 2u);
+}
+
+TEST(SecureRound, SiteRefusesUnsafeThresholdsAndForeignKeys) {
+  SigningKeyHex a = NewSigningKey(), b = NewSigningKey(), c = NewSigningKey();
+  wire::SecAggSetup setup;
+  setup.round = 1;
+  setup.task_id = 2;
+  setup.sites = {{"a", 1, *HexDecodeKey(a.public_key, "k")},
+                 {"b", 2, *HexDecodeKey(b.public_key, "k")},
+                 {"c", 3, *HexDecodeKey(c.public_key, "k")}};
+  setup.threshold = 1;  // k = 2 needs t >= 2
+  setup.neighbours = 2;
+  setup.graph_seed = std::string(32, '\x01');
+  setup.clip = 1;
+  setup.total_weight = 3;
+  setup.vector_length = 10;
+  setup.stat_clip = 10;
+  wire::SecAggKeys keys;
+  auto low = SecAggSession::Start(setup, "a", SeedOf(a), &keys);
+  ASSERT_FALSE(low.ok());
+  EXPECT_EQ(low.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(low.status().message().find("below the safe minimum"), std::string::npos);
+  setup.threshold = 2;
+  EXPECT_TRUE(SecAggSession::Start(setup, "a", SeedOf(a), &keys).ok());
+  auto foreign = SecAggSession::Start(setup, "a", SeedOf(b), &keys);  // directory has a's key
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("another signing key"), std::string::npos);
+  EXPECT_FALSE(SecAggSession::Start(setup, "stranger", SeedOf(a), &keys).ok());
+}
+
+class SecureFederationTest : public FederationTest {
+ protected:
+  CoordinatorConfig SecureConfig(int rounds, int min_sites, int start_sites) {
+    CoordinatorConfig c = MakeConfig(rounds, min_sites, start_sites);
+    c.secure_aggregation = "secagg+";
+    c.secagg_stage_deadline_s = 20;
+    return c;
+  }
+  std::vector<nlohmann::json> MetricsAt(const fs::path& run) {
+    std::vector<nlohmann::json> rows;
+    std::ifstream in(run / "metrics.jsonl");
+    std::string line;
+    while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
+    return rows;
+  }
+};
+
+TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig secure = SecureConfig(3, 3, 3);
+  secure.federated_evaluation = false;
+  std::string endpoint = StartCoordinator(secure);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 3u);
+  for (auto& r : rows) {
+    EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["secagg"]["survivors"].size(), 3u) << r.dump();
+    EXPECT_EQ(r["secagg"]["threshold"], 2);
+    EXPECT_GT(r["secagg"]["bytes"].get<double>(), 0);
+  }
+  // The same federation without secure aggregation.
+  CoordinatorConfig plain = secure;
+  plain.secure_aggregation = "off";
+  plain.run_dir = (run_dir_ / "plain").string();
+  stop_.store(false);
+  endpoint = StartCoordinator(plain);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto plain_rows = MetricsAt(run_dir_ / "plain");
+  ASSERT_EQ(plain_rows.size(), 3u);
+  EXPECT_FALSE(plain_rows.back().contains("secure_aggregation"));
+  const double a = rows.back()["accuracy"].get<double>();
+  const double b = plain_rows.back()["accuracy"].get<double>();
+  EXPECT_GT(a, 0.3) << rows.back().dump();
+  EXPECT_NEAR(a, b, 0.1) << "secure " << a << " vs plain " << b;
+}
+
+TEST_F(SecureFederationTest, SiteVanishingAfterSharingIsRecovered) {
+  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2), dead = SiteConfig("dies", 3);
+  CoordinatorConfig c = SecureConfig(1, 2, 3);
+  c.federated_evaluation = false;
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartSite(b, endpoint);
+  StartFake(dead, endpoint, Fake::kVanishAfterSharing);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["secagg"]["survivors"].size(), 2u) << rows[0].dump();
+  EXPECT_EQ(rows[0]["secagg"]["dropped"], nlohmann::json::array({"dies"})) << rows[0].dump();
+  EXPECT_TRUE(rows[0]["sites_failed"].contains("dies"));
+  EXPECT_GT(rows[0]["accuracy"].get<double>(), 0.2) << rows[0].dump();
+}
+
+TEST_F(SecureFederationTest, BelowThresholdAbortsAndStopsAfterRetries) {
+  auto a = SiteConfig("site-a", 1), d1 = SiteConfig("dies-1", 2), d2 = SiteConfig("dies-2", 3);
+  CoordinatorConfig c = SecureConfig(2, 1, 3);
+  c.max_round_retries = 1;
+  c.round_deadline_s = 30;
+  c.wait_for_sites_s = 2;
+  c.train.local_epochs = 1;
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartFake(d1, endpoint, Fake::kVanishAfterSharing);
+  StartFake(d2, endpoint, Fake::kVanishAfterSharing);
+  Finish();
+  EXPECT_EQ(run_status_.code(), StatusCode::kUnavailable) << run_status_;
+  EXPECT_NE(run_status_.message().find("round 1 failed 2 times"), std::string::npos) << run_status_;
+  EXPECT_TRUE(Metrics().empty());
+  EXPECT_FALSE(fs::exists(run_dir_ / "run" / "final.model"));
+}
+
+TEST_F(SecureFederationTest, UnsafeThresholdIsRefusedBySites) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = SecureConfig(1, 3, 3);
+  c.secagg_threshold = 1;
+  c.max_round_retries = 0;
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  EXPECT_EQ(run_status_.code(), StatusCode::kUnavailable) << run_status_;
+  EXPECT_NE(run_status_.message().find("round 1 failed"), std::string::npos) << run_status_;
+}
+
+TEST_F(SecureFederationTest, SiteWithoutSigningKeyIsAClearError) {
+  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2);
+  // Rewrite the allowlist without the signing-key column for site-b.
+  const std::string line_b = allowed_.substr(allowed_.find("site-b"));
+  allowed_ =
+      allowed_.substr(0, allowed_.find("site-b")) + line_b.substr(0, line_b.rfind(' ')) + "\n";
+  CoordinatorConfig c = SecureConfig(1, 2, 2);
+  std::string endpoint = StartCoordinator(c);
+  StartSite(a, endpoint);
+  StartSite(b, endpoint);
+  Finish();
+  EXPECT_EQ(run_status_.code(), StatusCode::kFailedPrecondition) << run_status_;
+  EXPECT_NE(run_status_.message().find("site-b has no Ed25519 signing key"), std::string::npos)
+      << run_status_;
+}
+
+}  // namespace
+}  // namespace fedsmear

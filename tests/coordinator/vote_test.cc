@@ -1,0 +1,173 @@
+#include "coordinator/vote.h"
+#include "models/latent_reinit.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace fedsmear {
+namespace {
+
+// One binary tensor of 4 weights, one float tensor, one BN statistic.
+ModelState Layout(std::vector<float> binary, float f, float stat) {
+  ModelState s;
+  s.meta = {"bdn-tiny", 2, 32, {}};
+  s.tensors.push_back({"conv.weight", {2, 2}, TensorKind::kBinary, std::move(binary)});
+  s.tensors.push_back({"fc.bias", {1}, TensorKind::kFloat, {f}});
+  s.tensors.push_back({"bn.running_mean", {1}, TensorKind::kStat, {stat}});
+  return s;
+}
+
+SiteUpdate Update(const std::string& id, uint64_t n, ModelState state) {
+  return {id, n, std::move(state)};
+}
+
+// Sites A (1 sample), B (2), C (3); only the signs of their latent weights may matter.
+//   weight 0: + + -  -> 1 + 2 - 3 =  0  tie
+//   weight 1: + - +  -> 1 - 2 + 3 =  2  v = 1/3
+//   weight 2: - + +  -> -1 + 2 + 3 = 4  v = 2/3
+//   weight 3: - - -  -> -6              v = -1
+void AddHandExample(RoundAggregator* agg) {
+  ASSERT_TRUE(agg->Add(Update("A", 1, Layout({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f))).ok());
+  ASSERT_TRUE(agg->Add(Update("B", 2, Layout({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f))).ok());
+  ASSERT_TRUE(agg->Add(Update("C", 3, Layout({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f))).ok());
+}
+
+TEST(SignVoteTest, VoteSharesMatchHandComputedValues) {
+  for (float previous : {-0.5f, 0.5f}) {
+    SignVoteAggregator agg(Layout({previous, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+    AddHandExample(&agg);
+    EXPECT_EQ(agg.count(), 3);
+    EXPECT_EQ(agg.total_weight(), 6.0);
+    auto global = agg.Finish({});
+    ASSERT_TRUE(global.ok()) << global.status();
+    const std::vector<float>& v = global->tensors[0].values;
+    // The tie keeps the previous global sign.
+    EXPECT_EQ(v[0], previous > 0 ? kVoteTieMagnitude : -kVoteTieMagnitude);
+    EXPECT_FLOAT_EQ(v[1], 1.f / 3);
+    EXPECT_FLOAT_EQ(v[2], 2.f / 3);
+    EXPECT_FLOAT_EQ(v[3], -1.f);
+    EXPECT_FLOAT_EQ(global->tensors[1].values[0], 17.f / 6);  // (1 + 2*2 + 3*4) / 6
+    EXPECT_FLOAT_EQ(global->tensors[2].values[0], 170.f / 6);
+  }
+}
+
+TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
+  SignVoteStrategy strategy(1.0, 1);
+  EXPECT_EQ(strategy.name(), "fedvote");
+  auto agg = strategy.BeginAggregate(1, Layout({-1.f, 1.f, 1.f, 1.f}, 0.f, 0.f));
+  AddHandExample(agg.get());
+  auto global = agg->Finish({});
+  ASSERT_TRUE(global.ok());
+  EXPECT_EQ(global->tensors[0].values[0], -kVoteTieMagnitude);
+  EXPECT_FLOAT_EQ(global->tensors[0].values[3], -1.f);
+}
+
+TEST(SignVoteTest, RejectsBadUpdatesWithoutHarm) {
+  SignVoteAggregator agg(Layout({1, 1, 1, 1}, 0, 0));
+  EXPECT_EQ(agg.Finish({}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(agg.Add(Update("zero", 0, Layout({1, 1, 1, 1}, 0, 0))).ok());
+  ModelState nan = Layout({1, 1, 1, 1}, std::nanf(""), 0);
+  EXPECT_FALSE(agg.Add(Update("nan", 5, nan)).ok());
+  ModelState other = Layout({1, 1, 1, 1}, 0, 0);
+  other.tensors[0].shape = {4};
+  EXPECT_FALSE(agg.Add(Update("shape", 5, other)).ok());
+  EXPECT_FALSE(agg.AddEncoded("not an update", 5).ok());
+  ModelState fine = Layout({-1, 1, -1, 1}, 3, 4);
+  std::string bytes = EncodeUpdate(fine, nullptr, *ParseCodecSpec("sign1+f32"), 0);
+  EXPECT_FALSE(agg.AddEncoded(bytes, 0).ok());
+  std::string flipped = bytes;
+  flipped.back() = static_cast<char>(flipped.back() ^ 1);
+  EXPECT_EQ(agg.AddEncoded(flipped, 5).code(), StatusCode::kCorrupt);
+  EXPECT_FALSE(agg.AddEncoded(EncodeUpdate(nan, nullptr, *ParseCodecSpec("sign1+q8"), 0), 5).ok());
+  EXPECT_EQ(agg.count(), 0);
+  ASSERT_TRUE(agg.AddEncoded(bytes, 5).ok());
+  auto global = agg.Finish({});
+  ASSERT_TRUE(global.ok());
+  EXPECT_EQ(global->tensors[0].values, (std::vector<float>{-1, 1, -1, 1}));
+  EXPECT_EQ(global->tensors[1].values[0], 3.f);
+}
+
+TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0, 0.2f);
+  ModelState global;
+  global.meta = {"bdn-tiny", 2, 32, {}};
+  global.tensors.push_back({"a.weight", {3, 7, 3}, TensorKind::kBinary, {}});
+  global.tensors.push_back({"b.weight", {16}, TensorKind::kBinary, {}});
+  global.tensors.push_back({"fc.weight", {2, 9}, TensorKind::kFloat, {}});
+  global.tensors.push_back({"bn.running_var", {9}, TensorKind::kStat, {}});
+  for (NamedTensor& t : global.tensors) {
+    t.values.resize(NumElements(t.shape));
+    for (float& v : t.values) v = dist(rng);
+  }
+  for (const char* codec : {"sign1+f32", "sign1_scaled+f16", "sign1+q8", "q8_delta+q8", "f32"}) {
+    SCOPED_TRACE(codec);
+    SignVoteAggregator encoded(global), decoded(global);
+    for (int site = 0; site < 5; ++site) {
+      ModelState trained = global;
+      for (NamedTensor& t : trained.tensors) {
+        for (float& v : t.values) v += dist(rng);
+      }
+      std::string bytes = EncodeUpdate(trained, &global, *ParseCodecSpec(codec), site);
+      ASSERT_TRUE(encoded.AddEncoded(bytes, 10 + site).ok());
+      auto state = DecodeUpdate(bytes, global);
+      ASSERT_TRUE(state.ok());
+      ASSERT_TRUE(decoded.Add(Update("s", 10 + site, *state)).ok());
+    }
+    auto a = encoded.Finish({});
+    auto b = decoded.Finish({});
+    ASSERT_TRUE(a.ok() && b.ok());
+    for (size_t i = 0; i < a->tensors.size(); ++i) {
+      EXPECT_EQ(a->tensors[i].values, b->tensors[i].values) << a->tensors[i].name;
+    }
+    for (float v : a->tensors[0].values) EXPECT_LE(std::fabs(v), 1.f);
+  }
+}
+
+TEST(SignVoteTest, Sign1DownlinkCarriesMajorityAndMeanShare) {
+  SignVoteAggregator agg(Layout({-0.5f, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+  AddHandExample(&agg);
+  ModelState global = *agg.Finish({});
+  auto down = DecodeUpdate(EncodeUpdate(global, nullptr, *ParseCodecSpec("sign1_scaled"), 0),
+                           global);
+  ASSERT_TRUE(down.ok());
+  const float scale = (kVoteTieMagnitude + 1.f / 3 + 2.f / 3 + 1.f) / 4;
+  const std::vector<float>& v = down->tensors[0].values;
+  EXPECT_FLOAT_EQ(v[0], -scale);
+  EXPECT_FLOAT_EQ(v[1], scale);
+  EXPECT_FLOAT_EQ(v[2], scale);
+  EXPECT_FLOAT_EQ(v[3], -scale);
+}
+
+TEST(ReinitLatentTest, KeepsAgreeingMagnitudesAndRestartsFlips) {
+  const float eps = 1e-3f;
+  ModelState received = Layout({0.4f, 0.4f, -0.4f, -0.4f}, 7.f, 8.f);
+  ModelState site = Layout({0.9f, -0.2f, -0.05f, 0.3f}, 1.f, 2.f);
+  ReinitLatentFromSigns(received, &site, eps);
+  EXPECT_EQ(site.tensors[0].values, (std::vector<float>{0.9f, eps, -0.05f, -eps}));
+  EXPECT_EQ(site.tensors[1].values[0], 7.f);  // floats and statistics come from the global model
+  EXPECT_EQ(site.tensors[2].values[0], 8.f);
+  ASSERT_TRUE(CheckSameLayout(received, site).ok());
+}
+
+TEST(ReinitLatentTest, FirstRoundAndMismatchedTensorsStartAtEpsilon) {
+  const float eps = 0.01f;
+  ModelState received = Layout({1.f, -1.f, 0.f, -2.f}, 7.f, 8.f);
+  ModelState empty;
+  ReinitLatentFromSigns(received, &empty, eps);
+  EXPECT_EQ(empty.tensors[0].values, (std::vector<float>{eps, -eps, eps, -eps}));
+  EXPECT_EQ(empty.meta.arch, "bdn-tiny");
+  ModelState stale = Layout({5.f, -5.f, 5.f, -5.f}, 0, 0);
+  stale.tensors[0].values.resize(3);  // not the same tensor any more
+  ReinitLatentFromSigns(received, &stale, eps);
+  EXPECT_EQ(stale.tensors[0].values, (std::vector<float>{eps, -eps, eps, -eps}));
+  ModelState nan_site = Layout({std::nanf(""), -5.f, 5.f, -5.f}, 0, 0);
+  ReinitLatentFromSigns(received, &nan_site, eps);
+  EXPECT_EQ(nan_site.tensors[0].values, (std::vector<float>{eps, -5.f, 5.f, -5.f}));
+  EXPECT_THROW(ReinitLatentFromSigns(received, &empty, 0.f), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace fedsmear

@@ -1,0 +1,41 @@
+// fedsmear: the researcher's and administrator's tool. main() wires every subcommand.
+#include <iostream>
+#include <vector>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "tools/command.h"
+#include "tools/data_commands.h"
+#include "tools/net_commands.h"
+#include "tools/model_commands.h"
+#include "tools/report_command.h"
+#include "tools/simulate_command.h"
+#include "tools/train_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fedsmear: models, data and simulations for federated blood-smear learning"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  fedsmear::AddStandardFlags(app, &log_level);
+  std::vector<fedsmear::Command> commands = {
+      fedsmear::AddSynthCommand(app),
+      fedsmear::AddPartitionCommand(app),
+      fedsmear::AddDataInfoCommand(app),
+      fedsmear::AddKeygenCommand(app),
+      fedsmear::AddModelInfoCommand(app),
+      fedsmear::AddTrainCommand(app),
+      fedsmear::AddEvaluateCommand(app),
+      fedsmear::AddPredictCommand(app),
+      fedsmear::AddSimulateCommand(app),
+      fedsmear::AddReportCommand(app),
+  };
+  if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
+  if (auto st = fedsmear::InitLogging(log_level, "fedsmear"); !st.ok()) {
+    std::cerr << "fedsmear: " << st.message() << "\n";
+    return 2;
+  }
+  for (auto& c : commands) {
+    if (c.app->parsed()) return c.run();
+  }
+  return 2;
+}

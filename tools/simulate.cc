@@ -1,0 +1,242 @@
+#include "tools/simulate.h"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client/data/partition.h"
+#include "client/data/split.h"
+#include "client/data/synth.h"
+#include "common/file_util.h"
+#include "common/net/keys.h"
+#include "common/process.h"
+#include "tools/net_commands.h"
+
+namespace fedsmear {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<int> FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return IoError("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  if (port <= 0) return IoError("no free loopback port");
+  return port;
+}
+
+// Training pool and held-out set for the simulation, as folders or manifests.
+Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* pool,
+                   std::string* holdout, std::vector<std::string>* classes) {
+  if (!o.synthetic.empty()) {
+    SynthOptions s;
+    s.task = o.synthetic;
+    s.per_class = o.per_class;
+    s.size = std::max(o.input_size, 32);
+    s.seed = static_cast<uint64_t>(o.seed);
+    *pool = (data_dir / "train").string();
+    RETURN_IF_ERROR(WriteSynthDataset(s, *pool));
+    s.per_class = std::max(10, o.per_class / 4);
+    s.seed = static_cast<uint64_t>(o.seed) + 1000;
+    *holdout = (data_dir / "holdout").string();
+    RETURN_IF_ERROR(WriteSynthDataset(s, *holdout));
+    *classes = SynthClassNames(o.synthetic);
+    return Status::Ok();
+  }
+  if (o.data.empty()) return InvalidArgument("give --synthetic rbc|wbc or --data DIR");
+  ASSIGN_OR_RETURN(Dataset all, OpenDataset(o.data, {}));
+  *classes = all.class_names;
+  if (!o.holdout.empty()) {
+    *pool = o.data;
+    *holdout = o.holdout;
+    return Status::Ok();
+  }
+  // Hold out 15% (stratified) of the data for the coordinator's central evaluation.
+  ASSIGN_OR_RETURN(TrainValIndices split, TrainValSplit(all, 0.15, o.seed, false));
+  std::vector<Sample> train, held;
+  for (size_t i : split.train) train.push_back(all.samples[i]);
+  for (size_t i : split.val) held.push_back(all.samples[i]);
+  *pool = (data_dir / "pool.csv").string();
+  *holdout = (data_dir / "holdout.csv").string();
+  RETURN_IF_ERROR(WriteManifest(*pool, all.class_names, train));
+  return WriteManifest(*holdout, all.class_names, held);
+}
+
+}  // namespace
+
+Result<SimPlan> PrepareSimulation(const SimOptions& o) {
+  if (o.sites < 1) return InvalidArgument("--sites must be at least 1");
+  const fs::path run = fs::absolute(o.out);
+  std::error_code ec;
+  for (const char* sub : {"data", "keys", "config", "logs"}) fs::create_directories(run / sub, ec);
+  if (ec) return IoError("cannot create " + run.string() + ": " + ec.message());
+
+  CoordinatorConfig c;
+  if (!o.base_config.empty()) {
+    ASSIGN_OR_RETURN(c, LoadCoordinatorConfig(o.base_config));
+  }
+  std::string pool, holdout;
+  std::vector<std::string> classes;
+  RETURN_IF_ERROR(PrepareData(o, run / "data", &pool, &holdout, &classes));
+  ASSIGN_OR_RETURN(PartitionScheme scheme, ParsePartitionScheme(o.partition));
+  ASSIGN_OR_RETURN(SitePartition part,
+                   PartitionRoots({pool}, classes, o.sites, scheme, static_cast<uint64_t>(o.seed)));
+  RETURN_IF_ERROR(WritePartition(part, (run / "data" / "sites").string()));
+  std::printf("%s\n", FormatClassTable(part).c_str());
+
+  int port = o.port;
+  if (port == 0) {
+    ASSIGN_OR_RETURN(port, FreeLoopbackPort());
+  }
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(port);
+  const fs::path keys = run / "keys";
+  std::string allowed;
+  if (!o.insecure) {
+    RETURN_IF_ERROR(WriteKeyPairFiles(GenerateKeyPair(), keys.string(), "coordinator", true));
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int site_threads =
+      o.threads_per_site > 0 ? o.threads_per_site : std::max(1, cores / std::max(1, o.sites));
+
+  SimPlan plan;
+  plan.run_dir = run.string();
+  for (int k = 1; k <= o.sites; ++k) {
+    ClientConfig s;
+    s.site_id = "site-" + std::to_string(k);
+    s.coordinator = endpoint;
+    s.insecure = o.insecure;
+    if (!o.insecure) {
+      KeyPair kp = GenerateKeyPair();
+      RETURN_IF_ERROR(WriteKeyPairFiles(kp, keys.string(), s.site_id, true));
+      // The Ed25519 identity for secure aggregation rides in the allowlist's third column.
+      ASSIGN_OR_RETURN(SigningKeyHex sign, GenerateSigningKey());
+      RETURN_IF_ERROR(WriteSigningKeyFiles(sign, keys.string(), s.site_id, true));
+      allowed += s.site_id + " " + kp.public_key + " " + sign.public_key + "\n";
+      s.secret_key_file = (keys / (s.site_id + ".key")).string();
+      s.signing_key_file = (keys / (s.site_id + ".sign.key")).string();
+      s.coordinator_public_key_file = (keys / "coordinator.pub").string();
+    }
+    s.data.manifest = (run / "data" / "sites" / ("site-" + std::to_string(k) + ".csv")).string();
+    s.data.seed = o.seed + k;
+    s.threads = site_threads;
+    s.heartbeat_s = 2;
+    s.preprocess = c.preprocess;
+    s.state_dir = (run / "state" / s.site_id).string();
+    std::string path = (run / "config" / (s.site_id + ".yaml")).string();
+    RETURN_IF_ERROR(WriteFileAtomic(path, ToYaml(s)));
+    plan.site_configs.push_back(path);
+  }
+  if (!o.insecure) {
+    RETURN_IF_ERROR(WriteFileAtomic((keys / "allowed_sites").string(), allowed));
+    c.secret_key_file = (keys / "coordinator.key").string();
+    c.allowed_sites_file = (keys / "allowed_sites").string();
+  }
+  c.bind = endpoint;
+  c.insecure = o.insecure;
+  c.run_dir = run.string();
+  c.model.arch = o.arch;
+  c.model.input_size = o.input_size;
+  c.model.classes = static_cast<int>(classes.size());
+  c.model.class_names = classes;
+  c.rounds = o.rounds;
+  c.min_sites = std::min(c.min_sites, o.sites);
+  c.start_sites = o.sites;
+  c.heartbeat_s = 2;
+  c.seed = o.seed;
+  c.holdout = {{"holdout", holdout}};
+  if (o.local_epochs > 0) c.train.local_epochs = o.local_epochs;
+  if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
+  if (!o.codec_down.empty()) c.codec_down = o.codec_down;
+  if (!o.codec_up.empty()) c.codec_up = o.codec_up;
+  if (!o.strategy.empty()) c.strategy = o.strategy;
+  if (o.round_deadline_s > 0) c.round_deadline_s = o.round_deadline_s;
+  if (!o.secure_aggregation.empty()) c.secure_aggregation = o.secure_aggregation;
+  if (c.secure_aggregation != "off" && o.insecure) {
+    return InvalidArgument("secure aggregation needs the CurveZMQ allowlist with the sites' "
+                           "signing keys: drop --insecure");
+  }
+  plan.coordinator_config = (run / "coordinator.yaml").string();
+  RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
+  // Read back through the strict loader: what we wrote must be what the daemons will accept.
+  RETURN_IF_ERROR(LoadCoordinatorConfig(plan.coordinator_config).status());
+  plan.rounds = c.rounds;
+  return plan;
+}
+
+Status RunSimulation(const SimPlan& plan, bool resume, const std::atomic<bool>& stop) {
+  ASSIGN_OR_RETURN(std::string coord_bin, FindProgram("fedsmear-coordinator"));
+  ASSIGN_OR_RETURN(std::string site_bin, FindProgram("fedsmear-client"));
+  const fs::path logs = fs::path(plan.run_dir) / "logs";
+  std::vector<std::string> cargs = {coord_bin, "--threads", "1"};
+  if (resume) {
+    cargs.insert(cargs.end(), {"--resume", plan.run_dir});
+  } else {
+    cargs.insert(cargs.end(), {"--config", plan.coordinator_config});
+  }
+  ASSIGN_OR_RETURN(ChildProcess coordinator,
+                   ChildProcess::Spawn(cargs, (logs / "coordinator.log").string()));
+  std::vector<ChildProcess> sites;
+  for (const std::string& cfg : plan.site_configs) {
+    std::string name = fs::path(cfg).stem().string();
+    ASSIGN_OR_RETURN(ChildProcess p, ChildProcess::Spawn({site_bin, "--config", cfg},
+                                                         (logs / (name + ".log")).string()));
+    sites.push_back(std::move(p));
+  }
+  std::printf("run directory %s; logs in %s\n", plan.run_dir.c_str(), logs.c_str());
+  std::printf("%5s  %8s  %8s  %9s  %9s  %9s  %7s  %7s\n", "round", "sites", "accuracy",
+              "macro-F1", "MiB down", "MiB up", "train s", "round s");
+  const fs::path metrics = fs::path(plan.run_dir) / "metrics.jsonl";
+  size_t printed = 0;
+  auto print_new_rows = [&]() {
+    std::ifstream in(metrics);
+    std::string line;
+    size_t n = 0;
+    while (std::getline(in, line)) {
+      if (++n <= printed) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      auto num = [&](const char* k) { return j[k].is_number() ? j[k].get<double>() : 0.0; };
+      std::string sites_col = std::to_string(j["sites_reported"].size()) + "/" +
+                              std::to_string(j["sites_selected"].size());
+      std::printf("%5d  %8s  %8.4f  %9.4f  %9.2f  %9.2f  %7.1f  %7.1f\n", j["round"].get<int>(),
+                  sites_col.c_str(), num("accuracy"), num("macro_f1"), num("bytes_down") / 1048576.0,
+                  num("bytes_up") / 1048576.0, num("train_s"), num("round_s"));
+      std::fflush(stdout);
+      printed = n;
+    }
+  };
+  std::optional<int> code;
+  while (!(code = coordinator.Wait(std::chrono::milliseconds(500)))) {
+    print_new_rows();
+    if (stop.load()) {
+      coordinator.Stop();
+      return Aborted("simulation interrupted");
+    }
+  }
+  print_new_rows();
+  for (ChildProcess& s : sites) {
+    if (!s.Wait(std::chrono::seconds(10))) s.Stop();
+  }
+  if (*code != 0) {
+    return Internal("coordinator exited with code " + std::to_string(*code) + "; see " +
+                    (logs / "coordinator.log").string());
+  }
+  return Status::Ok();
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,57 @@
+// Local simulation of a consortium: a coordinator and N hospital daemons as separate processes
+// on 127.0.0.1, each site with its own key pair, config and data partition.
+//
+// PrepareSimulation lays out RUN_DIR (data/, keys/, config/, logs/, coordinator.yaml) from the
+// options; RunSimulation starts the processes, prints one table row per finished round from
+// RUN_DIR/metrics.jsonl, and stops every child when the coordinator exits (or on `stop`).
+// Thread-safety: call from one thread. Ownership: child processes live inside RunSimulation.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace fedsmear {
+
+struct SimOptions {
+  std::string base_config;       // optional coordinator YAML to start from
+  int sites = 4;
+  int rounds = 5;
+  std::string arch = "bdn-tiny";
+  int input_size = 32;
+  std::string synthetic;         // rbc | wbc (generated data), or empty with `data`
+  int per_class = 120;           // synthetic images per class (training pool)
+  std::string data;              // image folder or manifest of real data
+  std::string holdout;           // held-out folder; empty: 15% of the data is held out
+  std::string partition = "iid";  // iid | dirichlet:A | group
+  std::string out = "runs/sim";
+  bool insecure = false;         // plain TCP instead of CurveZMQ
+  int port = 0;                  // 0: pick a free port
+  int seed = 1;
+  int threads_per_site = 0;      // 0: share the machine's cores
+  // Overrides of the base config's training settings (negative/empty = keep).
+  int local_epochs = -1;
+  double learning_rate = -1;
+  std::string codec_down;
+  std::string codec_up;
+  std::string strategy;
+  double round_deadline_s = -1;
+  std::string secure_aggregation;  // off | secagg+ (each site gets an Ed25519 signing key)
+};
+
+struct SimPlan {
+  std::string run_dir;
+  std::string coordinator_config;         // RUN_DIR/coordinator.yaml
+  std::vector<std::string> site_configs;  // RUN_DIR/config/site-<k>.yaml
+  int rounds = 0;
+};
+
+Result<SimPlan> PrepareSimulation(const SimOptions& options);
+
+// `resume`: restart the coordinator with --resume on an existing RUN_DIR.
+Status RunSimulation(const SimPlan& plan, bool resume, const std::atomic<bool>& stop);
+
+}  // namespace fedsmear

@@ -1,0 +1,93 @@
+#include "tools/simulate_command.h"
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "tools/simulate.h"
+
+namespace fedsmear {
+namespace {
+
+// Set by SIGINT/SIGTERM while a simulation runs, so that children are stopped cleanly.
+std::atomic<bool> g_sim_stop{false};
+void OnSignal(int) { g_sim_stop.store(true); }
+
+struct SimulateCmd {
+  SimOptions o;
+  bool resume = false;
+};
+
+int RunSimulate(const SimulateCmd& c) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  SimPlan plan;
+  if (c.resume) {
+    namespace fs = std::filesystem;
+    plan.run_dir = fs::absolute(c.o.out).string();
+    plan.coordinator_config = plan.run_dir + "/coordinator.yaml";
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(plan.run_dir + "/config", ec)) {
+      if (e.path().extension() == ".yaml") plan.site_configs.push_back(e.path().string());
+    }
+    std::sort(plan.site_configs.begin(), plan.site_configs.end());
+    if (ec || plan.site_configs.empty()) {
+      std::cerr << "fedsmear simulate: " << plan.run_dir << " holds no simulation to resume\n";
+      return 1;
+    }
+  } else {
+    Result<SimPlan> p = PrepareSimulation(c.o);
+    if (!p.ok()) {
+      std::cerr << "fedsmear simulate: " << p.status().message() << "\n";
+      return 1;
+    }
+    plan = *p;
+  }
+  Status st = RunSimulation(plan, c.resume, g_sim_stop);
+  if (!st.ok()) {
+    std::cerr << "fedsmear simulate: " << st.message() << "\n";
+    return 1;
+  }
+  std::printf("done: %s/final.model, metrics in %s/metrics.jsonl\n", plan.run_dir.c_str(),
+              plan.run_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command AddSimulateCommand(CLI::App& root) {
+  auto c = std::make_shared<SimulateCmd>();
+  SimOptions& o = c->o;
+  CLI::App* app = root.add_subcommand("simulate", "coordinator + N sites as local processes");
+  app->add_option("--config", o.base_config, "coordinator YAML to start from");
+  app->add_option("--sites", o.sites, "number of sites")->capture_default_str();
+  app->add_option("--rounds", o.rounds, "rounds")->capture_default_str();
+  app->add_option("--arch", o.arch, "architecture")->capture_default_str();
+  app->add_option("--input-size", o.input_size, "input side in pixels")->capture_default_str();
+  auto* syn = app->add_option("--synthetic", o.synthetic, "generate data: rbc | wbc")
+                  ->check(CLI::IsMember({"rbc", "wbc"}));
+  app->add_option("--per-class", o.per_class, "synthetic images per class")->capture_default_str();
+  auto* data = app->add_option("--data", o.data, "real image folder (or manifest)");
+  syn->excludes(data);
+  app->add_option("--holdout", o.holdout, "held-out folder (default: 15% of --data)");
+  app->add_option("--partition", o.partition, "iid | dirichlet:A | group")->capture_default_str();
+  app->add_option("--out", o.out, "run directory")->capture_default_str();
+  app->add_flag("--insecure", o.insecure, "plain TCP instead of CurveZMQ");
+  app->add_option("--seed", o.seed, "seed")->capture_default_str();
+  app->add_option("--threads-per-site", o.threads_per_site, "torch threads per site (0: share)");
+  app->add_option("--local-epochs", o.local_epochs, "override train.local_epochs");
+  app->add_option("--lr", o.learning_rate, "override train.learning_rate");
+  app->add_option("--codec-down", o.codec_down,
+                  "override codec_down (f32, f32+f16, sign1, sign1+f16)");
+  app->add_option("--codec-up", o.codec_up, "override codec_up (e.g. f32, sign1+f16, q8_delta+q8)");
+  app->add_option("--strategy", o.strategy, "override strategy (fedavg | fedprox | fedadam)");
+  app->add_option("--secure-aggregation", o.secure_aggregation,
+                  "override secure_aggregation (off | secagg+)");
+  app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");
+  app->add_flag("--resume", c->resume, "continue the simulation in --out after a crash");
+  return {app, [c] { return RunSimulate(*c); }};
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,234 @@
+#include "tools/train_commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+
+#include "client/data/preprocess.h"
+#include "client/data/split.h"
+#include "client/trainer.h"
+#include "common/file_util.h"
+#include "models/packed_model.h"
+
+namespace fedsmear {
+namespace {
+
+int Fail(const std::string& cmd, const Status& st) {
+  std::cerr << "fedsmear " << cmd << ": " << st.message() << "\n";
+  return 1;
+}
+
+std::vector<size_t> AllIndices(const Dataset& d) {
+  std::vector<size_t> idx(d.samples.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  return idx;
+}
+
+struct TrainCmd {
+  std::string arch = "bdn28";
+  std::string data;
+  std::string holdout;
+  std::string out = "model.model";
+  std::string init;
+  int epochs = 4;
+  int input_size = 64;
+  int batch_size = 32;
+  double lr = 1e-3;
+  double val_fraction = 0.1;
+  int threads = 2;
+  int loader_threads = 1;
+  int seed = 1;
+  bool group_split = false;
+};
+
+int RunTrain(const TrainCmd& c) {
+  torch::manual_seed(c.seed);
+  torch::set_num_threads(c.threads);
+  Result<Dataset> data = OpenDataset(c.data, {});
+  if (!data.ok()) return Fail("train", data.status());
+  Result<TrainValIndices> split = TrainValSplit(*data, c.val_fraction, c.seed, c.group_split);
+  if (!split.ok()) return Fail("train", split.status());
+  const int classes = static_cast<int>(data->class_names.size());
+  Result<DenseNet> model = MakeModel(c.arch, classes, c.input_size);
+  if (!model.ok()) return Fail("train", model.status());
+  if (!c.init.empty()) {
+    Result<ModelState> init = LoadModelFile(c.init);
+    if (!init.ok()) return Fail("train", init.status());
+    if (Status st = ImportState(*init, *model); !st.ok()) return Fail("train", st);
+  }
+  Result<Dataset> holdout = Dataset{};
+  if (!c.holdout.empty()) {
+    holdout = OpenDataset(c.holdout, data->class_names);
+    if (!holdout.ok()) return Fail("train", holdout.status());
+  }
+  std::printf("train: %s on %zu images (%zu train, %zu val), %d classes, %d px\n", c.arch.c_str(),
+              data->samples.size(), split->train.size(), split->val.size(), classes,
+              c.input_size);
+  TrainOptions o;
+  o.train.local_epochs = c.epochs;
+  o.train.batch_size = c.batch_size;
+  o.train.learning_rate = c.lr;
+  o.input_size = c.input_size;
+  o.loader_threads = c.loader_threads;
+  o.seed = static_cast<uint64_t>(c.seed);
+  o.epoch_lr = [&c](int e) {  // cosine over the epochs
+    return 0.5 * c.lr * (1 + std::cos(M_PI * e / std::max(1, c.epochs)));
+  };
+  PreprocessConfig pre;
+  o.on_epoch = [&](int epoch, const TrainStats& s) -> Status {
+    std::printf("epoch %2d  loss %.4f  train acc %.4f", epoch + 1, s.loss, s.accuracy);
+    if (!split->val.empty()) {
+      ASSIGN_OR_RETURN(EvalStats v, Evaluate(*model, *data, split->val, c.input_size, pre,
+                                             c.loader_threads));
+      std::printf("  val acc %.4f  val macro-F1 %.4f", v.confusion.Accuracy(),
+                  v.confusion.MacroF1());
+    }
+    if (!c.holdout.empty()) {
+      ASSIGN_OR_RETURN(EvalStats h, Evaluate(*model, *holdout, AllIndices(*holdout), c.input_size,
+                                             pre, c.loader_threads));
+      std::printf("  holdout acc %.4f  macro-F1 %.4f", h.confusion.Accuracy(),
+                  h.confusion.MacroF1());
+    }
+    std::printf("  (%.0f s)\n", s.seconds);
+    std::fflush(stdout);
+    (*model)->train();
+    return Status::Ok();
+  };
+  Result<TrainStats> stats = TrainLocal(*model, *data, split->train, o);
+  if (!stats.ok()) return Fail("train", stats.status());
+  ModelState state = ExportState(*model, data->class_names);
+  if (Status st = WriteFileAtomic(c.out, PackModel(state)); !st.ok()) return Fail("train", st);
+  std::string latent = c.out + ".f32";
+  if (Status st = WriteFileAtomic(latent, PackModel(state, {BinaryCodec::kLatentF32})); !st.ok()) {
+    return Fail("train", st);
+  }
+  std::printf("wrote %s (packed) and %s (latent weights, for further training); "
+              "%.0f s training, %.1f%% waiting for data\n",
+              c.out.c_str(), latent.c_str(), stats->seconds,
+              100.0 * stats->data_wait_s / std::max(1e-9, stats->seconds));
+  return 0;
+}
+
+struct EvalCmd {
+  std::string model;
+  std::string data;
+  bool json = false;
+  int threads = 2;
+};
+
+int RunEvaluate(const EvalCmd& c) {
+  torch::set_num_threads(c.threads);
+  Result<ModelState> state = LoadModelFile(c.model);
+  if (!state.ok()) return Fail("evaluate", state.status());
+  Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
+  if (!data.ok()) return Fail("evaluate", data.status());
+  Result<DenseNet> model = ModelFromState(*state);
+  if (!model.ok()) return Fail("evaluate", model.status());
+  Result<EvalStats> ev = Evaluate(*model, *data, AllIndices(*data), state->meta.input_size,
+                                  PreprocessConfig{}, 1);
+  if (!ev.ok()) return Fail("evaluate", ev.status());
+  nlohmann::ordered_json j = ev->confusion.ToJson(data->class_names);
+  j["loss"] = ev->loss;
+  j["skipped_files"] = data->skipped.size();
+  j["unknown_classes"] = data->unknown_classes;
+  if (c.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("%s on %s: accuracy %.4f, macro-F1 %.4f, %lld images\n", c.model.c_str(),
+                c.data.c_str(), ev->confusion.Accuracy(), ev->confusion.MacroF1(),
+                static_cast<long long>(ev->confusion.total()));
+    for (const auto& pc : j["per_class"]) {
+      std::printf("  %-16s precision %.3f recall %.3f f1 %.3f support %lld\n",
+                  pc["class"].get<std::string>().c_str(), pc["precision"].get<double>(),
+                  pc["recall"].get<double>(), pc["f1"].get<double>(),
+                  static_cast<long long>(pc["support"].get<int64_t>()));
+    }
+  }
+  return 0;
+}
+
+struct PredictCmd {
+  std::string model;
+  std::vector<std::string> images;
+  bool json = false;
+};
+
+int RunPredict(const PredictCmd& c) {
+  Result<ModelState> state = LoadModelFile(c.model);
+  if (!state.ok()) return Fail("predict", state.status());
+  Result<DenseNet> model = ModelFromState(*state);
+  if (!model.ok()) return Fail("predict", model.status());
+  (*model)->eval();
+  torch::NoGradGuard no_grad;
+  const int s = state->meta.input_size;
+  const auto& names = state->meta.class_names;
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  int failures = 0;
+  for (const std::string& path : c.images) {
+    Result<cv::Mat> img = DecodeImage(path, DataConfig{}.max_image_side);
+    if (!img.ok()) {
+      std::cerr << "fedsmear predict: " << path << ": " << img.status().message() << "\n";
+      out.push_back({{"image", path}, {"error", img.status().message()}});
+      ++failures;
+      continue;
+    }
+    std::vector<float> chw(3 * s * s);
+    ToTensorCHW(*img, s, PreprocessConfig{}, chw.data());
+    torch::Tensor p = torch::softmax((*model)->forward(torch::from_blob(chw.data(), {1, 3, s, s})), 1)[0];
+    int64_t best = p.argmax().item<int64_t>();
+    nlohmann::ordered_json probs;
+    for (int k = 0; k < p.size(0); ++k) {
+      probs[k < static_cast<int>(names.size()) ? names[k] : std::to_string(k)] = p[k].item<double>();
+    }
+    std::string label = best < static_cast<int64_t>(names.size()) ? names[best] : std::to_string(best);
+    out.push_back({{"image", path}, {"class", label}, {"probabilities", probs}});
+    if (!c.json) std::printf("%s\t%s\t%.3f\n", path.c_str(), label.c_str(), p[best].item<double>());
+  }
+  if (c.json) std::cout << out.dump() << "\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+Command AddTrainCommand(CLI::App& root) {
+  auto c = std::make_shared<TrainCmd>();
+  CLI::App* app = root.add_subcommand("train", "centralized training on one image folder");
+  app->add_option("--arch", c->arch, "architecture")->capture_default_str();
+  app->add_option("--data", c->data, "image folder root/<class>/ or CSV manifest")->required();
+  app->add_option("--holdout", c->holdout, "held-out image folder evaluated each epoch");
+  app->add_option("--epochs", c->epochs, "epochs")->capture_default_str();
+  app->add_option("--out", c->out, "packed model to write")->capture_default_str();
+  app->add_option("--init", c->init, "start from this model file");
+  app->add_option("--input-size", c->input_size, "input side in pixels")->capture_default_str();
+  app->add_option("--batch-size", c->batch_size, "batch size")->capture_default_str();
+  app->add_option("--lr", c->lr, "peak learning rate (cosine schedule)")->capture_default_str();
+  app->add_option("--val-fraction", c->val_fraction, "validation share")->capture_default_str();
+  app->add_flag("--group-split", c->group_split, "keep one smear/cell group on one side");
+  app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
+  app->add_option("--loader-threads", c->loader_threads, "decoding threads")->capture_default_str();
+  app->add_option("--seed", c->seed, "seed")->capture_default_str();
+  return {app, [c] { return RunTrain(*c); }};
+}
+
+Command AddEvaluateCommand(CLI::App& root) {
+  auto c = std::make_shared<EvalCmd>();
+  CLI::App* app = root.add_subcommand("evaluate", "metrics of a model file on an image folder");
+  app->add_option("--model", c->model, "packed or float model file")->required();
+  app->add_option("--data", c->data, "image folder root/<class>/ or CSV manifest")->required();
+  app->add_flag("--json", c->json, "print one JSON object");
+  app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
+  return {app, [c] { return RunEvaluate(*c); }};
+}
+
+Command AddPredictCommand(CLI::App& root) {
+  auto c = std::make_shared<PredictCmd>();
+  CLI::App* app = root.add_subcommand("predict", "classify images with a model file");
+  app->add_option("--model", c->model, "packed or float model file")->required();
+  app->add_option("images", c->images, "image files")->required();
+  app->add_flag("--json", c->json, "print JSON");
+  return {app, [c] { return RunPredict(*c); }};
+}
+
+}  // namespace fedsmear
