@@ -17,6 +17,15 @@ namespace {
 // The one process-wide flag a signal handler may touch; main() owns its meaning.
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
+
+// True when `run_dir` holds at least one round checkpoint (validity is checked on loading).
+bool HasCheckpoint(const std::string& run_dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_dir + "/checkpoints", ec)) {
+    if (e.path().extension() == ".ckpt") return true;
+  }
+  return false;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume_dir,
                  "continue the run in this run directory (uses RUN_DIR/coordinator.yaml "
                  "unless --config is given)");
+  bool resume_if_present = false;
+  app.add_flag("--resume-if-present", resume_if_present,
+               "with --config: continue from the run directory's latest checkpoint when it has "
+               "one (what a restarted container or service needs), else start the run");
   app.add_option("--threads", threads, "CPU threads for central evaluation")->capture_default_str();
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
@@ -46,6 +59,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!resume_dir.empty()) config->run_dir = resume_dir;
+  const bool resume = !resume_dir.empty() || (resume_if_present && HasCheckpoint(config->run_dir));
   if (insecure) config->insecure = true;
   if (app.count("--log-level") == 0) log_level = config->log_level;
   if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
@@ -66,8 +80,9 @@ int main(int argc, char** argv) {
                                                       config->model.input_size, config->preprocess);
   if (!evaluator.ok()) return fail(evaluator.status());
   auto coordinator = fedsmear::Coordinator::Create(*config, std::move(*strategy),
-                                                   std::move(*evaluator), !resume_dir.empty());
+                                                   std::move(*evaluator), resume);
   if (!coordinator.ok()) return fail(coordinator.status());
+  if (resume) spdlog::info("resuming the run in {}", config->run_dir);
   if (resume_dir.empty()) {
     // Keep the run's config beside its checkpoints so that `--resume RUN_DIR` needs nothing else.
     const std::string kept = config->run_dir + "/coordinator.yaml";

@@ -139,17 +139,31 @@ Result<bool> Coordinator::Impl::Pump(
     }
     SiteRecord& rec = sites[id];
     bool known = !rec.peer_id.empty();
+    const bool repeated = known && rec.peer_id == in->peer_id;
     if (known && rec.peer_id != in->peer_id) peer_sites.erase(rec.peer_id);
     rec.peer_id = in->peer_id;
     rec.info = {id, hello->num_train, hello->num_val, hello->class_counts};
     rec.last_seen = Clock::now();
     peer_sites[in->peer_id] = id;
-    spdlog::info("site {} {} ({} train / {} val images)", id, known ? "reconnected" : "joined",
-                 hello->num_train, hello->num_val);
+    spdlog::log(repeated ? spdlog::level::debug : spdlog::level::info,
+                "site {} {} ({} train / {} val images)", id,
+                repeated ? "said hello again" : known ? "reconnected" : "joined", hello->num_train,
+                hello->num_val);
     RETURN_IF_ERROR(Send(id, w));
     return true;
   }
   auto peer = peer_sites.find(in->peer_id);
+  if (peer == peer_sites.end() && !in->site_id.empty()) {
+    // CurveZMQ authenticated a known site on a new connection (its network came back): adopt
+    // the connection, so that tasks and replies of the round in progress are not lost.
+    auto known = sites.find(in->site_id);
+    if (known != sites.end()) {
+      peer_sites.erase(known->second.peer_id);
+      known->second.peer_id = in->peer_id;
+      peer = peer_sites.emplace(in->peer_id, in->site_id).first;
+      spdlog::info("site {} is back on a new connection ({})", in->site_id, in->peer_address);
+    }
+  }
   if (peer == peer_sites.end()) {
     // A site we do not know (we restarted, or it skipped its hello): ask it to introduce itself.
     wire::Message m{wire::kProtocolVersion, run_id,

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       fedsmear::AddPredictCommand(app),
       fedsmear::AddSimulateCommand(app),
       fedsmear::AddReportCommand(app),
+      fedsmear::AddRoundsCommand(app),
   };
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
   if (auto st = fedsmear::InitLogging(log_level, "fedsmear"); !st.ok()) {

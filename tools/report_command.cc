@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/file_util.h"
 #include "coordinator/report.h"
+#include "tools/rounds_table.h"
 
 namespace fedsmear {
 namespace {
@@ -87,6 +88,24 @@ Command AddReportCommand(CLI::App& root) {
   app->add_option("--sites-total", opts->sites_total,
                   "sites in the federation (default: entries in the config's allowlist)");
   return {app, [opts] { return RunReport(*opts); }};
+}
+
+Command AddRoundsCommand(CLI::App& root) {
+  auto run_dir = std::make_shared<std::string>();
+  CLI::App* app = root.add_subcommand(
+      "rounds", "print the per-round table of a run directory (who reported, accuracy, bytes)");
+  app->add_option("run_dir", *run_dir, "the coordinator's run directory")->required();
+  return {app, [run_dir] {
+            const auto metrics = std::filesystem::path(*run_dir) / "metrics.jsonl";
+            std::error_code ec;
+            if (!std::filesystem::exists(metrics, ec)) {
+              std::cerr << "fedsmear rounds: no " << metrics.string() << " (no round finished yet?)\n";
+              return 1;
+            }
+            RoundsTable table(metrics);
+            table.Poll();
+            return 0;
+          }};
 }
 
 }  // namespace fedsmear

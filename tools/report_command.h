@@ -9,5 +9,7 @@
 namespace fedsmear {
 
 Command AddReportCommand(CLI::App& root);
+// `fedsmear rounds RUN_DIR`: the per-round table (tools/rounds_table.h).
+Command AddRoundsCommand(CLI::App& root);
 
 }  // namespace fedsmear

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "client/data/partition.h"
@@ -15,7 +16,7 @@
 #include "client/data/synth.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
-#include "common/process.h"
+#include "tools/faults.h"
 #include "tools/net_commands.h"
 
 namespace fedsmear {
@@ -109,6 +110,13 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (!o.insecure) {
     RETURN_IF_ERROR(WriteKeyPairFiles(GenerateKeyPair(), keys.string(), "coordinator", true));
   }
+  std::set<int> cut_sites;
+  if (!o.faults.empty()) {
+    ASSIGN_OR_RETURN(std::vector<FaultEvent> events, LoadFaultSchedule(o.faults, o.sites, o.rounds));
+    cut_sites = SitesWithCuts(events);
+    ASSIGN_OR_RETURN(std::string text, ReadFile(o.faults));
+    RETURN_IF_ERROR(WriteFileAtomic((run / "faults.yaml").string(), text));
+  }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int site_threads =
       o.threads_per_site > 0 ? o.threads_per_site : std::max(1, cores / std::max(1, o.sites));
@@ -119,6 +127,11 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     ClientConfig s;
     s.site_id = "site-" + std::to_string(k);
     s.coordinator = endpoint;
+    if (cut_sites.count(k)) {
+      // This site reaches the coordinator through a relay the simulation can cut.
+      ASSIGN_OR_RETURN(int relay_port, FreeLoopbackPort());
+      s.coordinator = "tcp://127.0.0.1:" + std::to_string(relay_port);
+    }
     s.insecure = o.insecure;
     if (!o.insecure) {
       KeyPair kp = GenerateKeyPair();
@@ -176,67 +189,6 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   RETURN_IF_ERROR(LoadCoordinatorConfig(plan.coordinator_config).status());
   plan.rounds = c.rounds;
   return plan;
-}
-
-Status RunSimulation(const SimPlan& plan, bool resume, const std::atomic<bool>& stop) {
-  ASSIGN_OR_RETURN(std::string coord_bin, FindProgram("fedsmear-coordinator"));
-  ASSIGN_OR_RETURN(std::string site_bin, FindProgram("fedsmear-client"));
-  const fs::path logs = fs::path(plan.run_dir) / "logs";
-  std::vector<std::string> cargs = {coord_bin, "--threads", "1"};
-  if (resume) {
-    cargs.insert(cargs.end(), {"--resume", plan.run_dir});
-  } else {
-    cargs.insert(cargs.end(), {"--config", plan.coordinator_config});
-  }
-  ASSIGN_OR_RETURN(ChildProcess coordinator,
-                   ChildProcess::Spawn(cargs, (logs / "coordinator.log").string()));
-  std::vector<ChildProcess> sites;
-  for (const std::string& cfg : plan.site_configs) {
-    std::string name = fs::path(cfg).stem().string();
-    ASSIGN_OR_RETURN(ChildProcess p, ChildProcess::Spawn({site_bin, "--config", cfg},
-                                                         (logs / (name + ".log")).string()));
-    sites.push_back(std::move(p));
-  }
-  std::printf("run directory %s; logs in %s\n", plan.run_dir.c_str(), logs.c_str());
-  std::printf("%5s  %8s  %8s  %9s  %9s  %9s  %7s  %7s\n", "round", "sites", "accuracy",
-              "macro-F1", "MiB down", "MiB up", "train s", "round s");
-  const fs::path metrics = fs::path(plan.run_dir) / "metrics.jsonl";
-  size_t printed = 0;
-  auto print_new_rows = [&]() {
-    std::ifstream in(metrics);
-    std::string line;
-    size_t n = 0;
-    while (std::getline(in, line)) {
-      if (++n <= printed) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;
-      auto num = [&](const char* k) { return j[k].is_number() ? j[k].get<double>() : 0.0; };
-      std::string sites_col = std::to_string(j["sites_reported"].size()) + "/" +
-                              std::to_string(j["sites_selected"].size());
-      std::printf("%5d  %8s  %8.4f  %9.4f  %9.2f  %9.2f  %7.1f  %7.1f\n", j["round"].get<int>(),
-                  sites_col.c_str(), num("accuracy"), num("macro_f1"), num("bytes_down") / 1048576.0,
-                  num("bytes_up") / 1048576.0, num("train_s"), num("round_s"));
-      std::fflush(stdout);
-      printed = n;
-    }
-  };
-  std::optional<int> code;
-  while (!(code = coordinator.Wait(std::chrono::milliseconds(500)))) {
-    print_new_rows();
-    if (stop.load()) {
-      coordinator.Stop();
-      return Aborted("simulation interrupted");
-    }
-  }
-  print_new_rows();
-  for (ChildProcess& s : sites) {
-    if (!s.Wait(std::chrono::seconds(10))) s.Stop();
-  }
-  if (*code != 0) {
-    return Internal("coordinator exited with code " + std::to_string(*code) + "; see " +
-                    (logs / "coordinator.log").string());
-  }
-  return Status::Ok();
 }
 
 }  // namespace fedsmear

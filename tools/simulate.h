@@ -1,9 +1,10 @@
 // Local simulation of a consortium: a coordinator and N hospital daemons as separate processes
 // on 127.0.0.1, each site with its own key pair, config and data partition.
 //
-// PrepareSimulation lays out RUN_DIR (data/, keys/, config/, logs/, coordinator.yaml) from the
-// options; RunSimulation starts the processes, prints one table row per finished round from
-// RUN_DIR/metrics.jsonl, and stops every child when the coordinator exits (or on `stop`).
+// PrepareSimulation lays out RUN_DIR (data/, keys/, config/, logs/, coordinator.yaml and, with a
+// fault schedule, faults.yaml) from the options; RunSimulation starts the processes, injects the
+// scheduled faults (recorded in RUN_DIR/faults.log), prints one table row per finished round
+// from RUN_DIR/metrics.jsonl, and stops every child when the run ends (or on `stop`).
 // Thread-safety: call from one thread. Ownership: child processes live inside RunSimulation.
 #pragma once
 
@@ -40,6 +41,7 @@ struct SimOptions {
   std::string strategy;
   double round_deadline_s = -1;
   std::string secure_aggregation;  // off | secagg+ (each site gets an Ed25519 signing key)
+  std::string faults;            // fault schedule YAML (tools/faults.h); copied into RUN_DIR
 };
 
 struct SimPlan {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "tools/container_layout.h"
 #include "tools/simulate.h"
 
 namespace fedsmear {
@@ -18,6 +19,7 @@ void OnSignal(int) { g_sim_stop.store(true); }
 struct SimulateCmd {
   SimOptions o;
   bool resume = false;
+  std::string layout = "processes";
 };
 
 int RunSimulate(const SimulateCmd& c) {
@@ -37,6 +39,12 @@ int RunSimulate(const SimulateCmd& c) {
       std::cerr << "fedsmear simulate: " << plan.run_dir << " holds no simulation to resume\n";
       return 1;
     }
+    Result<CoordinatorConfig> cc = LoadCoordinatorConfig(plan.coordinator_config);
+    if (!cc.ok()) {
+      std::cerr << "fedsmear simulate: " << cc.status().message() << "\n";
+      return 1;
+    }
+    plan.rounds = cc->rounds;
   } else {
     Result<SimPlan> p = PrepareSimulation(c.o);
     if (!p.ok()) {
@@ -44,6 +52,15 @@ int RunSimulate(const SimulateCmd& c) {
       return 1;
     }
     plan = *p;
+  }
+  if (c.layout == "docker") {
+    if (Status st = WriteContainerLayout(plan); !st.ok()) {
+      std::cerr << "fedsmear simulate: " << st.message() << "\n";
+      return 1;
+    }
+    std::printf("container layout written to %s/docker (see scripts/docker-sim)\n",
+                plan.run_dir.c_str());
+    return 0;
   }
   Status st = RunSimulation(plan, c.resume, g_sim_stop);
   if (!st.ok()) {
@@ -86,6 +103,13 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");
   app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");
+  app->add_option("--faults", o.faults, "fault schedule YAML (see configs/faults-example.yaml)")
+      ->check(CLI::ExistingFile);
+  app->add_option("--layout", c->layout,
+                  "processes: run the simulation here; docker: only write RUN/docker for "
+                  "docker/compose.yaml and exit")
+      ->check(CLI::IsMember({"processes", "docker"}))
+      ->capture_default_str();
   app->add_flag("--resume", c->resume, "continue the simulation in --out after a crash");
   return {app, [c] { return RunSimulate(*c); }};
 }

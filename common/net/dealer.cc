@@ -49,6 +49,10 @@ Status DealerEndpoint::State::Open() {
   zmq::socket_t& s = socket;
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(options.linger), "ZMQ_LINGER"));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::immediate, true, "ZMQ_IMMEDIATE"));
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_ivl, ClampMs(options.heartbeat_ivl),
+                            "ZMQ_HEARTBEAT_IVL"));
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_timeout,
+                            ClampMs(options.heartbeat_timeout), "ZMQ_HEARTBEAT_TIMEOUT"));
   RETURN_IF_ERROR(
       SetOption(s, zmq::sockopt::maxmsgsize, options.max_message_bytes, "ZMQ_MAXMSGSIZE"));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::reconnect_ivl, ClampMs(options.reconnect_ivl),
@@ -99,7 +103,10 @@ Status DealerEndpoint::State::Maintain() {
     std::memcpy(&event, (*frames)[0].data(), 2);
     std::memcpy(&value, static_cast<const char*>((*frames)[0].data()) + 2, 4);
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      // The connection works now: a rebuild planned after an earlier failure would only drop
+      // it, and with it whatever the coordinator sends meanwhile.
       last_failure.clear();
+      rebuild_at.reset();
       continue;
     }
     ++handshake_failures;

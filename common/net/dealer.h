@@ -40,6 +40,10 @@ struct DealerOptions {
   std::chrono::milliseconds reconnect_ivl{100};
   std::chrono::milliseconds reconnect_ivl_max{5000};
   std::chrono::milliseconds linger{500};
+  // ZeroMQ-level PINGs: a connection silent for heartbeat_timeout (a pulled cable, a dropped
+  // NAT entry, a disconnected container) is closed, and the dealer side reconnects.
+  std::chrono::milliseconds heartbeat_ivl{2000};
+  std::chrono::milliseconds heartbeat_timeout{15000};
 };
 
 // Builds options from the site config, loading the key files.

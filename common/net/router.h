@@ -39,6 +39,10 @@ struct RouterOptions {
   std::vector<AllowedSite> allowed_sites;         // site keys admitted (secure mode)
   int64_t max_message_bytes = int64_t{256} << 20;
   std::chrono::milliseconds linger{500};          // how long close() may flush unsent data
+  // ZeroMQ-level PINGs: a connection silent for heartbeat_timeout (a pulled cable, a dropped
+  // NAT entry, a disconnected container) is closed, and the dealer side reconnects.
+  std::chrono::milliseconds heartbeat_ivl{2000};
+  std::chrono::milliseconds heartbeat_timeout{15000};
 };
 
 // Builds options from the coordinator config, loading the key and allowlist files.
