@@ -295,6 +295,14 @@ Status Site::Run(const std::atomic<bool>& stop) {
       spdlog::info("joined run {}", s.run_id);
     } else if (auto* t = std::get_if<wire::TrainTask>(&msg->body)) {
       s.run_id = msg->run_id;
+      // A resumed coordinator re-issues the interrupted round's tasks with the same ids: the
+      // one already running (or queued) will answer it.
+      if ((s.work.valid() && s.work_task_id == t->task_id) ||
+          (s.queued && s.queued->task_id == t->task_id)) {
+        spdlog::info("round {} task {} is already in hand: duplicate ignored", t->round,
+                     t->task_id);
+        continue;
+      }
       if (s.work.valid()) {
         spdlog::info("round {} task queued until the current task ends", t->round);
         s.queued = std::move(*t);
