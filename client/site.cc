@@ -118,13 +118,10 @@ Status Site::StartTraining(wire::TrainTask task,
   }
   impl_->work_task_id = task.task_id;
   if (secure) {
-    const secagg::QuantizationParams params = QuantizationFor(impl_->secagg->setup());
-    const uint64_t total = impl_->secagg->setup().total_weight;
-    const auto stat_clip = static_cast<float>(impl_->secagg->setup().stat_clip);
-    impl_->work =
-        std::async(std::launch::async, [this, t = std::move(task), params, stat_clip, total] {
-          return AsWork(TrainSecure(t, params, stat_clip, total));
-        });
+    impl_->work = std::async(std::launch::async,
+                             [this, t = std::move(task), setup = impl_->secagg->setup()] {
+                               return AsWork(TrainSecure(t, setup));
+                             });
     return Status::Ok();
   }
   impl_->work =

@@ -67,9 +67,9 @@ class Site {
   };
   Result<Trained> TrainModel(const wire::TrainTask& task);
   Result<wire::Body> Train(const wire::TrainTask& task);
-  // Trains and returns the quantized, weighted delta for a secure aggregation round.
-  Result<SecAggInput> TrainSecure(const wire::TrainTask& task, secagg::QuantizationParams params,
-                                  float stat_clip, uint64_t total_weight);
+  // Trains and returns the round's quantized vector (weighted delta, or sign votes and delta)
+  // for a secure aggregation round set up by `setup`.
+  Result<SecAggInput> TrainSecure(const wire::TrainTask& task, const wire::SecAggSetup& setup);
   Result<wire::Body> EvaluateGlobal(const wire::EvaluateTask& task);
   ClientConfig config_;
   Dataset dataset_;

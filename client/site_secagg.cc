@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "client/site_secagg_wire.h"
+#include "common/secagg/votes.h"
 
 namespace fedsmear {
 
@@ -48,6 +49,50 @@ Result<std::vector<uint32_t>> QuantizeDelta(const ModelState& trained, const Mod
                  q[k].begin() + static_cast<std::ptrdiff_t>(next[k] + t.values.size()));
     next[k] += t.values.size();
   }
+  return words;
+}
+
+size_t SecureVectorLength(const ModelState& model, uint32_t vote_bits) {
+  if (vote_bits == 0) return static_cast<size_t>(model.NumValues());
+  size_t binary = 0, other = 0;
+  for (const NamedTensor& t : model.tensors) {
+    (t.kind == TensorKind::kBinary ? binary : other) += t.values.size();
+  }
+  return secagg::PackedVoteWords(binary, vote_bits) + other;
+}
+
+ModelState WithoutBinaryTensors(const ModelState& model) {
+  ModelState out;
+  out.meta = model.meta;
+  for (const NamedTensor& t : model.tensors) {
+    if (t.kind != TensorKind::kBinary) out.tensors.push_back(t);
+  }
+  return out;
+}
+
+Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const ModelState& global,
+                                               uint64_t weight, const wire::SecAggSetup& setup,
+                                               const std::string& site_id, uint64_t seed) {
+  const secagg::QuantizationParams params = QuantizationFor(setup);
+  const auto stat_clip = static_cast<float>(setup.stat_clip);
+  if (setup.vote_bits == 0) {
+    return QuantizeDelta(trained, global, weight, setup.total_weight, params, stat_clip, seed);
+  }
+  RETURN_IF_ERROR(CheckSameLayout(global, trained));
+  uint32_t vote_weight = 0;
+  for (const wire::SecAggSite& s : setup.sites) {
+    if (s.site_id == site_id) vote_weight = s.vote_weight;
+  }
+  std::vector<float> latent;
+  for (const NamedTensor& t : trained.tensors) {
+    if (t.kind == TensorKind::kBinary) latent.insert(latent.end(), t.values.begin(), t.values.end());
+  }
+  ASSIGN_OR_RETURN(std::vector<uint32_t> words,
+                   secagg::PackVotes(latent.data(), latent.size(), vote_weight, setup.vote_bits));
+  ASSIGN_OR_RETURN(std::vector<uint32_t> floats,
+                   QuantizeDelta(WithoutBinaryTensors(trained), WithoutBinaryTensors(global), weight,
+                                 setup.total_weight, params, stat_clip, seed));
+  words.insert(words.end(), floats.begin(), floats.end());
   return words;
 }
 

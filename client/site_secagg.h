@@ -48,6 +48,18 @@ Result<std::vector<uint32_t>> QuantizeDelta(const ModelState& trained, const Mod
                                             const secagg::QuantizationParams& params,
                                             float stat_clip, uint64_t seed);
 
+// Sign-vote rounds (setup.vote_bits > 0, strategy fedvote): the vector starts with the votes of
+// all binary-conv latent weights in model order, packed vote_bits wide with the site's vote
+// weight (common/secagg/votes.h), and continues with QuantizeDelta of the other tensors.
+// VectorLength gives the words either layout needs (vote_bits 0: one per value).
+size_t SecureVectorLength(const ModelState& model, uint32_t vote_bits);
+// A copy of `model` without its binary tensors (the float part of a sign-vote vector).
+ModelState WithoutBinaryTensors(const ModelState& model);
+// The site's vector for `setup`: QuantizeDelta, or votes + QuantizeDelta of the other tensors.
+Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const ModelState& global,
+                                               uint64_t weight, const wire::SecAggSetup& setup,
+                                               const std::string& site_id, uint64_t seed);
+
 class SecAggSession {
  public:
   // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity.

@@ -118,8 +118,7 @@ Result<wire::Body> Site::Train(const wire::TrainTask& task) {
 }
 
 Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
-                                      secagg::QuantizationParams params, float stat_clip,
-                                      uint64_t total_weight) {
+                                      const wire::SecAggSetup& setup) {
   ASSIGN_OR_RETURN(Trained t, TrainModel(task));
   SecAggInput in;
   in.task_id = task.task_id;
@@ -127,8 +126,8 @@ Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
   in.metrics = t.update.metrics;
   // Fresh rounding per site and attempt (the task id differs on every retry).
   ASSIGN_OR_RETURN(in.quantized,
-                   QuantizeDelta(t.trained, t.global, in.num_samples, total_weight, params,
-                                 stat_clip, t.seed ^ (task.task_id * 0x9e3779b97f4a7c15ULL)));
+                   QuantizeForSetup(t.trained, t.global, in.num_samples, setup, config_.site_id,
+                                    t.seed ^ (task.task_id * 0x9e3779b97f4a7c15ULL)));
   return in;
 }
 

@@ -169,16 +169,24 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
     // The masked sum is a plain (weighted) sum of float deltas: FedAdam's server state and
     // fedvote's sign votes need other encodings, and a lossy uplink codec would be applied to
     // the delta before quantization anyway.
-    if (c.strategy != "fedavg" && c.strategy != "fedprox") {
+    const bool votes = c.strategy == "fedvote";
+    if (c.strategy != "fedavg" && c.strategy != "fedprox" && !votes) {
       r.Fail("secure_aggregation",
-             "secagg+ sums weighted update deltas, which only fedavg and "
-             "fedprox aggregate; strategy is " +
+             "secagg+ sums weighted update deltas (fedavg, fedprox) or sign votes (fedvote); "
+             "strategy is " +
                  c.strategy);
     }
-    if (c.codec_up != "f32") {
+    const bool sign_up = c.codec_up == "sign1" || c.codec_up.rfind("sign1+", 0) == 0;
+    if (!votes && c.codec_up != "f32") {
       r.Fail("secure_aggregation",
              "secagg+ quantizes full-precision deltas itself and needs "
              "codec_up f32, not " +
+                 c.codec_up);
+    }
+    if (votes && !sign_up) {
+      r.Fail("secure_aggregation",
+             "secagg+ with fedvote sends packed sign votes and needs codec_up sign1 (its float "
+             "tensors are quantized by secagg+), not " +
                  c.codec_up);
     }
   }

@@ -106,8 +106,8 @@ struct CoordinatorConfig {
   int seed = 1;
   std::string log_level = "info";
   // Secure aggregation (coordinator/secure_round.h): the coordinator learns only the sum of the
-  // selected sites' updates. secagg+ needs fedavg/fedprox, codec_up f32 and Ed25519 keys in the
-  // allowlist's third column.
+  // selected sites' updates. secagg+ needs fedavg/fedprox with codec_up f32, or fedvote with
+  // codec_up sign1 (packed sign votes), and Ed25519 keys in the allowlist's third column.
   std::string secure_aggregation = "off";  // off | secagg+
   int secagg_threshold = 0;                // t; 0 = RecommendedThreshold(k)
   int secagg_neighbours = 0;               // k; 0 = DefaultNeighbourCount(n, t)

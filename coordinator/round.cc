@@ -241,6 +241,7 @@ Status Coordinator::Impl::AfterRound(int round, const RoundOutcome& o, bool* ear
                       {"dropped", o.dropped},
                       {"threshold", o.secagg_threshold},
                       {"neighbours", o.secagg_neighbours},
+                      {"vote_bits", o.secagg_vote_bits},
                       {"bytes", o.bytes_secagg}};
   }
   {

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <set>
 
+#include "client/site_secagg.h"
 #include "client/site_secagg_wire.h"
 #include "common/net/keys.h"
 #include "common/secagg/config.h"
 #include "common/secagg/server.h"
+#include "common/secagg/votes.h"
 #include "coordinator/server_impl.h"
+#include "coordinator/vote.h"
 
 namespace fedsmear {
 namespace {
@@ -60,6 +63,44 @@ Result<ModelState> ApplySecureSum(const ModelState& base, const std::vector<uint
     for (float& v : t.values) v = static_cast<float>(v + mean[s][next[s]++] * factor);
   }
   RETURN_IF_ERROR(CheckFinite(out));
+  return out;
+}
+
+Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uint32_t>& sum,
+                                   uint32_t vote_bits, uint64_t survivor_votes,
+                                   const secagg::QuantizationParams& params, float stat_clip,
+                                   uint32_t survivors, uint64_t total_weight,
+                                   uint64_t survivor_weight) {
+  if (survivor_votes == 0) return InvalidArgument("secagg: survivors carry no vote weight");
+  size_t binary = 0;
+  for (const NamedTensor& t : base.tensors) {
+    if (t.kind == TensorKind::kBinary) binary += t.values.size();
+  }
+  const size_t vote_words = secagg::PackedVoteWords(binary, vote_bits);
+  if (sum.size() < vote_words) return Internal("secagg: the sum is shorter than its votes");
+  ASSIGN_OR_RETURN(std::vector<uint32_t> plus,
+                   secagg::UnpackVoteSums(sum.data(), vote_words, binary, vote_bits));
+  const std::vector<uint32_t> float_words(sum.begin() + static_cast<std::ptrdiff_t>(vote_words),
+                                          sum.end());
+  ASSIGN_OR_RETURN(ModelState floats,
+                   ApplySecureSum(WithoutBinaryTensors(base), float_words, params, stat_clip,
+                                  survivors, total_weight, survivor_weight));
+  ModelState out = base;
+  const double w = static_cast<double>(survivor_votes);
+  size_t next_vote = 0, next_float = 0;
+  for (NamedTensor& t : out.tensors) {
+    if (t.kind != TensorKind::kBinary) {
+      t.values = floats.tensors[next_float++].values;
+      continue;
+    }
+    for (float& v : t.values) {
+      const uint32_t p = plus[next_vote++];
+      if (p > survivor_votes) return Internal("secagg: a vote sum exceeds the voters' weight");
+      const double share = (2.0 * p - w) / w;
+      v = share == 0 ? (v >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude)
+                     : static_cast<float>(share);
+    }
+  }
   return out;
 }
 
@@ -117,7 +158,18 @@ Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::a
   sc.threshold = cfg_t > 0 ? cfg_t : secagg::RecommendedThreshold(sc.neighbours);
   sc.mask_bits = 32;
   sc.round = task_id;
-  sc.vector_length = static_cast<size_t>(received.NumValues());
+  // Sign votes: integer vote weights by training-set size; fields wide enough for their sum.
+  std::vector<uint32_t> vote_weights;
+  uint32_t vote_bits = 0;
+  if (strategy->SignVotes()) {
+    std::vector<uint64_t> sizes;
+    for (const TrainInstruction& ins : plan) sizes.push_back(sites[ins.site_id].info.num_train);
+    vote_weights = secagg::VoteWeights(sizes);
+    uint64_t total_votes = 0;
+    for (uint32_t v : vote_weights) total_votes += v;
+    vote_bits = secagg::VoteFieldBits(total_votes);
+  }
+  sc.vector_length = SecureVectorLength(received, vote_bits);
   RETURN_IF_ERROR(secagg::RandomBytes(sc.graph_seed.data(), sc.graph_seed.size()));
   Result<secagg::Config> resolved = secagg::ResolveConfig(sc);
   if (!resolved.ok()) return incomplete(resolved.status().message());
@@ -137,7 +189,7 @@ Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::a
     ids.push_back(ins.site_id);
     by_site[ins.site_id] = id;
     const std::string& key = sign_keys[ins.site_id];
-    setup.sites.push_back({ins.site_id, id, key});
+    setup.sites.push_back({ins.site_id, id, key, vote_bits ? vote_weights[id - 1] : 0});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
     setup.total_weight += std::max<uint64_t>(1, sites[ins.site_id].info.num_train);
   }
@@ -148,8 +200,10 @@ Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::a
   setup.clip = config.secagg_clip;
   setup.stat_clip = config.secagg_stat_clip;
   setup.vector_length = sc.vector_length;
+  setup.vote_bits = vote_bits;
   out.secagg_threshold = sc.threshold;
   out.secagg_neighbours = sc.neighbours;
+  out.secagg_vote_bits = vote_bits;
   ASSIGN_OR_RETURN(secagg::Server server, secagg::Server::Create(sc, directory));
 
   std::set<uint32_t> waiting, failed, answered;
@@ -177,8 +231,9 @@ Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::a
   }
   spdlog::info(
       "round {}: {} site(s) selected for secure aggregation (threshold {}, {} neighbours, "
-      "clip {}), lr {:.2e}",
-      round, n, sc.threshold, sc.neighbours, config.secagg_clip, lr);
+      "clip {}{}), lr {:.2e}",
+      round, n, sc.threshold, sc.neighbours, config.secagg_clip,
+      vote_bits ? ", sign votes " + std::to_string(vote_bits) + " bits wide" : std::string(), lr);
 
   Stage stage = Stage::kAdvertise;
   uint64_t survivor_weight = 0;
@@ -296,10 +351,19 @@ Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::a
                       std::to_string(config.min_sites));
   }
   secagg::QuantizationParams qp{static_cast<float>(config.secagg_clip), sc.mask_bits, n};
-  ASSIGN_OR_RETURN(
-      ModelState next,
-      ApplySecureSum(received, *sum, qp, static_cast<float>(setup.stat_clip),
-                     static_cast<uint32_t>(out.updates), setup.total_weight, survivor_weight));
+  ModelState next;
+  if (vote_bits > 0) {
+    uint64_t survivor_votes = 0;
+    for (uint32_t id : request->survivors) survivor_votes += vote_weights[id - 1];
+    ASSIGN_OR_RETURN(next, ApplySecureVote(received, *sum, vote_bits, survivor_votes, qp,
+                                           static_cast<float>(setup.stat_clip),
+                                           static_cast<uint32_t>(out.updates),
+                                           setup.total_weight, survivor_weight));
+  } else {
+    ASSIGN_OR_RETURN(next, ApplySecureSum(received, *sum, qp, static_cast<float>(setup.stat_clip),
+                                          static_cast<uint32_t>(out.updates), setup.total_weight,
+                                          survivor_weight));
+  }
   next.meta = global.meta;
   global = std::move(next);
   out.completed = true;

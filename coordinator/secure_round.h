@@ -17,6 +17,14 @@
 // for trainable values and secagg_stat_clip for BN running statistics (TensorKind::kStat): a
 // single clip of 4 would cut running-variance changes of several hundred (measured on the
 // synthetic task) and wreck the model; the words stay in model order.
+// Sign votes (strategy fedvote): site i gets an integer vote weight v_i (1..15, by training-set
+// size) and sends, for every binary-conv weight, v_i if its trained latent weight is >= 0 and 0
+// otherwise, packed vote_bits = ceil(log2(sum_i v_i + 1)) wide, floor(32 / vote_bits) per word
+// (common/secagg/votes.h), followed by the quantized deltas of the other tensors as above. The
+// unmasked sum gives P = sum of the + voters' weights per binary weight; the new latent state
+// is the vote share (2P - V_S) / V_S over the survivors' weights V_S (a tie keeps the previous
+// sign at magnitude kVoteTieMagnitude), exactly what the plain fedvote aggregator computes at a
+// resolution of 1/V_S. With 4 sites a binary weight costs 6.4 bits instead of 32.
 // Failures: fewer than the threshold at any stage (or fewer than min_sites survivors) make the
 // round incomplete (retried by Run); a site without a signing key in the allowlist is a
 // FailedPrecondition that stops the run. Sites that shared keys and then left are recovered.
@@ -40,5 +48,14 @@ Result<ModelState> ApplySecureSum(const ModelState& base, const std::vector<uint
                                   const secagg::QuantizationParams& params, float stat_clip,
                                   uint32_t survivors, uint64_t total_weight,
                                   uint64_t survivor_weight);
+
+// Sign-vote rounds: the first PackedVoteWords(binary values, vote_bits) words of `sum` are the
+// packed vote sums over the survivors, whose vote weights add up to `survivor_votes`; the rest
+// is ApplySecureSum's input for the non-binary tensors of `base`.
+Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uint32_t>& sum,
+                                   uint32_t vote_bits, uint64_t survivor_votes,
+                                   const secagg::QuantizationParams& params, float stat_clip,
+                                   uint32_t survivors, uint64_t total_weight,
+                                   uint64_t survivor_weight);
 
 }  // namespace fedsmear

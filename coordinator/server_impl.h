@@ -47,6 +47,7 @@ struct RoundOutcome {
   std::vector<std::string> dropped;  // shared keys, then left: recovered from their shares
   uint32_t secagg_threshold = 0;
   uint32_t secagg_neighbours = 0;
+  uint32_t secagg_vote_bits = 0;  // sign-vote rounds: bits per binary weight's vote field
   uint64_t bytes_secagg = 0;  // setup, keys, shares and unmasking traffic (both directions)
 };
 

@@ -89,6 +89,10 @@ class Strategy {
   virtual EvalSummary AggregateEvaluate(int round, const std::vector<EvalReport>& reports,
                                         const std::vector<SiteFailure>& failures);
 
+  // True when binary-conv weights are aggregated as sign votes (fedvote): secure rounds then
+  // sum packed votes for them instead of quantized deltas (coordinator/secure_round.h).
+  virtual bool SignVotes() const { return false; }
+
   virtual std::string SaveState() const { return ""; }
   virtual Status LoadState(const std::string& bytes) {
     return bytes.empty() ? Status::Ok() : Corrupt(name() + " keeps no state");

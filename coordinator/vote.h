@@ -83,6 +83,7 @@ class SignVoteStrategy : public Strategy {
  public:
   SignVoteStrategy(double fraction, int min_sites) : Strategy(fraction, min_sites) {}
   std::string name() const override { return "fedvote"; }
+  bool SignVotes() const override { return true; }
   std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
 };
 

@@ -216,6 +216,7 @@ class Reader {
       e.secagg_id = sites[i].getSecaggId();
       RETURN_IF_ERROR(
           Bytes(sites[i].getSignPublicKey(), 32, "sign_public_key", &e.sign_public_key));
+      e.vote_weight = sites[i].getVoteWeight();
     }
     out->threshold = in.getThreshold();
     out->neighbours = in.getNeighbours();
@@ -225,6 +226,7 @@ class Reader {
     out->total_weight = in.getTotalWeight();
     out->vector_length = in.getVectorLength();
     out->stat_clip = in.getStatClip();
+    out->vote_bits = in.getVoteBits();
     return Status::Ok();
   }
 

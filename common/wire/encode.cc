@@ -182,6 +182,7 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
     e.setSiteId(AsText(m.sites[i].site_id));
     e.setSecaggId(m.sites[i].secagg_id);
     PutData([&](unsigned n) { return e.initSignPublicKey(n); }, m.sites[i].sign_public_key);
+    e.setVoteWeight(m.sites[i].vote_weight);
   }
   o.setThreshold(m.threshold);
   o.setNeighbours(m.neighbours);
@@ -191,6 +192,7 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
   o.setTotalWeight(m.total_weight);
   o.setVectorLength(m.vector_length);
   o.setStatClip(m.stat_clip);
+  o.setVoteBits(m.vote_bits);
 }
 
 void Build(p::Envelope::Body::Builder b, const SecAggKeys& m) {

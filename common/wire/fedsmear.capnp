@@ -180,6 +180,7 @@ struct SecAggSite {
   siteId @0 :Text;
   secaggId @1 :UInt32;
   signPublicKey @2 :Data;        # the site's long-term Ed25519 key from the allowlist
+  voteWeight @3 :UInt32;         # sign-vote rounds: this site's integer vote weight (else 0)
 }
 
 # coordinator -> site: the round's SecAgg+ parameters and directory.
@@ -195,6 +196,8 @@ struct SecAggSetup {
   totalWeight @8 :UInt64;        # sum of the selected sites' training-set sizes
   vectorLength @9 :UInt64;       # words per quantized update
   statClip @10 :Float64;         # clip of each scaled delta of BN running statistics
+  voteBits @11 :UInt32;          # 0: every word is a quantized delta; else binary-conv weights
+                                 # travel as sign votes packed voteBits wide (secagg/votes.h)
 }
 
 # site -> coordinator (stage 1).

@@ -27,6 +27,7 @@ struct SecAggSite {
   std::string site_id;
   uint32_t secagg_id = 0;
   std::string sign_public_key;  // 32 bytes, Ed25519
+  uint32_t vote_weight = 0;     // sign-vote rounds: 1..2^vote_bits-1; else 0
 };
 
 // coordinator -> site.
@@ -42,6 +43,7 @@ struct SecAggSetup {
   uint64_t total_weight = 0;
   uint64_t vector_length = 0;
   double stat_clip = 0;  // clip of each scaled delta of BN running statistics
+  uint32_t vote_bits = 0;  // 0: all words are quantized deltas; else packed sign votes first
 };
 
 // site -> coordinator, stage 1.

@@ -168,6 +168,17 @@ class Validator {
     RETURN_IF_ERROR(Range(m.clip, 1e-9, 1e9, "clip"));
     RETURN_IF_ERROR(Range(m.stat_clip, 1e-9, 1e9, "stat_clip"));
     RETURN_IF_ERROR(Check(m.total_weight >= 1, "total_weight must be >= 1"));
+    // Sign votes: every site's weight fits, and so does their sum (no carry between fields).
+    RETURN_IF_ERROR(Check(m.vote_bits <= 32 && (m.vote_bits == 0 || m.mask_bits == 32),
+                          "vote_bits must be in 0..32 and needs mask_bits 32"));
+    uint64_t vote_sum = 0;
+    for (const SecAggSite& e : m.sites) {
+      RETURN_IF_ERROR(Check(m.vote_bits == 0 ? e.vote_weight == 0 : e.vote_weight >= 1,
+                            "vote_weight must be >= 1 with vote_bits, else 0"));
+      vote_sum += e.vote_weight;
+    }
+    RETURN_IF_ERROR(Check(m.vote_bits == 0 || vote_sum < (uint64_t{1} << m.vote_bits),
+                          "the vote weights overflow vote_bits"));
     return Check(m.vector_length >= 1 && m.vector_length <= limits_.max_message_bytes / 4,
                  "vector_length is out of range");
   }

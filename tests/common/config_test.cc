@@ -135,7 +135,7 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(ToYaml(*sback), ToYaml(*s));
 }
 
-TEST_F(ConfigTest, SecureAggregationNeedsAMeanStrategyAndF32Uplink) {
+TEST_F(ConfigTest, SecureAggregationNeedsAMatchingStrategyAndUplink) {
   auto ok =
       LoadCoordinatorConfig(Write("a.yaml", "secure_aggregation: secagg+\nstrategy: fedprox\n"));
   ASSERT_TRUE(ok.ok()) << ok.status();
@@ -145,8 +145,16 @@ TEST_F(ConfigTest, SecureAggregationNeedsAMeanStrategyAndF32Uplink) {
   auto adam =
       LoadCoordinatorConfig(Write("b.yaml", "secure_aggregation: secagg+\nstrategy: fedadam\n"));
   ASSERT_FALSE(adam.ok());
-  EXPECT_NE(adam.status().message().find("only fedavg and fedprox"), std::string::npos)
-      << adam.status();
+  EXPECT_NE(adam.status().message().find("fedavg, fedprox"), std::string::npos) << adam.status();
+  // Sign votes go through secagg+ packed, with a sign1 uplink.
+  EXPECT_TRUE(LoadCoordinatorConfig(Write("v.yaml", "secure_aggregation: secagg+\nstrategy: fedvote\n"
+                                                    "codec_up: sign1+f16\n"))
+                  .ok());
+  auto vote_f32 = LoadCoordinatorConfig(
+      Write("w.yaml", "secure_aggregation: secagg+\nstrategy: fedvote\ncodec_up: f32\n"));
+  ASSERT_FALSE(vote_f32.ok());
+  EXPECT_NE(vote_f32.status().message().find("codec_up sign1"), std::string::npos)
+      << vote_f32.status();
   auto sign =
       LoadCoordinatorConfig(Write("c.yaml", "secure_aggregation: secagg+\ncodec_up: sign1\n"));
   ASSERT_FALSE(sign.ok());

@@ -6,6 +6,8 @@
 
 #include "client/site_secagg_wire.h"
 #include "common/secagg/server.h"
+#include "common/secagg/votes.h"
+#include "coordinator/vote.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {
@@ -187,6 +189,61 @@ TEST(SecureRound, SiteRefusesUnsafeThresholdsAndForeignKeys) {
   EXPECT_FALSE(SecAggSession::Start(setup, "stranger", SeedOf(a), &keys).ok());
 }
 
+// Sign votes without the masking (which cancels exactly, see RunRound): three sites' vectors
+// summed mod 2^32 give the weighted vote shares for binary weights and FedAvg elsewhere.
+TEST(SecureRound, SignVotesSumToTheVoteShares) {
+  ModelState base;
+  base.meta.arch = "test";
+  base.tensors.push_back({"conv", {6}, TensorKind::kBinary, {0.5f, -0.5f, 0.5f, -0.5f, 0.1f, -0.1f}});
+  base.tensors.push_back({"w", {3}, TensorKind::kFloat, {1.f, 2.f, 3.f}});
+  base.tensors.push_back({"bn.running_var", {2}, TensorKind::kStat, {10.f, 20.f}});
+  const std::vector<uint64_t> sizes = {10, 20, 30};
+  const std::vector<uint32_t> votes = secagg::VoteWeights(sizes);  // 5, 10, 15
+  ASSERT_EQ(votes, (std::vector<uint32_t>{5, 10, 15}));
+  wire::SecAggSetup setup;
+  setup.mask_bits = 32;
+  setup.clip = 4;
+  setup.stat_clip = 4096;
+  setup.total_weight = 60;
+  setup.vote_bits = secagg::VoteFieldBits(30);  // 5
+  for (uint32_t i = 0; i < 3; ++i) setup.sites.push_back({"s" + std::to_string(i), i + 1, "", votes[i]});
+  // Latent signs per site: coordinate 0 all +, 1 all -, 2 only the heaviest +, 3 the two light
+  // ones + (15 against 15: a tie), 4 and 5 mixed.
+  const std::vector<std::vector<float>> latent = {{1, -1, -1, 1, 1, -1},
+                                                  {1, -1, -1, 1, -1, 1},
+                                                  {1, -1, 1, -1, 1, 1}};
+  std::vector<uint32_t> sum(SecureVectorLength(base, setup.vote_bits), 0);
+  EXPECT_EQ(sum.size(), secagg::PackedVoteWords(6, 5) + 5);
+  for (size_t k = 0; k < 3; ++k) {
+    ModelState trained = base;
+    trained.tensors[0].values = latent[k];
+    for (float& v : trained.tensors[1].values) v += static_cast<float>(k + 1);  // +1, +2, +3
+    trained.tensors[2].values[0] += 100.f * static_cast<float>(k);
+    auto words = QuantizeForSetup(trained, base, sizes[k], setup, "s" + std::to_string(k), 11 + k);
+    ASSERT_TRUE(words.ok()) << words.status();
+    ASSERT_EQ(words->size(), sum.size());
+    for (size_t j = 0; j < sum.size(); ++j) sum[j] += (*words)[j];
+  }
+  secagg::QuantizationParams qp{4.f, 32, 3};
+  auto next = ApplySecureVote(base, sum, setup.vote_bits, 30, qp, 4096.f, 3, 60, 60);
+  ASSERT_TRUE(next.ok()) << next.status();
+  const auto& v = next->tensors[0].values;
+  EXPECT_FLOAT_EQ(v[0], 1.f);
+  EXPECT_FLOAT_EQ(v[1], -1.f);
+  EXPECT_FLOAT_EQ(v[4], (2.f * 20.f - 30.f) / 30.f);   // 5 + 15 vote +
+  EXPECT_FLOAT_EQ(v[5], (2.f * 25.f - 30.f) / 30.f);   // 10 + 15 vote +
+  // 15 against 15: ties keep the previous global sign at the tie magnitude.
+  EXPECT_FLOAT_EQ(v[2], kVoteTieMagnitude);
+  EXPECT_FLOAT_EQ(v[3], -kVoteTieMagnitude);
+  // Floats: the sample-weighted mean delta (1*10 + 2*20 + 3*30) / 60 = 2.333.
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(next->tensors[1].values[i], base.tensors[1].values[i] + 140.f / 60.f, 1e-4);
+  }
+  EXPECT_NEAR(next->tensors[2].values[0], 10.f + (0 * 10 + 100 * 20 + 200 * 30) / 60.f, 1e-2);
+  // A vote sum larger than the voters' weight cannot come from honest sites.
+  EXPECT_FALSE(ApplySecureVote(base, sum, setup.vote_bits, 10, qp, 4096.f, 3, 60, 60).ok());
+}
+
 class SecureFederationTest : public FederationTest {
  protected:
   CoordinatorConfig SecureConfig(int rounds, int min_sites, int start_sites) {
@@ -237,6 +294,42 @@ TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
   const double b = plain_rows.back()["accuracy"].get<double>();
   EXPECT_GT(a, 0.3) << rows.back().dump();
   EXPECT_NEAR(a, b, 0.1) << "secure " << a << " vs plain " << b;
+}
+
+// 1-bit both ways with the coordinator seeing only the sum of the packed votes.
+TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig secure = SecureConfig(3, 3, 3);
+  secure.federated_evaluation = false;
+  secure.strategy = "fedvote";
+  secure.codec_down = "sign1+f16";
+  secure.codec_up = "sign1+f16";
+  std::string endpoint = StartCoordinator(secure);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 3u);
+  for (auto& r : rows) {
+    EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["secagg"]["survivors"].size(), 3u) << r.dump();
+    EXPECT_EQ(r["secagg"]["vote_bits"], 6) << r.dump();  // three weights of 14-15: sum < 64
+  }
+  CoordinatorConfig plain = secure;
+  plain.secure_aggregation = "off";
+  plain.run_dir = (run_dir_ / "plain").string();
+  stop_.store(false);
+  endpoint = StartCoordinator(plain);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto plain_rows = MetricsAt(run_dir_ / "plain");
+  ASSERT_EQ(plain_rows.size(), 3u);
+  const double a = rows.back()["accuracy"].get<double>();
+  const double b = plain_rows.back()["accuracy"].get<double>();
+  EXPECT_GT(a, 0.3) << rows.back().dump();
+  EXPECT_NEAR(a, b, 0.15) << "secure votes " << a << " vs plain votes " << b;
 }
 
 TEST_F(SecureFederationTest, SiteVanishingAfterSharingIsRecovered) {

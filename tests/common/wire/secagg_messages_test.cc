@@ -127,6 +127,29 @@ TEST(SecAggWire, SetupRejections) {
   EXPECT_EQ(Decode(Encode(Wrap(SampleSetup())), tight).status().code(), bad);
 }
 
+TEST(SecAggWire, SignVoteSetupRoundTripAndLimits) {
+  auto votes = [](SecAggSetup s) {
+    s.mask_bits = 32;
+    s.vote_bits = 5;  // weights 15 + 9 + 1 = 25 < 32
+    s.sites[0].vote_weight = 15;
+    s.sites[1].vote_weight = 9;
+    s.sites[2].vote_weight = 1;
+    return s;
+  };
+  SecAggSetup s = RoundTrip<SecAggSetup>(votes(SampleSetup()));
+  EXPECT_EQ(s.vote_bits, 5u);
+  EXPECT_EQ(s.sites[0].vote_weight, 15u);
+  EXPECT_EQ(s.sites[2].vote_weight, 1u);
+  const auto bad = StatusCode::kCorrupt;
+  EXPECT_EQ(CodeAfter(votes(SampleSetup()), [](SecAggSetup& v) { v.sites[1].vote_weight = 16; }),
+            bad);  // 32 overflows 5 bits
+  EXPECT_EQ(CodeAfter(votes(SampleSetup()), [](SecAggSetup& v) { v.sites[1].vote_weight = 0; }),
+            bad);
+  EXPECT_EQ(CodeAfter(votes(SampleSetup()), [](SecAggSetup& v) { v.mask_bits = 31; }), bad);
+  EXPECT_EQ(CodeAfter(votes(SampleSetup()), [](SecAggSetup& v) { v.vote_bits = 33; }), bad);
+  EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& v) { v.sites[0].vote_weight = 1; }), bad);
+}
+
 TEST(SecAggWire, StageRejections) {
   const auto bad = StatusCode::kCorrupt;
   SecAggKeys k{3, 17, std::string(32, 'c'), std::string(32, 's'), std::string(64, 'g')};
