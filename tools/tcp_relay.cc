@@ -14,14 +14,6 @@
 namespace fedsmear {
 namespace {
 
-sockaddr_in Loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  return a;
-}
-
 // Copies what is readable on `from` to `to`; false when either side is done.
 bool Pump(int from, int to) {
   char buf[64 * 1024];
@@ -38,12 +30,20 @@ bool Pump(int from, int to) {
 
 }  // namespace
 
+sockaddr_in LoopbackAddress(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  return a;
+}
+
 Result<std::unique_ptr<TcpRelay>> TcpRelay::Start(int listen_port, int target_port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return IoError(std::string("socket(): ") + std::strerror(errno));
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a = Loopback(listen_port);
+  sockaddr_in a = LoopbackAddress(listen_port);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 16) != 0) {
     std::string why = std::strerror(errno);
     ::close(fd);
@@ -113,7 +113,7 @@ void TcpRelay::Loop() {
       int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
         int server = cut_ ? -1 : ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in t = Loopback(target_port_);
+        sockaddr_in t = LoopbackAddress(target_port_);
         if (server >= 0 && ::connect(server, reinterpret_cast<sockaddr*>(&t), sizeof(t)) == 0) {
           pairs.push_back({client, server});
         } else {

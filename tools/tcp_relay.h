@@ -9,6 +9,8 @@
 // Ownership: move-free (held by unique_ptr); the destructor stops the thread and closes sockets.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -16,6 +18,9 @@
 #include "common/status.h"
 
 namespace fedsmear {
+
+// 127.0.0.1:port as a socket address.
+sockaddr_in LoopbackAddress(int port);
 
 class TcpRelay {
  public:

@@ -47,14 +47,9 @@ Status DealerEndpoint::State::Open() {
     return net_internal::ZmqStatus(e, "creating dealer socket");
   }
   zmq::socket_t& s = socket;
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(options.linger), "ZMQ_LINGER"));
+  RETURN_IF_ERROR(net_internal::SetCommonOptions(s, options.linger, options.max_message_bytes,
+                                                 options.heartbeat_ivl, options.heartbeat_timeout));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::immediate, true, "ZMQ_IMMEDIATE"));
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_ivl, ClampMs(options.heartbeat_ivl),
-                            "ZMQ_HEARTBEAT_IVL"));
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_timeout,
-                            ClampMs(options.heartbeat_timeout), "ZMQ_HEARTBEAT_TIMEOUT"));
-  RETURN_IF_ERROR(
-      SetOption(s, zmq::sockopt::maxmsgsize, options.max_message_bytes, "ZMQ_MAXMSGSIZE"));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::reconnect_ivl, ClampMs(options.reconnect_ivl),
                             "ZMQ_RECONNECT_IVL"));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::reconnect_ivl_max,

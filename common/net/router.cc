@@ -64,14 +64,9 @@ Result<RouterEndpoint> RouterEndpoint::Bind(const RouterOptions& options) {
     return net_internal::ZmqStatus(e, "creating router socket");
   }
   zmq::socket_t& s = state->socket;
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(options.linger), "ZMQ_LINGER"));
+  RETURN_IF_ERROR(net_internal::SetCommonOptions(s, options.linger, options.max_message_bytes,
+                                                 options.heartbeat_ivl, options.heartbeat_timeout));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::router_mandatory, true, "ZMQ_ROUTER_MANDATORY"));
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_ivl, ClampMs(options.heartbeat_ivl),
-                            "ZMQ_HEARTBEAT_IVL"));
-  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::heartbeat_timeout,
-                            ClampMs(options.heartbeat_timeout), "ZMQ_HEARTBEAT_TIMEOUT"));
-  RETURN_IF_ERROR(
-      SetOption(s, zmq::sockopt::maxmsgsize, options.max_message_bytes, "ZMQ_MAXMSGSIZE"));
   if (state->secure) {
     RETURN_IF_ERROR(SetOption(s, zmq::sockopt::curve_server, true, "ZMQ_CURVE_SERVER"));
     RETURN_IF_ERROR(SetOption(s, zmq::sockopt::curve_secretkey, options.server_keys.secret_key,

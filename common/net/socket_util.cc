@@ -32,6 +32,17 @@ Status ZmqStatus(int err, const std::string& what) {
   }
 }
 
+Status SetCommonOptions(zmq::socket_t& s, std::chrono::milliseconds linger,
+                        int64_t max_message_bytes, std::chrono::milliseconds heartbeat_ivl,
+                        std::chrono::milliseconds heartbeat_timeout) {
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(linger), "ZMQ_LINGER"));
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::maxmsgsize, max_message_bytes, "ZMQ_MAXMSGSIZE"));
+  RETURN_IF_ERROR(
+      SetOption(s, zmq::sockopt::heartbeat_ivl, ClampMs(heartbeat_ivl), "ZMQ_HEARTBEAT_IVL"));
+  return SetOption(s, zmq::sockopt::heartbeat_timeout, ClampMs(heartbeat_timeout),
+                   "ZMQ_HEARTBEAT_TIMEOUT");
+}
+
 int ClampMs(std::chrono::milliseconds ms) {
   if (ms.count() < 0) return -1;
   if (ms.count() > INT_MAX) return INT_MAX;

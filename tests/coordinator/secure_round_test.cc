@@ -252,6 +252,30 @@ class SecureFederationTest : public FederationTest {
     c.secagg_stage_deadline_s = 20;
     return c;
   }
+  // Runs three sites under SecureConfig(3, 3, 3) changed by `adjust`, then the same federation
+  // with secure aggregation off; both must finish. Returns both runs' metrics rows.
+  std::pair<std::vector<nlohmann::json>, std::vector<nlohmann::json>> SecureThenPlain(
+      const std::function<void(CoordinatorConfig&)>& adjust) {
+    std::vector<ClientConfig> sites;  // registered in the allowlist before the config is made
+    for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+    CoordinatorConfig secure = SecureConfig(3, 3, 3);
+    secure.federated_evaluation = false;
+    adjust(secure);
+    std::string endpoint = StartCoordinator(secure);
+    for (auto& s : sites) StartSite(s, endpoint);
+    Finish();
+    EXPECT_TRUE(run_status_.ok()) << run_status_;
+    auto rows = Metrics();
+    CoordinatorConfig plain = secure;
+    plain.secure_aggregation = "off";
+    plain.run_dir = (run_dir_ / "plain").string();
+    stop_.store(false);
+    endpoint = StartCoordinator(plain);
+    for (auto& s : sites) StartSite(s, endpoint);
+    Finish();
+    EXPECT_TRUE(run_status_.ok()) << run_status_;
+    return {rows, MetricsAt(run_dir_ / "plain")};
+  }
   std::vector<nlohmann::json> MetricsAt(const fs::path& run) {
     std::vector<nlohmann::json> rows;
     std::ifstream in(run / "metrics.jsonl");
@@ -262,15 +286,7 @@ class SecureFederationTest : public FederationTest {
 };
 
 TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
-  std::vector<ClientConfig> sites;
-  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
-  CoordinatorConfig secure = SecureConfig(3, 3, 3);
-  secure.federated_evaluation = false;
-  std::string endpoint = StartCoordinator(secure);
-  for (auto& s : sites) StartSite(s, endpoint);
-  Finish();
-  ASSERT_TRUE(run_status_.ok()) << run_status_;
-  auto rows = Metrics();
+  auto [rows, plain_rows] = SecureThenPlain([](CoordinatorConfig&) {});
   ASSERT_EQ(rows.size(), 3u);
   for (auto& r : rows) {
     EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
@@ -278,16 +294,6 @@ TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
     EXPECT_EQ(r["secagg"]["threshold"], 2);
     EXPECT_GT(r["secagg"]["bytes"].get<double>(), 0);
   }
-  // The same federation without secure aggregation.
-  CoordinatorConfig plain = secure;
-  plain.secure_aggregation = "off";
-  plain.run_dir = (run_dir_ / "plain").string();
-  stop_.store(false);
-  endpoint = StartCoordinator(plain);
-  for (auto& s : sites) StartSite(s, endpoint);
-  Finish();
-  ASSERT_TRUE(run_status_.ok()) << run_status_;
-  auto plain_rows = MetricsAt(run_dir_ / "plain");
   ASSERT_EQ(plain_rows.size(), 3u);
   EXPECT_FALSE(plain_rows.back().contains("secure_aggregation"));
   const double a = rows.back()["accuracy"].get<double>();
@@ -298,33 +304,17 @@ TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
 
 // 1-bit both ways with the coordinator seeing only the sum of the packed votes.
 TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
-  std::vector<ClientConfig> sites;
-  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
-  CoordinatorConfig secure = SecureConfig(3, 3, 3);
-  secure.federated_evaluation = false;
-  secure.strategy = "fedvote";
-  secure.codec_down = "sign1+f16";
-  secure.codec_up = "sign1+f16";
-  std::string endpoint = StartCoordinator(secure);
-  for (auto& s : sites) StartSite(s, endpoint);
-  Finish();
-  ASSERT_TRUE(run_status_.ok()) << run_status_;
-  auto rows = Metrics();
+  auto [rows, plain_rows] = SecureThenPlain([](CoordinatorConfig& c) {
+    c.strategy = "fedvote";
+    c.codec_down = "sign1+f16";
+    c.codec_up = "sign1+f16";
+  });
   ASSERT_EQ(rows.size(), 3u);
   for (auto& r : rows) {
     EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
     EXPECT_EQ(r["secagg"]["survivors"].size(), 3u) << r.dump();
     EXPECT_EQ(r["secagg"]["vote_bits"], 6) << r.dump();  // three weights of 14-15: sum < 64
   }
-  CoordinatorConfig plain = secure;
-  plain.secure_aggregation = "off";
-  plain.run_dir = (run_dir_ / "plain").string();
-  stop_.store(false);
-  endpoint = StartCoordinator(plain);
-  for (auto& s : sites) StartSite(s, endpoint);
-  Finish();
-  ASSERT_TRUE(run_status_.ok()) << run_status_;
-  auto plain_rows = MetricsAt(run_dir_ / "plain");
   ASSERT_EQ(plain_rows.size(), 3u);
   const double a = rows.back()["accuracy"].get<double>();
   const double b = plain_rows.back()["accuracy"].get<double>();
