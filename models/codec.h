@@ -13,12 +13,19 @@
 //                                  f32            4n               latent weights as they are
 //     float and BN-stat tensors    f32            4n
 //                                  f16            2n               round to nearest even
-//                                  q8             8 + n            q8 of the values
+//                                  q8             8 + n            q8 of the values (float
+//                                                                   tensors; BN statistics
+//                                                                   stay f16: 2n, see below)
 //   q8 block = f32 lo | f32 step | n u8 codes; value = lo + code * step, with lo = min and
 //   step = (max - min) / 255. Codes are rounded stochastically (code = floor(t + u), u uniform
 //   in [0,1) from a generator seeded by `seed` and the tensor index), so E[decode(encode(x))] = x
 //   and |decode(encode(x)) - x| < step. A tensor holding NaN/Inf is sent as lo = NaN and decodes
 //   to NaN, so that the aggregators' finiteness check rejects it as it would in f32.
+//   BN running statistics (kStat) are sent as f16 when floats are q8: a running-variance
+//   tensor of a trained BinaryDenseNet spans 0.1 to several thousand, so a linear 8-bit grid
+//   (step ~15) rounds most channels' variances to 0 or one step and the averaged model
+//   normalises by garbage (measured: a sign1+q8 federation stayed at chance; they are 4% of
+//   bdn28's float values, so f16 costs ~19 KB).
 //
 // Decoding (sign1 -> +-1, sign1_scaled -> +-scale) checks magic, version, encoding ids, the
 // tensor count and layout fingerprint against `layout`, the payload length against the size the

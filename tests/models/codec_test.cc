@@ -291,6 +291,23 @@ TEST(CodecTest, RejectsCorruptTruncatedAndOversizedInputs) {
   EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
 }
 
+// A running-variance tensor as a trained BinaryDenseNet has them (0.14 to 3770 in one tensor):
+// under a q8 float codec it travels as f16, so small variances keep their relative precision.
+TEST(CodecTest, BnStatisticsKeepRelativePrecisionUnderQ8) {
+  ModelState s;
+  s.meta.arch = "test";
+  std::vector<float> var = {0.1407f, 0.5f, 1.49f, 6.3f, 668.f, 3769.7f};
+  s.tensors.push_back({"bn.running_var", {6}, TensorKind::kStat, var});
+  s.tensors.push_back({"fc.weight", {6}, TensorKind::kFloat, var});
+  auto back = DecodeUpdate(EncodeUpdate(s, &s, *ParseCodecSpec("sign1+q8"), 3), s);
+  ASSERT_TRUE(back.ok()) << back.status();
+  for (size_t i = 0; i < var.size(); ++i) {
+    EXPECT_NEAR(back->tensors[0].values[i], var[i], 1e-3 * var[i]) << i;  // f16: relative
+  }
+  // Ordinary float tensors are still q8: the small values are within one 8-bit step, no better.
+  EXPECT_NEAR(back->tensors[1].values[0], var[0], (3769.7 - 0.1407) / 255);
+}
+
 TEST(CodecTest, Bdn28BytesPerUpdate) {
   const ModelState global = Bdn28(8, 1);
   EXPECT_EQ(global.NumValues(TensorKind::kBinary), 4202496);
@@ -302,7 +319,8 @@ TEST(CodecTest, Bdn28BytesPerUpdate) {
   for (NamedTensor& t : trained.tensors) {
     for (float& v : t.values) v += step(rng);
   }
-  size_t sign_bytes = 0, binary_tensors = 0, other = 0, other_tensors = 0;
+  size_t sign_bytes = 0, binary_tensors = 0, other = 0, other_tensors = 0, stats = 0,
+         stat_tensors = 0;
   for (const NamedTensor& t : global.tensors) {
     const size_t n = t.values.size();
     if (t.kind == TensorKind::kBinary) {
@@ -311,6 +329,10 @@ TEST(CodecTest, Bdn28BytesPerUpdate) {
     } else {
       other += n;
       ++other_tensors;
+    }
+    if (t.kind == TensorKind::kStat) {
+      stats += n;
+      ++stat_tensors;
     }
   }
   const size_t binary_n = static_cast<size_t>(global.NumValues(TensorKind::kBinary));
@@ -327,7 +349,8 @@ TEST(CodecTest, Bdn28BytesPerUpdate) {
     switch (e) {
       case FloatEncoding::kF32: return 4 * other;
       case FloatEncoding::kF16: return 2 * other;
-      case FloatEncoding::kQ8: return other + 8 * other_tensors;
+      case FloatEncoding::kQ8:  // BN statistics stay f16
+        return (other - stats) + 8 * (other_tensors - stat_tensors) + 2 * stats;
     }
     return 0;
   };
