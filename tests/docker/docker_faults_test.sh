@@ -50,20 +50,24 @@ wait_for() {
 }
 coordinator_logged() { docker logs "$(cid coordinator)" 2>&1 | grep -q -- "$1"; }
 rows_at_least() { (( $(rows) >= $1 )); }
-# Checks metrics.jsonl with a Python expression over `rows` (list of dicts) and `by` (round ->
-# row); prints the per-round table first.
-check() {
-  docker run --rm --network none -v "$RUN/docker/run:/r:ro" "$IMAGE" fedsmear rounds /r
-  python3 - "$METRICS" "$1" "$2" <<'PY'
+# metrics_true EXPR: whether a Python expression holds over metrics.jsonl, with `rows` (list
+# of dicts), `by` (round -> row), rep(k) / sel(k) (sets of sites reported / selected in round k).
+metrics_true() {
+  [[ -f $METRICS ]] || return 1
+  python3 - "$METRICS" "$1" <<'PY'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {r["round"]: r for r in rows}
 rep = lambda k: set(by[k]["sites_reported"])
 sel = lambda k: set(by[k]["sites_selected"])
-if not eval(sys.argv[2]):
-    sys.exit("check failed: " + sys.argv[3])
-print("ok:", sys.argv[3])
+sys.exit(0 if eval(sys.argv[2]) else 1)
 PY
+}
+# check EXPR WHAT: metrics_true or fail; prints the per-round table first.
+check() {
+  docker run --rm --network none -v "$RUN/docker/run:/r:ro" "$IMAGE" fedsmear rounds /r
+  metrics_true "$1" || fail "check failed: $2"
+  echo "ok: $2"
 }
 finish() {
   local code
@@ -84,9 +88,10 @@ case $CASE in
     echo "killed site-2 in round 2"
     finish
     check 'sorted(by) == [1, 2, 3, 4] and len(rows) == 4' "every round recorded once"
-    check '"site-2" in sel(2) and rep(2) == {"site-1", "site-3"}' \
-      "round 2 selected site-2 and completed with the other two"
-    check 'all(rep(k) == {"site-1", "site-3"} for k in (3, 4))' "the run went on without site-2"
+    # The kill lands in round 2 (or, on a slow machine, the next round that selected site-2).
+    check 'any("site-2" in sel(k) and rep(k) == {"site-1", "site-3"} for k in by if k >= 2)' \
+      "a round that selected site-2 completed with the other two"
+    check 'rep(4) == {"site-1", "site-3"}' "the run went on without site-2"
     ;;
   disconnect)
     layout --rounds 10
@@ -95,15 +100,18 @@ case $CASE in
     wait_for 180 "round 2 to start" coordinator_logged "round 2: 3 site(s) selected"
     docker network disconnect "$net" "$(cid site-3)"
     echo "disconnected site-3 from $net in round 2"
-    wait_for 120 "round 2 to close without site-3" rows_at_least 2
+    wait_for 120 "a round to close without site-3" \
+      metrics_true 'any(rep(k) == {"site-1", "site-2"} for k in by if k >= 2)'
     sleep 5
     docker network connect "$net" "$(cid site-3)"
-    echo "reconnected site-3"
+    echo "reconnected site-3 after round $(rows)"
     finish
     check 'sorted(by) == list(range(1, 11))' "every round recorded once"
-    check '"site-3" in sel(2) and rep(2) == {"site-1", "site-2"}' \
-      "round 2 closed with the two sites still connected"
-    check 'any("site-3" in rep(k) for k in range(4, 11))' "site-3 rejoined and reported later"
+    check 'any(rep(k) == {"site-1", "site-2"} for k in by if k >= 2)' \
+      "rounds closed with the two sites still connected"
+    first_without='min(k for k in by if k >= 2 and rep(k) == {"site-1", "site-2"})'
+    check "any('site-3' in rep(k) for k in by if k > $first_without)" \
+      "site-3 rejoined and reported later"
     ;;
   restart_coordinator)
     layout --rounds 5
