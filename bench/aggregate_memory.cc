@@ -127,9 +127,7 @@ Json ToJson(const Peaks& p) {
 Result<Json> Run(int sites, const std::string& codec_down, const std::string& codec_up) {
   using Clock = std::chrono::steady_clock;
   ASSIGN_OR_RETURN(CodecSpec up_spec, ParseCodecSpec(codec_up));
-  if (codec_down != "f32" && codec_down != "sign1") {
-    return InvalidArgument("--codec-down must be f32 or sign1, not " + codec_down);
-  }
+  ASSIGN_OR_RETURN(const PackOptions down, ParseDownlinkCodec(codec_down));
   ASSIGN_OR_RETURN(ModelState global, Layout("bdn28", 8, 64));
   if (global.NumValues(TensorKind::kBinary) != kBdn28Binary ||
       global.NumValues(TensorKind::kFloat) != kBdn28Float ||
@@ -138,9 +136,6 @@ Result<Json> Run(int sites, const std::string& codec_down, const std::string& co
   }
   ModelState zero = global;
   Perturb(zero, 0, 0.1f, &global);
-  const PackOptions down = codec_down == "sign1"
-                               ? PackOptions{BinaryCodec::kSign1, FloatCodec::kF32}
-                               : PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF32};
   const std::string downlink = PackModel(global, down);
   ASSIGN_OR_RETURN(ModelState received, UnpackModel(downlink));
   zero = ModelState{};
@@ -196,7 +191,7 @@ int main(int argc, char** argv) {
   int sites = 10;
   std::string codec_down = defaults.codec_down, codec_up = defaults.codec_up;
   app.add_option("--sites", sites, "updates to aggregate")->check(CLI::Range(1, 100000));
-  app.add_option("--codec-down", codec_down, "downlink (f32 | sign1; default: coordinator's)");
+  app.add_option("--codec-down", codec_down, "downlink (f32 | f32+f16 | sign1 | sign1+f16; default: coordinator's)");
   app.add_option("--codec-up", codec_up, "uplink codec (default: coordinator's)");
   CLI11_PARSE(app, argc, argv);
   Result<nlohmann::ordered_json> r = Run(sites, codec_down, codec_up);

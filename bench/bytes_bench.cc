@@ -4,10 +4,7 @@
 //   bytes_bench [--archs bdn28,bdn45] [--classes 8] [--size 64]
 //
 //   downlink  PackModel of the global model (models/packed_model.h):
-//               f32        BinaryCodec::kLatentF32, fp32 floats   (codec_down: f32)
-//               sign1      BinaryCodec::kSign1,     fp32 floats   (codec_down: sign1)
-//               f32+f16    kLatentF32, fp16 floats                (not selectable by codec_down)
-//               sign1+f16  kSign1,     fp16 floats                (not selectable by codec_down)
+//               every codec_down value (ParseDownlinkCodec): f32, f32+f16, sign1, sign1+f16
 //   uplink    EncodeUpdate of a trained state against the global for every AllCodecSpecs() entry
 //             (each size is also checked against EncodedUpdateSize).
 //   per round per site = downlink + uplink. Compared: float FedAvg (f32 down + f32 up), the
@@ -46,10 +43,11 @@ struct Downlink {
 };
 
 std::vector<Downlink> Downlinks() {
-  return {{"f32", {BinaryCodec::kLatentF32, FloatCodec::kF32}, true},
-          {"sign1", {BinaryCodec::kSign1, FloatCodec::kF32}, true},
-          {"f32+f16", {BinaryCodec::kLatentF32, FloatCodec::kF16}, false},
-          {"sign1+f16", {BinaryCodec::kSign1, FloatCodec::kF16}, false}};
+  std::vector<Downlink> out;
+  for (const std::string& name : DownlinkCodecNames()) {
+    out.push_back({name, *ParseDownlinkCodec(name), true});
+  }
+  return out;
 }
 
 // A "trained" copy of `global`: every value moved by a small deterministic step.
@@ -132,7 +130,7 @@ Result<Json> MeasureArch(const std::string& arch, int classes, int size) {
     return best;
   };
   auto any = [](const std::string&) { return true; };
-  auto selectable = [](const std::string& n) { return n == "f32" || n == "sign1"; };
+  auto selectable = [](const std::string& n) { return ParseDownlinkCodec(n).ok(); };
   const CoordinatorConfig defaults;
   if (!down.count(defaults.codec_down) || !up.count(defaults.codec_up)) {
     return Internal("default codecs " + defaults.codec_down + " / " + defaults.codec_up +

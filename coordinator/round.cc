@@ -26,14 +26,13 @@ int64_t UnixMsIn(double seconds) {
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
-// codec_down: f32 | f32+f16 | sign1 | sign1+f16 (binary weights, then the float tensors).
+// codec_down (validated with the config): see ParseDownlinkCodec.
 wire::ModelBlob DownlinkBlob(const ModelState& global, const std::string& codec) {
-  const bool signs = codec.rfind("sign1", 0) == 0;
-  const bool half = codec.size() > 4 && codec.compare(codec.size() - 4, 4, "+f16") == 0;
+  const PackOptions options =
+      ParseDownlinkCodec(codec).value_or(PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF32});
   wire::ModelBlob blob;
-  blob.codec = signs ? wire::Codec::kSign1 : wire::Codec::kF32;
-  blob.data = PackModel(global, {signs ? BinaryCodec::kSign1 : BinaryCodec::kLatentF32,
-                                 half ? FloatCodec::kF16 : FloatCodec::kF32});
+  blob.codec = options.binary == BinaryCodec::kSign1 ? wire::Codec::kSign1 : wire::Codec::kF32;
+  blob.data = PackModel(global, options);
   return blob;
 }
 

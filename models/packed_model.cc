@@ -280,4 +280,18 @@ void UnpackSigns(const uint8_t* bits, int64_t n, float scale, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = ((bits[i >> 3] >> (i & 7)) & 1) ? scale : -scale;
 }
 
+Result<PackOptions> ParseDownlinkCodec(const std::string& codec) {
+  if (codec == "f32") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF32};
+  if (codec == "f32+f16") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF16};
+  if (codec == "sign1") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF32};
+  if (codec == "sign1+f16") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF16};
+  return InvalidArgument("unknown downlink codec '" + codec +
+                         "' (f32 | f32+f16 | sign1 | sign1+f16)");
+}
+
+const std::vector<std::string>& DownlinkCodecNames() {
+  static const std::vector<std::string> names = {"f32", "f32+f16", "sign1", "sign1+f16"};
+  return names;
+}
+
 }  // namespace fedsmear

@@ -33,6 +33,12 @@ struct PackOptions {
 
 std::string PackModel(const ModelState& state, const PackOptions& options = {});
 
+// The downlink a CoordinatorConfig::codec_down names: f32 | f32+f16 | sign1 | sign1+f16
+// (binary weights as latent f32 or packed signs, then the float tensors in f32 or f16).
+Result<PackOptions> ParseDownlinkCodec(const std::string& codec);
+// Every codec_down value, smallest last.
+const std::vector<std::string>& DownlinkCodecNames();
+
 // Parses and verifies the bytes. Tensor layout is checked against the architecture by
 // models/densenet.h's LoadPacked; this level checks the format itself.
 Result<ModelState> UnpackModel(std::string_view bytes);
