@@ -26,9 +26,10 @@ Block BlockOf(TensorKind kind, const CodecSpec& spec) {
       case BinaryEncoding::kF32: return Block::kF32;
     }
   }
-  // BN running statistics keep f16 under q8: one variance tensor spans 0.1 to several 1000s,
-  // which a linear 8-bit grid would round to 0 for most channels.
-  if (kind == TensorKind::kStat && spec.floats == FloatEncoding::kQ8) return Block::kF16;
+  // BN running statistics stay f32 under f16 and q8: one running-variance tensor spans 0.1 to
+  // tens of thousands (beyond f16's 65,504 on real data), which a linear 8-bit grid rounds to 0
+  // for most channels and f16 turns into Inf.
+  if (kind == TensorKind::kStat) return Block::kF32;
   switch (spec.floats) {
     case FloatEncoding::kF16: return Block::kF16;
     case FloatEncoding::kQ8: return Block::kQ8;

@@ -13,19 +13,17 @@
 //                                  f32            4n               latent weights as they are
 //     float and BN-stat tensors    f32            4n
 //                                  f16            2n               round to nearest even
-//                                  q8             8 + n            q8 of the values (float
-//                                                                   tensors; BN statistics
-//                                                                   stay f16: 2n, see below)
+//                                  q8             8 + n            q8 of the values
+//     BN statistics (kStat)        f32            4n               whatever the float encoding
 //   q8 block = f32 lo | f32 step | n u8 codes; value = lo + code * step, with lo = min and
 //   step = (max - min) / 255. Codes are rounded stochastically (code = floor(t + u), u uniform
 //   in [0,1) from a generator seeded by `seed` and the tensor index), so E[decode(encode(x))] = x
 //   and |decode(encode(x)) - x| < step. A tensor holding NaN/Inf is sent as lo = NaN and decodes
 //   to NaN, so that the aggregators' finiteness check rejects it as it would in f32.
-//   BN running statistics (kStat) are sent as f16 when floats are q8: a running-variance
-//   tensor of a trained BinaryDenseNet spans 0.1 to several thousand, so a linear 8-bit grid
-//   (step ~15) rounds most channels' variances to 0 or one step and the averaged model
-//   normalises by garbage (measured: a sign1+q8 federation stayed at chance; they are 4% of
-//   bdn28's float values, so f16 costs ~19 KB).
+//   BN running statistics (kStat) always travel as f32: a running-variance tensor of a trained
+//   BinaryDenseNet spans 0.1 to tens of thousands, so a linear 8-bit grid rounds most channels'
+//   variances to 0 (a sign1+q8 federation stayed at chance) and f16 overflows to Inf (bdn28 on
+//   wbc-pbc: every update refused). They are 19,008 values in bdn28: 76 KB.
 //
 // Decoding (sign1 -> +-1, sign1_scaled -> +-scale) checks magic, version, encoding ids, the
 // tensor count and layout fingerprint against `layout`, the payload length against the size the
@@ -47,7 +45,7 @@
 
 namespace fedsmear {
 
-inline constexpr uint8_t kCodecVersion = 1;
+inline constexpr uint8_t kCodecVersion = 2;  // 2: BN statistics always f32
 inline constexpr size_t kCodecHeaderBytes = 4 + 4 + 4 + 8 + 8 + 32;  // 60
 
 enum class BinaryEncoding : uint8_t { kSign1 = 0, kSign1Scaled = 1, kQ8Delta = 2, kF32 = 3 };

@@ -91,6 +91,14 @@ class Reader {
   bool ok_ = true;
 };
 
+// Which tensors travel as fp16 under FloatCodec::kF16: trainable floats only since format 2.
+// BN running statistics stay fp32 (a bdn28 running variance exceeds fp16's 65,504 on real
+// data); format 1 also halved them and is still read.
+bool HalfTensor(TensorKind kind, FloatCodec fc, uint32_t version) {
+  if (fc != FloatCodec::kF16 || kind == TensorKind::kBinary) return false;
+  return version < 2 || kind == TensorKind::kFloat;
+}
+
 void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
   w.Str(t.name);
   w.U8(static_cast<uint8_t>(t.kind));
@@ -106,7 +114,7 @@ void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
     size_t at = out.size();
     out.resize(at + static_cast<size_t>((n + 7) / 8));
     PackSigns(t.values.data(), n, reinterpret_cast<uint8_t*>(&out[at]));
-  } else if (t.kind != TensorKind::kBinary && o.floats == FloatCodec::kF16) {
+  } else if (HalfTensor(t.kind, o.floats, kPackedFormatVersion)) {
     for (float v : t.values) {
       uint16_t h = FloatToHalf(v);
       w.U8(static_cast<uint8_t>(h));
@@ -117,7 +125,7 @@ void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
   }
 }
 
-Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, NamedTensor* t) {
+Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, NamedTensor* t) {
   t->name = r.Str();
   uint8_t kind = r.U8();
   if (kind > static_cast<uint8_t>(TensorKind::kStat)) return Corrupt("bad tensor kind");
@@ -135,7 +143,7 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, NamedTensor* t) {
   }
   if (!r.ok()) return Corrupt("truncated tensor header");
   const bool signs = t->kind == TensorKind::kBinary && bc == BinaryCodec::kSign1;
-  const bool half = t->kind != TensorKind::kBinary && fc == FloatCodec::kF16;
+  const bool half = HalfTensor(t->kind, fc, version);
   size_t need = signs ? 4 + static_cast<size_t>((n + 7) / 8) : static_cast<size_t>(n) * (half ? 2 : 4);
   if (need > r.remaining()) return Corrupt("tensor " + t->name + " is truncated");
   t->values.resize(static_cast<size_t>(n));
@@ -180,7 +188,7 @@ Result<ModelState> UnpackModel(std::string_view bytes) {
   Reader head(bytes.substr(0, kHeaderBytes));
   head.Take(sizeof(kMagic));
   uint32_t version = head.U32();
-  if (version != kPackedFormatVersion) {
+  if (version < 1 || version > kPackedFormatVersion) {
     return Corrupt("packed model format version " + std::to_string(version) +
                    " is not supported (this build reads " +
                    std::to_string(kPackedFormatVersion) + ")");
@@ -204,7 +212,8 @@ Result<ModelState> UnpackModel(std::string_view bytes) {
   if (!r.ok() || bc > 1 || fc > 1 || count > kMaxTensors) return Corrupt("bad model header");
   state.tensors.resize(count);
   for (NamedTensor& t : state.tensors) {
-    RETURN_IF_ERROR(ReadTensor(r, static_cast<BinaryCodec>(bc), static_cast<FloatCodec>(fc), &t));
+    RETURN_IF_ERROR(
+        ReadTensor(r, static_cast<BinaryCodec>(bc), static_cast<FloatCodec>(fc), version, &t));
   }
   if (!r.ok() || r.remaining() != 0) return Corrupt("packed model has trailing or missing bytes");
   return state;

@@ -6,7 +6,8 @@
 // Binary-conv latent weights travel as their signs, 1 bit each (LSB first, 1 = +1), plus one
 // per-tensor scale (mean |w|) so that unpacking gives latent weights of a sensible magnitude;
 // or, with BinaryCodec::kLatentF32, as the float latent weights themselves (the float
-// checkpoint). Other tensors travel as fp32 or fp16.
+// checkpoint). Other tensors travel as fp32 or fp16 (trainable floats only: BN running
+// statistics always fp32, as their variances outgrow fp16's range).
 // Unpacking checks magic, version, checksum, every length and the architecture (tensor names
 // and shapes must match a freshly built model of the named architecture); anything else is a
 // Corrupt or InvalidArgument Status with a clear message. Torch-free; functions are reentrant.
@@ -21,7 +22,8 @@
 
 namespace fedsmear {
 
-inline constexpr uint32_t kPackedFormatVersion = 1;
+// 2: BN running statistics stay fp32 under fp16 floats (1 halved them too; still read).
+inline constexpr uint32_t kPackedFormatVersion = 2;
 
 enum class BinaryCodec : uint8_t { kSign1 = 0, kLatentF32 = 1 };
 enum class FloatCodec : uint8_t { kF32 = 0, kF16 = 1 };

@@ -59,11 +59,15 @@ TEST_F(ModelIoTest, PackedRoundTripGivesTheSameInference) {
       }
     }
   }
-  // fp16 floats: close, not equal.
+  // fp16 floats: close, not equal. A binarized network amplifies rounding where an activation
+  // sits near zero and flips sign, so closeness is judged against the logits' scale.
   auto half = ModelFromState(*UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16})));
   ASSERT_TRUE(half.ok());
   (*half)->eval();
-  EXPECT_TRUE(torch::allclose(m->forward(x), (*half)->forward(x), 5e-2, 5e-2));
+  auto ya = m->forward(x), yb = (*half)->forward(x);
+  EXPECT_LT((ya - yb).abs().max().item<float>(), 0.1 * ya.abs().max().item<float>())
+      << "max |diff| " << (ya - yb).abs().max().item<float>() << ", max |y| "
+      << ya.abs().max().item<float>();
 }
 
 TEST_F(ModelIoTest, Bdn28PackedSizeAndFloatCheckpointSize) {

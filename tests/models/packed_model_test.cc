@@ -56,6 +56,11 @@ TEST(PackedModelTest, LatentF32AndF16Codecs) {
     EXPECT_NEAR(half->tensors[1].values[i], v, std::fabs(v) * 1e-3 + 1e-7);
   }
   EXPECT_LT(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16}).size(), PackModel(s).size());
+  // BN statistics stay fp32 (a running variance may exceed fp16's 65,504).
+  s.tensors[2].values[0] = 91234.5f;
+  auto big = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16}));
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->tensors[2].values, s.tensors[2].values);
 }
 
 TEST(PackedModelTest, CorruptionIsDetected) {
