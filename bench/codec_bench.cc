@@ -4,19 +4,22 @@
 //
 //   PackSigns / UnpackSigns       GB/s of float values (4 bytes each) packed / unpacked
 //   Encode/<codec>, Decode/<codec> MB/s of the model's f32 size (18.3 MB); bytes = encoded size
-//   FedAvgAdd/K:10                WeightedAccumulator::Add of 10 updates, GB/s of f32 input
-//   MemcpyK/K:10                  memcpy of the same 10 x 18.3 MB in the same binary
+//   FedAvgAdd/K:10/threads:T      WeightedAccumulator::Add of 10 updates with T = 1 or 2
+//                                 threads (the coordinator's aggregation_threads), GB/s of f32
+//   MemcpyK/K:10/threads:T        memcpy of the same 10 x 18.3 MB in the same binary, T threads
 //   VoteAdd/K:10                  SignVoteAggregator::Add of 10 decoded updates
 //   VoteAddEncoded/<codec>/K:10   SignVoteAggregator::AddEncoded of 10 encoded updates
 // After the runs, the FedAvg/memcpy and vote/memcpy throughput ratios are printed.
 //
-// Single-threaded; all data are built once in main() and borrowed by the benchmarks.
+// Single-threaded but for the threads:2 pair; all data are built once in main() and borrowed
+// by the benchmarks.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coordinator/aggregate.h"
@@ -121,8 +124,8 @@ void BmDecode(benchmark::State& state, const BenchData& d, CodecSpec spec) {
   state.counters["encoded_bytes"] = static_cast<double>(bytes.size());
 }
 
-void BmFedAvgAdd(benchmark::State& state, const BenchData& d) {
-  WeightedAccumulator acc(d.global);
+void BmFedAvgAdd(benchmark::State& state, const BenchData& d, int threads) {
+  WeightedAccumulator acc(d.global, threads);
   for (auto _ : state) {
     for (const ModelState& u : d.updates) {
       if (!acc.Add(u, 100.0).ok()) state.SkipWithError("Add failed");
@@ -131,14 +134,33 @@ void BmFedAvgAdd(benchmark::State& state, const BenchData& d) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kUpdates * d.model_bytes));
 }
 
-void BmMemcpyK(benchmark::State& state, const BenchData& d) {
+// Copies tensors [begin, end) of `u` into `dst` at their flat offsets.
+void CopyTensors(const ModelState& u, size_t begin, size_t end, float* dst) {
+  for (size_t i = 0; i < u.tensors.size(); ++i) {
+    const std::vector<float>& v = u.tensors[i].values;
+    if (i >= begin && i < end) std::memcpy(dst, v.data(), v.size() * sizeof(float));
+    dst += v.size();
+  }
+}
+
+// memcpy of each update; with 2 threads the tensors are split into two halves by bytes and a
+// thread is started per update, as WeightedAccumulator does.
+void BmMemcpyK(benchmark::State& state, const BenchData& d, int threads) {
   std::vector<float> dst(static_cast<size_t>(d.values));
+  const ModelState& first = d.updates.front();
+  size_t mid = 0;
+  for (size_t half = 0; mid < first.tensors.size() && 2 * half < static_cast<size_t>(d.values);
+       ++mid) {
+    half += first.tensors[mid].values.size();
+  }
   for (auto _ : state) {
     for (const ModelState& u : d.updates) {
-      float* at = dst.data();
-      for (const NamedTensor& t : u.tensors) {
-        std::memcpy(at, t.values.data(), t.values.size() * sizeof(float));
-        at += t.values.size();
+      if (threads > 1) {
+        std::thread other([&] { CopyTensors(u, mid, u.tensors.size(), dst.data()); });
+        CopyTensors(u, 0, mid, dst.data());
+        other.join();
+      } else {
+        CopyTensors(u, 0, u.tensors.size(), dst.data());
       }
       benchmark::DoNotOptimize(dst.data());
       benchmark::ClobberMemory();
@@ -181,7 +203,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
       auto it = r.counters.find("bytes_per_second");
-      if (it != r.counters.end()) rate_[r.benchmark_name()] = it->second.value;
+      if (it == r.counters.end()) continue;
+      std::string name = r.benchmark_name();
+      const std::string suffix = "/real_time";  // UseRealTime runs
+      if (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        name.resize(name.size() - suffix.size());
+      }
+      rate_[name] = it->second.value;
     }
   }
   void PrintRatio(const std::string& name, const std::string& baseline) const {
@@ -217,12 +246,17 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
   }
   const std::string k = "/K:" + std::to_string(kUpdates);
-  benchmark::RegisterBenchmark(("FedAvgAdd" + k).c_str(),
-                               [d](benchmark::State& s) { BmFedAvgAdd(s, *d); })
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark(("MemcpyK" + k).c_str(),
-                               [d](benchmark::State& s) { BmMemcpyK(s, *d); })
-      ->Unit(benchmark::kMillisecond);
+  for (int threads : {1, 2}) {
+    const std::string t = "/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(("FedAvgAdd" + k + t).c_str(),
+                                 [d, threads](benchmark::State& s) { BmFedAvgAdd(s, *d, threads); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("MemcpyK" + k + t).c_str(),
+                                 [d, threads](benchmark::State& s) { BmMemcpyK(s, *d, threads); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
   benchmark::RegisterBenchmark(("VoteAdd" + k).c_str(),
                                [d](benchmark::State& s) { BmVoteAdd(s, *d); })
       ->Unit(benchmark::kMillisecond);
@@ -236,9 +270,13 @@ int main(int argc, char** argv) {
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nthroughput relative to memcpy of the same bytes:\n");
-  for (const char* name : {"FedAvgAdd", "VoteAdd", "VoteAddEncoded/sign1+f32",
-                           "VoteAddEncoded/sign1+f16", "VoteAddEncoded/sign1_scaled+q8"}) {
-    reporter.PrintRatio(name + k, "MemcpyK" + k);
+  const std::string one = k + "/threads:1", two = k + "/threads:2";
+  reporter.PrintRatio("FedAvgAdd" + one, "MemcpyK" + one);
+  reporter.PrintRatio("FedAvgAdd" + two, "MemcpyK" + two);
+  reporter.PrintRatio("FedAvgAdd" + two, "MemcpyK" + one);
+  for (const char* name : {"VoteAdd", "VoteAddEncoded/sign1+f32", "VoteAddEncoded/sign1+f16",
+                           "VoteAddEncoded/sign1_scaled+q8"}) {
+    reporter.PrintRatio(name + k, "MemcpyK" + one);
   }
   benchmark::Shutdown();
   return 0;

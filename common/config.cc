@@ -141,7 +141,8 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("round_deadline_s", &c.round_deadline_s);
   r.Read("max_round_retries", &c.max_round_retries);
   r.Read("wait_for_sites_s", &c.wait_for_sites_s);
-  r.ReadEnum("codec_down", {"f32", "f32+f16", "sign1", "sign1+f16"}, &c.codec_down);
+  r.ReadEnum("codec_down", {"f32", "f32+f16", "f32+q8", "sign1", "sign1+f16", "sign1+q8"},
+             &c.codec_down);
   r.ReadEnum("codec_up",
              {"f32", "f32+f16", "f32+q8", "sign1", "sign1+f16", "sign1+q8", "sign1_scaled",
               "sign1_scaled+f16", "sign1_scaled+q8", "q8_delta", "q8_delta+f16", "q8_delta+q8"},
@@ -152,6 +153,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("early_stop_patience", &c.early_stop_patience);
   r.Read("federated_evaluation", &c.federated_evaluation);
   r.Read("keep_checkpoints", &c.keep_checkpoints);
+  r.Read("aggregation_threads", &c.aggregation_threads);
   r.Read("seed", &c.seed);
   r.ReadEnum("log_level", {"trace", "debug", "info", "warn", "error", "off"}, &c.log_level);
   r.ReadEnum("secure_aggregation", {"off", "secagg+"}, &c.secure_aggregation);
@@ -197,6 +199,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   RequirePositive(r, "max_message_mb", c.max_message_mb);
   RequirePositive(r, "heartbeat_s", c.heartbeat_s);
   RequireRange(r, "keep_checkpoints", c.keep_checkpoints, 1, 1000);
+  RequireRange(r, "aggregation_threads", c.aggregation_threads, 1, 64);
   for (YamlReader& h : r.ChildList("holdout")) {
     HoldoutSet set;
     h.Read("name", &set.name);

@@ -92,8 +92,9 @@ struct CoordinatorConfig {
   double round_deadline_s = 600;    // a round closes with what arrived by then
   int max_round_retries = 3;        // below min_sites: retry this often, then stop the run
   double wait_for_sites_s = 120;    // before round 1: wait this long for min_sites
-  std::string codec_down = "f32";   // f32 | f32+f16 | sign1 | sign1+f16 (binary weights as packed
-                                    // signs; +f16: float tensors in half precision)
+  std::string codec_down = "f32";   // f32 | f32+f16 | f32+q8 | sign1 | sign1+f16 | sign1+q8
+                                    // (sign1: binary weights as packed signs; +f16 / +q8: float
+                                    // tensors in half precision / 8 bits, nearest rounding)
   std::string codec_up = "f32";    // <binary>[+<floats>]: binary f32|sign1|sign1_scaled|q8_delta,
                                    // floats f32|f16|q8 (see models/codec.h)
   double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
@@ -103,6 +104,7 @@ struct CoordinatorConfig {
   double heartbeat_s = 5;           // sites silent for 3x this are considered gone
   int early_stop_patience = 0;      // rounds without central macro-F1 gain (0 = off)
   int keep_checkpoints = 3;
+  int aggregation_threads = 2;      // threads that add each update into the running sums
   int seed = 1;
   std::string log_level = "info";
   // Secure aggregation (coordinator/secure_round.h): the coordinator learns only the sum of the

@@ -97,6 +97,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "early_stop_patience", c.early_stop_patience);
   Put(e, "federated_evaluation", c.federated_evaluation);
   Put(e, "keep_checkpoints", c.keep_checkpoints);
+  Put(e, "aggregation_threads", c.aggregation_threads);
   Put(e, "seed", c.seed);
   Put(e, "log_level", c.log_level);
   Put(e, "secure_aggregation", c.secure_aggregation);

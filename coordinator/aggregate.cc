@@ -1,16 +1,53 @@
 #include "coordinator/aggregate.h"
 
+#include <algorithm>
 #include <cmath>
+#include <system_error>
+#include <thread>
 
 namespace fedsmear {
+namespace {
 
-WeightedAccumulator::WeightedAccumulator(const ModelState& layout) : layout_(layout) {
+// dst += weight * src, a loop the compiler vectorizes.
+void AddScaled(const float* src, size_t n, double weight, double* dst) {
+  for (size_t k = 0; k < n; ++k) dst[k] += weight * static_cast<double>(src[k]);
+}
+
+}  // namespace
+
+WeightedAccumulator::WeightedAccumulator(const ModelState& layout, int threads)
+    : layout_(layout), threads_(std::max(threads, 1)) {
   sums_.reserve(layout_.tensors.size());
+  offsets_.push_back(0);
   for (NamedTensor& t : layout_.tensors) {
     sums_.emplace_back(t.values.size(), 0.0);
+    offsets_.push_back(offsets_.back() + t.values.size());
     t.values.clear();
     t.values.shrink_to_fit();
   }
+}
+
+size_t WeightedAccumulator::TensorAt(size_t at) const {
+  // The last tensor starting at or before `at` that is not empty.
+  size_t i = static_cast<size_t>(std::upper_bound(offsets_.begin(), offsets_.end(), at) -
+                                 offsets_.begin()) - 1;
+  return std::min(i, sums_.size() - 1);
+}
+
+size_t WeightedAccumulator::AddRange(const ModelState& state, double weight, size_t begin,
+                                     size_t end, bool check) {
+  size_t pos = begin;
+  size_t i = pos < end ? TensorAt(pos) : 0;
+  while (pos < end) {
+    while (offsets_[i + 1] <= pos) ++i;  // past the end of tensor i (or an empty one)
+    const size_t local = pos - offsets_[i];
+    const size_t m = std::min({kChunk, offsets_[i + 1] - pos, end - pos});
+    const float* src = state.tensors[i].values.data() + local;
+    if (check && !AllFinite(src, m)) return pos;
+    AddScaled(src, m, weight, sums_[i].data() + local);
+    pos += m;
+  }
+  return end;
 }
 
 Status WeightedAccumulator::Add(const ModelState& state, double weight) {
@@ -33,12 +70,31 @@ Status WeightedAccumulator::Add(const ModelState& state, double weight) {
       return InvalidArgument("update tensor " + t.name + " does not match " + l.name);
     }
   }
-  RETURN_IF_ERROR(CheckFinite(state));
-  for (size_t i = 0; i < state.tensors.size(); ++i) {
-    const float* src = state.tensors[i].values.data();
-    double* dst = sums_[i].data();
-    const size_t n = sums_[i].size();
-    for (size_t k = 0; k < n; ++k) dst[k] += weight * src[k];
+  // Contiguous ranges, one per worker; the calling thread takes the first.
+  const size_t n = offsets_.back();
+  const size_t parts = std::clamp<size_t>(n / kChunk, 1, static_cast<size_t>(threads_));
+  std::vector<size_t> bounds(parts + 1), stopped(parts);
+  for (size_t k = 0; k <= parts; ++k) bounds[k] = n * k / parts;
+  std::vector<std::thread> workers;
+  for (size_t k = 1; k < parts; ++k) {
+    auto work = [&, k] { stopped[k] = AddRange(state, weight, bounds[k], bounds[k + 1], true); };
+    try {
+      workers.emplace_back(work);
+    } catch (const std::system_error&) {
+      work();  // no thread to be had: do this range here
+    }
+  }
+  stopped[0] = AddRange(state, weight, bounds[0], bounds[1], true);
+  for (std::thread& w : workers) w.join();
+  // A NaN/Inf stopped some range: take back what every range had added.
+  size_t first_bad = n;
+  for (size_t k = 0; k < parts; ++k) {
+    if (stopped[k] != bounds[k + 1]) first_bad = std::min(first_bad, stopped[k]);
+  }
+  if (first_bad < n) {
+    for (size_t k = 0; k < parts; ++k) AddRange(state, -weight, bounds[k], stopped[k], false);
+    return InvalidArgument("tensor " + state.tensors[TensorAt(first_bad)].name +
+                           " holds NaN or Inf");
   }
   total_weight_ += weight;
   ++count_;

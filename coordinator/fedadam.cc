@@ -8,8 +8,9 @@ namespace {
 
 class AdamAggregator : public RoundAggregator {
  public:
-  AdamAggregator(const ModelState& global, FedAdamParams params, FedAdamState* state)
-      : global_(global), acc_(global), params_(params), state_(state) {}
+  AdamAggregator(const ModelState& global, FedAdamParams params, int threads,
+                 FedAdamState* state)
+      : global_(global), acc_(global, threads), params_(params), state_(state) {}
   Status Add(const SiteUpdate& u) override {
     return acc_.Add(u.state, static_cast<double>(u.num_samples));
   }
@@ -33,7 +34,7 @@ void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const ch
 }  // namespace
 
 std::unique_ptr<RoundAggregator> FedAdam::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<AdamAggregator>(global, params_, &state_);
+  return std::make_unique<AdamAggregator>(global, params_, threads_, &state_);
 }
 
 // Layout: u64 tensors, then per tensor u64 n, n floats of m, n floats of v.

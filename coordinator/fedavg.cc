@@ -6,7 +6,7 @@ namespace {
 
 class MeanAggregator : public RoundAggregator {
  public:
-  explicit MeanAggregator(const ModelState& global) : acc_(global) {}
+  MeanAggregator(const ModelState& global, int threads) : acc_(global, threads) {}
   Status Add(const SiteUpdate& u) override {
     return acc_.Add(u.state, static_cast<double>(u.num_samples));
   }
@@ -20,7 +20,7 @@ class MeanAggregator : public RoundAggregator {
 }  // namespace
 
 std::unique_ptr<RoundAggregator> FedAvg::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<MeanAggregator>(global);
+  return std::make_unique<MeanAggregator>(global, threads_);
 }
 
 std::vector<TrainInstruction> FedProx::ConfigureTrain(int round,

@@ -11,14 +11,20 @@ namespace fedsmear {
 // Sample-weighted mean of every tensor: latent weights, floats and BN running statistics.
 class FedAvg : public Strategy {
  public:
-  FedAvg(double fraction, int min_sites) : Strategy(fraction, min_sites) {}
+  // `threads`: how many threads add each update (WeightedAccumulator).
+  FedAvg(double fraction, int min_sites, int threads = 1)
+      : Strategy(fraction, min_sites), threads_(threads) {}
   std::string name() const override { return "fedavg"; }
   std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
+
+ private:
+  int threads_;
 };
 
 class FedProx : public FedAvg {
  public:
-  FedProx(double fraction, int min_sites, double mu) : FedAvg(fraction, min_sites), mu_(mu) {}
+  FedProx(double fraction, int min_sites, double mu, int threads = 1)
+      : FedAvg(fraction, min_sites, threads), mu_(mu) {}
   std::string name() const override { return "fedprox"; }
   std::vector<TrainInstruction> ConfigureTrain(int round, const std::vector<SiteInfo>& available,
                                                const TrainConfig& base, double learning_rate,
@@ -30,8 +36,8 @@ class FedProx : public FedAvg {
 
 class FedAdam : public Strategy {
  public:
-  FedAdam(double fraction, int min_sites, FedAdamParams params)
-      : Strategy(fraction, min_sites), params_(params) {}
+  FedAdam(double fraction, int min_sites, FedAdamParams params, int threads = 1)
+      : Strategy(fraction, min_sites), params_(params), threads_(threads) {}
   std::string name() const override { return "fedadam"; }
   std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
   std::string SaveState() const override;
@@ -39,6 +45,7 @@ class FedAdam : public Strategy {
 
  private:
   FedAdamParams params_;
+  int threads_;
   FedAdamState state_;
 };
 

@@ -50,13 +50,14 @@ EvalSummary Strategy::AggregateEvaluate(int /*round*/, const std::vector<EvalRep
 Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& c) {
   std::unique_ptr<Strategy> s;
   if (c.strategy == "fedavg") {
-    s = std::make_unique<FedAvg>(c.fraction, c.min_sites);
+    s = std::make_unique<FedAvg>(c.fraction, c.min_sites, c.aggregation_threads);
   } else if (c.strategy == "fedprox") {
-    s = std::make_unique<FedProx>(c.fraction, c.min_sites, c.train.fedprox_mu);
+    s = std::make_unique<FedProx>(c.fraction, c.min_sites, c.train.fedprox_mu,
+                                  c.aggregation_threads);
   } else if (c.strategy == "fedadam") {
     FedAdamParams p;
     p.lr = c.server_lr;
-    s = std::make_unique<FedAdam>(c.fraction, c.min_sites, p);
+    s = std::make_unique<FedAdam>(c.fraction, c.min_sites, p, c.aggregation_threads);
   } else if (c.strategy == "fedvote") {
     s = std::make_unique<SignVoteStrategy>(c.fraction, c.min_sites);
   } else {

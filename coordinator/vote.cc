@@ -22,12 +22,6 @@ void AddSignBits(const uint8_t* bits, int64_t n, const double* table, double* ds
   }
 }
 
-bool AllFinite(const float* x, size_t n) {
-  bool ok = true;
-  for (size_t k = 0; k < n; ++k) ok &= std::isfinite(x[k]);
-  return ok;
-}
-
 }  // namespace
 
 SignVoteAggregator::SignVoteAggregator(const ModelState& global) : global_(global) {

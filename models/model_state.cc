@@ -1,6 +1,7 @@
 #include "models/model_state.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace fedsmear {
 
@@ -77,10 +78,22 @@ Status CheckSameLayout(const ModelState& expected, const ModelState& actual) {
   return Status::Ok();
 }
 
+bool AllFinite(const float* values, size_t n) {
+  // IEEE 754 binary32: NaN and Inf are exactly the values whose 8 exponent bits are all set.
+  constexpr uint32_t kExponent = 0x7f800000u;
+  uint32_t bad = 0;
+  for (size_t k = 0; k < n; ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, values + k, sizeof bits);
+    bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+  }
+  return bad == 0;
+}
+
 Status CheckFinite(const ModelState& state) {
   for (const NamedTensor& t : state.tensors) {
-    for (float v : t.values) {
-      if (!std::isfinite(v)) return InvalidArgument("tensor " + t.name + " holds NaN or Inf");
+    if (!AllFinite(t.values.data(), t.values.size())) {
+      return InvalidArgument("tensor " + t.name + " holds NaN or Inf");
     }
   }
   return Status::Ok();

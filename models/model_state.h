@@ -6,6 +6,7 @@
 // averaged but not trained. Plain value type: copy or move freely, no synchronisation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ int64_t NumElements(const std::vector<int64_t>& shape);
 
 // OK when both states have the same tensors (names, shapes, kinds, order) and metadata.
 Status CheckSameLayout(const ModelState& expected, const ModelState& actual);
+
+// True when none of the n values is NaN or Inf. Branch-free over the exponent bits, so the
+// compiler vectorizes it: a finiteness check costs one streaming read of the values.
+bool AllFinite(const float* values, size_t n);
 
 // OK when every value is finite (no NaN/Inf), else names the first offending tensor.
 Status CheckFinite(const ModelState& state);

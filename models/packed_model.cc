@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "common/sha256.h"
 
@@ -99,6 +100,46 @@ bool HalfTensor(TensorKind kind, FloatCodec fc, uint32_t version) {
   return version < 2 || kind == TensorKind::kFloat;
 }
 
+// Under FloatCodec::kQ8 only trainable floats are quantized.
+bool Q8Tensor(TensorKind kind, FloatCodec fc) {
+  return fc == FloatCodec::kQ8 && kind == TensorKind::kFloat;
+}
+
+constexpr size_t kQ8Head = 8;  // f32 lo, f32 step
+
+void WriteQ8(Writer& w, const std::vector<float>& v) {
+  float lo = 0, hi = 0;
+  if (!v.empty()) {
+    auto [mn, mx] = std::minmax_element(v.begin(), v.end());
+    lo = *mn;
+    hi = *mx;
+  }
+  const bool finite = AllFinite(v.data(), v.size());
+  const float step = finite ? (hi - lo) / 255.f : 0.f;
+  w.F32(finite ? lo : std::numeric_limits<float>::quiet_NaN());
+  w.F32(step);
+  std::string& out = w.out();
+  const size_t at = out.size();
+  out.resize(at + v.size());
+  uint8_t* codes = reinterpret_cast<uint8_t*>(&out[at]);
+  const float inv = step > 0 ? 1.f / step : 0.f;
+  for (size_t k = 0; k < v.size(); ++k) {
+    const float t = finite ? (v[k] - lo) * inv : 0.f;
+    codes[k] = static_cast<uint8_t>(std::clamp(std::lround(t), 0L, 255L));
+  }
+}
+
+Status ReadQ8(Reader& r, const std::string& name, std::vector<float>* v) {
+  const float lo = r.F32();
+  const float step = r.F32();
+  if (!std::isnan(lo) && (!std::isfinite(lo) || !std::isfinite(step) || step < 0)) {
+    return Corrupt("bad q8 range in " + name);
+  }
+  const uint8_t* codes = r.Take(v->size());
+  for (size_t k = 0; k < v->size(); ++k) (*v)[k] = lo + static_cast<float>(codes[k]) * step;
+  return Status::Ok();
+}
+
 void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
   w.Str(t.name);
   w.U8(static_cast<uint8_t>(t.kind));
@@ -114,6 +155,8 @@ void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
     size_t at = out.size();
     out.resize(at + static_cast<size_t>((n + 7) / 8));
     PackSigns(t.values.data(), n, reinterpret_cast<uint8_t*>(&out[at]));
+  } else if (Q8Tensor(t.kind, o.floats)) {
+    WriteQ8(w, t.values);
   } else if (HalfTensor(t.kind, o.floats, kPackedFormatVersion)) {
     for (float v : t.values) {
       uint16_t h = FloatToHalf(v);
@@ -144,13 +187,18 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, Na
   if (!r.ok()) return Corrupt("truncated tensor header");
   const bool signs = t->kind == TensorKind::kBinary && bc == BinaryCodec::kSign1;
   const bool half = HalfTensor(t->kind, fc, version);
-  size_t need = signs ? 4 + static_cast<size_t>((n + 7) / 8) : static_cast<size_t>(n) * (half ? 2 : 4);
+  const bool q8 = Q8Tensor(t->kind, fc);
+  size_t need = signs ? 4 + static_cast<size_t>((n + 7) / 8)
+                : q8  ? kQ8Head + static_cast<size_t>(n)
+                      : static_cast<size_t>(n) * (half ? 2 : 4);
   if (need > r.remaining()) return Corrupt("tensor " + t->name + " is truncated");
   t->values.resize(static_cast<size_t>(n));
   if (signs) {
     float scale = r.F32();
     if (!std::isfinite(scale) || scale < 0) return Corrupt("bad sign scale in " + t->name);
     UnpackSigns(r.Take(static_cast<size_t>((n + 7) / 8)), n, scale, t->values.data());
+  } else if (q8) {
+    RETURN_IF_ERROR(ReadQ8(r, t->name, &t->values));
   } else if (half) {
     const uint8_t* p = r.Take(static_cast<size_t>(n) * 2);
     for (int64_t i = 0; i < n; ++i) t->values[i] = HalfToFloat(p[2 * i] | (p[2 * i + 1] << 8));
@@ -209,7 +257,8 @@ Result<ModelState> UnpackModel(std::string_view bytes) {
   uint8_t bc = r.U8();
   uint8_t fc = r.U8();
   uint32_t count = r.U32();
-  if (!r.ok() || bc > 1 || fc > 1 || count > kMaxTensors) return Corrupt("bad model header");
+  const uint8_t max_fc = version < 2 ? 1 : static_cast<uint8_t>(FloatCodec::kQ8);
+  if (!r.ok() || bc > 1 || fc > max_fc || count > kMaxTensors) return Corrupt("bad model header");
   state.tensors.resize(count);
   for (NamedTensor& t : state.tensors) {
     RETURN_IF_ERROR(
@@ -294,12 +343,15 @@ Result<PackOptions> ParseDownlinkCodec(const std::string& codec) {
   if (codec == "f32+f16") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF16};
   if (codec == "sign1") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF32};
   if (codec == "sign1+f16") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF16};
+  if (codec == "f32+q8") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kQ8};
+  if (codec == "sign1+q8") return PackOptions{BinaryCodec::kSign1, FloatCodec::kQ8};
   return InvalidArgument("unknown downlink codec '" + codec +
-                         "' (f32 | f32+f16 | sign1 | sign1+f16)");
+                         "' (f32 | f32+f16 | f32+q8 | sign1 | sign1+f16 | sign1+q8)");
 }
 
 const std::vector<std::string>& DownlinkCodecNames() {
-  static const std::vector<std::string> names = {"f32", "f32+f16", "sign1", "sign1+f16"};
+  static const std::vector<std::string> names = {"f32",   "f32+f16",   "f32+q8",
+                                                 "sign1", "sign1+f16", "sign1+q8"};
   return names;
 }
 

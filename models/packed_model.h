@@ -6,8 +6,12 @@
 // Binary-conv latent weights travel as their signs, 1 bit each (LSB first, 1 = +1), plus one
 // per-tensor scale (mean |w|) so that unpacking gives latent weights of a sensible magnitude;
 // or, with BinaryCodec::kLatentF32, as the float latent weights themselves (the float
-// checkpoint). Other tensors travel as fp32 or fp16 (trainable floats only: BN running
-// statistics always fp32, as their variances outgrow fp16's range).
+// checkpoint). Other tensors travel as fp32, fp16 or q8 (trainable floats only: BN running
+// statistics always fp32, as their variances outgrow fp16's range and a linear 8-bit grid).
+// q8 block = f32 lo | f32 step | n u8 codes, value = lo + code * step, lo = min, step =
+// (max - min) / 255, codes rounded to the nearest (deterministic: every site receives the same
+// model); |error| <= step / 2. A tensor holding NaN/Inf is written with lo = NaN and reads
+// back as NaN, as it would in f32.
 // Unpacking checks magic, version, checksum, every length and the architecture (tensor names
 // and shapes must match a freshly built model of the named architecture); anything else is a
 // Corrupt or InvalidArgument Status with a clear message. Torch-free; functions are reentrant.
@@ -23,10 +27,11 @@
 namespace fedsmear {
 
 // 2: BN running statistics stay fp32 under fp16 floats (1 halved them too; still read).
+// FloatCodec::kQ8 was added within format 2 (readers that predate it refuse it as a bad header).
 inline constexpr uint32_t kPackedFormatVersion = 2;
 
 enum class BinaryCodec : uint8_t { kSign1 = 0, kLatentF32 = 1 };
-enum class FloatCodec : uint8_t { kF32 = 0, kF16 = 1 };
+enum class FloatCodec : uint8_t { kF32 = 0, kF16 = 1, kQ8 = 2 };
 
 struct PackOptions {
   BinaryCodec binary = BinaryCodec::kSign1;
@@ -35,8 +40,9 @@ struct PackOptions {
 
 std::string PackModel(const ModelState& state, const PackOptions& options = {});
 
-// The downlink a CoordinatorConfig::codec_down names: f32 | f32+f16 | sign1 | sign1+f16
-// (binary weights as latent f32 or packed signs, then the float tensors in f32 or f16).
+// The downlink a CoordinatorConfig::codec_down names: f32 | f32+f16 | f32+q8 | sign1 |
+// sign1+f16 | sign1+q8 (binary weights as latent f32 or packed signs, then the trainable
+// float tensors in f32, f16 or q8).
 Result<PackOptions> ParseDownlinkCodec(const std::string& codec);
 // Every codec_down value, smallest last.
 const std::vector<std::string>& DownlinkCodecNames();

@@ -16,6 +16,7 @@ RUNS = [  # name, codec_down, codec_up, strategy, secure aggregation
     ("down1", "sign1+f16", "f32", "fedavg", "off"),
     ("both1", "sign1+f16", "sign1+f16", "fedvote", "off"),
     ("both1q8", "sign1+f16", "sign1+q8", "fedvote", "off"),
+    ("smallest", "sign1+q8", "sign1+q8", "fedvote", "off"),
     ("q8delta", "sign1+f16", "q8_delta+q8", "fedavg", "off"),
     ("secvotes", "sign1+f16", "sign1+f16", "fedvote", "secagg+"),
 ]

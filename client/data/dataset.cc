@@ -295,8 +295,14 @@ Status WriteManifest(const std::string& csv_path, const std::vector<std::string>
     if (s.label < 0 || static_cast<size_t>(s.label) >= class_names.size()) {
       return InvalidArgument("sample label out of range: " + s.path);
     }
-    text += CsvField(s.path) + "," + CsvField(class_names[s.label]) + "," + CsvField(s.group) +
-            "\n";
+    // A manifest's relative paths are read relative to its own folder, so a path relative to
+    // this process's working directory is written absolute.
+    std::error_code ec;
+    fs::path path(s.path);
+    if (path.is_relative()) path = fs::absolute(path, ec).lexically_normal();
+    if (ec) return IoError("cannot make " + s.path + " absolute: " + ec.message());
+    text += CsvField(path.string()) + "," + CsvField(class_names[s.label]) + "," +
+            CsvField(s.group) + "\n";
   }
   return WriteFileAtomic(csv_path, text);
 }

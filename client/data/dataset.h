@@ -75,7 +75,9 @@ Result<Dataset> LoadManifest(const std::string& csv_path,
 Result<Dataset> OpenDataset(const std::string& path, const std::vector<std::string>& model_classes,
                             const ScanOptions& opts = {});
 
-// Writes `path,label,group` rows (label = class name, header included), atomically.
+// Writes `path,label,group` rows (label = class name, header included), atomically. Relative
+// sample paths (relative to the working directory) are written absolute, because LoadManifest
+// reads relative paths relative to the manifest's folder.
 Status WriteManifest(const std::string& csv_path, const std::vector<std::string>& class_names,
                      const std::vector<Sample>& samples);
 

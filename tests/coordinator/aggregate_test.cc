@@ -33,6 +33,88 @@ TEST(WeightedAccumulatorTest, WeightedMeanByHand) {
   EXPECT_DOUBLE_EQ(acc.total_weight(), 400);
 }
 
+// Tensors larger than one accumulation chunk, with a NaN/Inf found after earlier chunks (and
+// earlier tensors) were already added: the refusal must restore the sums.
+TEST(WeightedAccumulatorTest, LateNonFiniteValueRestoresTheSums) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.3f, 1.3f);
+  auto big = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  const size_t n = 70001;  // four full chunks and a tail
+  ModelState a = State(big(n), big(n), 0.5f);
+  ModelState b = State(big(n), big(n), -0.25f);
+  for (int threads : {1, 2, 3, 16}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    WeightedAccumulator acc(a, threads);
+    ASSERT_TRUE(acc.Add(a, 3).ok());
+    const ModelState before = *acc.Mean();
+    for (auto [tensor, at] : {std::pair<size_t, size_t>{0, 0}, {0, 40000}, {1, n - 1}, {2, 0}}) {
+      ModelState bad = b;
+      bad.tensors[tensor].values[at] = tensor == 1 ? INFINITY : std::nanf("");
+      Status st = acc.Add(bad, 7);
+      ASSERT_FALSE(st.ok()) << tensor << " " << at;
+      EXPECT_NE(st.message().find(bad.tensors[tensor].name), std::string::npos) << st.message();
+    }
+    EXPECT_EQ(acc.count(), 1);
+    EXPECT_DOUBLE_EQ(acc.total_weight(), 3);
+    const ModelState after = *acc.Mean();
+    for (size_t i = 0; i < before.tensors.size(); ++i) {
+      for (size_t k = 0; k < before.tensors[i].values.size(); ++k) {
+        ASSERT_NEAR(after.tensors[i].values[k], before.tensors[i].values[k], 1e-6f)
+            << i << " " << k;
+      }
+    }
+    // And the accumulator still works: the mean of a (weight 3) and b (weight 1).
+    ASSERT_TRUE(acc.Add(b, 1).ok());
+    const ModelState mean = *acc.Mean();
+    for (size_t k = 0; k < n; k += 997) {
+      const float want = (3 * a.tensors[0].values[k] + b.tensors[0].values[k]) / 4;
+      EXPECT_NEAR(mean.tensors[0].values[k], want, 1e-6f);
+    }
+  }
+}
+
+// Threads split the flat value range, across tensor boundaries and empty tensors: the mean
+// must not depend on how many there are.
+TEST(WeightedAccumulatorTest, ThreadsGiveTheSameMean) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0, 1);
+  auto state = [&] {
+    ModelState s;
+    s.meta = {"bdn-tiny", 2, 32, {}};
+    for (size_t n : {size_t{40000}, size_t{0}, size_t{3}, size_t{100000}, size_t{16384}}) {
+      NamedTensor t{"t" + std::to_string(s.tensors.size()), {static_cast<int64_t>(n)},
+                    TensorKind::kFloat, std::vector<float>(n)};
+      for (float& v : t.values) v = d(rng);
+      s.tensors.push_back(t);
+    }
+    return s;
+  };
+  std::vector<ModelState> updates;
+  for (int k = 0; k < 3; ++k) updates.push_back(state());
+  std::vector<ModelState> means;
+  for (int threads : {1, 2, 7}) {
+    WeightedAccumulator acc(updates[0], threads);
+    for (int k = 0; k < 3; ++k) ASSERT_TRUE(acc.Add(updates[k], 10.0 + k).ok());
+    means.push_back(*acc.Mean());
+  }
+  for (size_t m = 1; m < means.size(); ++m) {
+    for (size_t i = 0; i < means[0].tensors.size(); ++i) {
+      EXPECT_EQ(means[m].tensors[i].values, means[0].tensors[i].values) << m << " " << i;
+    }
+  }
+  // Spot check against the definition.
+  const size_t k = 77777;
+  const double want = (10.0 * updates[0].tensors[3].values[k] +
+                       11.0 * updates[1].tensors[3].values[k] +
+                       12.0 * updates[2].tensors[3].values[k]) /
+                      33.0;
+  EXPECT_FLOAT_EQ(means[1].tensors[3].values[k], static_cast<float>(want));
+}
+
 TEST(WeightedAccumulatorTest, RejectsBadUpdatesWithoutHarm) {
   WeightedAccumulator acc(State({0, 0}, {0}, 0));
   ASSERT_TRUE(acc.Add(State({1, 1}, {1}, 1), 1).ok());

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace fedsmear {
@@ -63,6 +65,53 @@ TEST(PackedModelTest, LatentF32AndF16Codecs) {
   EXPECT_EQ(big->tensors[2].values, s.tensors[2].values);
 }
 
+TEST(PackedModelTest, Q8FloatsWithinHalfAStep) {
+  ModelState s = SmallState();
+  s.tensors[2].values[0] = 91234.5f;  // BN statistics stay f32 under q8 too
+  for (BinaryCodec bc : {BinaryCodec::kSign1, BinaryCodec::kLatentF32}) {
+    const std::string bytes = PackModel(s, {bc, FloatCodec::kQ8});
+    auto back = UnpackModel(bytes);
+    ASSERT_TRUE(back.ok()) << back.status();
+    const auto& v = s.tensors[1].values;
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const float step = (*hi - *lo) / 255.f;
+    for (size_t i = 0; i < v.size(); ++i) {
+      EXPECT_LE(std::fabs(back->tensors[1].values[i] - v[i]), step / 2 + 1e-6f) << i;
+    }
+    // Extremes are grid points: nearest rounding keeps them exactly.
+    const size_t at_lo = static_cast<size_t>(lo - v.begin());
+    EXPECT_EQ(back->tensors[1].values[at_lo], *lo);
+    EXPECT_EQ(back->tensors[2].values, s.tensors[2].values);
+    if (bc == BinaryCodec::kLatentF32) {
+      EXPECT_EQ(back->tensors[0].values, s.tensors[0].values);
+    }
+    // Deterministic: every site receives the same bytes.
+    EXPECT_EQ(PackModel(s, {bc, FloatCodec::kQ8}), bytes);
+    EXPECT_LT(bytes.size(), PackModel(s, {bc, FloatCodec::kF16}).size());
+  }
+  // A constant tensor (step 0) and a non-finite one.
+  std::fill(s.tensors[1].values.begin(), s.tensors[1].values.end(), 0.25f);
+  auto flat = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kQ8}));
+  ASSERT_TRUE(flat.ok()) << flat.status();
+  for (float v : flat->tensors[1].values) EXPECT_EQ(v, 0.25f);
+  s.tensors[1].values[3] = std::nanf("");
+  auto bad = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kQ8}));
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  EXPECT_FALSE(CheckFinite(*bad).ok());
+}
+
+TEST(PackedModelTest, DownlinkCodecNamesParse) {
+  for (const std::string& name : DownlinkCodecNames()) {
+    EXPECT_TRUE(ParseDownlinkCodec(name).ok()) << name;
+  }
+  auto q8 = ParseDownlinkCodec("sign1+q8");
+  ASSERT_TRUE(q8.ok());
+  EXPECT_EQ(q8->binary, BinaryCodec::kSign1);
+  EXPECT_EQ(q8->floats, FloatCodec::kQ8);
+  EXPECT_NE(ParseDownlinkCodec("sign1+q4").status().message().find("sign1+q8"),
+            std::string::npos);
+}
+
 TEST(PackedModelTest, CorruptionIsDetected) {
   std::string bytes = PackModel(SmallState());
   for (size_t cut : {size_t{0}, size_t{10}, size_t{44}, bytes.size() - 1}) {
@@ -106,6 +155,25 @@ TEST(ModelStateTest, FiniteCheck) {
   EXPECT_TRUE(CheckFinite(s).ok());
   s.tensors[1].values[2] = std::nanf("");
   EXPECT_NE(CheckFinite(s).message().find("fc.weight"), std::string::npos);
+}
+
+TEST(ModelStateTest, AllFiniteSeesEveryNonFiniteValue) {
+  std::vector<float> v(1027, 1.5f);
+  EXPECT_TRUE(AllFinite(v.data(), v.size()));
+  EXPECT_TRUE(AllFinite(v.data(), 0));
+  v[5] = -0.f;
+  v[6] = std::numeric_limits<float>::max();
+  v[7] = std::numeric_limits<float>::denorm_min();
+  EXPECT_TRUE(AllFinite(v.data(), v.size()));
+  for (float bad : {std::nanf(""), -std::nanf(""), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    for (size_t at : {size_t{0}, size_t{513}, v.size() - 1}) {
+      std::vector<float> w = v;
+      w[at] = bad;
+      EXPECT_FALSE(AllFinite(w.data(), w.size())) << at;
+      EXPECT_TRUE(AllFinite(w.data(), at)) << at;  // only the first `at` values are read
+    }
+  }
 }
 
 }  // namespace

@@ -258,5 +258,28 @@ TEST(DatasetTest, WriteManifestRoundTrip) {
   EXPECT_EQ(back->samples[0].group, "g\"q");
 }
 
+// A sample path relative to the working directory must still resolve once the manifest is
+// read from another folder (fedsmear simulate --data ../shared/data/... wrote paths that the
+// sites then looked up next to the manifest: 0 samples).
+TEST(DatasetTest, WriteManifestMakesWorkingDirectoryPathsAbsolute) {
+  TempDir dir;
+  WriteSolid(dir.path() / "imgs" / "a.png", 5, 5, {1, 2, 3});
+  fs::create_directories(dir.path() / "deeper");
+  const fs::path old_cwd = fs::current_path();
+  fs::current_path(dir.path());
+  Dataset ds;
+  ds.class_names = {"c0"};
+  ds.samples = {{"imgs/../imgs/a.png", 0, ""}};
+  Status st = WriteManifest((dir.path() / "deeper" / "out.csv").string(), ds.class_names,
+                            ds.samples);
+  fs::current_path(old_cwd);
+  ASSERT_TRUE(st.ok()) << st;
+  Result<Dataset> back = LoadManifest((dir.path() / "deeper" / "out.csv").string(), {"c0"});
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->samples.size(), 1u);
+  EXPECT_EQ(fs::path(back->samples[0].path), dir.path() / "imgs" / "a.png");
+  EXPECT_TRUE(fs::exists(back->samples[0].path));
+}
+
 }  // namespace
 }  // namespace fedsmear

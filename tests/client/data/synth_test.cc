@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 
 #include "client/data/dataset.h"
 #include "client/data/preprocess.h"
@@ -90,16 +89,6 @@ TEST(SynthTest, ClassesAreDistinguishable) {
   EXPECT_GT(rbc, 0.125 * 3);
   EXPECT_GT(wbc, 0.25 * 2);
   EXPECT_LT(rbc, 0.999);  // not trivial
-}
-
-TEST(SynthTest, Fast) {
-  TempDir dir;
-  const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WriteSynthDataset({"rbc", 250, 64, 3}, dir.Sub("rbc")).ok());
-  const double s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("2000 synthetic 64px images written in %.2f s\n", s);
-  EXPECT_LT(s, 10.0);
 }
 
 }  // namespace
