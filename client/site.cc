@@ -6,11 +6,14 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <optional>
+#include <system_error>
 #include <variant>
 
+#include "client/latent_store.h"
 #include "client/trainer.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
@@ -90,11 +93,29 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
     }
     site->signing_seed_.emplace(std::move(secret));
   }
+  if (!config.state_dir.empty()) site->LoadLatent();
   torch::set_num_threads(config.threads);
   spdlog::info("site {}: {} images in {} classes ({} train, {} validation), {} files skipped",
                config.site_id, site->dataset_.samples.size(), site->dataset_.class_names.size(),
                site->split_.train.size(), site->split_.val.size(), site->dataset_.skipped.size());
   return site;
+}
+
+void Site::LoadLatent() {
+  Result<std::optional<ModelState>> saved = LoadLatentState(config_.state_dir);
+  if (!saved.ok()) {
+    // A damaged file costs the magnitudes, not the site: start from +-epsilon, keep the file.
+    const std::string path = LatentStatePath(config_.state_dir);
+    std::error_code ec;
+    std::filesystem::rename(path, path + ".corrupt", ec);
+    spdlog::warn("ignoring saved latent weights ({}); kept as {}.corrupt, starting from signs",
+                 saved.status().message(), path);
+    return;
+  }
+  if (saved->has_value()) {
+    latent_ = std::move(**saved);
+    spdlog::info("resumed latent weights from {}", LatentStatePath(config_.state_dir));
+  }
 }
 
 Status Site::StartTraining(wire::TrainTask task,

@@ -71,6 +71,9 @@ class Site {
   // for a secure aggregation round set up by `setup`.
   Result<SecAggInput> TrainSecure(const wire::TrainTask& task, const wire::SecAggSetup& setup);
   Result<wire::Body> EvaluateGlobal(const wire::EvaluateTask& task);
+  // Restores latent_ from config_.state_dir (client/latent_store.h), if saved there.
+  void LoadLatent();
+
   ClientConfig config_;
   Dataset dataset_;
   TrainValIndices split_;

@@ -6,6 +6,7 @@
 #include "client/site.h"
 #include "client/trainer.h"
 #include "models/codec.h"
+#include "client/latent_store.h"
 #include "models/latent_reinit.h"
 #include "models/packed_model.h"
 
@@ -104,6 +105,12 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   u.update.codec = uplink.binary == BinaryEncoding::kF32 ? wire::Codec::kF32 : wire::Codec::kSign1;
   if (uplink.binary == BinaryEncoding::kQ8Delta) u.update.codec = wire::Codec::kQ8;
   latent_ = trained;
+  if (task.model.codec == wire::Codec::kSign1 && !config_.state_dir.empty()) {
+    // Kept on disk so that a restarted site resumes from its own magnitudes (latent_store.h).
+    if (Status st = SaveLatentState(config_.state_dir, latent_); !st.ok()) {
+      spdlog::warn("could not save the latent weights: {} (they stay in memory)", st.message());
+    }
+  }
   spdlog::info("round {} trained: loss {:.4f}, train acc {:.3f}, val acc {:.3f} ({:.0f} s)",
                task.round, stats.loss, stats.accuracy, u.metrics.val_accuracy, stats.seconds);
   return Trained{std::move(global), std::move(trained), std::move(u), o.seed};

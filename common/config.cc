@@ -5,6 +5,11 @@
 #include <filesystem>
 
 namespace fedsmear {
+
+// See common/config.h: float FedAvg until a compact combination matches it on real data.
+const char kDefaultStrategy[] = "fedavg";
+const char kDefaultCodecDown[] = "f32";
+const char kDefaultCodecUp[] = "f32";
 namespace {
 
 void RequirePositive(YamlReader& r, const std::string& key, double value) {

@@ -73,6 +73,13 @@ struct HoldoutSet {
   std::string path;  // image folder root/<class>/<files>
 };
 
+// The default aggregation strategy and codecs: the smallest combination whose final accuracy
+// stayed within 1 point of float FedAvg's on real data (docs/benchmarks.md, "Real-data runs").
+// Defined in config.cc, next to the loader, so that a new measurement changes one file.
+extern const char kDefaultStrategy[];
+extern const char kDefaultCodecDown[];
+extern const char kDefaultCodecUp[];
+
 struct CoordinatorConfig {
   std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
   bool insecure = false;                      // plain TCP: local debugging only
@@ -83,7 +90,7 @@ struct CoordinatorConfig {
   PreprocessConfig preprocess;
   TrainConfig train;
   LrScheduleConfig lr_schedule;
-  std::string strategy = "fedavg";  // fedavg | fedprox | fedadam | fedvote (sign majority vote)
+  std::string strategy = kDefaultStrategy;  // fedavg | fedprox | fedadam | fedvote (sign votes)
   double server_lr = 0.01;          // fedadam
   int rounds = 10;
   int min_sites = 2;
@@ -92,11 +99,12 @@ struct CoordinatorConfig {
   double round_deadline_s = 600;    // a round closes with what arrived by then
   int max_round_retries = 3;        // below min_sites: retry this often, then stop the run
   double wait_for_sites_s = 120;    // before round 1: wait this long for min_sites
-  std::string codec_down = "f32";   // f32 | f32+f16 | f32+q8 | sign1 | sign1+f16 | sign1+q8
-                                    // (sign1: binary weights as packed signs; +f16 / +q8: float
-                                    // tensors in half precision / 8 bits, nearest rounding)
-  std::string codec_up = "f32";    // <binary>[+<floats>]: binary f32|sign1|sign1_scaled|q8_delta,
-                                   // floats f32|f16|q8 (see models/codec.h)
+  // codec_down: f32 | f32+f16 | f32+q8 | sign1 | sign1+f16 | sign1+q8 (sign1: binary weights
+  // as packed signs; +f16 / +q8: float tensors in half precision / 8 bits, nearest rounding).
+  std::string codec_down = kDefaultCodecDown;
+  // codec_up: <binary>[+<floats>], binary f32 | sign1 | sign1_scaled | q8_delta, floats
+  // f32 | f16 | q8 (see models/codec.h).
+  std::string codec_up = kDefaultCodecUp;
   double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
   std::vector<HoldoutSet> holdout;
   bool federated_evaluation = true;  // sites also score each new global model on their val split
@@ -149,7 +157,8 @@ struct ClientConfig {
   std::string policy_file;         // optional separate YAML with the policy keys (kept by the
                                    // hospital's privacy officer); overrides `policy`
   int threads = 2;                 // torch intra-op threads for local training
-  std::string state_dir;           // where the site keeps its latent weights between rounds
+  std::string state_dir;           // latent weights saved here after each sign1 round and
+                                   // reloaded on restart (client/latent_store.h); "" = memory only
   double heartbeat_s = 5;
   std::string log_level = "info";
 };

@@ -97,9 +97,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--local-epochs", o.local_epochs, "override train.local_epochs");
   app->add_option("--lr", o.learning_rate, "override train.learning_rate");
   app->add_option("--codec-down", o.codec_down,
-                  "override codec_down (f32, f32+f16, sign1, sign1+f16)");
+                  "override codec_down (f32, f32+f16, f32+q8, sign1, sign1+f16, sign1+q8)");
   app->add_option("--codec-up", o.codec_up, "override codec_up (e.g. f32, sign1+f16, q8_delta+q8)");
-  app->add_option("--strategy", o.strategy, "override strategy (fedavg | fedprox | fedadam)");
+  app->add_option("--strategy", o.strategy, "override strategy (fedavg | fedprox | fedadam | fedvote)");
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");
   app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");

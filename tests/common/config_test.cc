@@ -137,7 +137,8 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
 
 TEST_F(ConfigTest, SecureAggregationNeedsAMatchingStrategyAndUplink) {
   auto ok =
-      LoadCoordinatorConfig(Write("a.yaml", "secure_aggregation: secagg+\nstrategy: fedprox\n"));
+      LoadCoordinatorConfig(Write("a.yaml", "secure_aggregation: secagg+\nstrategy: fedprox\n"
+                                            "codec_up: f32\n"));
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->secure_aggregation, "secagg+");
   EXPECT_EQ(LoadCoordinatorConfig(Write("o.yaml", "secure_aggregation: off\n"))->secure_aggregation,
@@ -156,7 +157,8 @@ TEST_F(ConfigTest, SecureAggregationNeedsAMatchingStrategyAndUplink) {
   EXPECT_NE(vote_f32.status().message().find("codec_up sign1"), std::string::npos)
       << vote_f32.status();
   auto sign =
-      LoadCoordinatorConfig(Write("c.yaml", "secure_aggregation: secagg+\ncodec_up: sign1\n"));
+      LoadCoordinatorConfig(Write("c.yaml", "secure_aggregation: secagg+\nstrategy: fedavg\n"
+                                            "codec_up: sign1\n"));
   ASSERT_FALSE(sign.ok());
   EXPECT_NE(sign.status().message().find("codec_up f32"), std::string::npos) << sign.status();
   EXPECT_FALSE(LoadCoordinatorConfig(Write("d.yaml", "secure_aggregation: yes-please\n")).ok());

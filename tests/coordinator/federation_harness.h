@@ -108,6 +108,10 @@ class FederationTest : public ::testing::Test {
     c.wait_for_sites_s = 30;
     c.heartbeat_s = 0.3;
     c.holdout = {{"synth", (root_ / "holdout").string()}};
+    // Float FedAvg, whatever the defaults: these tests are about the rounds, not the codecs.
+    c.strategy = "fedavg";
+    c.codec_down = "f32";
+    c.codec_up = "f32";
     return c;
   }
 
