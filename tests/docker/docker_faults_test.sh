@@ -48,7 +48,10 @@ wait_for() {
     sleep 0.5
   done
 }
-coordinator_logged() { docker logs "$(cid coordinator)" 2>&1 | grep -q -- "$1"; }
+# grep reads the whole log (no -q): under pipefail, grep -q leaving early made `docker logs`
+# die of SIGPIPE and the pipeline fail although the line was there.
+logged() { docker logs "$(cid "$1")" 2>&1 | grep -F -- "$2" >/dev/null; }
+coordinator_logged() { logged coordinator "$1"; }
 rows_at_least() { (( $(rows) >= $1 )); }
 # metrics_true EXPR: whether a Python expression holds over metrics.jsonl, with `rows` (list
 # of dicts), `by` (round -> row), rep(k) / sel(k) (sets of sites reported / selected in round k).
@@ -134,7 +137,7 @@ case $CASE in
     fedsmear_up "$IMAGE" "$RUN" "$PROJECT"
     finish
     coordinator_logged "ZAP: refused unknown key" || fail "the coordinator did not log the refusal"
-    docker logs "$(cid site-3)" 2>&1 | grep -q "refused this site's key" ||
+    logged site-3 "refused this site's key" ||
       fail "site-3 was not told that its key was refused"
     check 'sorted(by) == [1, 2, 3]' "the run finished"
     check 'all("site-3" not in sel(k) | rep(k) for k in by)' "site-3 never took part"
