@@ -8,12 +8,12 @@
 
 #include "common/sha256.h"
 #include "models/packed_model.h"
+#include "models/q8.h"
 
 namespace fedsmear {
 namespace {
 
 constexpr char kMagic[4] = {'F', 'S', 'U', 'P'};
-constexpr size_t kQ8HeadBytes = 8;  // f32 lo, f32 step
 
 enum class Block : uint8_t { kSign1, kSign1Scaled, kQ8, kQ8Delta, kF16, kF32 };
 
@@ -44,7 +44,7 @@ size_t BlockBytes(Block b, int64_t n64) {
     case Block::kSign1: return (n + 7) / 8;
     case Block::kSign1Scaled: return 4 + (n + 7) / 8;
     case Block::kQ8:
-    case Block::kQ8Delta: return kQ8HeadBytes + n;
+    case Block::kQ8Delta: return Q8Bytes(n64);
     case Block::kF16: return 2 * n;
     case Block::kF32: return 4 * n;
   }
@@ -71,70 +71,6 @@ float GetF32(const char* p) {
   float f;
   std::memcpy(&f, p, 4);  // x86/ARM are little-endian, as in packed_model.cc
   return f;
-}
-
-// SplitMix64 (Steele et al. 2014): a tiny, statistically sound counter-based generator.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-
- private:
-  uint64_t state_;
-};
-
-// q8 of x - ref (ref may be null) into `out` (kQ8HeadBytes + n bytes).
-void EncodeQ8(const float* x, const float* ref, int64_t n, uint64_t seed, char* out) {
-  auto value = [x, ref](int64_t i) { return ref ? x[i] - ref[i] : x[i]; };
-  float lo = std::numeric_limits<float>::infinity();
-  float hi = -lo;
-  bool finite = true;
-  for (int64_t i = 0; i < n; ++i) {
-    float v = value(i);
-    finite = finite && std::isfinite(v);
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-  uint8_t* codes = reinterpret_cast<uint8_t*>(out + kQ8HeadBytes);
-  float step = 0;
-  if (n == 0) {
-    lo = 0;
-  } else if (!finite) {
-    lo = std::numeric_limits<float>::quiet_NaN();
-  } else {
-    step = static_cast<float>((static_cast<double>(hi) - lo) / 255.0);
-  }
-  std::memcpy(out, &lo, 4);
-  std::memcpy(out + 4, &step, 4);
-  if (!(step > 0)) {
-    std::memset(codes, 0, static_cast<size_t>(n));
-    return;
-  }
-  const double inv = 1.0 / step;
-  constexpr double kTwoPowMinus32 = 1.0 / 4294967296.0;
-  SplitMix64 rng(seed);
-  for (int64_t i = 0; i < n; ++i) {
-    double t = (static_cast<double>(value(i)) - lo) * inv;
-    double u = static_cast<double>(rng.Next() >> 32) * kTwoPowMinus32;  // [0, 1)
-    double c = std::floor(t + u);
-    codes[i] = static_cast<uint8_t>(std::clamp(c, 0.0, 255.0));
-  }
-}
-
-void DecodeQ8(const char* block, const float* ref, int64_t n, float* out) {
-  const float lo = GetF32(block);
-  const float step = GetF32(block + 4);
-  const uint8_t* codes = reinterpret_cast<const uint8_t*>(block + kQ8HeadBytes);
-  if (ref) {
-    for (int64_t i = 0; i < n; ++i) out[i] = ref[i] + (lo + static_cast<float>(codes[i]) * step);
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = lo + static_cast<float>(codes[i]) * step;
-  }
 }
 
 // Same result as UnpackSigns (bit 1 -> +scale, 0 -> -scale), but branch-free on the float's
@@ -295,10 +231,11 @@ std::string EncodeUpdate(const ModelState& trained, const ModelState* reference,
         break;
       }
       case Block::kQ8:
-        EncodeQ8(x, nullptr, n, TensorSeed(seed, i), at);
+        EncodeQ8(x, nullptr, n, Q8Rounding::kStochastic, TensorSeed(seed, i), at);
         break;
       case Block::kQ8Delta:
-        EncodeQ8(x, reference->tensors[i].values.data(), n, TensorSeed(seed, i), at);
+        EncodeQ8(x, reference->tensors[i].values.data(), n, Q8Rounding::kStochastic,
+                 TensorSeed(seed, i), at);
         break;
       case Block::kF16:
         for (int64_t k = 0; k < n; ++k) {
@@ -370,10 +307,7 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
       return Corrupt("negative sign scale in " + t.name);
     }
     if (block == Block::kQ8 || block == Block::kQ8Delta) {
-      float lo = GetF32(b.data()), step = GetF32(b.data() + 4);
-      if (std::isinf(lo) || !std::isfinite(step) || step < 0) {
-        return Corrupt("bad q8 range in " + t.name);
-      }
+      if (!Q8HeadValid(b.data())) return Corrupt("bad q8 range in " + t.name);
     }
     view.blocks.push_back(b);
   }

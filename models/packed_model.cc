@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/sha256.h"
+#include "models/q8.h"
 
 namespace fedsmear {
 namespace {
@@ -105,38 +106,20 @@ bool Q8Tensor(TensorKind kind, FloatCodec fc) {
   return fc == FloatCodec::kQ8 && kind == TensorKind::kFloat;
 }
 
-constexpr size_t kQ8Head = 8;  // f32 lo, f32 step
-
 void WriteQ8(Writer& w, const std::vector<float>& v) {
-  float lo = 0, hi = 0;
-  if (!v.empty()) {
-    auto [mn, mx] = std::minmax_element(v.begin(), v.end());
-    lo = *mn;
-    hi = *mx;
-  }
-  const bool finite = AllFinite(v.data(), v.size());
-  const float step = finite ? (hi - lo) / 255.f : 0.f;
-  w.F32(finite ? lo : std::numeric_limits<float>::quiet_NaN());
-  w.F32(step);
   std::string& out = w.out();
   const size_t at = out.size();
-  out.resize(at + v.size());
-  uint8_t* codes = reinterpret_cast<uint8_t*>(&out[at]);
-  const float inv = step > 0 ? 1.f / step : 0.f;
-  for (size_t k = 0; k < v.size(); ++k) {
-    const float t = finite ? (v[k] - lo) * inv : 0.f;
-    codes[k] = static_cast<uint8_t>(std::clamp(std::lround(t), 0L, 255L));
-  }
+  const int64_t n = static_cast<int64_t>(v.size());
+  out.resize(at + Q8Bytes(n));
+  EncodeQ8(v.data(), nullptr, n, Q8Rounding::kNearest, 0, &out[at]);
 }
 
 Status ReadQ8(Reader& r, const std::string& name, std::vector<float>* v) {
-  const float lo = r.F32();
-  const float step = r.F32();
-  if (!std::isnan(lo) && (!std::isfinite(lo) || !std::isfinite(step) || step < 0)) {
-    return Corrupt("bad q8 range in " + name);
-  }
-  const uint8_t* codes = r.Take(v->size());
-  for (size_t k = 0; k < v->size(); ++k) (*v)[k] = lo + static_cast<float>(codes[k]) * step;
+  const int64_t n = static_cast<int64_t>(v->size());
+  const char* block = reinterpret_cast<const char*>(r.Take(Q8Bytes(n)));
+  if (!block) return Corrupt("tensor " + name + " is truncated");
+  if (!Q8HeadValid(block)) return Corrupt("bad q8 range in " + name);
+  DecodeQ8(block, nullptr, n, v->data());
   return Status::Ok();
 }
 
@@ -189,7 +172,7 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, Na
   const bool half = HalfTensor(t->kind, fc, version);
   const bool q8 = Q8Tensor(t->kind, fc);
   size_t need = signs ? 4 + static_cast<size_t>((n + 7) / 8)
-                : q8  ? kQ8Head + static_cast<size_t>(n)
+                : q8  ? Q8Bytes(n)
                       : static_cast<size_t>(n) * (half ? 2 : 4);
   if (need > r.remaining()) return Corrupt("tensor " + t->name + " is truncated");
   t->values.resize(static_cast<size_t>(n));
