@@ -1,6 +1,6 @@
 // Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
 //
-// What: Coordinator::Impl::SecureTrainRound (secure_round.cc) replaces TrainRound's plain update
+// What: Coordinator::Impl::SecureTrainRound (secure_round_run.cc) replaces TrainRound's plain update
 // collection. Stage order, each stage closing when every expected site answered, at its
 // deadline, or when the missing sites fell silent:
 //   0. select sites (strategy), assign secagg ids 1..n in selection order, send SecAggSetup and

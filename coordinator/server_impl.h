@@ -97,8 +97,10 @@ struct Coordinator::Impl {
   // The round's TrainTask (task_id unset) and the model the sites will decode from it.
   Result<wire::TrainTask> MakeTrainTask(int round, double lr, ModelState* received) const;
 
-  // --- secure_round.cc ---
-  // TrainRound under secure_aggregation secagg+ (see coordinator/secure_round.h).
+  // --- secure_round_run.cc, secure_round.cc ---
+  // TrainRound under secure_aggregation secagg+ (see coordinator/secure_round.h), run by one
+  // SecureRound object per round.
+  class SecureRound;
   Result<RoundOutcome> SecureTrainRound(int round, const std::atomic<bool>& stop);
   Status LoadSigningKeys();
   Status AfterRound(int round, const RoundOutcome& outcome, bool* early_stop);

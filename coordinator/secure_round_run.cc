@@ -1,0 +1,399 @@
+// Coordinator::Impl::SecureTrainRound: one SecAgg+ training round, as a small state machine
+// (Coordinator::Impl::SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
+// Prepare (select, parameters, setup) -> Broadcast -> RunStage x 4 with the relays between
+// them -> Aggregate. The maths of the last step (ApplySecureSum / ApplySecureVote) live in
+// secure_round.cc. Thread-safety: the coordinator's round loop only; one object per round.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "client/site_secagg.h"
+#include "client/site_secagg_wire.h"
+#include "common/secagg/config.h"
+#include "common/secagg/server.h"
+#include "common/secagg/votes.h"
+#include "coordinator/secure_round.h"
+#include "coordinator/server_impl.h"
+
+namespace fedsmear {
+namespace {
+
+using std::chrono::milliseconds;
+
+Clock::time_point In(double seconds) {
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+enum class Stage { kAdvertise, kShare, kMask, kUnmask };
+
+}  // namespace
+
+class Coordinator::Impl::SecureRound {
+ public:
+  SecureRound(Coordinator::Impl& impl, int round, const std::atomic<bool>& stop)
+      : impl_(impl), config_(impl.config), round_(round), stop_(stop) {
+    out_.secure = true;
+  }
+
+  Result<RoundOutcome> Run();
+
+ private:
+  // Selects the sites and fixes the round's parameters; false (with out_.incomplete_reason
+  // set) when the round cannot start.
+  Result<bool> Prepare();
+  // Integer vote weights by training-set size, and the vote field width (sign-vote rounds).
+  void PlanVotes();
+  // Sends SecAggSetup, then the TrainTask, to every selected site.
+  void Broadcast();
+  // Receives until every expected site answered, `until` passed, or the missing fell silent.
+  Status RunStage(Clock::time_point until, const char* what);
+  // Moves to `next`, expecting answers from those who answered the last stage.
+  void NextStage(Stage next);
+  void OnMessage(const std::string& site, wire::Message& m, size_t bytes);
+  void OnMasked(uint32_t id, const std::string& site, const wire::SecAggMasked& x, size_t bytes);
+  // Validates one stage message's outcome and moves its sender on.
+  void Accept(uint32_t id, Stage expected, Status st);
+  void Fail(uint32_t id, Status why);
+  bool Send(uint32_t id, wire::Body body, uint64_t* counter);
+  Status RelayKeys();
+  Status RelayShares();
+  Result<ModelState> Aggregate(const std::vector<uint32_t>& sum,
+                               const secagg::UnmaskRequest& request);
+  RoundOutcome Incomplete(const std::string& why);
+  bool Ours(uint32_t round, uint64_t task_id) const {
+    return round == setup_.round && task_id == task_id_;
+  }
+
+  Coordinator::Impl& impl_;
+  const CoordinatorConfig& config_;
+  const int round_;
+  const std::atomic<bool>& stop_;
+  const Clock::time_point started_ = Clock::now();
+  RoundOutcome out_;
+
+  double lr_ = 0;
+  std::vector<TrainInstruction> plan_;
+  ModelState received_;  // the model the sites decode from the task
+  wire::TrainTask task_;
+  uint64_t task_id_ = 0;
+  secagg::Config sc_;
+  std::optional<secagg::Server> server_;
+  wire::SecAggSetup setup_;
+  std::vector<uint32_t> vote_weights_;  // by secagg id - 1
+  uint32_t vote_bits_ = 0;              // 0: not a sign-vote round
+  std::vector<std::string> ids_;        // secagg id - 1 -> site id
+  std::map<std::string, uint32_t> by_site_;
+
+  Stage stage_ = Stage::kAdvertise;
+  std::set<uint32_t> waiting_, failed_, answered_;
+  uint64_t survivor_weight_ = 0;
+  double val_weighted_ = 0, val_samples_ = 0;
+};
+
+RoundOutcome Coordinator::Impl::SecureRound::Incomplete(const std::string& why) {
+  spdlog::warn("round {}: secure aggregation round incomplete: {}", round_, why);
+  out_.incomplete_reason = why;
+  out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
+  return out_;
+}
+
+Result<bool> Coordinator::Impl::SecureRound::Prepare() {
+  lr_ = impl_.schedule.RateFor(round_);
+  plan_ = impl_.strategy->ConfigureTrain(round_, impl_.LiveSites(), config_.train, lr_, impl_.rng);
+  const auto n = static_cast<uint32_t>(plan_.size());
+  if (static_cast<int>(n) < config_.min_sites || n < 2) {
+    Incomplete(std::to_string(n) + " site(s) available; secure aggregation needs " +
+               std::to_string(std::max(2, config_.min_sites)));
+    return false;
+  }
+  for (const TrainInstruction& ins : plan_) {
+    if (!impl_.sign_keys.count(ins.site_id)) {
+      return FailedPrecondition("secure_aggregation secagg+: site " + ins.site_id +
+                                " has no Ed25519 signing key in allowed_sites (add the third "
+                                "column from `fedsmear keygen`'s NAME.sign.pub)");
+    }
+  }
+  ASSIGN_OR_RETURN(task_, impl_.MakeTrainTask(round_, lr_, &received_));
+  task_id_ = impl_.next_task_id++;
+
+  // Parameters: complete graph for small federations, t > (k+1)/2 unless configured.
+  sc_.num_sites = n;
+  const auto cfg_t = static_cast<uint32_t>(config_.secagg_threshold);
+  sc_.neighbours = config_.secagg_neighbours > 0
+                       ? std::min<uint32_t>(static_cast<uint32_t>(config_.secagg_neighbours), n - 1)
+                       : secagg::DefaultNeighbourCount(n, std::max<uint32_t>(cfg_t, 1));
+  sc_.threshold = cfg_t > 0 ? cfg_t : secagg::RecommendedThreshold(sc_.neighbours);
+  sc_.mask_bits = 32;
+  sc_.round = task_id_;
+  PlanVotes();
+  sc_.vector_length = SecureVectorLength(received_, vote_bits_);
+  RETURN_IF_ERROR(secagg::RandomBytes(sc_.graph_seed.data(), sc_.graph_seed.size()));
+  Result<secagg::Config> resolved = secagg::ResolveConfig(sc_);
+  if (!resolved.ok()) {
+    Incomplete(resolved.status().message());
+    return false;
+  }
+  sc_ = *resolved;
+  if (sc_.threshold < secagg::RecommendedThreshold(sc_.neighbours)) {
+    spdlog::warn("secagg_threshold {} is below the safe {}: sites will refuse", sc_.threshold,
+                 secagg::RecommendedThreshold(sc_.neighbours));
+  }
+
+  secagg::IdentityDirectory directory;
+  setup_.round = static_cast<uint32_t>(round_);
+  setup_.task_id = task_id_;
+  for (const TrainInstruction& ins : plan_) {
+    const auto id = static_cast<uint32_t>(ids_.size() + 1);
+    ids_.push_back(ins.site_id);
+    by_site_[ins.site_id] = id;
+    const std::string& key = impl_.sign_keys[ins.site_id];
+    setup_.sites.push_back({ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0});
+    ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
+    setup_.total_weight += std::max<uint64_t>(1, impl_.sites[ins.site_id].info.num_train);
+  }
+  setup_.threshold = sc_.threshold;
+  setup_.neighbours = sc_.neighbours;
+  setup_.mask_bits = sc_.mask_bits;
+  setup_.graph_seed = BytesOf(sc_.graph_seed.data(), sc_.graph_seed.size());
+  setup_.clip = config_.secagg_clip;
+  setup_.stat_clip = config_.secagg_stat_clip;
+  setup_.vector_length = sc_.vector_length;
+  setup_.vote_bits = vote_bits_;
+  out_.secagg_threshold = sc_.threshold;
+  out_.secagg_neighbours = sc_.neighbours;
+  out_.secagg_vote_bits = vote_bits_;
+  ASSIGN_OR_RETURN(secagg::Server server, secagg::Server::Create(sc_, directory));
+  server_.emplace(std::move(server));
+  return true;
+}
+
+void Coordinator::Impl::SecureRound::PlanVotes() {
+  if (!impl_.strategy->SignVotes()) return;
+  std::vector<uint64_t> sizes;
+  for (const TrainInstruction& ins : plan_) {
+    sizes.push_back(impl_.sites[ins.site_id].info.num_train);
+  }
+  vote_weights_ = secagg::VoteWeights(sizes);
+  uint64_t total_votes = 0;
+  for (uint32_t v : vote_weights_) total_votes += v;
+  vote_bits_ = secagg::VoteFieldBits(total_votes);
+}
+
+void Coordinator::Impl::SecureRound::Fail(uint32_t id, Status why) {
+  if (!failed_.insert(id).second) return;
+  waiting_.erase(id);
+  spdlog::warn("round {}: site {} left the secure aggregation: {}", round_, ids_[id - 1],
+               why.message());
+  out_.failures.push_back({ids_[id - 1], std::move(why)});
+}
+
+bool Coordinator::Impl::SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
+  uint64_t bytes = 0;
+  Status st = impl_.Send(ids_[id - 1], std::move(body), &bytes);
+  *counter += bytes;
+  if (!st.ok()) Fail(id, st);
+  return st.ok();
+}
+
+void Coordinator::Impl::SecureRound::Broadcast() {
+  task_.task_id = task_id_;
+  task_.extra.push_back({"secure_aggregation", "secagg+"});
+  for (const TrainInstruction& ins : plan_) {
+    const uint32_t id = by_site_[ins.site_id];
+    out_.selected.push_back(ins.site_id);
+    task_.train = ins.config;
+    if (Send(id, setup_, &out_.bytes_secagg) && Send(id, task_, &out_.bytes_down)) {
+      waiting_.insert(id);
+    }
+  }
+  spdlog::info(
+      "round {}: {} site(s) selected for secure aggregation (threshold {}, {} neighbours, "
+      "clip {}{}), lr {:.2e}",
+      round_, plan_.size(), sc_.threshold, sc_.neighbours, config_.secagg_clip,
+      vote_bits_ ? ", sign votes " + std::to_string(vote_bits_) + " bits wide" : std::string(),
+      lr_);
+}
+
+void Coordinator::Impl::SecureRound::Accept(uint32_t id, Stage expected, Status st) {
+  if (stage_ != expected || !waiting_.count(id)) return;  // late or unexpected: ignored
+  if (!st.ok()) return Fail(id, st);
+  waiting_.erase(id);
+  answered_.insert(id);
+}
+
+void Coordinator::Impl::SecureRound::OnMessage(const std::string& site, wire::Message& m,
+                                               size_t bytes) {
+  auto it = by_site_.find(site);
+  if (it == by_site_.end()) return;
+  const uint32_t id = it->second;
+  // Each stage message counts on the wire, then is dropped unless it is this round's, of the
+  // current stage, from a site still expected.
+  auto expected = [&](uint32_t r, uint64_t t, Stage s) {
+    return Ours(r, t) && stage_ == s && waiting_.count(id);
+  };
+  if (auto* k = std::get_if<wire::SecAggKeys>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(k->round, k->task_id, Stage::kAdvertise)) return;
+    Result<secagg::AdvertisedKeys> keys = KeysFromWire(*k, id, task_id_);
+    Accept(id, Stage::kAdvertise, keys.ok() ? server_->AddAdvertisedKeys(*keys) : keys.status());
+  } else if (auto* s = std::get_if<wire::SecAggShares>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(s->round, s->task_id, Stage::kShare)) return;
+    std::vector<secagg::EncryptedShares> shares;
+    for (const wire::SecAggShare& e : s->shares) shares.push_back(ShareFromWire(e));
+    Accept(id, Stage::kShare, server_->AddEncryptedShares(id, shares));
+  } else if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
+    out_.bytes_up += bytes;
+    if (expected(x->round, x->task_id, Stage::kMask)) OnMasked(id, site, *x, bytes);
+  } else if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(u->round, u->task_id, Stage::kUnmask)) return;
+    Result<secagg::UnmaskResponse> r = UnmaskResponseFromWire(*u, id);
+    Accept(id, Stage::kUnmask, r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
+  } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
+    if (r->task_id == task_id_) Fail(id, PermissionDenied(r->reason));
+  } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
+    Fail(id, Internal(e->message));
+  } else if (std::holds_alternative<wire::Update>(m.body)) {
+    spdlog::warn("round {}: discarded a plain update from {} in a secure round", round_, site);
+  }
+}
+
+void Coordinator::Impl::SecureRound::OnMasked(uint32_t id, const std::string& site,
+                                              const wire::SecAggMasked& x, size_t bytes) {
+  Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
+  Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
+  Accept(id, Stage::kMask, st);
+  if (!st.ok()) return;
+  survivor_weight_ += x.num_samples;
+  out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
+  if (x.metrics.num_val > 0) {
+    val_weighted_ += x.metrics.val_accuracy * static_cast<double>(x.metrics.num_val);
+    val_samples_ += static_cast<double>(x.metrics.num_val);
+  }
+  spdlog::info("round {}: masked update from {} ({:.2f} MiB)", round_, site, bytes / 1048576.0);
+}
+
+Status Coordinator::Impl::SecureRound::RunStage(Clock::time_point until, const char* what) {
+  auto on_round = [this](const std::string& site, wire::Message& m, size_t bytes) {
+    OnMessage(site, m, bytes);
+  };
+  while (!waiting_.empty()) {
+    if (stop_.load()) return Aborted("stopped during round " + std::to_string(round_));
+    const auto now = Clock::now();
+    if (now >= until) {
+      for (uint32_t id : std::set<uint32_t>(waiting_)) {
+        Fail(id, Timeout(std::string(what) + " deadline passed"));
+      }
+      break;
+    }
+    auto slice = std::min<Clock::duration>(until - now, milliseconds(200));
+    RETURN_IF_ERROR(
+        impl_.Pump(std::chrono::duration_cast<milliseconds>(slice), on_round).status());
+    for (uint32_t id : std::set<uint32_t>(waiting_)) {
+      if (impl_.IsSilent(ids_[id - 1])) Fail(id, Unavailable("site went silent"));
+    }
+  }
+  return Status::Ok();
+}
+
+void Coordinator::Impl::SecureRound::NextStage(Stage next) {
+  stage_ = next;
+  waiting_ = answered_;
+  for (uint32_t id : failed_) waiting_.erase(id);
+  answered_.clear();
+}
+
+Status Coordinator::Impl::SecureRound::RelayKeys() {
+  for (uint32_t id : std::set<uint32_t>(answered_)) {
+    ASSIGN_OR_RETURN(std::vector<secagg::AdvertisedKeys> keys, server_->KeysFor(id));
+    wire::SecAggKeysRelay relay{setup_.round, task_id_, {}};
+    for (const secagg::AdvertisedKeys& k : keys) relay.keys.push_back(PeerKeysToWire(k));
+    Send(id, relay, &out_.bytes_secagg);
+  }
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::SecureRound::RelayShares() {
+  for (uint32_t id : std::set<uint32_t>(answered_)) {
+    ASSIGN_OR_RETURN(std::vector<secagg::EncryptedShares> shares, server_->SharesFor(id));
+    wire::SecAggSharesRelay relay{setup_.round, task_id_, {}};
+    for (const secagg::EncryptedShares& s : shares) relay.shares.push_back(ShareToWire(s));
+    Send(id, relay, &out_.bytes_secagg);
+  }
+  return Status::Ok();
+}
+
+Result<ModelState> Coordinator::Impl::SecureRound::Aggregate(const std::vector<uint32_t>& sum,
+                                             const secagg::UnmaskRequest& request) {
+  const secagg::QuantizationParams qp{static_cast<float>(config_.secagg_clip), sc_.mask_bits,
+                                      static_cast<uint32_t>(plan_.size())};
+  const auto stat_clip = static_cast<float>(setup_.stat_clip);
+  const auto survivors = static_cast<uint32_t>(out_.updates);
+  if (vote_bits_ == 0) {
+    return ApplySecureSum(received_, sum, qp, stat_clip, survivors, setup_.total_weight,
+                          survivor_weight_);
+  }
+  uint64_t survivor_votes = 0;
+  for (uint32_t id : request.survivors) survivor_votes += vote_weights_[id - 1];
+  return ApplySecureVote(received_, sum, vote_bits_, survivor_votes, qp, stat_clip, survivors,
+                         setup_.total_weight, survivor_weight_);
+}
+
+Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
+  ASSIGN_OR_RETURN(bool ready, Prepare());
+  if (!ready) return out_;
+  Broadcast();
+
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key advertisement"));
+  if (Status st = server_->CloseAdvertiseStage(); !st.ok()) return Incomplete(st.message());
+  RETURN_IF_ERROR(RelayKeys());
+  NextStage(Stage::kShare);
+
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key sharing"));
+  if (Status st = server_->CloseShareStage(); !st.ok()) return Incomplete(st.message());
+  RETURN_IF_ERROR(RelayShares());
+  NextStage(Stage::kMask);
+
+  const auto round_deadline =
+      started_ + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(config_.round_deadline_s));
+  RETURN_IF_ERROR(RunStage(round_deadline, "round"));
+  Result<secagg::UnmaskRequest> request = server_->CloseMaskStage();
+  if (!request.ok()) return Incomplete(request.status().message());
+  for (uint32_t id : request->survivors) out_.reported.push_back(ids_[id - 1]);
+  for (uint32_t id : request->dropped) out_.dropped.push_back(ids_[id - 1]);
+  out_.updates = static_cast<int>(request->survivors.size());
+  out_.mean_site_val_accuracy = val_samples_ > 0 ? val_weighted_ / val_samples_ : 0;
+  NextStage(Stage::kUnmask);
+
+  wire::SecAggUnmaskRequest unmask{setup_.round, task_id_, request->survivors, request->dropped};
+  for (uint32_t id : std::set<uint32_t>(waiting_)) Send(id, unmask, &out_.bytes_secagg);
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "unmasking"));
+  Result<std::vector<uint32_t>> sum = server_->Finish();
+  if (!sum.ok()) return Incomplete(sum.status().message());
+  if (out_.updates < config_.min_sites) {
+    return Incomplete(std::to_string(out_.updates) + " masked updates < min_sites " +
+                      std::to_string(config_.min_sites));
+  }
+  ASSIGN_OR_RETURN(ModelState next, Aggregate(*sum, *request));
+  next.meta = impl_.global.meta;
+  impl_.global = std::move(next);
+  out_.completed = true;
+  out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
+  spdlog::info(
+      "round {}: secure sum of {} site(s) ({} dropped and recovered), {:.2f} MiB of "
+      "secagg traffic",
+      round_, out_.updates, out_.dropped.size(), out_.bytes_secagg / 1048576.0);
+  return out_;
+}
+
+Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::atomic<bool>& stop) {
+  RETURN_IF_ERROR(DrainQueued());
+  return SecureRound(*this, round, stop).Run();
+}
+
+}  // namespace fedsmear
