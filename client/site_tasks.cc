@@ -68,11 +68,12 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   ModelState start = global;
   if (task.model.codec == wire::Codec::kSign1) {
     // Signs only: keep this site's own latent magnitudes where the sign agrees (see
-    // models/latent_reinit.h); a site without state starts from +-epsilon.
+    // models/latent_reinit.h); a weight without state starts at the task's latent_start.
     double eps = std::atof(Extra(task, "latent_epsilon", "0.001").c_str());
     if (!(eps > 0)) eps = 1e-3;
+    ASSIGN_OR_RETURN(FreshLatent fresh, ParseFreshLatent(Extra(task, "latent_start", "epsilon")));
     if (!CheckSameLayout(global, latent_).ok()) latent_ = ModelState{};
-    ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps));
+    ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps), fresh);
     start = latent_;
     start.meta = global.meta;
   }

@@ -10,6 +10,7 @@ namespace fedsmear {
 const char kDefaultStrategy[] = "fedavg";
 const char kDefaultCodecDown[] = "f32";
 const char kDefaultCodecUp[] = "f32";
+const char kDefaultLatentStart[] = "epsilon";
 namespace {
 
 void RequirePositive(YamlReader& r, const std::string& key, double value) {
@@ -154,6 +155,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
              &c.codec_up);
   r.Read("max_message_mb", &c.max_message_mb);
   r.Read("latent_epsilon", &c.latent_epsilon);
+  r.ReadEnum("latent_start", {"epsilon", "glorot"}, &c.latent_start);
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.Read("early_stop_patience", &c.early_stop_patience);
   r.Read("federated_evaluation", &c.federated_evaluation);

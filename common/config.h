@@ -79,6 +79,8 @@ struct HoldoutSet {
 extern const char kDefaultStrategy[];
 extern const char kDefaultCodecDown[];
 extern const char kDefaultCodecUp[];
+// Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
+extern const char kDefaultLatentStart[];
 
 struct CoordinatorConfig {
   std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
@@ -106,6 +108,9 @@ struct CoordinatorConfig {
   // f32 | f16 | q8 (see models/codec.h).
   std::string codec_up = kDefaultCodecUp;
   double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
+  // sign1 downlink: latent magnitude of a binary weight a site holds no state for (its first
+  // round): glorot (the initialiser's mean |w| for that layer) | epsilon (latent_epsilon).
+  std::string latent_start = kDefaultLatentStart;
   std::vector<HoldoutSet> holdout;
   bool federated_evaluation = true;  // sites also score each new global model on their val split
   double max_message_mb = 256;      // larger messages are refused unread

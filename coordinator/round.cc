@@ -56,7 +56,8 @@ Result<wire::TrainTask> Coordinator::Impl::MakeTrainTask(int round, double lr,
   wire::TrainTask task;
   DescribeModel(global, config.codec_down, round, config.round_deadline_s, &task);
   task.extra = {{"codec_up", config.codec_up},
-                {"latent_epsilon", std::to_string(config.latent_epsilon)}};
+                {"latent_epsilon", std::to_string(config.latent_epsilon)},
+                {"latent_start", config.latent_start}};
   task.train = config.train;
   task.train.learning_rate = lr;
   // Updates are decoded against what the sites received (q8_delta encodes differences to it).

@@ -23,8 +23,11 @@
 // federation agrees with the site's own latent sign, the site keeps its latent magnitude (its
 // accumulated "inertia", Helwegen et al. 2019); where the federation flipped the sign, the
 // weight restarts at +-epsilon with the new sign, just across the decision boundary, so the
-// site's next gradients can move it either way without a stale magnitude pinning it; a site
-// with no state (first round, or a new site) starts every weight at +-epsilon.
+// site's next gradients can move it either way without a stale magnitude pinning it. A site
+// with no state (first round, or a new site) starts every weight at +-epsilon, or, with
+// latent_start glorot, at +-(mean |w| of the layer's Glorot-normal initialiser): at +-epsilon
+// the first optimizer steps (lr 0.002 against epsilon 0.001) flip signs almost at random, and
+// on real data the first three rounds of a 1-bit run stayed near chance (docs/benchmarks.md).
 //
 // Thread-safety: SignVoteAggregator follows RoundAggregator (one thread); ReinitLatentFromSigns
 // is reentrant. Ownership: the aggregator copies the global model it starts from (previous signs

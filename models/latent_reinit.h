@@ -3,16 +3,39 @@
 // Rationale in coordinator/vote.h. Reentrant; plain values.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
 
+// The latent magnitude a site gives a binary weight it holds no state for (first round, a new
+// site, a changed layout):
+//   kEpsilon  +-epsilon, the same as a flipped sign;
+//   kGlorot   +-GlorotMeanMagnitude(shape): what a freshly initialised weight of that layer
+//             holds on average, as if the site had just initialised its model (Glorot normal,
+//             models/densenet.cc) and taken the federation's signs.
+enum class FreshLatent : uint8_t { kEpsilon, kGlorot };
+
+// "epsilon" | "glorot" (the coordinator's latent_start and the task's "latent_start" extra).
+Result<FreshLatent> ParseFreshLatent(const std::string& name);
+
+// E|w| of a Glorot-normal weight of this shape: sqrt(2 / (fan_in + fan_out)) * sqrt(2 / pi),
+// with the fans of a [out, in, k...] kernel as PyTorch and Keras count them (in * prod(k),
+// out * prod(k)); a 1-D shape counts its length as both fans; an empty shape gives 0.
+float GlorotMeanMagnitude(const std::vector<int64_t>& shape);
+
 // Site side: rebuilds `site_latent` from the global model `received` (binary tensors hold
 // signs, possibly times a scale). Float tensors, BN statistics and metadata are copied from
 // `received`; each binary weight keeps the site's latent value where its sign (x >= 0 is +)
-// agrees with the received sign, and becomes +-epsilon with the received sign where it does
-// not or where the site holds no matching tensor (same name and size; empty state = first
-// round). Precondition: epsilon > 0 (std::invalid_argument otherwise).
-void ReinitLatentFromSigns(const ModelState& received, ModelState* site_latent, float epsilon);
+// agrees with the received sign, becomes +-epsilon with the received sign where it does not,
+// and takes the `fresh` magnitude with the received sign where the site holds no matching
+// tensor (same name and size; empty state = first round). Precondition: epsilon > 0
+// (std::invalid_argument otherwise).
+void ReinitLatentFromSigns(const ModelState& received, ModelState* site_latent, float epsilon,
+                           FreshLatent fresh = FreshLatent::kEpsilon);
 
 }  // namespace fedsmear

@@ -99,6 +99,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--codec-down", o.codec_down,
                   "override codec_down (f32, f32+f16, f32+q8, sign1, sign1+f16, sign1+q8)");
   app->add_option("--codec-up", o.codec_up, "override codec_up (e.g. f32, sign1+f16, q8_delta+q8)");
+  app->add_option("--latent-start", o.latent_start,
+                  "override latent_start (sign1 downlinks: epsilon | glorot)")
+      ->check(CLI::IsMember({"epsilon", "glorot"}));
   app->add_option("--strategy", o.strategy, "override strategy (fedavg | fedprox | fedadam | fedvote)");
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");

@@ -19,6 +19,7 @@ RUNS = [  # name, codec_down, codec_up, strategy, secure aggregation
     ("smallest", "sign1+q8", "sign1+q8", "fedvote", "off"),
     ("q8delta", "sign1+f16", "q8_delta+q8", "fedavg", "off"),
     ("secvotes", "sign1+f16", "sign1+f16", "fedvote", "secagg+"),
+    ("glorot", "sign1+q8", "sign1+q8", "fedvote", "off"),  # latent_start glorot
 ]
 WITHIN = 0.01  # accuracy points (as a fraction) a default may lose against float FedAvg
 
