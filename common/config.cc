@@ -10,7 +10,7 @@ namespace fedsmear {
 const char kDefaultStrategy[] = "fedavg";
 const char kDefaultCodecDown[] = "f32";
 const char kDefaultCodecUp[] = "f32";
-const char kDefaultLatentStart[] = "epsilon";
+const char kDefaultLatentStart[] = "glorot";
 namespace {
 
 void RequirePositive(YamlReader& r, const std::string& key, double value) {

@@ -20,7 +20,8 @@ namespace fedsmear {
 //             models/densenet.cc) and taken the federation's signs.
 enum class FreshLatent : uint8_t { kEpsilon, kGlorot };
 
-// "epsilon" | "glorot" (the coordinator's latent_start and the task's "latent_start" extra).
+// "epsilon" | "glorot" (the coordinator's latent_start, default glorot since 2026-11-27 (see
+// docs/benchmarks.md), and the task's "latent_start" extra).
 Result<FreshLatent> ParseFreshLatent(const std::string& name);
 
 // E|w| of a Glorot-normal weight of this shape: sqrt(2 / (fan_in + fan_out)) * sqrt(2 / pi),

@@ -308,7 +308,7 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
     c.strategy = "fedvote";
     c.codec_down = "sign1+f16";
     c.codec_up = "sign1+f16";
-    c.latent_start = "glorot";  // travels in the task; a site that misread it would refuse
+    c.latent_start = "epsilon";  // not the default; travels in the task, a misread one is refused
   });
   ASSERT_EQ(rows.size(), 3u);
   for (auto& r : rows) {
