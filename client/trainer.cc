@@ -57,6 +57,12 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
     std::vector<double> w = InverseFrequencyWeights(CountClasses(data, &indices));
     class_weights = torch::tensor(std::vector<float>(w.begin(), w.end()));
   }
+  torch::Tensor logit_offsets;  // label-skew calibration (split.h: LogitAdjustmentOffsets)
+  if (t.logit_adjustment > 0) {
+    std::vector<double> off = LogitAdjustmentOffsets(CountClasses(data, &indices),
+                                                     t.logit_adjustment);
+    logit_offsets = torch::tensor(std::vector<float>(off.begin(), off.end())).unsqueeze(0);
+  }
   std::vector<torch::Tensor> anchor;
   if (o.proximal_anchor != nullptr && t.fedprox_mu > 0) {
     anchor = AnchorTensors(model, *o.proximal_anchor);
@@ -90,10 +96,11 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
       torch::Tensor y = torch::tensor(b.labels);
       optimizer->zero_grad();
       torch::Tensor logits = model->forward(x);
+      torch::Tensor fit = logit_offsets.defined() ? logits + logit_offsets : logits;
       auto ce = [&](const torch::Tensor& target) {
         auto opts = F::CrossEntropyFuncOptions().reduction(torch::kNone);
         if (class_weights.defined()) opts.weight(class_weights);
-        return F::cross_entropy(logits, target, opts);
+        return F::cross_entropy(fit, target, opts);
       };
       torch::Tensor loss;
       if (!b.lambda.empty()) {

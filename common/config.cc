@@ -6,10 +6,11 @@
 
 namespace fedsmear {
 
-// See common/config.h: float FedAvg until a compact combination matches it on real data.
-const char kDefaultStrategy[] = "fedavg";
-const char kDefaultCodecDown[] = "f32";
-const char kDefaultCodecUp[] = "f32";
+// See common/config.h and docs/accuracy.md: the 1-bit path (sign votes of the binary weights
+// both ways, 8-bit floats) is the default since 2026-11-28.
+const char kDefaultStrategy[] = "fedvote";
+const char kDefaultCodecDown[] = "sign1+q8";
+const char kDefaultCodecUp[] = "sign1+q8";
 const char kDefaultLatentStart[] = "glorot";
 namespace {
 
@@ -104,6 +105,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   r.Read("class_weights", &t->class_weights);
   r.Read("bn_momentum", &t->bn_momentum);
   r.Read("fedprox_mu", &t->fedprox_mu);
+  r.Read("logit_adjustment", &t->logit_adjustment);
   RequirePositive(r, "learning_rate", t->learning_rate);
   RequireRange(r, "momentum", t->momentum, 0, 1);
   RequireRange(r, "weight_decay", t->weight_decay, 0, 1);
@@ -111,6 +113,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   RequireRange(r, "batch_size", t->batch_size, 1, 4096);
   RequireRange(r, "bn_momentum", t->bn_momentum, 0, 1);
   RequireRange(r, "fedprox_mu", t->fedprox_mu, 0, 100);
+  RequireRange(r, "logit_adjustment", t->logit_adjustment, 0, 4);
   RETURN_IF_ERROR(ReadAugment(r.Child("augment"), &t->augment));
   return r.Finish();
 }
@@ -140,6 +143,8 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("run_dir", &c.run_dir);
   r.ReadEnum("strategy", {"fedavg", "fedprox", "fedadam", "fedvote"}, &c.strategy);
   r.Read("server_lr", &c.server_lr);
+  r.Read("vote_momentum", &c.vote_momentum);
+  RequireRange(r, "vote_momentum", c.vote_momentum, 0, 0.99);
   r.Read("rounds", &c.rounds);
   r.Read("min_sites", &c.min_sites);
   r.Read("start_sites", &c.start_sites);

@@ -23,11 +23,11 @@ struct ModelSpec {
   std::string initial_model;             // packed or float model to start from ("" = random)
 };
 
-// Training-time augmentation; all off except flips (see client/data/augment.h).
+// Training-time augmentation; all off except flips and quarter turns (client/data/augment.h).
 struct AugmentConfig {
   bool hflip = true;
   bool vflip = true;
-  bool rot90 = false;        // random multiples of 90 degrees
+  bool rot90 = true;         // random multiples of 90 degrees (cells have no "up")
   double rotate_deg = 0;     // free rotation, uniform in [-x, x]
   double zoom = 0;           // scale uniform in [1-x, 1+x]
   double translate = 0;      // shift uniform in [-x, x] of the side
@@ -48,7 +48,7 @@ struct PreprocessConfig {
 // What one site does in one round; the coordinator sends it with every train task.
 struct TrainConfig {
   std::string optimizer = "adam";  // adam | sgd
-  double learning_rate = 1e-3;
+  double learning_rate = 2e-3;    // round 1 (coordinator) / peak (train); scheduled per round
   double momentum = 0.9;           // sgd only
   double weight_decay = 0.0;
   int local_epochs = 1;
@@ -56,6 +56,10 @@ struct TrainConfig {
   bool class_weights = false;      // inverse-frequency weights in the loss
   double bn_momentum = 0.1;        // PyTorch convention (Keras 0.9)
   double fedprox_mu = 0.0;         // FedProx proximal term; 0 = plain local training
+  // Label-skew calibration of the local loss (logit adjustment, Menon et al. 2021; FedLC):
+  // logits + tau * log(local class prior) during training only, so a site that has few or no
+  // images of a class does not push that class's scores down. 0 = plain cross-entropy.
+  double logit_adjustment = 1.0;
   AugmentConfig augment;
 };
 
@@ -73,8 +77,8 @@ struct HoldoutSet {
   std::string path;  // image folder root/<class>/<files>
 };
 
-// The default aggregation strategy and codecs: the smallest combination whose final accuracy
-// stayed within 1 point of float FedAvg's on real data (docs/benchmarks.md, "Real-data runs").
+// The default aggregation strategy and codecs: the compact 1-bit path (docs/accuracy.md has the
+// real-data measurements behind the choice).
 // Defined in config.cc, next to the loader, so that a new measurement changes one file.
 extern const char kDefaultStrategy[];
 extern const char kDefaultCodecDown[];
@@ -94,7 +98,8 @@ struct CoordinatorConfig {
   LrScheduleConfig lr_schedule;
   std::string strategy = kDefaultStrategy;  // fedavg | fedprox | fedadam | fedvote (sign votes)
   double server_lr = 0.01;          // fedadam
-  int rounds = 10;
+  double vote_momentum = 0.0;       // fedvote: server momentum on vote shares (coordinator/vote.h)
+  int rounds = 30;
   int min_sites = 2;
   int start_sites = 0;              // wait for this many sites before round 1 (0 = min_sites)
   double fraction = 1.0;            // share of connected sites selected per round

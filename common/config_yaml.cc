@@ -38,6 +38,7 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   Put(e, "class_weights", t.class_weights);
   Put(e, "bn_momentum", t.bn_momentum);
   Put(e, "fedprox_mu", t.fedprox_mu);
+  Put(e, "logit_adjustment", t.logit_adjustment);
   const AugmentConfig& a = t.augment;
   e << YAML::Key << "augment" << YAML::Value << YAML::BeginMap;
   Put(e, "hflip", a.hflip);
@@ -82,6 +83,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   e << YAML::EndMap;
   Put(e, "strategy", c.strategy);
   Put(e, "server_lr", c.server_lr);
+  Put(e, "vote_momentum", c.vote_momentum);
   Put(e, "rounds", c.rounds);
   Put(e, "min_sites", c.min_sites);
   Put(e, "start_sites", c.start_sites);

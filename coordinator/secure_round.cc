@@ -54,7 +54,7 @@ Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uin
                                    uint32_t vote_bits, uint64_t survivor_votes,
                                    const secagg::QuantizationParams& params, float stat_clip,
                                    uint32_t survivors, uint64_t total_weight,
-                                   uint64_t survivor_weight) {
+                                   uint64_t survivor_weight, double momentum) {
   if (survivor_votes == 0) return InvalidArgument("secagg: survivors carry no vote weight");
   size_t binary = 0;
   for (const NamedTensor& t : base.tensors) {
@@ -80,9 +80,7 @@ Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uin
     for (float& v : t.values) {
       const uint32_t p = plus[next_vote++];
       if (p > survivor_votes) return Internal("secagg: a vote sum exceeds the voters' weight");
-      const double share = (2.0 * p - w) / w;
-      v = share == 0 ? (v >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude)
-                     : static_cast<float>(share);
+      v = NextVoteValue(v, (2.0 * p - w) / w, momentum);
     }
   }
   return out;

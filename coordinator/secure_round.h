@@ -56,6 +56,6 @@ Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uin
                                    uint32_t vote_bits, uint64_t survivor_votes,
                                    const secagg::QuantizationParams& params, float stat_clip,
                                    uint32_t survivors, uint64_t total_weight,
-                                   uint64_t survivor_weight);
+                                   uint64_t survivor_weight, double momentum = 0);
 
 }  // namespace fedsmear

@@ -340,7 +340,7 @@ Result<ModelState> Coordinator::Impl::SecureRound::Aggregate(const std::vector<u
   uint64_t survivor_votes = 0;
   for (uint32_t id : request.survivors) survivor_votes += vote_weights_[id - 1];
   return ApplySecureVote(received_, sum, vote_bits_, survivor_votes, qp, stat_clip, survivors,
-                         setup_.total_weight, survivor_weight_);
+                         setup_.total_weight, survivor_weight_, config_.vote_momentum);
 }
 
 Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {

@@ -59,7 +59,7 @@ Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& c) {
     p.lr = c.server_lr;
     s = std::make_unique<FedAdam>(c.fraction, c.min_sites, p, c.aggregation_threads);
   } else if (c.strategy == "fedvote") {
-    s = std::make_unique<SignVoteStrategy>(c.fraction, c.min_sites);
+    s = std::make_unique<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum);
   } else {
     return InvalidArgument("unknown strategy '" + c.strategy + "'");
   }

@@ -24,7 +24,14 @@ void AddSignBits(const uint8_t* bits, int64_t n, const double* table, double* ds
 
 }  // namespace
 
-SignVoteAggregator::SignVoteAggregator(const ModelState& global) : global_(global) {
+float NextVoteValue(float previous, double share, double momentum) {
+  const double m = momentum * static_cast<double>(previous) + (1 - momentum) * share;
+  if (m == 0) return previous >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude;
+  return static_cast<float>(m);
+}
+
+SignVoteAggregator::SignVoteAggregator(const ModelState& global, double momentum)
+    : global_(global), momentum_(momentum) {
   sums_.reserve(global_.tensors.size());
   for (const NamedTensor& t : global_.tensors) sums_.emplace_back(t.values.size(), 0.0);
 }
@@ -123,18 +130,14 @@ Result<ModelState> SignVoteAggregator::Finish(const std::vector<SiteFailure>&) {
       continue;
     }
     for (size_t k = 0; k < sum.size(); ++k) {
-      if (sum[k] == 0) {  // tie: keep the previous global sign
-        t.values[k] = t.values[k] >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude;
-      } else {
-        t.values[k] = static_cast<float>(sum[k] * inv);
-      }
+      t.values[k] = NextVoteValue(t.values[k], sum[k] * inv, momentum_);
     }
   }
   return out;
 }
 
 std::unique_ptr<RoundAggregator> SignVoteStrategy::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<SignVoteAggregator>(global);
+  return std::make_unique<SignVoteAggregator>(global, momentum_);
 }
 
 }  // namespace fedsmear

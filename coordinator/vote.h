@@ -52,10 +52,21 @@ namespace fedsmear {
 // Magnitude stored for a tied vote, carrying the previous global sign.
 inline constexpr float kVoteTieMagnitude = 1e-6f;
 
+// The global model's new value of one binary weight: the vote state
+//     m = momentum * previous + (1 - momentum) * share        (vote_momentum, default 0)
+// where `previous` is the weight's value in the current global model (the last round's m, or
+// the initial latent weight in round 1) and `share` this round's vote share v. With momentum
+// 0 this is v itself; with momentum > 0 a global sign flips only when the vote has favoured the
+// other sign for long enough to outweigh the accumulated agreement (hysteresis, as FedAvgM /
+// FedAdam keep server momentum on deltas). m == 0 keeps the previous sign at
+// +-kVoteTieMagnitude. Used by the plain and the secure vote.
+float NextVoteValue(float previous, double share, double momentum);
+
 class SignVoteAggregator : public RoundAggregator {
  public:
-  // `global` is this round's global model: layout, previous signs, q8_delta reference.
-  explicit SignVoteAggregator(const ModelState& global);
+  // `global` is this round's global model: layout, previous signs/vote state (see
+  // NextVoteValue), q8_delta reference. momentum in [0, 1).
+  explicit SignVoteAggregator(const ModelState& global, double momentum = 0);
 
   // Folds in a decoded update: binary tensors count by their sign (x >= 0 is +1), others by
   // value. Refuses, leaving the sums untouched, another layout, NaN/Inf or num_samples == 0.
@@ -76,6 +87,7 @@ class SignVoteAggregator : public RoundAggregator {
   Status CheckWeight(uint64_t num_samples) const;
 
   ModelState global_;
+  double momentum_;
   std::vector<std::vector<double>> sums_;  // weighted votes (binary) or weighted values
   std::vector<float> scratch_;             // decoded non-sign tensors of AddEncoded
   std::vector<double> sign_table_;         // AddEncoded: +-w for each bit of each byte value
@@ -86,10 +98,15 @@ class SignVoteAggregator : public RoundAggregator {
 // Strategy "fedvote": FedAvg's site selection and evaluation, SignVoteAggregator's aggregation.
 class SignVoteStrategy : public Strategy {
  public:
-  SignVoteStrategy(double fraction, int min_sites) : Strategy(fraction, min_sites) {}
+  SignVoteStrategy(double fraction, int min_sites, double momentum = 0)
+      : Strategy(fraction, min_sites), momentum_(momentum) {}
   std::string name() const override { return "fedvote"; }
   bool SignVotes() const override { return true; }
+  double momentum() const { return momentum_; }
   std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
+
+ private:
+  double momentum_;
 };
 
 }  // namespace fedsmear

@@ -1,6 +1,7 @@
 #include "tools/simulate.h"
 
 #include <netinet/in.h>
+#include <strings.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,7 +42,23 @@ Result<int> FreeLoopbackPort() {
   return port;
 }
 
-// Training pool and held-out set for the simulation, as folders or manifests.
+// Images per class folder/label of `data` that are not among `classes` (the model's), as
+// "name count" pairs in name order; printed under the partition table.
+Result<std::string> SkippedClasses(const std::string& data, const std::vector<std::string>& classes) {
+  ASSIGN_OR_RETURN(Dataset all, OpenDataset(data, {}));
+  std::vector<int64_t> counts = all.ClassCounts();
+  std::string out;
+  for (size_t k = 0; k < all.class_names.size(); ++k) {
+    bool wanted = false;
+    for (const std::string& c : classes) wanted |= ::strcasecmp(c.c_str(), all.class_names[k].c_str()) == 0;
+    if (!wanted) out += (out.empty() ? "" : ", ") + all.class_names[k] + " " + std::to_string(counts[k]);
+  }
+  return out;
+}
+
+// Training pool and held-out set for the simulation, as folders or manifests. `classes` holds
+// the model's classes when the config or --classes named them (images of other classes are
+// skipped and counted), and receives the classes used.
 Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* pool,
                    std::string* holdout, std::vector<std::string>* classes) {
   if (!o.synthetic.empty()) {
@@ -56,19 +73,30 @@ Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* p
     s.seed = static_cast<uint64_t>(o.seed) + 1000;
     *holdout = (data_dir / "holdout").string();
     RETURN_IF_ERROR(WriteSynthDataset(s, *holdout));
+    if (!classes->empty() && *classes != SynthClassNames(o.synthetic)) {
+      return InvalidArgument("--classes / model.class_names apply to --data; synthetic " +
+                             o.synthetic + " smears have their own classes");
+    }
     *classes = SynthClassNames(o.synthetic);
     return Status::Ok();
   }
   if (o.data.empty()) return InvalidArgument("give --synthetic rbc|wbc or --data DIR");
-  ASSIGN_OR_RETURN(Dataset all, OpenDataset(o.data, {}));
+  if (!classes->empty()) {
+    ASSIGN_OR_RETURN(std::string skipped, SkippedClasses(o.data, *classes));
+    if (!skipped.empty()) std::printf("skipped, not among the model's classes: %s\n", skipped.c_str());
+  }
+  ASSIGN_OR_RETURN(Dataset all, OpenDataset(o.data, *classes));
+  if (all.samples.empty()) return InvalidArgument(o.data + " holds no image of the model's classes");
   *classes = all.class_names;
   if (!o.holdout.empty()) {
     *pool = o.data;
     *holdout = o.holdout;
     return Status::Ok();
   }
-  // Hold out 15% (stratified) of the data for the coordinator's central evaluation.
-  ASSIGN_OR_RETURN(TrainValIndices split, TrainValSplit(all, 0.15, o.seed, false));
+  // Hold out 15% of the data for the coordinator's central evaluation: stratified, or by group
+  // (whole smears) when the sites are partitioned by group, so no smear is on both sides.
+  const bool by_group = o.partition == "group";
+  ASSIGN_OR_RETURN(TrainValIndices split, TrainValSplit(all, 0.15, o.seed, by_group));
   std::vector<Sample> train, held;
   for (size_t i : split.train) train.push_back(all.samples[i]);
   for (size_t i : split.val) held.push_back(all.samples[i]);
@@ -92,7 +120,16 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     ASSIGN_OR_RETURN(c, LoadCoordinatorConfig(o.base_config));
   }
   std::string pool, holdout;
-  std::vector<std::string> classes;
+  // The config (or --classes) decides the classes; the data's folders only when neither does.
+  std::vector<std::string> classes = !o.classes.empty() ? o.classes : c.model.class_names;
+  if (classes.empty() && !o.base_config.empty() && o.data.size() > 0) {
+    ASSIGN_OR_RETURN(Dataset probe, OpenDataset(o.data, {}));
+    if (static_cast<int>(probe.class_names.size()) != c.model.classes) {
+      return InvalidArgument("model.classes is " + std::to_string(c.model.classes) + " but " +
+                             o.data + " has " + std::to_string(probe.class_names.size()) +
+                             " class folders: name the classes in model.class_names or --classes");
+    }
+  }
   RETURN_IF_ERROR(PrepareData(o, run / "data", &pool, &holdout, &classes));
   ASSIGN_OR_RETURN(PartitionScheme scheme, ParsePartitionScheme(o.partition));
   ASSIGN_OR_RETURN(SitePartition part,
@@ -174,6 +211,8 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   c.holdout = {{"holdout", holdout}};
   if (o.local_epochs > 0) c.train.local_epochs = o.local_epochs;
   if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
+  if (o.logit_adjustment >= 0) c.train.logit_adjustment = o.logit_adjustment;
+  if (o.vote_momentum >= 0) c.vote_momentum = o.vote_momentum;
   if (!o.codec_down.empty()) c.codec_down = o.codec_down;
   if (!o.codec_up.empty()) c.codec_up = o.codec_up;
   if (!o.strategy.empty()) c.strategy = o.strategy;

@@ -27,6 +27,7 @@ struct SimOptions {
   int per_class = 120;           // synthetic images per class (training pool)
   std::string data;              // image folder or manifest of real data
   std::string holdout;           // held-out folder; empty: 15% of the data is held out
+  std::vector<std::string> classes;  // the model's classes (default: base config's, else data's)
   std::string partition = "iid";  // iid | dirichlet:A | group
   std::string out = "runs/sim";
   bool insecure = false;         // plain TCP instead of CurveZMQ
@@ -36,6 +37,8 @@ struct SimOptions {
   // Overrides of the base config's training settings (negative/empty = keep).
   int local_epochs = -1;
   double learning_rate = -1;
+  double logit_adjustment = -1;
+  double vote_momentum = -1;     // vote_momentum (fedvote)  // train.logit_adjustment (tau; 0 = plain cross-entropy)
   std::string codec_down;
   std::string codec_up;
   std::string strategy;

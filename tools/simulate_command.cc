@@ -89,6 +89,10 @@ Command AddSimulateCommand(CLI::App& root) {
   auto* data = app->add_option("--data", o.data, "real image folder (or manifest)");
   syn->excludes(data);
   app->add_option("--holdout", o.holdout, "held-out folder (default: 15% of --data)");
+  app->add_option("--classes", o.classes,
+                  "the model's classes, comma-separated (default: the config's model.class_names, "
+                  "else the data's class folders); images of other classes are skipped")
+      ->delimiter(',');
   app->add_option("--partition", o.partition, "iid | dirichlet:A | group")->capture_default_str();
   app->add_option("--out", o.out, "run directory")->capture_default_str();
   app->add_flag("--insecure", o.insecure, "plain TCP instead of CurveZMQ");
@@ -96,6 +100,11 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--threads-per-site", o.threads_per_site, "torch threads per site (0: share)");
   app->add_option("--local-epochs", o.local_epochs, "override train.local_epochs");
   app->add_option("--lr", o.learning_rate, "override train.learning_rate");
+  app->add_option("--logit-adjustment", o.logit_adjustment,
+                  "override train.logit_adjustment (tau; 0 = plain cross-entropy)")
+      ->check(CLI::Range(0.0, 4.0));
+  app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
+      ->check(CLI::Range(0.0, 0.99));
   app->add_option("--codec-down", o.codec_down,
                   "override codec_down (f32, f32+f16, f32+q8, sign1, sign1+f16, sign1+q8)");
   app->add_option("--codec-up", o.codec_up, "override codec_up (e.g. f32, sign1+f16, q8_delta+q8)");

@@ -42,6 +42,7 @@ struct TrainCmd {
   int loader_threads = 1;
   int seed = 1;
   bool group_split = false;
+  double logit_adjustment = 0;  // centralized training sees the pooled prior: plain CE
 };
 
 int RunTrain(const TrainCmd& c) {
@@ -71,6 +72,7 @@ int RunTrain(const TrainCmd& c) {
   o.train.local_epochs = c.epochs;
   o.train.batch_size = c.batch_size;
   o.train.learning_rate = c.lr;
+  o.train.logit_adjustment = c.logit_adjustment;
   o.input_size = c.input_size;
   o.loader_threads = c.loader_threads;
   o.seed = static_cast<uint64_t>(c.seed);
@@ -214,6 +216,10 @@ Command AddTrainCommand(CLI::App& root) {
   app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
   app->add_option("--loader-threads", c->loader_threads, "decoding threads")->capture_default_str();
   app->add_option("--seed", c->seed, "seed")->capture_default_str();
+  app->add_option("--logit-adjustment", c->logit_adjustment,
+                  "tau of the loss's logit adjustment by the class prior (0 = plain CE)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 4.0));
   return {app, [c] { return RunTrain(*c); }};
 }
 

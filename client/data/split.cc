@@ -19,6 +19,18 @@ std::vector<int64_t> CountClasses(const Dataset& ds, const std::vector<size_t>* 
   return counts;
 }
 
+std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau) {
+  std::vector<double> out(counts.size(), 0.0);
+  double total = 0;
+  for (int64_t n : counts) total += n > 0 ? static_cast<double>(n) : 0.0;
+  if (tau == 0 || total == 0) return out;
+  for (size_t c = 0; c < counts.size(); ++c) {
+    out[c] = counts[c] > 0 ? tau * std::log(static_cast<double>(counts[c]) / total)
+                           : kAbsentClassOffset;
+  }
+  return out;
+}
+
 std::vector<double> InverseFrequencyWeights(const std::vector<int64_t>& counts) {
   std::vector<double> w(counts.size(), 0.0);
   double sum = 0;

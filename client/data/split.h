@@ -25,6 +25,15 @@ std::vector<int64_t> CountClasses(const Dataset& ds, const std::vector<size_t>* 
 // no samples get 0.
 std::vector<double> InverseFrequencyWeights(const std::vector<int64_t>& counts);
 
+// Offsets added to the logits in the training loss (logit adjustment, Menon et al. 2021; in
+// federated label skew FedLC, Zhang et al. 2022): tau * log(pi_c) with pi_c the local class
+// prior among the classes the site has, and kAbsentClassOffset for a class with no local sample
+// (restricted softmax, FedRS, Li & Zhan 2021): its softmax share, and with it every gradient on
+// its score, is exactly zero, so a site that never sees a class leaves its scores to the sites
+// that do. Returns all zeros when tau is 0 or there are no samples.
+inline constexpr double kAbsentClassOffset = -1e4;
+std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau);
+
 struct TrainValIndices {
   std::vector<size_t> train;  // indices into Dataset::samples, ascending
   std::vector<size_t> val;

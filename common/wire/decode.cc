@@ -78,6 +78,7 @@ class Reader {
     out->class_weights = in.getClassWeights();
     out->bn_momentum = in.getBnMomentum();
     out->fedprox_mu = in.getFedproxMu();
+    out->logit_adjustment = in.getLogitAdjustment();
     auto a = in.getAugment();
     out->augment.hflip = a.getHflip();
     out->augment.vflip = a.getVflip();

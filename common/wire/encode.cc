@@ -50,6 +50,7 @@ void SetTrainConfig(p::TrainConfig::Builder out, const TrainConfig& in) {
   out.setClassWeights(in.class_weights);
   out.setBnMomentum(in.bn_momentum);
   out.setFedproxMu(in.fedprox_mu);
+  out.setLogitAdjustment(in.logit_adjustment);
   auto a = out.initAugment();
   a.setHflip(in.augment.hflip);
   a.setVflip(in.augment.vflip);

@@ -60,6 +60,7 @@ struct TrainConfig {
   bnMomentum @7 :Float64;
   fedproxMu @8 :Float64;
   augment @9 :AugmentConfig;
+  logitAdjustment @10 :Float64;  # tau of the local loss's logit adjustment (0 = off)
 }
 
 # site -> coordinator, first message after connecting.

@@ -26,7 +26,7 @@
 
 namespace fedsmear::wire {
 
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;  // 2: TrainConfig.logitAdjustment
 
 // Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
 enum class Codec : uint16_t { kF32 = 0, kSign1 = 1, kF16 = 2, kQ8 = 3 };

@@ -62,6 +62,7 @@ Status TrainSettings(const TrainConfig& t) {
   RETURN_IF_ERROR(Range(t.batch_size, 1, 4096, "train.batch_size"));
   RETURN_IF_ERROR(Range(t.bn_momentum, 0, 1, "train.bn_momentum"));
   RETURN_IF_ERROR(Range(t.fedprox_mu, 0, 100, "train.fedprox_mu"));
+  RETURN_IF_ERROR(Range(t.logit_adjustment, 0, 4, "train.logit_adjustment"));
   const AugmentConfig& a = t.augment;
   RETURN_IF_ERROR(Range(a.rotate_deg, 0, 180, "augment.rotate_deg"));
   RETURN_IF_ERROR(Range(a.zoom, 0, 0.9, "augment.zoom"));

@@ -53,6 +53,26 @@ TEST(SignVoteTest, VoteSharesMatchHandComputedValues) {
   }
 }
 
+// Server momentum on vote shares: m = beta * previous + (1 - beta) * v, by hand.
+TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
+  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.0), -0.5f);           // no momentum: v
+  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.5), 0.15f);           // 0.4 - 0.25: kept +
+  EXPECT_FLOAT_EQ(NextVoteValue(0.15f, -0.5, 0.5), -0.175f);        // sustained: flips
+  EXPECT_EQ(NextVoteValue(-0.5f, 0.5, 0.5), -kVoteTieMagnitude);    // m == 0: keeps the sign
+  EXPECT_EQ(NextVoteValue(0.5f, 0.0, 0.0), kVoteTieMagnitude);      // plain tie as before
+  // The aggregator applies it to binary tensors only (floats stay weighted means).
+  SignVoteAggregator agg(Layout({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f), 0.5);
+  AddHandExample(&agg);
+  auto global = agg.Finish({});
+  ASSERT_TRUE(global.ok()) << global.status();
+  const std::vector<float>& v = global->tensors[0].values;
+  EXPECT_FLOAT_EQ(v[0], -0.45f);                 // tie this round: half the old state
+  EXPECT_FLOAT_EQ(v[1], 0.5f * 0.1f + 0.5f / 3);
+  EXPECT_FLOAT_EQ(v[2], 0.5f * 0.9f + 1.f / 3);
+  EXPECT_FLOAT_EQ(v[3], 0.05f - 0.5f);           // a unanimous vote flips a weak state
+  EXPECT_FLOAT_EQ(global->tensors[1].values[0], 17.f / 6);
+}
+
 TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
   SignVoteStrategy strategy(1.0, 1);
   EXPECT_EQ(strategy.name(), "fedvote");

@@ -48,7 +48,7 @@ TEST(AugmentTest, PreservesShapeAndIsDeterministic) {
 
 TEST(AugmentTest, DisabledIsIdentity) {
   AugmentConfig none;
-  none.hflip = none.vflip = false;
+  none.hflip = none.vflip = none.rot90 = false;
   Augmenter aug(none);
   EXPECT_FALSE(aug.enabled());
   cv::Mat a = RgbPattern();
@@ -60,6 +60,7 @@ TEST(AugmentTest, DisabledIsIdentity) {
 TEST(AugmentTest, FlipOnlyGivesOneOfFourImages) {
   AugmentConfig f;
   f.hflip = f.vflip = true;
+  f.rot90 = false;
   Augmenter aug(f);
   const cv::Mat base = RgbPattern();
   cv::Mat h, v, hv;

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Writes docs/accuracy.md from scripts/accuracy-table runs (runs/accuracy/<task>/).
+
+For each task folder: a table of the centralized reference, float FedAvg (f32), the default and
+any other run present (accuracy, macro-F1, best and last round, bytes per site per round, ratio
+to float FedAvg, wall time), a generated SVG plot of accuracy per round (docs/accuracy-<task>.svg),
+per-class recall of the default against the centralized model and float FedAvg, and the goal
+check of issue 14. Standard library only; safe to run while runs are in progress (partial runs
+are marked as such).
+"""
+import argparse
+import json
+import os
+import re
+import platform
+import subprocess
+
+TASKS = {
+    "wbc-pbc": "white cells (PBC, 8 classes), 4 sites with Dirichlet(0.5) label skew",
+    "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
+                "smear (no smear split between sites or between training and held-out data)",
+}
+ORDER = ["central", "default", "f32", "nola", "down1", "both1", "smallest", "glorot"]
+LABEL = {
+    "default": "default (sign votes, sign1+q8 both ways, logit adjustment)",
+    "f32": "float FedAvg (f32 both ways), same schedule",
+    "nola": "default without logit adjustment",
+    "down1": "sign1+f16 down, f32 up, fedavg",
+    "both1": "sign1+f16 both ways, fedvote",
+    "smallest": "sign1+q8 both ways, fedvote, epsilon start",
+    "glorot": "sign1+q8 both ways, fedvote, glorot start",
+    "central": "centralized (`fedsmear train`, pooled sites' data)",
+}
+COLOURS = {"central": "#222222", "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
+           "down1": "#2ca02c", "both1": "#9467bd", "smallest": "#8c564b", "glorot": "#e377c2"}
+GOAL_POINTS = 1.0     # accuracy and macro-F1 within this many points of centralized
+RECALL_POINTS = 3.0   # every class's recall within this many points of centralized
+BYTES_RATIO = 16.0    # a round costs at most 1/16 of float FedAvg's bytes
+
+
+def per_class(block):
+    return {c["class"]: c["recall"] for c in block.get("per_class", [])}
+
+
+def federated(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    rows = [r for r in rows if r.get("accuracy") is not None]
+    if not rows:
+        return None
+    sites = max(len(r.get("sites_selected", [])) for r in rows) or 1
+    best = max(rows, key=lambda r: r["accuracy"])
+    last = rows[-1]
+    holdout = next(iter(last.get("central", {}).values()), {})
+    return {
+        "rounds": len(rows), "final_accuracy": last["accuracy"], "final_macro_f1": last["macro_f1"],
+        "best_accuracy": best["accuracy"], "best_macro_f1": best["macro_f1"],
+        "best_round": best["round"], "curve": [r["accuracy"] for r in rows],
+        "per_round_site": sum(r.get("bytes_down", 0) + r.get("bytes_up", 0) +
+                              r.get("secagg", {}).get("bytes", 0) for r in rows) / len(rows) / sites,
+        "wall_s": sum(r.get("round_s", 0) for r in rows), "recall": per_class(holdout),
+    }
+
+
+def central(folder):
+    log = os.path.join(folder, "central.log")
+    if not os.path.exists(log):
+        return None
+    pattern = re.compile(r"^epoch\s+(\d+).*holdout acc ([0-9.]+)\s+macro-F1 ([0-9.]+)")
+    rows, secs = [], 0.0
+    for line in open(log):
+        m = pattern.match(line)
+        if m:
+            rows.append((int(m.group(1)), float(m.group(2)), float(m.group(3))))
+        t = re.search(r"\(([0-9.]+) s\)", line)
+        if m and t:
+            secs += float(t.group(1))
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: r[1])
+    out = {"rounds": len(rows), "final_accuracy": rows[-1][1], "final_macro_f1": rows[-1][2],
+           "best_accuracy": best[1], "best_macro_f1": best[2], "best_round": best[0],
+           "curve": [r[1] for r in rows], "per_round_site": None, "wall_s": secs, "recall": {}}
+    ev = os.path.join(folder, "central.eval.json")
+    if os.path.exists(ev) and os.path.getsize(ev) > 0:
+        out["recall"] = per_class(json.load(open(ev)))
+    return out
+
+
+def plot(task, runs, path):
+    w, h, left, top, right, bottom = 640, 320, 50, 20, 170, 40
+    n = max(len(r["curve"]) for r in runs.values())
+    sx = lambda i: left + (w - left - right) * (i / max(1, n - 1))
+    sy = lambda a: top + (h - top - bottom) * (1 - a)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{w}" height="{h}" fill="white"/>']
+    for a in (0, 0.25, 0.5, 0.75, 1.0):
+        out.append(f'<line x1="{left}" x2="{w - right}" y1="{sy(a):.1f}" y2="{sy(a):.1f}" '
+                   f'stroke="#ddd"/><text x="{left - 6}" y="{sy(a) + 4:.1f}" '
+                   f'text-anchor="end">{a:.2f}</text>')
+    for i in range(0, n, max(1, n // 10)):
+        out.append(f'<text x="{sx(i):.1f}" y="{h - bottom + 15}" text-anchor="middle">{i + 1}</text>')
+    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 5}" text-anchor="middle">round '
+               f'(centralized: epoch)</text>')
+    out.append(f'<text x="{left}" y="12">{task}: held-out accuracy</text>')
+    for k, (name, r) in enumerate(runs.items()):
+        pts = " ".join(f"{sx(i):.1f},{sy(a):.1f}" for i, a in enumerate(r["curve"]))
+        c = COLOURS.get(name, "#777")
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="1.8"/>')
+        y = top + 14 * k
+        out.append(f'<line x1="{w - right + 10}" x2="{w - right + 28}" y1="{y}" y2="{y}" '
+                   f'stroke="{c}" stroke-width="2"/><text x="{w - right + 32}" y="{y + 4}">'
+                   f'{name}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def section(task, folder, docs_dir):
+    runs = {}
+    for name in ORDER:
+        r = central(folder) if name == "central" else (
+            federated(os.path.join(folder, name, "metrics.jsonl"))
+            if os.path.exists(os.path.join(folder, name, "metrics.jsonl")) else None)
+        if r:
+            runs[name] = r
+    if not runs:
+        return []
+    lines = [f"## {task}: {TASKS.get(task, task)}", ""]
+    svg = f"accuracy-{task}.svg"
+    plot(task, runs, os.path.join(docs_dir, svg))
+    lines += [f"![accuracy per round, {task}]({svg})", ""]
+    head = ["run", "rounds", "final acc", "final macro-F1", "best acc (round)",
+            "MiB per site-round (down+up)", "vs float", "wall"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    f32 = runs.get("f32")
+    for name, r in runs.items():
+        ratio, traffic = "", ""
+        if r["per_round_site"]:
+            traffic = f"{r['per_round_site'] / 1048576:.2f}"
+            if f32 and f32["per_round_site"]:
+                ratio = f"1/{f32['per_round_site'] / r['per_round_site']:.1f}"
+        lines.append("| " + " | ".join([
+            LABEL.get(name, name), str(r["rounds"]), f"{r['final_accuracy']:.4f}",
+            f"{r['final_macro_f1']:.4f}", f"{r['best_accuracy']:.4f} ({r['best_round']})",
+            traffic, ratio, f"{r['wall_s'] / 60:.0f} min"]) + " |")
+    c, d = runs.get("central"), runs.get("default")
+    if c and (c["recall"] or d):
+        classes = list(c["recall"] or d["recall"])
+        cols = [n for n in ("central", "default", "f32", "nola") if n in runs and runs[n]["recall"]]
+        lines += ["", "Per-class recall on the held-out set (last round / last epoch):", "",
+                  "| class | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        for k in classes:
+            cells = []
+            for n in cols:
+                v = runs[n]["recall"].get(k)
+                mark = ""
+                if n != "central" and v is not None and c["recall"].get(k) is not None and \
+                        100 * (c["recall"][k] - v) > RECALL_POINTS:
+                    mark = " (**-{:.1f}**)".format(100 * (c["recall"][k] - v))
+                cells.append("" if v is None else f"{v:.3f}{mark}")
+            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    if c and d:
+        da, df = 100 * (c["final_accuracy"] - d["final_accuracy"]), 100 * (c["final_macro_f1"] - d["final_macro_f1"])
+        ratio = f32["per_round_site"] / d["per_round_site"] if f32 and d["per_round_site"] else None
+        worst = max(((100 * (c["recall"][k] - v), k) for k, v in d["recall"].items()
+                     if k in c["recall"]), default=(None, None))
+        ok = da <= GOAL_POINTS and df <= GOAL_POINTS and d["rounds"] <= 30 and \
+            (ratio is None or ratio >= BYTES_RATIO) and (worst[0] is None or worst[0] <= RECALL_POINTS)
+        lines += ["", f"**Goal check (default vs centralized)**: accuracy {-da:+.1f} points, macro-F1 "
+                  f"{-df:+.1f} points (goal: within {GOAL_POINTS:.0f}), in {d['rounds']} rounds "
+                  f"(at most 30), bytes 1/{ratio:.1f} of float FedAvg (at most 1/16)"
+                  if ratio else
+                  f"**Goal check (default vs centralized)**: accuracy {-da:+.1f} points, macro-F1 "
+                  f"{-df:+.1f} points, {d['rounds']} rounds"]
+        if worst[0] is not None:
+            lines[-1] += f", worst class recall {-worst[0]:+.1f} points ({worst[1]}; goal: within 3)"
+        lines[-1] += ": **met**." if ok else ": **not met**."
+    if c and f32:
+        lines.append(f"Float FedAvg vs centralized: accuracy "
+                     f"{100 * (f32['final_accuracy'] - c['final_accuracy']):+.1f} points, macro-F1 "
+                     f"{100 * (f32['final_macro_f1'] - c['final_macro_f1']):+.1f}.")
+    lines.append("")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", default="runs/accuracy")
+    ap.add_argument("--out", default="docs/accuracy.md")
+    a = ap.parse_args()
+    docs_dir = os.path.dirname(os.path.abspath(a.out))
+    head_path = os.path.join(docs_dir, "accuracy.head.md")
+    lines = open(head_path).read().rstrip("\n").split("\n") + [""] if os.path.exists(head_path) else []
+    cpu = ""
+    try:
+        cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    lines += [f"Machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), no GPU; generated by "
+              "`python3 bench/py/accuracy_doc.py` from the runs of `scripts/accuracy-table`.", ""]
+    for task in sorted(os.listdir(a.runs)) if os.path.isdir(a.runs) else []:
+        folder = os.path.join(a.runs, task)
+        if os.path.isdir(folder):
+            lines += section(task, folder, docs_dir)
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
