@@ -23,7 +23,9 @@ TEST(WireFuzz, DecoderSurvivesMutatedMessages) {
   SecAggSetup setup;
   setup.round = 3;
   setup.task_id = 17;
-  for (uint32_t i = 1; i <= 3; ++i) setup.sites.push_back({"site-" + std::to_string(i), i, std::string(32, 'k')});
+  for (uint32_t i = 1; i <= 3; ++i) {
+    setup.sites.push_back({"site-" + std::to_string(i), i, std::string(32, 'k'), 0});
+  }
   setup.threshold = 2;
   setup.neighbours = 2;
   setup.graph_seed = std::string(32, 'g');
@@ -32,7 +34,10 @@ TEST(WireFuzz, DecoderSurvivesMutatedMessages) {
   setup.vector_length = 10;
   setup.stat_clip = 100;
   seeds.push_back(Encode(s::Wrap(setup)));
-  seeds.push_back(Encode(s::Wrap(SecAggUnmaskRequest{3, 17, {1, 2}, {3}})));
+  seeds.push_back(Encode(s::Wrap(
+      SecAggUnmaskRequest{3, 17, {1, 2}, {3}, {{1, std::string(64, 's')}, {2, std::string(64, 't')}}})));
+  seeds.push_back(Encode(s::Wrap(SecAggConsistencyCheck{3, 17, {1, 2, 4}})));
+  seeds.push_back(Encode(s::Wrap(SecAggConsistencySignature{3, 17, std::string(64, 'x')})));
   DecodeLimits limits;
   limits.max_message_bytes = 1 << 20;
   const int ok = testing::FuzzDecoder(seeds, [&](const std::string& bytes) {
