@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 #include <vector>
@@ -135,9 +136,20 @@ void BM_SiteRound(benchmark::State& state) {
     MaskedInput y = Take(sim.sites[0].MaskInput(received, x));
     elapsed += std::chrono::duration<double>(Clock::now() - t0).count();
     benchmark::DoNotOptimize(y.masked.data());
-    UnmaskRequest request;
-    for (uint32_t i = 1; i <= n; ++i) request.survivors.push_back(i);
-    t0 = Clock::now();
+    Check(sim.server->AddMaskedInput(y));
+    for (size_t i = 1; i < sim.sites.size(); ++i) {  // the others, untimed
+      Site& other = sim.sites[i];
+      Check(sim.server->AddMaskedInput(
+          Take(other.MaskInput(Take(sim.server->SharesFor(other.id())), x))));
+    }
+    const UnmaskRequest all = Take(sim.server->CloseMaskStage());
+    for (size_t i = 1; i < sim.sites.size(); ++i) {
+      Check(sim.server->AddConsistencySignature(sim.sites[i].id(),
+                                                Take(sim.sites[i].SignSurvivors(all.survivors))));
+    }
+    t0 = Clock::now();  // consistency round and unmasking of site 1
+    Check(sim.server->AddConsistencySignature(1, Take(sim.sites[0].SignSurvivors(all.survivors))));
+    const UnmaskRequest request = sim.server->RequestFor(1);
     UnmaskResponse r = Take(sim.sites[0].Unmask(request));
     elapsed += std::chrono::duration<double>(Clock::now() - t0).count();
     benchmark::DoNotOptimize(r.shares.data());
@@ -170,9 +182,15 @@ void BM_ServerRound(benchmark::State& state) {
   Server probe = after_share;
   for (const MaskedInput& y : inputs) Check(probe.AddMaskedInput(y));
   const UnmaskRequest request = Take(probe.CloseMaskStage());
+  std::map<uint32_t, Signature64> signatures;  // the consistency round
+  for (Site& site : sim.sites) {
+    if (dropped.count(site.id())) continue;
+    signatures[site.id()] = Take(site.SignSurvivors(request.survivors));
+    Check(probe.AddConsistencySignature(site.id(), signatures[site.id()]));
+  }
   std::vector<UnmaskResponse> responses;
   for (Site& site : sim.sites) {
-    if (!dropped.count(site.id())) responses.push_back(Take(site.Unmask(request)));
+    if (!dropped.count(site.id())) responses.push_back(Take(site.Unmask(probe.RequestFor(site.id()))));
   }
   for (auto _ : state) {
     state.PauseTiming();
@@ -180,6 +198,7 @@ void BM_ServerRound(benchmark::State& state) {
     state.ResumeTiming();
     for (const MaskedInput& y : inputs) Check(server.AddMaskedInput(y));
     Check(server.CloseMaskStage().status());
+    for (const auto& [id, signature] : signatures) Check(server.AddConsistencySignature(id, signature));
     for (const UnmaskResponse& r : responses) Check(server.AddUnmaskResponse(r));
     std::vector<uint32_t> sum = Take(server.Finish());
     if (sum[0] != n - drops) std::abort();  // every site sent x = 1

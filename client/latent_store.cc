@@ -19,7 +19,8 @@ Status SaveLatentState(const std::string& state_dir, const ModelState& latent) {
   fs::create_directories(state_dir, ec);
   if (ec) return IoError("cannot create state_dir " + state_dir + ": " + ec.message());
   return WriteFileAtomic(LatentStatePath(state_dir),
-                         PackModel(latent, {BinaryCodec::kLatentF32, FloatCodec::kF32}));
+                         PackModel(latent, {BinaryCodec::kLatentF32, FloatCodec::kF32}),
+                         0600);  // this hospital's weights: readable by the site's account only
 }
 
 Result<std::optional<ModelState>> LoadLatentState(const std::string& state_dir) {

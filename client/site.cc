@@ -93,6 +93,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
     }
     site->signing_seed_.emplace(std::move(secret));
   }
+  ASSIGN_OR_RETURN(site->secagg_policy_, SecAggPolicy::FromConfig(config.policy));
   if (!config.state_dir.empty()) site->LoadLatent();
   torch::set_num_threads(config.threads);
   spdlog::info("site {}: {} images in {} classes ({} train, {} validation), {} files skipped",
@@ -120,7 +121,8 @@ void Site::LoadLatent() {
 
 Status Site::StartTraining(wire::TrainTask task,
                            const std::function<Status(wire::Body, milliseconds)>& send) {
-  Result<std::string> refusal = PrepareTask(task.class_names, task.train.local_epochs);
+  Result<std::string> refusal = secagg_policy_.TaskRefusal(task);
+  if (refusal->empty()) refusal = PrepareTask(task.class_names, task.train.local_epochs);
   if (!refusal.ok()) return refusal.status();
   if (!refusal->empty()) {
     spdlog::warn("refusing round {}: {}", task.round, *refusal);
@@ -129,8 +131,7 @@ Status Site::StartTraining(wire::TrainTask task,
   }
   spdlog::info("round {}: training {} epoch(s) at lr {:.2e}", task.round, task.train.local_epochs,
                task.train.learning_rate);
-  bool secure = false;
-  for (const wire::KeyValue& kv : task.extra) secure |= kv.key == "secure_aggregation";
+  const bool secure = IsSecureTask(task);
   if (secure && !(impl_->secagg && impl_->secagg->task_id() == task.task_id)) {
     // Training without a session would end in a plain Update the coordinator must not see.
     (void)send(wire::Refusal{task.task_id, task.round, "no secure aggregation session for task"},
@@ -179,7 +180,8 @@ Status Site::HandleSecAgg(wire::Body& body,
       return Status::Ok();
     }
     wire::SecAggKeys keys;
-    auto session = SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys);
+    auto session =
+        SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys, secagg_policy_);
     if (!session.ok()) {
       refuse(setup->task_id, setup->round, session.status().message());
       return Status::Ok();
@@ -202,6 +204,10 @@ Status Site::HandleSecAgg(wire::Body& body,
     if (!matches(shares->round, shares->task_id)) return Status::Ok();
     st = session->OnSharesRelay(*shares);
     if (st.ok()) return SendMaskedIfReady(send);
+  } else if (auto* check = std::get_if<wire::SecAggConsistencyCheck>(&body)) {
+    if (!matches(check->round, check->task_id)) return Status::Ok();
+    Result<wire::SecAggConsistencySignature> signature = session->OnConsistencyCheck(*check);
+    st = signature.ok() ? send(std::move(*signature), milliseconds(5000)) : signature.status();
   } else if (auto* request = std::get_if<wire::SecAggUnmaskRequest>(&body)) {
     if (!matches(request->round, request->task_id)) return Status::Ok();
     Result<wire::SecAggUnmaskResponse> response = session->OnUnmaskRequest(*request);
@@ -338,6 +344,7 @@ Status Site::Run(const std::atomic<bool>& stop) {
     } else if (std::holds_alternative<wire::SecAggSetup>(msg->body) ||
                std::holds_alternative<wire::SecAggKeysRelay>(msg->body) ||
                std::holds_alternative<wire::SecAggSharesRelay>(msg->body) ||
+               std::holds_alternative<wire::SecAggConsistencyCheck>(msg->body) ||
                std::holds_alternative<wire::SecAggUnmaskRequest>(msg->body)) {
       s.run_id = msg->run_id;
       RETURN_IF_ERROR(HandleSecAgg(msg->body, send));

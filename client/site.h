@@ -1,6 +1,8 @@
 // Site: the hospital daemon's logic. Loads the site's images, connects out to the coordinator,
 // says hello, and then answers tasks until the coordinator says goodbye:
-//   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal)
+//   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal);
+//                   under policy.require_secure_aggregation a task that is not a SecAgg+ round
+//                   is refused (client/site_policy.h), whatever the coordinator asks
 //   EvaluateTask -> metrics of the received model on the validation split -> EvaluateResult
 //   SecAggSetup  -> secure aggregation session (client/site_secagg.h): its stages are answered on
 //                   the main loop while the matching TrainTask trains; the trained delta is
@@ -23,6 +25,7 @@
 
 #include "client/data/dataset.h"
 #include "client/data/split.h"
+#include "client/site_policy.h"
 #include "client/site_secagg.h"
 #include "common/config.h"
 #include "common/status.h"
@@ -80,6 +83,7 @@ class Site {
   std::vector<std::string> class_order_;  // the class order dataset_ was scanned with
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
+  SecAggPolicy secagg_policy_;                    // policy.* secure aggregation rules + roster
   std::unique_ptr<Impl> impl_;
 };
 

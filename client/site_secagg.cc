@@ -99,14 +99,15 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(const wire::SecAggSetup& setup,
                                                             const std::string& site_id,
                                                             const secagg::Secret32& identity_seed,
-                                                            wire::SecAggKeys* advertise) {
-  ASSIGN_OR_RETURN(secagg::Config config, SecAggConfigFromSetup(setup));
-  const uint32_t safe = secagg::RecommendedThreshold(config.neighbours);
-  if (config.threshold < safe) {
-    return PermissionDenied("secure aggregation threshold " + std::to_string(config.threshold) +
-                            " is below the safe minimum " + std::to_string(safe) + " for " +
-                            std::to_string(config.neighbours) + " neighbours");
+                                                            wire::SecAggKeys* advertise,
+                                                            const SecAggPolicy& policy) {
+  if (setup.sites.size() > policy.max_sites) {  // before anything is sized by n
+    return PermissionDenied("setup lists " + std::to_string(setup.sites.size()) +
+                            " sites; site policy allows at most " +
+                            std::to_string(policy.max_sites));
   }
+  ASSIGN_OR_RETURN(secagg::Config config, SecAggConfigFromSetup(setup));
+  RETURN_IF_ERROR(policy.CheckSetup(setup, config, site_id));
   ASSIGN_OR_RETURN(secagg::IdentityDirectory directory, DirectoryFromSetup(setup));
   ASSIGN_OR_RETURN(secagg::Ed25519KeyPair identity,
                    secagg::Ed25519KeyPair::FromPrivate(identity_seed));
@@ -188,9 +189,17 @@ Result<std::optional<wire::SecAggMasked>> SecAggSession::TakeMasked() {
   return std::optional<wire::SecAggMasked>(std::move(out));
 }
 
+Result<wire::SecAggConsistencySignature> SecAggSession::OnConsistencyCheck(
+    const wire::SecAggConsistencyCheck& check) {
+  ASSIGN_OR_RETURN(secagg::Signature64 signature, site_.SignSurvivors(check.survivors));
+  return wire::SecAggConsistencySignature{setup_.round, setup_.task_id,
+                                          BytesOf(signature.data(), signature.size())};
+}
+
 Result<wire::SecAggUnmaskResponse> SecAggSession::OnUnmaskRequest(
     const wire::SecAggUnmaskRequest& request) {
-  ASSIGN_OR_RETURN(secagg::UnmaskResponse response, site_.Unmask(UnmaskRequestFromWire(request)));
+  ASSIGN_OR_RETURN(secagg::UnmaskRequest parsed, UnmaskRequestFromWire(request));
+  ASSIGN_OR_RETURN(secagg::UnmaskResponse response, site_.Unmask(parsed));
   wire::SecAggUnmaskResponse out = UnmaskResponseToWire(response);
   out.round = setup_.round;
   out.task_id = setup_.task_id;

@@ -4,10 +4,11 @@
 //   Start                 -> SecAggKeys (stage 1)
 //   OnKeysRelay           -> SecAggShares (stage 2)
 //   OnSharesRelay + SetInput (either order) -> TakeMasked() yields SecAggMasked once (stage 3)
-//   OnUnmaskRequest       -> SecAggUnmaskResponse (stage 4)
+//   OnConsistencyCheck    -> SecAggConsistencySignature (the survivor set, signed once)
+//   OnUnmaskRequest       -> SecAggUnmaskResponse (stage 4, only with t signatures of the set)
 // Start refuses (kPermissionDenied, with a reason for the Refusal) a setup whose threshold is
-// below RecommendedThreshold(k), whose directory lacks this site or names another signing key
-// for it. The quantized input is held only until it is masked; only masked words leave.
+// below RecommendedThreshold(k) or the policy's minimum, whose directory lacks this site, names
+// another signing key for it, or (with a roster) lists a peer or key not on the roster. The quantized input is held only until it is masked; only masked words leave.
 // QuantizeDelta turns a trained model into the input: (trained - global) * weight/total_weight,
 // clipped to +-clip (+-stat_clip for BN running statistics, whose changes are orders of magnitude
 // larger than those of trainable values), quantized for n contributors (secagg::Quantize, seeded
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "client/site_policy.h"
 #include "common/secagg/crypto.h"
 #include "common/secagg/quantize.h"
 #include "common/secagg/site.h"
@@ -62,11 +64,13 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 
 class SecAggSession {
  public:
-  // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity.
+  // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity;
+  // `policy`: the site's own limits and consortium roster (SecAggPolicy::CheckSetup).
   static Result<std::unique_ptr<SecAggSession>> Start(const wire::SecAggSetup& setup,
                                                       const std::string& site_id,
                                                       const secagg::Secret32& identity_seed,
-                                                      wire::SecAggKeys* advertise);
+                                                      wire::SecAggKeys* advertise,
+                                                      const SecAggPolicy& policy = {});
 
   uint64_t task_id() const { return setup_.task_id; }
   uint32_t round() const { return setup_.round; }
@@ -77,6 +81,9 @@ class SecAggSession {
   Status SetInput(SecAggInput input);
   // The masked input once both the shares and the input are here (then never again).
   Result<std::optional<wire::SecAggMasked>> TakeMasked();
+  // Consistency round: signs the survivor set (once per round; secagg::Site::SignSurvivors).
+  Result<wire::SecAggConsistencySignature> OnConsistencyCheck(
+      const wire::SecAggConsistencyCheck& check);
   Result<wire::SecAggUnmaskResponse> OnUnmaskRequest(const wire::SecAggUnmaskRequest& request);
 
  private:

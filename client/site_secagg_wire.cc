@@ -96,8 +96,28 @@ Result<std::vector<uint32_t>> WordsFromBytes(const std::string& bytes, uint64_t 
   return out;
 }
 
-secagg::UnmaskRequest UnmaskRequestFromWire(const wire::SecAggUnmaskRequest& r) {
-  return {r.survivors, r.dropped};
+Result<secagg::Signature64> Signature64FromBytes(const std::string& bytes) {
+  secagg::Signature64 out{};
+  if (bytes.size() != out.size()) return Corrupt("signature must be 64 bytes");
+  std::memcpy(out.data(), bytes.data(), out.size());
+  return out;
+}
+
+Result<secagg::UnmaskRequest> UnmaskRequestFromWire(const wire::SecAggUnmaskRequest& r) {
+  secagg::UnmaskRequest out{r.survivors, r.dropped, {}};
+  for (const wire::SecAggSignedBy& s : r.signatures) {
+    ASSIGN_OR_RETURN(out.signatures[s.secagg_id], Signature64FromBytes(s.signature));
+  }
+  return out;
+}
+
+wire::SecAggUnmaskRequest UnmaskRequestToWire(const secagg::UnmaskRequest& r, uint32_t round,
+                                              uint64_t task_id) {
+  wire::SecAggUnmaskRequest out{round, task_id, r.survivors, r.dropped, {}};
+  for (const auto& [signer, signature] : r.signatures) {
+    out.signatures.push_back({signer, BytesOf(signature.data(), signature.size())});
+  }
+  return out;
 }
 
 wire::SecAggUnmaskResponse UnmaskResponseToWire(const secagg::UnmaskResponse& r) {

@@ -41,7 +41,11 @@ std::string WordsToBytes(const std::vector<uint32_t>& words);
 // kCorrupt unless `bytes` holds exactly `count` words.
 Result<std::vector<uint32_t>> WordsFromBytes(const std::string& bytes, uint64_t count);
 
-secagg::UnmaskRequest UnmaskRequestFromWire(const wire::SecAggUnmaskRequest& request);
+// kCorrupt for a signature that is not 64 bytes.
+Result<secagg::UnmaskRequest> UnmaskRequestFromWire(const wire::SecAggUnmaskRequest& request);
+wire::SecAggUnmaskRequest UnmaskRequestToWire(const secagg::UnmaskRequest& request, uint32_t round,
+                                              uint64_t task_id);
+Result<secagg::Signature64> Signature64FromBytes(const std::string& bytes);
 wire::SecAggUnmaskResponse UnmaskResponseToWire(const secagg::UnmaskResponse& response);
 Result<secagg::UnmaskResponse> UnmaskResponseFromWire(const wire::SecAggUnmaskResponse& response,
                                                       uint32_t site_id);

@@ -62,7 +62,8 @@ Result<std::string> Site::PrepareTask(const std::vector<std::string>& class_name
 }
 
 Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
-  ASSIGN_OR_RETURN(ModelState global, UnpackModel(task.model.data));
+  ASSIGN_OR_RETURN(ModelState global,
+                   UnpackModel(task.model.data, secagg_policy_.max_model_bytes / 4));
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
   ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(Extra(task, "codec_up", "f32")));
   ModelState start = global;
@@ -140,7 +141,8 @@ Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
 }
 
 Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
-  ASSIGN_OR_RETURN(ModelState global, UnpackModel(task.model.data));
+  ASSIGN_OR_RETURN(ModelState global,
+                   UnpackModel(task.model.data, secagg_policy_.max_model_bytes / 4));
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
   ASSIGN_OR_RETURN(DenseNet model, ModelFromState(global));
   wire::EvaluateResult r;

@@ -74,7 +74,23 @@ Status ReadPolicy(YamlReader r, SitePolicy* p) {
   r.Read("min_samples_per_class", &p->min_samples_per_class);
   r.Read("max_local_epochs", &p->max_local_epochs);
   r.Read("share_class_counts", &p->share_class_counts);
+  r.Read("require_secure_aggregation", &p->require_secure_aggregation);
+  r.Read("secagg_roster_file", &p->secagg_roster_file);
+  r.Read("min_secagg_threshold", &p->min_secagg_threshold);
+  r.Read("min_secagg_neighbours", &p->min_secagg_neighbours);
+  r.Read("max_secagg_sites", &p->max_secagg_sites);
+  r.Read("max_input_size", &p->max_input_size);
+  r.Read("max_model_mb", &p->max_model_mb);
   RequirePositive(r, "max_local_epochs", p->max_local_epochs);
+  RequireRange(r, "min_secagg_threshold", p->min_secagg_threshold, 0, 65535);
+  RequireRange(r, "min_secagg_neighbours", p->min_secagg_neighbours, 0, 65534);
+  RequireRange(r, "max_secagg_sites", p->max_secagg_sites, 2, 65535);
+  RequireRange(r, "max_input_size", p->max_input_size, 8, 4096);
+  RequirePositive(r, "max_model_mb", p->max_model_mb);
+  if (p->require_secure_aggregation && p->secagg_roster_file.empty()) {
+    r.Fail("require_secure_aggregation",
+           "needs secagg_roster_file: without a roster the coordinator picks the peers");
+  }
   return r.Finish();
 }
 
@@ -174,6 +190,9 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("secagg_clip", &c.secagg_clip);
   r.Read("secagg_stat_clip", &c.secagg_stat_clip);
   r.Read("secagg_stage_deadline_s", &c.secagg_stage_deadline_s);
+  r.Read("max_site_samples", &c.max_site_samples);
+  r.Read("force_insecure", &c.force_insecure);
+  RequireRange(r, "max_site_samples", static_cast<double>(c.max_site_samples), 1, 1e12);
   RequireRange(r, "secagg_threshold", c.secagg_threshold, 0, 65535);
   RequireRange(r, "secagg_neighbours", c.secagg_neighbours, 0, 65535);
   RequireRange(r, "secagg_clip", c.secagg_clip, 1e-6, 1e6);

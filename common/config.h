@@ -134,6 +134,11 @@ struct CoordinatorConfig {
   double secagg_clip = 4.0;                // clip of each scaled update-delta value
   double secagg_stat_clip = 4096;          // the same for BN running statistics (much larger)
   double secagg_stage_deadline_s = 60;     // key and share stages, and unmasking
+  // Hardening against misbehaving sites and unsafe setups (docs/security.md).
+  // FedAvg and secure rounds weight a site by its hello's training-set size, capped here.
+  int64_t max_site_samples = 1000000;
+  // insecure: true is refused with secagg+ or a non-loopback bind unless this is set (tests).
+  bool force_insecure = false;
 };
 
 struct DataConfig {
@@ -152,6 +157,18 @@ struct SitePolicy {
   int min_samples_per_class = 0;   // refuse to train below this (privacy: tiny classes)
   int max_local_epochs = 20;
   bool share_class_counts = true;  // send per-class counts in the hello
+
+  // --- Secure aggregation policy (docs/security.md): what this site demands of the coordinator.
+  bool require_secure_aggregation = false;  // refuse any training task that is not SecAgg+
+  // Consortium roster: lines "site-id ed25519-public-key-hex" (or the allowlist's three columns).
+  // When set, every peer of a SecAgg+ round must be on it with that key. Required by
+  // require_secure_aggregation.
+  std::string secagg_roster_file;
+  int min_secagg_threshold = 0;   // refuse setups with a lower t (0: only t > (k+1)/2)
+  int min_secagg_neighbours = 0;  // refuse setups with fewer neighbours k (or n-1 if smaller)
+  int max_secagg_sites = 1000;    // refuse setups listing more sites
+  int max_input_size = 1024;      // refuse tasks whose model input side is larger
+  double max_model_mb = 1024;     // refuse models whose unpacked float32 values exceed this
 };
 
 struct ClientConfig {

@@ -109,6 +109,8 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "secagg_clip", c.secagg_clip);
   Put(e, "secagg_stat_clip", c.secagg_stat_clip);
   Put(e, "secagg_stage_deadline_s", c.secagg_stage_deadline_s);
+  Put(e, "max_site_samples", c.max_site_samples);
+  Put(e, "force_insecure", c.force_insecure);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
     e << YAML::BeginMap;
@@ -151,6 +153,13 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "min_samples_per_class", c.policy.min_samples_per_class);
   Put(e, "max_local_epochs", c.policy.max_local_epochs);
   Put(e, "share_class_counts", c.policy.share_class_counts);
+  Put(e, "require_secure_aggregation", c.policy.require_secure_aggregation);
+  Put(e, "secagg_roster_file", c.policy.secagg_roster_file);
+  Put(e, "min_secagg_threshold", c.policy.min_secagg_threshold);
+  Put(e, "min_secagg_neighbours", c.policy.min_secagg_neighbours);
+  Put(e, "max_secagg_sites", c.policy.max_secagg_sites);
+  Put(e, "max_input_size", c.policy.max_input_size);
+  Put(e, "max_model_mb", c.policy.max_model_mb);
   e << YAML::EndMap << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,27 @@ namespace {
 
 Status ErrnoStatus(const std::string& what, const std::string& path) {
   return IoError(what + " '" + path + "': " + std::strerror(errno));
+}
+
+// ".tmp-" and 16 random hex digits: another user of a shared folder cannot plant the name.
+Result<std::string> TempSuffix() {
+  uint8_t raw[8];
+  size_t got = 0;
+  while (got < sizeof(raw)) {
+    ssize_t n = ::getrandom(raw + got, sizeof(raw) - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot draw a random name for", "a temporary file");
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = ".tmp-";
+  for (uint8_t b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
 }
 
 }  // namespace
@@ -34,15 +56,19 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   return bytes;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view bytes) {
+Status WriteFileAtomic(const std::string& path, std::string_view bytes, unsigned mode) {
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSIGN_OR_RETURN(std::string suffix, TempSuffix());
+  const std::string tmp = path + suffix;
+  // O_EXCL | O_NOFOLLOW: never write through a planted file or symlink.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  static_cast<mode_t>(mode));
   if (fd < 0) return ErrnoStatus("cannot create", tmp);
+
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);

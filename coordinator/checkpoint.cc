@@ -58,7 +58,7 @@ Status SaveCheckpoint(const std::string& run_dir, const Checkpoint& c, int keep)
   char name[32];
   std::snprintf(name, sizeof(name), "round-%06d.ckpt", c.round);
   fs::path path = fs::path(run_dir) / "checkpoints" / name;
-  RETURN_IF_ERROR(WriteFileAtomic(path.string(), body));
+  RETURN_IF_ERROR(WriteFileAtomic(path.string(), body, 0600));
   std::vector<fs::path> files = CheckpointFiles(run_dir);
   for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 1)) < files.size(); ++i) {
     std::error_code ec;

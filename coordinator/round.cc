@@ -125,7 +125,8 @@ Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<
       Status st = state.ok() ? CheckSameLayout(global, *state) : state.status();
       if (st.ok()) {
         state->meta = global.meta;
-        st = agg->Add({site, u->num_samples, std::move(*state)});
+        // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
+        st = agg->Add({site, SiteWeight(site), std::move(*state)});
       }
       if (!st.ok()) {
         spdlog::warn("rejected update from {}: {}", site, st.message());

@@ -27,7 +27,7 @@ Clock::time_point In(double seconds) {
          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-enum class Stage { kAdvertise, kShare, kMask, kUnmask };
+enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
 
 }  // namespace
 
@@ -63,6 +63,8 @@ class Coordinator::Impl::SecureRound {
   Result<ModelState> Aggregate(const std::vector<uint32_t>& sum,
                                const secagg::UnmaskRequest& request);
   RoundOutcome Incomplete(const std::string& why);
+  // Stage 1 or 2 lost sites: benches them for the retry and ends the round incomplete.
+  RoundOutcome LostBeforeMasking(const char* stage);
   bool Ours(uint32_t round, uint64_t task_id) const {
     return round == setup_.round && task_id == task_id_;
   }
@@ -93,6 +95,16 @@ class Coordinator::Impl::SecureRound {
   double val_weighted_ = 0, val_samples_ = 0;
 };
 
+RoundOutcome Coordinator::Impl::SecureRound::LostBeforeMasking(const char* stage) {
+  std::string names;
+  for (uint32_t id : failed_) {
+    impl_.secagg_benched.insert(ids_[id - 1]);
+    names += (names.empty() ? "" : ", ") + ids_[id - 1];
+  }
+  return Incomplete(names + " left during " + stage +
+                    "; sites mask only with complete views, so the round restarts without them");
+}
+
 RoundOutcome Coordinator::Impl::SecureRound::Incomplete(const std::string& why) {
   spdlog::warn("round {}: secure aggregation round incomplete: {}", round_, why);
   out_.incomplete_reason = why;
@@ -102,7 +114,11 @@ RoundOutcome Coordinator::Impl::SecureRound::Incomplete(const std::string& why) 
 
 Result<bool> Coordinator::Impl::SecureRound::Prepare() {
   lr_ = impl_.schedule.RateFor(round_);
-  plan_ = impl_.strategy->ConfigureTrain(round_, impl_.LiveSites(), config_.train, lr_, impl_.rng);
+  std::vector<SiteInfo> live = impl_.LiveSites();
+  live.erase(std::remove_if(live.begin(), live.end(),
+                            [&](const SiteInfo& s) { return impl_.secagg_benched.count(s.site_id); }),
+             live.end());
+  plan_ = impl_.strategy->ConfigureTrain(round_, live, config_.train, lr_, impl_.rng);
   const auto n = static_cast<uint32_t>(plan_.size());
   if (static_cast<int>(n) < config_.min_sites || n < 2) {
     Incomplete(std::to_string(n) + " site(s) available; secure aggregation needs " +
@@ -152,7 +168,10 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
     const std::string& key = impl_.sign_keys[ins.site_id];
     setup_.sites.push_back({ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
-    setup_.total_weight += std::max<uint64_t>(1, impl_.sites[ins.site_id].info.num_train);
+    if (__builtin_add_overflow(setup_.total_weight, impl_.SiteWeight(ins.site_id),
+                               &setup_.total_weight)) {
+      return Internal("secagg: total weight overflows");
+    }
   }
   setup_.threshold = sc_.threshold;
   setup_.neighbours = sc_.neighbours;
@@ -174,7 +193,7 @@ void Coordinator::Impl::SecureRound::PlanVotes() {
   if (!impl_.strategy->SignVotes()) return;
   std::vector<uint64_t> sizes;
   for (const TrainInstruction& ins : plan_) {
-    sizes.push_back(impl_.sites[ins.site_id].info.num_train);
+    sizes.push_back(impl_.SiteWeight(ins.site_id));
   }
   vote_weights_ = secagg::VoteWeights(sizes);
   uint64_t total_votes = 0;
@@ -248,6 +267,12 @@ void Coordinator::Impl::SecureRound::OnMessage(const std::string& site, wire::Me
   } else if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
     out_.bytes_up += bytes;
     if (expected(x->round, x->task_id, Stage::kMask)) OnMasked(id, site, *x, bytes);
+  } else if (auto* c = std::get_if<wire::SecAggConsistencySignature>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(c->round, c->task_id, Stage::kConsistency)) return;
+    Result<secagg::Signature64> signature = Signature64FromBytes(c->signature);
+    Accept(id, Stage::kConsistency,
+           signature.ok() ? server_->AddConsistencySignature(id, *signature) : signature.status());
   } else if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
     out_.bytes_secagg += bytes;
     if (!expected(u->round, u->task_id, Stage::kUnmask)) return;
@@ -268,7 +293,11 @@ void Coordinator::Impl::SecureRound::OnMasked(uint32_t id, const std::string& si
   Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
   Accept(id, Stage::kMask, st);
   if (!st.ok()) return;
-  survivor_weight_ += x.num_samples;
+  // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
+  // a second, independent claim).
+  if (__builtin_add_overflow(survivor_weight_, impl_.SiteWeight(site), &survivor_weight_)) {
+    return Fail(id, Internal("secagg: survivor weight overflows"));
+  }
   out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
   if (x.metrics.num_val > 0) {
     val_weighted_ += x.metrics.val_accuracy * static_cast<double>(x.metrics.num_val);
@@ -349,11 +378,13 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
   Broadcast();
 
   RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key advertisement"));
+  if (!failed_.empty()) return LostBeforeMasking("key advertisement");
   if (Status st = server_->CloseAdvertiseStage(); !st.ok()) return Incomplete(st.message());
   RETURN_IF_ERROR(RelayKeys());
   NextStage(Stage::kShare);
 
   RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key sharing"));
+  if (!failed_.empty()) return LostBeforeMasking("key sharing");
   if (Status st = server_->CloseShareStage(); !st.ok()) return Incomplete(st.message());
   RETURN_IF_ERROR(RelayShares());
   NextStage(Stage::kMask);
@@ -368,10 +399,19 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
   for (uint32_t id : request->dropped) out_.dropped.push_back(ids_[id - 1]);
   out_.updates = static_cast<int>(request->survivors.size());
   out_.mean_site_val_accuracy = val_samples_ > 0 ? val_weighted_ / val_samples_ : 0;
+  // Consistency round (Bonawitz et al. 2017): every survivor signs the survivor set; a site
+  // unmasks only with t signatures of its share group over the set it signed itself.
+  NextStage(Stage::kConsistency);
+  const wire::SecAggConsistencyCheck check{setup_.round, task_id_, request->survivors};
+  for (uint32_t id : std::set<uint32_t>(waiting_)) Send(id, check, &out_.bytes_secagg);
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "consistency check"));
   NextStage(Stage::kUnmask);
 
-  wire::SecAggUnmaskRequest unmask{setup_.round, task_id_, request->survivors, request->dropped};
-  for (uint32_t id : std::set<uint32_t>(waiting_)) Send(id, unmask, &out_.bytes_secagg);
+  for (uint32_t id : std::set<uint32_t>(waiting_)) {
+    // Each site gets its share group's part: sites refuse ids outside it (issue 16).
+    Send(id, UnmaskRequestToWire(server_->RequestFor(id), setup_.round, task_id_),
+         &out_.bytes_secagg);
+  }
   RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "unmasking"));
   Result<std::vector<uint32_t>> sum = server_->Finish();
   if (!sum.ok()) return Incomplete(sum.status().message());
@@ -383,6 +423,7 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
   next.meta = impl_.global.meta;
   impl_.global = std::move(next);
   out_.completed = true;
+  impl_.secagg_benched.clear();
   out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
   spdlog::info(
       "round {}: secure sum of {} site(s) ({} dropped and recovered), {:.2f} MiB of "

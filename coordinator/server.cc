@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "coordinator/server_impl.h"
@@ -21,7 +22,29 @@ std::string NewRunId(uint64_t seed) {
   return buf;
 }
 
+// Endpoints reachable only from this machine.
+bool IsLocalEndpoint(const std::string& endpoint) {
+  for (const char* prefix : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
+    if (endpoint.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+Status CheckInsecureUse(const CoordinatorConfig& config) {
+  if (!config.insecure || config.force_insecure) return Status::Ok();
+  if (config.secure_aggregation == "secagg+") {
+    return InvalidArgument(
+        "insecure: true with secure_aggregation secagg+ exposes every stage to the network "
+        "(set force_insecure only for tests)");
+  }
+  if (!IsLocalEndpoint(config.bind)) {
+    return InvalidArgument("insecure: true on the non-loopback bind " + config.bind +
+                           " (set force_insecure only for tests)");
+  }
+  return Status::Ok();
+}
 
 Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Coordinator::~Coordinator() = default;
@@ -31,6 +54,7 @@ std::string Coordinator::endpoint() const { return impl_->router->endpoint(); }
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
     std::unique_ptr<CentralEvaluator> evaluator, bool resume) {
+  RETURN_IF_ERROR(CheckInsecureUse(config));
   auto impl = std::make_unique<Impl>(config);
   impl->strategy = std::move(strategy);
   impl->evaluator = std::move(evaluator);
@@ -105,6 +129,13 @@ bool Coordinator::Impl::IsSilent(const std::string& site_id) const {
          std::chrono::duration<double>(3 * config.heartbeat_s);
 }
 
+uint64_t Coordinator::Impl::SiteWeight(const std::string& site_id) const {
+  auto it = sites.find(site_id);
+  const uint64_t cap = static_cast<uint64_t>(std::max<int64_t>(1, config.max_site_samples));
+  if (it == sites.end()) return 1;
+  return std::clamp<uint64_t>(it->second.info.num_train, 1, cap);
+}
+
 Result<bool> Coordinator::Impl::Pump(
     milliseconds timeout,
     const std::function<void(const std::string&, wire::Message&, size_t)>& on_round) {
@@ -118,6 +149,7 @@ Result<bool> Coordinator::Impl::Pump(
                  msg.status().message());
     return true;
   }
+  if (muted_peers.count(in->peer_id)) return true;  // a connection dropped for not reading
   if (auto* hello = std::get_if<wire::Hello>(&msg->body)) {
     const std::string id = hello->site_id;
     wire::Welcome w{true, "", run_id, static_cast<uint32_t>(config.heartbeat_s * 1000)};
@@ -137,6 +169,10 @@ Result<bool> Coordinator::Impl::Pump(
       (void)router->Send(in->peer_id, wire::Encode(m), milliseconds(1000));
       return true;
     }
+    if (hello->num_train > static_cast<uint64_t>(config.max_site_samples)) {
+      spdlog::warn("site {} claims {} training images; its weight is capped at max_site_samples {}",
+                   id, hello->num_train, config.max_site_samples);
+    }
     SiteRecord& rec = sites[id];
     bool known = !rec.peer_id.empty();
     const bool repeated = known && rec.peer_id == in->peer_id;
@@ -149,7 +185,17 @@ Result<bool> Coordinator::Impl::Pump(
                 "site {} {} ({} train / {} val images)", id,
                 repeated ? "said hello again" : known ? "reconnected" : "joined", hello->num_train,
                 hello->num_val);
-    RETURN_IF_ERROR(Send(id, w));
+    // A site that vanished or does not read its socket is dropped, never the run (issue 16).
+    wire::Message welcome{wire::kProtocolVersion, run_id, w};
+    Status sent = router->Send(in->peer_id, wire::Encode(welcome), milliseconds(1000));
+    if (!sent.ok()) {
+      spdlog::warn("site {}: could not deliver the welcome ({}): connection dropped", id,
+                   sent.message());
+      peer_sites.erase(in->peer_id);
+      rec.peer_id.clear();
+      rec.last_seen = Clock::time_point{};  // silent from now on: rounds drop it
+      muted_peers.insert(in->peer_id);
+    }
     return true;
   }
   auto peer = peer_sites.find(in->peer_id);
@@ -172,6 +218,12 @@ Result<bool> Coordinator::Impl::Pump(
     return true;
   }
   const std::string site = peer->second;
+  if (!in->site_id.empty() && in->site_id != site) {
+    // The routing id belongs to one site, the CurveZMQ key to another: never trust the message.
+    spdlog::warn("dropped {} on the connection of {}: authenticated as {}",
+                 wire::BodyName(msg->body), site, in->site_id);
+    return true;
+  }
   sites[site].last_seen = Clock::now();
   if (std::holds_alternative<wire::Heartbeat>(msg->body)) return true;
   if (!msg->run_id.empty() && msg->run_id != run_id) {

@@ -9,7 +9,9 @@
 // fewer than min_sites updates it is retried (max_round_retries) and then the run stops with a
 // reason — it never waits forever. After each round: central evaluation on the held-out sets,
 // one line in RUN_DIR/metrics.jsonl, and a checkpoint. Resume continues after the last
-// checkpointed round.
+// checkpointed round. A site that misbehaves (vanishes right after its hello, floods hellos
+// without reading, or sends on another site's connection) is dropped and logged; it never ends
+// the run.
 //
 // Thread-safety: Run() on one thread; `stop` may be set from elsewhere. Ownership: owns the
 // endpoint, strategy and evaluator handed to Create().
@@ -25,6 +27,10 @@
 #include "coordinator/strategy.h"
 
 namespace fedsmear {
+
+// kInvalidArgument for `insecure: true` with secagg+ or a non-loopback bind, unless
+// force_insecure is set (tests). Create() calls it.
+Status CheckInsecureUse(const CoordinatorConfig& config);
 
 class Coordinator {
  public:

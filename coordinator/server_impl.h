@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <string>
@@ -64,6 +65,13 @@ struct Coordinator::Impl {
   uint64_t next_task_id = 1;
   std::map<std::string, SiteRecord> sites;        // by site id
   std::map<std::string, std::string> peer_sites;  // peer id -> site id
+  // Connections whose Welcome could not be delivered (gone, or not reading): their messages are
+  // ignored so that a flood costs one send timeout, not one per message. A new connection of
+  // the same site gets a new peer id and is served again.
+  std::set<std::string> muted_peers;
+  // Sites that left the last secure round before masking (sites mask only with complete views,
+  // so such a round restarts): not selected again until a secure round completes.
+  std::set<std::string> secagg_benched;
   std::map<std::string, std::string> sign_keys;   // site id -> raw Ed25519 key (secagg+ only)
   double best_f1 = -1;
   int best_round = 0;
@@ -81,6 +89,9 @@ struct Coordinator::Impl {
   Status Send(const std::string& site_id, wire::Body body, uint64_t* bytes = nullptr);
   std::vector<SiteInfo> LiveSites() const;
   bool IsSilent(const std::string& site_id) const;
+  // The FedAvg weight of a site: its hello's training-set size, in 1..max_site_samples. The one
+  // source of weights in plain and secure rounds (a site's Update.num_samples is only logged).
+  uint64_t SiteWeight(const std::string& site_id) const;
   // Handles everything that queued up while the coordinator was busy (evaluating, writing a
   // checkpoint), so that heartbeats sent meanwhile count before anyone is judged silent.
   Status DrainQueued();

@@ -245,7 +245,7 @@ std::string EncodeUpdate(const ModelState& trained, const ModelState* reference,
         }
         break;
       case Block::kF32:
-        std::memcpy(at, x, static_cast<size_t>(n) * 4);
+        if (n > 0) std::memcpy(at, x, static_cast<size_t>(n) * 4);  // an empty tensor's x is null
         break;
     }
     at += BlockBytes(block, n);
@@ -339,7 +339,7 @@ void DecodeBlock(const CodecSpec& spec, const NamedTensor& reference, std::strin
       break;
     }
     case Block::kF32:
-      std::memcpy(out, b, static_cast<size_t>(n) * 4);
+      if (n > 0) std::memcpy(out, b, static_cast<size_t>(n) * 4);  // out is null when n == 0
       break;
   }
 }

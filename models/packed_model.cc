@@ -151,7 +151,8 @@ void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
   }
 }
 
-Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, NamedTensor* t) {
+Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, uint64_t* budget,
+                  NamedTensor* t) {
   t->name = r.Str();
   uint8_t kind = r.U8();
   if (kind > static_cast<uint8_t>(TensorKind::kStat)) return Corrupt("bad tensor kind");
@@ -175,6 +176,11 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, Na
                 : q8  ? Q8Bytes(n)
                       : static_cast<size_t>(n) * (half ? 2 : 4);
   if (need > r.remaining()) return Corrupt("tensor " + t->name + " is truncated");
+  if (static_cast<uint64_t>(n) > *budget) {  // sign1 expands 32x: check before allocating
+    return ResourceExhausted("packed model unpacks to more values than the limit allows (at " +
+                             t->name + ")");
+  }
+  *budget -= static_cast<uint64_t>(n);
   t->values.resize(static_cast<size_t>(n));
   if (signs) {
     float scale = r.F32();
@@ -186,7 +192,8 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, Na
     const uint8_t* p = r.Take(static_cast<size_t>(n) * 2);
     for (int64_t i = 0; i < n; ++i) t->values[i] = HalfToFloat(p[2 * i] | (p[2 * i + 1] << 8));
   } else {
-    std::memcpy(t->values.data(), r.Take(static_cast<size_t>(n) * 4), static_cast<size_t>(n) * 4);
+    const uint8_t* p = r.Take(static_cast<size_t>(n) * 4);
+    if (n > 0) std::memcpy(t->values.data(), p, static_cast<size_t>(n) * 4);  // data() may be null
   }
   return Status::Ok();
 }
@@ -212,7 +219,7 @@ std::string PackModel(const ModelState& state, const PackOptions& options) {
   return head.out() + w.out();
 }
 
-Result<ModelState> UnpackModel(std::string_view bytes) {
+Result<ModelState> UnpackModel(std::string_view bytes, uint64_t max_values) {
   if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     return Corrupt("not a fedsmear packed model (bad magic or too short)");
   }
@@ -243,9 +250,10 @@ Result<ModelState> UnpackModel(std::string_view bytes) {
   const uint8_t max_fc = version < 2 ? 1 : static_cast<uint8_t>(FloatCodec::kQ8);
   if (!r.ok() || bc > 1 || fc > max_fc || count > kMaxTensors) return Corrupt("bad model header");
   state.tensors.resize(count);
+  uint64_t budget = max_values;
   for (NamedTensor& t : state.tensors) {
-    RETURN_IF_ERROR(
-        ReadTensor(r, static_cast<BinaryCodec>(bc), static_cast<FloatCodec>(fc), version, &t));
+    RETURN_IF_ERROR(ReadTensor(r, static_cast<BinaryCodec>(bc), static_cast<FloatCodec>(fc),
+                               version, &budget, &t));
   }
   if (!r.ok() || r.remaining() != 0) return Corrupt("packed model has trailing or missing bytes");
   return state;

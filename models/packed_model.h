@@ -49,7 +49,9 @@ const std::vector<std::string>& DownlinkCodecNames();
 
 // Parses and verifies the bytes. Tensor layout is checked against the architecture by
 // models/densenet.h's LoadPacked; this level checks the format itself.
-Result<ModelState> UnpackModel(std::string_view bytes);
+// `max_values` bounds the unpacked size (a sign1 blob expands 32x): kResourceExhausted above it,
+// checked before anything is allocated.
+Result<ModelState> UnpackModel(std::string_view bytes, uint64_t max_values = UINT64_MAX);
 
 // fp16 conversion (round to nearest even), exposed for codecs and tests.
 uint16_t FloatToHalf(float value);

@@ -50,6 +50,9 @@ Status WriteContainerLayout(const SimPlan& plan) {
     c.holdout[i].path = "/" + name;
   }
   c.bind = "tcp://0.0.0.0:" + std::to_string(kContainerPort);
+  // The bind is all interfaces of the coordinator container, reachable only on the run's private
+  // compose network: an insecure simulation there is allowed explicitly (docs/security.md).
+  c.force_insecure = c.insecure;
   c.run_dir = "/run-dir";
   if (!c.insecure) {
     RETURN_IF_ERROR(CopyKeys(keys, cdir / "keys", {"coordinator.key", "allowed_sites"}));

@@ -2,7 +2,6 @@
 #include "common/net/keys.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -218,7 +217,7 @@ Result<KeyPair> LoadSecretKeyFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxKeyFileBytes));
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    spdlog::warn("secret key file {} is readable by group/others (chmod 600 it)", path);
+    return PermissionDenied(path + ": secret key file is readable by group/others; chmod 600 it");
   }
   ASSIGN_OR_RETURN(auto fields, ParseKeyFile(text, path));
   auto sec = fields.find("secret-key");
@@ -297,7 +296,7 @@ Result<SigningKeyHex> LoadSigningKeyFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxKeyFileBytes));
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    spdlog::warn("signing key file {} is readable by group/others (chmod 600 it)", path);
+    return PermissionDenied(path + ": signing key file is readable by group/others; chmod 600 it");
   }
   ASSIGN_OR_RETURN(auto fields, ParseKeyFile(text, path));
   auto pub = fields.find("ed25519-public-key");
@@ -324,6 +323,7 @@ Result<std::vector<AllowedSite>> ParseAllowedSites(std::string_view text,
   std::vector<AllowedSite> sites;
   std::set<std::string> ids;
   std::set<std::string> keys;
+  std::set<std::string> sign_keys;
   Status st = ForEachLine(text, [&](int line_no, std::string_view line) -> Status {
     const std::string where = origin + ":" + std::to_string(line_no) + ": ";
     // "site-id key [sign-key] [# comment]"; the key itself may contain '#', hex never does.
@@ -349,6 +349,11 @@ Result<std::vector<AllowedSite>> ParseAllowedSites(std::string_view text,
     if (!keys.insert(site.public_key).second) {
       return InvalidArgument(where + "the key of '" + site.site_id + "' is already listed");
     }
+    // One signing key for two ids would let one party hold two shares of every secret.
+    if (!site.sign_public_key.empty() && !sign_keys.insert(site.sign_public_key).second) {
+      return InvalidArgument(where + "the signing key of '" + site.site_id +
+                             "' is already listed for another site");
+    }
     sites.push_back(std::move(site));
     return Status::Ok();
   });
@@ -359,6 +364,46 @@ Result<std::vector<AllowedSite>> ParseAllowedSites(std::string_view text,
 Result<std::vector<AllowedSite>> LoadAllowedSites(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, uint64_t{16} << 20));
   return ParseAllowedSites(text, path);
+}
+
+Result<SigningRoster> ParseSigningRoster(std::string_view text, const std::string& origin) {
+  SigningRoster roster;
+  std::set<std::string> keys;
+  Status st = ForEachLine(text, [&](int line_no, std::string_view line) -> Status {
+    const std::string where = origin + ":" + std::to_string(line_no) + ": ";
+    auto tokens = Tokens(line);
+    for (size_t i = 2; i < tokens.size(); ++i) {
+      if (tokens[i].front() == '#') {  // a comment after the keys (a Z85 key may start with '#')
+        tokens.resize(i);
+        break;
+      }
+    }
+    if (tokens.size() != 2 && tokens.size() != 3) {
+      return InvalidArgument(where +
+                             "expected 'site-id ed25519-public-key' or an allowlist line "
+                             "'site-id curve-public-key ed25519-public-key'");
+    }
+    const std::string id(tokens[0]);
+    if (!wire::IsValidSiteId(id)) return InvalidArgument(where + "site id '" + id + "' is not valid");
+    RETURN_IF_ERROR(ValidateHexKey(tokens.back(), where + "signing key of " + id));
+    ASSIGN_OR_RETURN(std::string raw, HexDecodeKey(tokens.back(), "signing key"));
+    if (!roster.emplace(id, raw).second) {
+      return InvalidArgument(where + "site id '" + id + "' appears twice");
+    }
+    if (!keys.insert(raw).second) {
+      return InvalidArgument(where + "the signing key of '" + id +
+                             "' is already listed for another site");
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (roster.empty()) return InvalidArgument(origin + ": the roster lists no site");
+  return roster;
+}
+
+Result<SigningRoster> LoadSigningRoster(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, uint64_t{16} << 20));
+  return ParseSigningRoster(text, path);
 }
 
 }  // namespace fedsmear

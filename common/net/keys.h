@@ -19,6 +19,7 @@
 // Thread-safety: reentrant free functions over values. Ownership: plain values.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,7 @@ std::string Z85EncodeKey(std::string_view binary32);
 Status WriteKeyPairFiles(const KeyPair& keys, const std::string& dir, const std::string& name,
                          bool overwrite);
 
-// Loads a secret key file (public+secret). Warns when group/others may read it.
+// Loads a secret key file (public+secret). kPermissionDenied when group/others may read it.
 Result<KeyPair> LoadSecretKeyFile(const std::string& path);
 // Loads the public key from a public key file (or from a secret key file's public-key line).
 Result<std::string> LoadPublicKeyFile(const std::string& path);
@@ -84,6 +85,7 @@ struct SigningKeyHex {
 // Writes DIR/NAME.sign.key (0600) and DIR/NAME.sign.pub; `overwrite` as in WriteKeyPairFiles.
 Status WriteSigningKeyFiles(const SigningKeyHex& keys, const std::string& dir,
                             const std::string& name, bool overwrite);
+// kPermissionDenied when group/others may read the file.
 Result<SigningKeyHex> LoadSigningKeyFile(const std::string& path);
 // The public key of a NAME.sign.pub (or NAME.sign.key) file, hex.
 Result<std::string> LoadSigningPublicKeyFile(const std::string& path);
@@ -91,5 +93,14 @@ Result<std::string> LoadSigningPublicKeyFile(const std::string& path);
 Result<std::vector<AllowedSite>> ParseAllowedSites(std::string_view text,
                                                    const std::string& origin = "allowed_sites");
 Result<std::vector<AllowedSite>> LoadAllowedSites(const std::string& path);
+
+// Consortium roster (docs/security.md): the Ed25519 keys of all member sites, installed at every
+// site from a source the coordinator cannot forge. One "site-id ed25519-public-key-hex" per line,
+// or an allowlist line "site-id curve-key ed25519-key" (so one file can serve both); '#' comments.
+// Duplicate ids or keys are errors. Maps site id -> the 32 raw key bytes.
+using SigningRoster = std::map<std::string, std::string>;
+Result<SigningRoster> ParseSigningRoster(std::string_view text,
+                                         const std::string& origin = "roster");
+Result<SigningRoster> LoadSigningRoster(const std::string& path);
 
 }  // namespace fedsmear

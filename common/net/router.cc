@@ -94,6 +94,10 @@ const std::string& RouterEndpoint::endpoint() const { return state_->endpoint; }
 bool RouterEndpoint::secure() const { return state_->secure; }
 
 Result<std::optional<Incoming>> RouterEndpoint::Receive(std::chrono::milliseconds timeout) {
+  if (state_->zap && state_->zap->failed()) {
+    return Unavailable("the ZAP authentication handler stopped on an error (see the log): "
+                       "no site can connect");
+  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     const auto left = std::max(std::chrono::milliseconds(0),

@@ -70,7 +70,8 @@ class RouterEndpoint {
   bool secure() const;
 
   // Waits up to `timeout` for one message; std::nullopt when none arrived. Malformed multi-frame
-  // messages are discarded and the wait continues.
+  // messages are discarded and the wait continues. kUnavailable once the ZAP handler has failed
+  // (the coordinator then stops with that reason instead of silently admitting no one).
   Result<std::optional<Incoming>> Receive(std::chrono::milliseconds timeout);
 
   // Sends one message to a connected peer. kUnavailable: the peer is not connected;

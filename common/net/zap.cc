@@ -19,6 +19,7 @@ struct ZapAuthenticator::State {
   std::map<std::string, std::string> site_by_key;  // Z85 public key -> site id; guarded by mu
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused{0};
+  std::atomic<bool> failed{false};  // the thread stopped on an error (not by Stop())
   zmq::socket_t zap;         // REP, used by the thread only
   zmq::socket_t control_in;  // PAIR, used by the thread only
   zmq::socket_t control_out; // PAIR, used by the owner in Stop()
@@ -44,6 +45,7 @@ void ZapAuthenticator::State::Run() {
     if (zmq_poll(items, 2, -1) < 0) {
       if (zmq_errno() == EINTR) continue;
       spdlog::error("ZAP handler stops: {}", zmq_strerror(zmq_errno()));
+      failed.store(true);
       return;
     }
     if (items[1].revents & ZMQ_POLLIN) return;  // Stop()
@@ -51,6 +53,7 @@ void ZapAuthenticator::State::Run() {
     auto frames = net_internal::RecvAllFrames(zap);
     if (!frames.ok()) {
       spdlog::error("ZAP handler stops: {}", frames.status().ToString());
+      failed.store(true);
       return;
     }
     if (!frames->empty()) Handle(*frames);
@@ -177,5 +180,6 @@ void ZapAuthenticator::SetAllowedSites(std::vector<AllowedSite> sites) {
 
 uint64_t ZapAuthenticator::accepted() const { return state_ ? state_->accepted.load() : 0; }
 uint64_t ZapAuthenticator::refused() const { return state_ ? state_->refused.load() : 0; }
+bool ZapAuthenticator::failed() const { return state_ && state_->failed.load(); }
 
 }  // namespace fedsmear

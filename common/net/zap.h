@@ -38,6 +38,8 @@ class ZapAuthenticator {
 
   uint64_t accepted() const;  // handshakes admitted so far
   uint64_t refused() const;   // handshakes refused so far (unknown key, wrong mechanism)
+  // True once the thread stopped on a poll/receive error (logged): no site can connect any more.
+  bool failed() const;
 
   // Idempotent.
   void Stop();

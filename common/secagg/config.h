@@ -13,6 +13,8 @@
 // Graph: Harary graph H(k, n) on a pseudo-random permutation of the ids: sites sit on a ring in
 // permuted order and each is linked to the k/2 nearest sites on either side (complete when
 // k = n-1). The permutation is a Fisher-Yates shuffle driven by AES-CTR(HKDF(graph_seed, round)).
+// In a round, graph_seed is replaced by DeriveGraphSeed (consistency.h) once all sites' keys
+// are known, so the coordinator does not choose the graph alone.
 // Share groups: a site's secrets are t-of-(k+1) shared among itself and its k neighbours; the
 // share index of a holder is its 1-based position in the sorted group. Requires 1 <= t <= k+1.
 // Security notes: the graph is public. Against a malicious coordinator choose t > (k+1)/2

@@ -43,6 +43,15 @@ Bytes SigningPayload(const AdvertisedKeys& keys) {
   return out;
 }
 
+Bytes ConsistencyPayload(uint64_t round, const std::vector<uint32_t>& survivors) {
+  Bytes out;
+  PutLabel(out, "consistency");
+  PutU64(out, round);
+  PutU32(out, static_cast<uint32_t>(survivors.size()));
+  for (uint32_t id : survivors) PutU32(out, id);
+  return out;
+}
+
 Bytes ShareAad(uint64_t round, uint32_t from, uint32_t to) {
   Bytes out;
   PutLabel(out, "shares");

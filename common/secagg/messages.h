@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -47,10 +48,16 @@ struct MaskedInput {
   std::vector<uint32_t> masked;
 };
 
-// Stage 4 request (coordinator -> survivors): who sent a masked input and who did not.
+// Consistency round (Bonawitz et al. 2017), between stages 3 and 4: every survivor signs the
+// survivor set U3 with its Ed25519 identity: label || round || n || ids (sorted).
+Bytes ConsistencyPayload(uint64_t round, const std::vector<uint32_t>& survivors);
+
+// Stage 4 request (coordinator -> survivors): who sent a masked input and who did not, within
+// the receiving site's share group, with the consistency signatures of its group's survivors.
 struct UnmaskRequest {
   std::vector<uint32_t> survivors;  // U3, sorted
   std::vector<uint32_t> dropped;    // U2 \ U3, sorted
+  std::map<uint32_t, Signature64> signatures = {};  // signer -> ConsistencyPayload signature
 };
 
 enum class ShareKind : uint8_t {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/secagg/consistency.h"
 #include "common/secagg/prg.h"
 
 namespace fedsmear::secagg {
@@ -48,20 +49,24 @@ Status Server::AddAdvertisedKeys(const AdvertisedKeys& keys) {
 
 Status Server::CloseAdvertiseStage() {
   if (stage_ != Stage::kAdvertise) return FailedPrecondition("secagg: advertise stage is closed");
-  if (advertised_.size() < config_.threshold) {
-    return Aborted("secagg: " + std::to_string(advertised_.size()) + " sites advertised keys, " +
-                   std::to_string(config_.threshold) + " needed");
+  if (advertised_.size() < config_.num_sites) {
+    // Sites accept only complete key sets (the graph seed is derived from all of them).
+    return Aborted("secagg: " + std::to_string(advertised_.size()) + " of " +
+                   std::to_string(config_.num_sites) + " sites advertised keys; all are needed");
   }
+  ASSIGN_OR_RETURN(config_.graph_seed,
+                   DeriveGraphSeed(config_.graph_seed, advertised_, config_.num_sites));
+  ASSIGN_OR_RETURN(graph_, NeighbourGraph::Build(config_));
   stage_ = Stage::kShare;
   return Status::Ok();
 }
 
 Result<std::vector<AdvertisedKeys>> Server::KeysFor(uint32_t site) const {
   if (stage_ == Stage::kAdvertise) return FailedPrecondition("secagg: advertise stage still open");
-  std::vector<AdvertisedKeys> out;
-  for (uint32_t peer : graph_.Neighbours(site)) {
-    auto it = advertised_.find(peer);
-    if (it != advertised_.end()) out.push_back(it->second);
+  if (!advertised_.count(site)) return NotFound("secagg: " + Id(site) + " did not advertise");
+  std::vector<AdvertisedKeys> out;  // every site's: each site derives the graph from all
+  for (const auto& [id, keys] : advertised_) {
+    if (id != site) out.push_back(keys);
   }
   return out;
 }
@@ -138,6 +143,34 @@ Result<UnmaskRequest> Server::CloseMaskStage() {
   }
   stage_ = Stage::kUnmask;
   return request_;
+}
+
+Status Server::AddConsistencySignature(uint32_t site, const Signature64& signature) {
+  if (stage_ != Stage::kUnmask) return FailedPrecondition("secagg: unmask stage is not open");
+  if (!masked_.count(site)) return PermissionDenied("secagg: " + Id(site) + " is no survivor");
+  auto key = directory_.find(site);
+  if (key == directory_.end()) return PermissionDenied("secagg: " + Id(site) + " is not enrolled");
+  RETURN_IF_ERROR(Ed25519Verify(key->second, ConsistencyPayload(config_.round, request_.survivors),
+                                signature)
+                      .WithContext("secagg: consistency signature of " + Id(site)));
+  request_.signatures[site] = signature;
+  return Status::Ok();
+}
+
+UnmaskRequest Server::RequestFor(uint32_t site) const {
+  const std::vector<uint32_t> group = graph_.ShareGroup(site);
+  auto in_group = [&](uint32_t id) { return std::binary_search(group.begin(), group.end(), id); };
+  UnmaskRequest out;
+  for (uint32_t id : request_.survivors) {
+    if (in_group(id)) out.survivors.push_back(id);
+  }
+  for (uint32_t id : request_.dropped) {
+    if (in_group(id)) out.dropped.push_back(id);
+  }
+  for (const auto& [signer, signature] : request_.signatures) {
+    if (in_group(signer)) out.signatures.emplace(signer, signature);
+  }
+  return out;
 }
 
 Status Server::AddUnmaskResponse(const UnmaskResponse& response) {

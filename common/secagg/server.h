@@ -5,7 +5,8 @@
 // masks and returns the exact sum of the survivors' inputs mod 2^mask_bits. Sequence:
 //   AddAdvertisedKeys* -> CloseAdvertiseStage -> (KeysFor per site)
 //   AddEncryptedShares* -> CloseShareStage -> (SharesFor per site)
-//   AddMaskedInput* -> CloseMaskStage -> UnmaskRequest
+//   AddMaskedInput* -> CloseMaskStage -> UnmaskRequest (the survivor set to sign)
+//   AddConsistencySignature* -> (RequestFor per site)
 //   AddUnmaskResponse* -> Finish
 // Masked inputs are summed on arrival, so memory is one vector regardless of n.
 // Failures: too few sites at a stage, or too few shares for a needed secret, give kAborted
@@ -36,8 +37,10 @@ class Server {
 
   // Stage 1.
   Status AddAdvertisedKeys(const AdvertisedKeys& keys);
-  Status CloseAdvertiseStage();  // kAborted when fewer than t sites advertised
-  // Advertised keys of `site`'s neighbours (what the site needs for ShareKeys).
+  // kAborted unless all n sites advertised (sites accept only complete key sets); then derives
+  // the round's graph from all keys (consistency.h).
+  Status CloseAdvertiseStage();
+  // Advertised keys of every other site (what the site needs for ShareKeys).
   Result<std::vector<AdvertisedKeys>> KeysFor(uint32_t site) const;
 
   // Stage 2.
@@ -48,6 +51,12 @@ class Server {
   // Stage 3.
   Status AddMaskedInput(const MaskedInput& input);
   Result<UnmaskRequest> CloseMaskStage();
+  // Consistency round: `site`'s Ed25519 signature over ConsistencyPayload(round, survivors);
+  // kPermissionDenied when it does not verify.
+  Status AddConsistencySignature(uint32_t site, const Signature64& signature);
+  // The part of the request `site` needs: survivors and dropped within its share group, and the
+  // consistency signatures of its group's members.
+  UnmaskRequest RequestFor(uint32_t site) const;
 
   // Stage 4.
   Status AddUnmaskResponse(const UnmaskResponse& response);
@@ -66,7 +75,7 @@ class Server {
   std::map<uint32_t, std::vector<EncryptedShares>> shares_from_;  // U2
   std::set<uint32_t> masked_;                                     // U3
   std::vector<uint32_t> sum_;                                     // sum of masked inputs
-  UnmaskRequest request_;
+  UnmaskRequest request_;  // signatures: the consistency round's
   std::map<std::pair<uint32_t, ShareKind>, std::map<uint32_t, Share>> revealed_;  // -> holder
   std::set<uint32_t> responded_;
 };

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "common/secagg/consistency.h"
 #include "common/secagg/prg.h"
 
 namespace fedsmear::secagg {
@@ -16,6 +17,7 @@ struct Site::State {
   std::map<uint32_t, AdvertisedKeys> peers;  // verified neighbour keys
   std::map<uint32_t, Held> held;             // owner -> shares this site holds (incl. itself)
   std::map<uint32_t, ShareKind> revealed;    // owner -> kind already revealed this round
+  std::optional<std::vector<uint32_t>> signed_survivors;  // the one set signed this round
 };
 
 Site::Site(Site&&) noexcept = default;
@@ -60,31 +62,54 @@ Result<std::vector<EncryptedShares>> Site::ShareKeys(
   if (stage_ != Stage::kAdvertised) return FailedPrecondition("secagg: ShareKeys out of order");
   State& st = *state_;
   std::set<PublicKey32> seen_keys = {st.c_pair->public_key(), st.s_pair->public_key()};
-  std::map<uint32_t, AdvertisedKeys> peers;
+  // Every site's keys are verified (not only the neighbours'): the graph is derived from all
+  // of them (consistency.h), so a relay that omits or alters any site is refused.
+  std::map<uint32_t, AdvertisedKeys> all;
   for (const AdvertisedKeys& k : advertised) {
+    const std::string who = "site " + std::to_string(k.site_id);
     if (k.site_id == id_) {
       if (k.c_pk != st.c_pair->public_key() || k.s_pk != st.s_pair->public_key()) {
         return PermissionDenied("secagg: coordinator relayed altered keys for this site");
       }
-      continue;
+    } else {
+      if (k.site_id < 1 || k.site_id > config_.num_sites) {
+        return InvalidArgument("secagg: key relay names " + who + ", not in 1..n");
+      }
+      if (k.round != config_.round)
+        return PermissionDenied("secagg: " + who + " keys for wrong round");
+      auto dir = directory_.find(k.site_id);
+      if (dir == directory_.end()) return PermissionDenied("secagg: " + who + " is not enrolled");
+      Status sig = Ed25519Verify(dir->second, SigningPayload(k), k.signature);
+      if (!sig.ok()) return sig.WithContext("secagg: advertised keys of " + who);
+      if (!seen_keys.insert(k.c_pk).second || !seen_keys.insert(k.s_pk).second) {
+        return Corrupt("secagg: " + who + " reuses a public key");
+      }
     }
-    if (!graph_.AreNeighbours(id_, k.site_id)) continue;
-    const std::string who = "site " + std::to_string(k.site_id);
-    if (k.round != config_.round)
-      return PermissionDenied("secagg: " + who + " keys for wrong round");
-    auto dir = directory_.find(k.site_id);
-    if (dir == directory_.end()) return PermissionDenied("secagg: " + who + " is not enrolled");
-    Status sig = Ed25519Verify(dir->second, SigningPayload(k), k.signature);
-    if (!sig.ok()) return sig.WithContext("secagg: advertised keys of " + who);
-    if (!seen_keys.insert(k.c_pk).second || !seen_keys.insert(k.s_pk).second) {
-      return Corrupt("secagg: " + who + " reuses a public key");
-    }
-    if (!peers.emplace(k.site_id, k).second) return Corrupt("secagg: " + who + " advertised twice");
+    if (!all.emplace(k.site_id, k).second) return Corrupt("secagg: " + who + " advertised twice");
   }
-  if (peers.size() + 1 < config_.threshold) {
-    return Aborted("secagg: only " + std::to_string(peers.size() + 1) +
-                   " members of the share group advertised keys, threshold " +
-                   std::to_string(config_.threshold));
+  if (!all.count(id_)) {  // the relay may leave this site's own keys out
+    AdvertisedKeys self;
+    self.site_id = id_;
+    self.round = config_.round;
+    self.c_pk = st.c_pair->public_key();
+    self.s_pk = st.s_pair->public_key();
+    all.emplace(id_, self);
+  }
+  if (all.size() != config_.num_sites) {
+    // A partial view would let the coordinator give this site a smaller share group than its
+    // peers see, and later collect both secrets that matter for it (issue 16).
+    for (uint32_t i = 1; i <= config_.num_sites; ++i) {
+      if (!all.count(i)) {
+        return PermissionDenied("secagg: the key relay omits site " + std::to_string(i) +
+                                "; refusing to share with a partial view");
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(config_.graph_seed, DeriveGraphSeed(config_.graph_seed, all, config_.num_sites));
+  ASSIGN_OR_RETURN(graph_, NeighbourGraph::Build(config_));
+  std::map<uint32_t, AdvertisedKeys> peers;
+  for (const auto& [peer, keys] : all) {
+    if (peer != id_ && graph_.AreNeighbours(id_, peer)) peers.emplace(peer, keys);
   }
 
   ASSIGN_OR_RETURN(st.b, RandomSecret32());
@@ -151,6 +176,14 @@ Result<MaskedInput> Site::MaskInput(const std::vector<EncryptedShares>& received
     }
     held[msg.from] = Held{std::move(dec.b_share), std::move(dec.s_share)};
   }
+  // Every peer this site shared with must share back: a relay that silently omits some makes
+  // this site mask with fewer peers than the others believe (the attack of issue 16).
+  for (const auto& [peer, keys] : st.peers) {
+    if (!held.count(peer)) {
+      return PermissionDenied("secagg: the share relay omits site " + std::to_string(peer) +
+                              "; refusing to mask with a partial view");
+    }
+  }
   if (held.size() + 1 < config_.threshold) {
     return Aborted("secagg: only " + std::to_string(held.size() + 1) +
                    " members of the share group shared keys, threshold " +
@@ -176,6 +209,39 @@ Result<MaskedInput> Site::MaskInput(const std::vector<EncryptedShares>& received
   return out;
 }
 
+Result<Signature64> Site::SignSurvivors(const std::vector<uint32_t>& survivors) {
+  if (stage_ != Stage::kMasked) return FailedPrecondition("secagg: consistency check before MaskInput");
+  State& st = *state_;
+  if (st.signed_survivors) {
+    if (*st.signed_survivors != survivors) {
+      return PermissionDenied("secagg: asked to sign a second, different survivor set");
+    }
+  } else {
+    if (!std::is_sorted(survivors.begin(), survivors.end()) ||
+        std::adjacent_find(survivors.begin(), survivors.end()) != survivors.end()) {
+      return InvalidArgument("secagg: survivor set must be sorted and without repeats");
+    }
+    uint32_t in_group = 0;
+    for (uint32_t id : survivors) {
+      if (id < 1 || id > config_.num_sites) {
+        return InvalidArgument("secagg: survivor set names site " + std::to_string(id) +
+                               ", not in 1.." + std::to_string(config_.num_sites));
+      }
+      in_group += id == id_ || graph_.AreNeighbours(id_, id);
+    }
+    if (!std::binary_search(survivors.begin(), survivors.end(), id_)) {
+      return PermissionDenied("secagg: survivor set does not list this site");
+    }
+    if (in_group < config_.threshold) {
+      return Aborted("secagg: only " + std::to_string(in_group) +
+                     " survivors in this site's share group, threshold " +
+                     std::to_string(config_.threshold));
+    }
+    st.signed_survivors = survivors;
+  }
+  return st.identity->Sign(ConsistencyPayload(config_.round, survivors));
+}
+
 Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
   if (stage_ != Stage::kMasked) return FailedPrecondition("secagg: Unmask before MaskInput");
   State& st = *state_;
@@ -183,6 +249,24 @@ Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
   const std::set<uint32_t> dropped(request.dropped.begin(), request.dropped.end());
   if (survivors.size() != request.survivors.size() || dropped.size() != request.dropped.size()) {
     return InvalidArgument("secagg: unmask request lists a site twice");
+  }
+  // Every listed id must exist, be in this site's share group and be a peer whose shares this
+  // site holds: padded or foreign ids would make it reveal shares the sum does not need.
+  for (const std::set<uint32_t>* ids : {&survivors, &dropped}) {
+    for (uint32_t i : *ids) {
+      if (i < 1 || i > config_.num_sites) {
+        return InvalidArgument("secagg: unmask request names site " + std::to_string(i) +
+                               ", not in 1.." + std::to_string(config_.num_sites));
+      }
+      if (i != id_ && !graph_.AreNeighbours(id_, i)) {
+        return PermissionDenied("secagg: unmask request names site " + std::to_string(i) +
+                                ", which is not in this site's share group");
+      }
+      if (!st.held.count(i)) {
+        return PermissionDenied("secagg: unmask request names site " + std::to_string(i) +
+                                ", whose shares this site does not hold");
+      }
+    }
   }
   for (uint32_t d : dropped) {
     if (survivors.count(d)) {
@@ -196,6 +280,37 @@ Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
   if (survivors.size() < config_.threshold) {
     return Aborted("secagg: only " + std::to_string(survivors.size()) + " survivors, threshold " +
                    std::to_string(config_.threshold));
+  }
+  if (!st.signed_survivors) {
+    return PermissionDenied("secagg: unmask request before the consistency check");
+  }
+  // The request must be the signed set's part of this site's share group...
+  const std::vector<uint32_t>& u3 = *st.signed_survivors;
+  std::vector<uint32_t> want_survivors, want_dropped;
+  for (uint32_t member : graph_.ShareGroup(id_)) {
+    (std::binary_search(u3.begin(), u3.end(), member) ? want_survivors : want_dropped)
+        .push_back(member);
+  }
+  std::vector<uint32_t> got_survivors = request.survivors, got_dropped = request.dropped;
+  std::sort(got_survivors.begin(), got_survivors.end());
+  std::sort(got_dropped.begin(), got_dropped.end());
+  if (got_survivors != want_survivors || got_dropped != want_dropped) {
+    return PermissionDenied(
+        "secagg: unmask request differs from the survivor set this site signed");
+  }
+  // ... and t members of the share group must have signed that same set.
+  const Bytes payload = ConsistencyPayload(config_.round, u3);
+  uint32_t valid = 0;
+  for (const auto& [signer, signature] : request.signatures) {
+    if (!std::binary_search(want_survivors.begin(), want_survivors.end(), signer)) continue;
+    auto key = directory_.find(signer);
+    if (key == directory_.end()) continue;
+    if (Ed25519Verify(key->second, payload, signature).ok()) ++valid;
+  }
+  if (valid < config_.threshold) {
+    return PermissionDenied("secagg: only " + std::to_string(valid) +
+                            " valid consistency signatures from the share group, threshold " +
+                            std::to_string(config_.threshold));
   }
   // Decide first, reveal nothing unless the whole answer is consistent with earlier answers.
   std::vector<std::pair<uint32_t, ShareKind>> plan;

@@ -299,7 +299,27 @@ class Reader {
     out->round = in.getRound();
     out->task_id = in.getTaskId();
     RETURN_IF_ERROR(Ids(in.getSurvivors(), "survivors", &out->survivors));
-    return Ids(in.getDropped(), "dropped", &out->dropped);
+    RETURN_IF_ERROR(Ids(in.getDropped(), "dropped", &out->dropped));
+    auto list = in.getSignatures();
+    RETURN_IF_ERROR(ListLength(list.size(), limits_.max_secagg_sites, "signatures"));
+    out->signatures.resize(list.size());
+    for (unsigned i = 0; i < list.size(); ++i) {
+      out->signatures[i].secagg_id = list[i].getSecaggId();
+      RETURN_IF_ERROR(Bytes(list[i].getSignature(), 64, "signature", &out->signatures[i].signature));
+    }
+    return Status::Ok();
+  }
+
+  Status Read(p::SecAggConsistencyCheck::Reader in, SecAggConsistencyCheck* out) const {
+    out->round = in.getRound();
+    out->task_id = in.getTaskId();
+    return Ids(in.getSurvivors(), "survivors", &out->survivors);
+  }
+
+  Status Read(p::SecAggConsistencySignature::Reader in, SecAggConsistencySignature* out) const {
+    out->round = in.getRound();
+    out->task_id = in.getTaskId();
+    return Bytes(in.getSignature(), 64, "signature", &out->signature);
   }
 
   Status Read(p::SecAggUnmaskResponse::Reader in, SecAggUnmaskResponse* out) const {
@@ -363,6 +383,11 @@ class Reader {
         return ReadBody<SecAggUnmaskRequest>(b.getSecaggUnmaskRequest(), &out->body);
       case W::SECAGG_UNMASK_RESPONSE:
         return ReadBody<SecAggUnmaskResponse>(b.getSecaggUnmaskResponse(), &out->body);
+      case W::SECAGG_CONSISTENCY_CHECK:
+        return ReadBody<SecAggConsistencyCheck>(b.getSecaggConsistencyCheck(), &out->body);
+      case W::SECAGG_CONSISTENCY_SIGNATURE:
+        return ReadBody<SecAggConsistencySignature>(b.getSecaggConsistencySignature(),
+                                                    &out->body);
     }
     return Corrupt("unknown message type " + std::to_string(static_cast<unsigned>(b.which())));
   }

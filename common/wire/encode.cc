@@ -250,6 +250,27 @@ void Build(p::Envelope::Body::Builder b, const SecAggUnmaskRequest& m) {
   for (size_t i = 0; i < m.survivors.size(); ++i) s.set(static_cast<unsigned>(i), m.survivors[i]);
   auto d = o.initDropped(static_cast<unsigned>(m.dropped.size()));
   for (size_t i = 0; i < m.dropped.size(); ++i) d.set(static_cast<unsigned>(i), m.dropped[i]);
+  auto g = o.initSignatures(static_cast<unsigned>(m.signatures.size()));
+  for (size_t i = 0; i < m.signatures.size(); ++i) {
+    auto e = g[static_cast<unsigned>(i)];
+    e.setSecaggId(m.signatures[i].secagg_id);
+    PutData([&](unsigned n) { return e.initSignature(n); }, m.signatures[i].signature);
+  }
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggConsistencyCheck& m) {
+  auto o = b.initSecaggConsistencyCheck();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  auto s = o.initSurvivors(static_cast<unsigned>(m.survivors.size()));
+  for (size_t i = 0; i < m.survivors.size(); ++i) s.set(static_cast<unsigned>(i), m.survivors[i]);
+}
+
+void Build(p::Envelope::Body::Builder b, const SecAggConsistencySignature& m) {
+  auto o = b.initSecaggConsistencySignature();
+  o.setRound(m.round);
+  o.setTaskId(m.task_id);
+  PutData([&](unsigned n) { return o.initSignature(n); }, m.signature);
 }
 
 void Build(p::Envelope::Body::Builder b, const SecAggUnmaskResponse& m) {
@@ -332,7 +353,9 @@ const char* BodyName(const Body& body) {
                                            "secaggSharesRelay",
                                            "secaggMasked",
                                            "secaggUnmaskRequest",
-                                           "secaggUnmaskResponse"};
+                                           "secaggUnmaskResponse",
+                                           "secaggConsistencyCheck",
+                                           "secaggConsistencySignature"};
   static_assert(std::size(kNames) == std::variant_size_v<Body>);
   return kNames[body.index()];
 }

@@ -259,6 +259,26 @@ struct SecAggUnmaskRequest {
   taskId @1 :UInt64;
   survivors @2 :List(UInt32);
   dropped @3 :List(UInt32);
+  signatures @4 :List(SecAggSignedBy);  # consistency signatures of the site's share group
+}
+
+struct SecAggSignedBy {
+  secaggId @0 :UInt32;
+  signature @1 :Data;            # Ed25519 over secagg::ConsistencyPayload, 64 bytes
+}
+
+# coordinator -> survivors (consistency round, between stages 3 and 4): the survivor set.
+struct SecAggConsistencyCheck {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  survivors @2 :List(UInt32);    # sorted ids of every site that sent a masked input
+}
+
+# survivor -> coordinator: its signature over the survivor set.
+struct SecAggConsistencySignature {
+  round @0 :UInt32;
+  taskId @1 :UInt64;
+  signature @2 :Data;            # 64 bytes
 }
 
 struct SecAggRevealedShare {
@@ -296,5 +316,7 @@ struct Envelope {
     secaggMasked @17 :SecAggMasked;
     secaggUnmaskRequest @18 :SecAggUnmaskRequest;
     secaggUnmaskResponse @19 :SecAggUnmaskResponse;
+    secaggConsistencyCheck @20 :SecAggConsistencyCheck;
+    secaggConsistencySignature @21 :SecAggConsistencySignature;
   }
 }

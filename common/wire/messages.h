@@ -26,7 +26,10 @@
 
 namespace fedsmear::wire {
 
-inline constexpr uint16_t kProtocolVersion = 2;  // 2: TrainConfig.logitAdjustment
+// 2: sites refuse partial SecAgg+ views and derive the graph from all keys; consistency round
+// (signed survivor set) and per-site unmask requests; FedAvg weights from the hello (issue 16);
+// TrainConfig.logitAdjustment (issue 14).
+inline constexpr uint16_t kProtocolVersion = 2;
 
 // Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
 enum class Codec : uint16_t { kF32 = 0, kSign1 = 1, kF16 = 2, kQ8 = 3 };
@@ -161,7 +164,8 @@ namespace fedsmear::wire {
 using Body =
     std::variant<Hello, Welcome, TrainTask, Update, EvaluateTask, EvaluateResult, Heartbeat, Error,
                  Refusal, Goodbye, SecAggSetup, SecAggKeys, SecAggKeysRelay, SecAggShares,
-                 SecAggSharesRelay, SecAggMasked, SecAggUnmaskRequest, SecAggUnmaskResponse>;
+                 SecAggSharesRelay, SecAggMasked, SecAggUnmaskRequest, SecAggUnmaskResponse,
+                 SecAggConsistencyCheck, SecAggConsistencySignature>;
 
 struct Message {
   uint16_t protocol_version = kProtocolVersion;

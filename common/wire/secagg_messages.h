@@ -98,12 +98,33 @@ struct SecAggMasked {
   TrainMetrics metrics;
 };
 
-// coordinator -> survivors, stage 4.
+struct SecAggSignedBy {
+  uint32_t secagg_id = 0;
+  std::string signature;  // 64 bytes, Ed25519 over secagg::ConsistencyPayload
+};
+
+// coordinator -> survivors, stage 4 (the survivors' and dropped sites of the receiver's share
+// group, with its group's consistency signatures).
 struct SecAggUnmaskRequest {
   uint32_t round = 0;
   uint64_t task_id = 0;
   std::vector<uint32_t> survivors;  // sorted, unique
   std::vector<uint32_t> dropped;    // sorted, unique, disjoint from survivors
+  std::vector<SecAggSignedBy> signatures = {};  // unique signers
+};
+
+// coordinator -> survivors, consistency round (between stages 3 and 4).
+struct SecAggConsistencyCheck {
+  uint32_t round = 0;
+  uint64_t task_id = 0;
+  std::vector<uint32_t> survivors;  // sorted, unique: every site that sent a masked input
+};
+
+// survivor -> coordinator, consistency round.
+struct SecAggConsistencySignature {
+  uint32_t round = 0;
+  uint64_t task_id = 0;
+  std::string signature;  // 64 bytes
 };
 
 struct SecAggRevealedShare {

@@ -235,7 +235,27 @@ class Validator {
         RETURN_IF_ERROR(Check(all.insert((*list)[i]).second, "survivors and dropped overlap"));
       }
     }
+    RETURN_IF_ERROR(Check(m.signatures.size() <= limits_.max_secagg_sites, "too many signatures"));
+    std::set<uint32_t> signers;
+    for (const SecAggSignedBy& s : m.signatures) {
+      RETURN_IF_ERROR(Check(s.secagg_id >= 1 && signers.insert(s.secagg_id).second,
+                            "signers must be >= 1 and unique"));
+      RETURN_IF_ERROR(Check(s.signature.size() == 64, "signatures must be 64 bytes"));
+    }
     return Check(!m.survivors.empty(), "no survivors");
+  }
+
+  Status operator()(const SecAggConsistencyCheck& m) const {
+    RETURN_IF_ERROR(Check(m.survivors.size() <= limits_.max_secagg_sites, "too many ids"));
+    for (size_t i = 0; i < m.survivors.size(); ++i) {
+      RETURN_IF_ERROR(Check(m.survivors[i] >= 1 && (i == 0 || m.survivors[i - 1] < m.survivors[i]),
+                            "survivors must be sorted, unique and >= 1"));
+    }
+    return Check(!m.survivors.empty(), "no survivors");
+  }
+
+  Status operator()(const SecAggConsistencySignature& m) const {
+    return Check(m.signature.size() == 64, "the signature must be 64 bytes");
   }
 
   Status operator()(const SecAggUnmaskResponse& m) const {

@@ -110,6 +110,35 @@ TEST_F(ConfigTest, PolicyFileOverridesThePolicySection) {
   EXPECT_NE(bad.status().message().find("share_everything"), std::string::npos) << bad.status();
 }
 
+// Issue 16: the site's own secure aggregation policy.
+TEST_F(ConfigTest, SecureAggregationPolicyKeys) {
+  auto c = LoadClientConfig(Write("p.yaml", "site_id: a\ndata: {root: /x}\n"
+                                            "policy:\n  require_secure_aggregation: true\n"
+                                            "  secagg_roster_file: roster\n"
+                                            "  min_secagg_threshold: 5\n"
+                                            "  min_secagg_neighbours: 8\n"
+                                            "  max_secagg_sites: 50\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->policy.require_secure_aggregation);
+  EXPECT_EQ(c->policy.secagg_roster_file, "roster");
+  EXPECT_EQ(c->policy.min_secagg_threshold, 5);
+  EXPECT_EQ(c->policy.min_secagg_neighbours, 8);
+  EXPECT_EQ(c->policy.max_secagg_sites, 50);
+  EXPECT_EQ(c->policy.max_input_size, 1024);  // default
+  auto no_roster = LoadClientConfig(Write("q.yaml", "site_id: a\ndata: {root: /x}\n"
+                                                    "policy: {require_secure_aggregation: true}\n"));
+  ASSERT_FALSE(no_roster.ok());
+  EXPECT_NE(no_roster.status().message().find("secagg_roster_file"), std::string::npos)
+      << no_roster.status();
+  EXPECT_FALSE(LoadClientConfig(Write("r.yaml", "site_id: a\ndata: {root: /x}\n"
+                                                "policy: {max_secagg_sites: 1}\n"))
+                   .ok());
+  auto coord = LoadCoordinatorConfig(Write("s.yaml", "max_site_samples: 5000\n"));
+  ASSERT_TRUE(coord.ok()) << coord.status();
+  EXPECT_EQ(coord->max_site_samples, 5000);
+  EXPECT_FALSE(LoadCoordinatorConfig(Write("t.yaml", "max_site_samples: 0\n")).ok());
+}
+
 TEST_F(ConfigTest, ToYamlRoundTrips) {
   auto c = LoadCoordinatorConfig(FEDSMEAR_SOURCE_DIR "/configs/coordinator.yaml");
   ASSERT_TRUE(c.ok());

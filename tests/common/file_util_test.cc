@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -23,6 +24,23 @@ TEST(FileUtilTest, AtomicWriteThenRead) {
   int files = 0;
   for (auto& e : std::filesystem::directory_iterator(dir / "sub")) files += e.is_regular_file();
   EXPECT_EQ(files, 1);
+}
+
+// Issue 16: latent weights and checkpoints are written 0600, and the temp name is not the
+// predictable "<path>.tmp-<pid>" another user of a shared folder could plant a symlink at.
+TEST(FileUtilTest, PrivateModeAndUnpredictableTempName) {
+  testing::TempDir tmp("fedsmear-file-util");
+  const std::string path = (tmp.path() / "latent.model").string();
+  const std::string planted = path + ".tmp-" + std::to_string(::getpid());
+  const std::string victim = (tmp.path() / "victim").string();
+  ASSERT_TRUE(WriteFileAtomic(victim, "untouched").ok());
+  std::filesystem::create_symlink(victim, planted);
+  ASSERT_TRUE(WriteFileAtomic(path, "secret", 0600).ok());
+  EXPECT_EQ(*ReadFile(victim), "untouched");  // old behaviour: written through the symlink
+  const auto perms = std::filesystem::status(path).permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+  EXPECT_EQ(*ReadFile(path), "secret");
 }
 
 TEST(FileUtilTest, MissingAndOversizedFiles) {

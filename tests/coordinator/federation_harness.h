@@ -32,7 +32,19 @@ namespace fedsmear::testing_federation {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-enum class Fake { kVanish, kSilentButAlive, kStaleRound, kNanUpdate, kVanishAfterSharing };
+// kHugeWeight: claims 2^60 images (hello and update) and sends a model of 1000s.
+// kFloodHellos: sends 200,000 hellos (more welcomes than the socket buffers hold) and never reads. kHelloAndVanish: says hello and
+// closes its connection at once, over and over.
+enum class Fake {
+  kVanish,
+  kSilentButAlive,
+  kStaleRound,
+  kNanUpdate,
+  kVanishAfterSharing,
+  kHugeWeight,
+  kFloodHellos,
+  kHelloAndVanish
+};
 
 // A fresh Ed25519 signing key pair as `fedsmear keygen` writes it.
 inline SigningKeyHex NewSigningKey() {
@@ -149,12 +161,28 @@ class FederationTest : public ::testing::Test {
     threads_.emplace_back([this, c, behaviour] {
       auto opts = DealerOptionsFromConfig(c);
       ASSERT_TRUE(opts.ok()) << opts.status();
-      auto dealer = DealerEndpoint::Connect(*opts);
-      ASSERT_TRUE(dealer.ok());
       wire::Hello h;
       h.site_id = c.site_id;
       h.class_names = SynthClassNames("rbc");
-      h.num_train = 50;
+      h.num_train = behaviour == Fake::kHugeWeight ? uint64_t{1} << 60 : 50;
+      if (behaviour == Fake::kHelloAndVanish) {
+        for (int i = 0; i < 20 && !stop_.load(); ++i) {
+          auto d = DealerEndpoint::Connect(*opts);
+          ASSERT_TRUE(d.ok());
+          (void)d->Send(wire::Encode({wire::kProtocolVersion, "", h}), milliseconds(1000));
+          std::this_thread::sleep_for(milliseconds(50));
+        }  // each dealer closes here, before the welcome can be read
+        return;
+      }
+      auto dealer = DealerEndpoint::Connect(*opts);
+      ASSERT_TRUE(dealer.ok());
+      if (behaviour == Fake::kFloodHellos) {
+        for (int i = 0; i < 200000 && !stop_.load(); ++i) {  // more than socket buffers hold
+          (void)dealer->Send(wire::Encode({wire::kProtocolVersion, "", h}), milliseconds(100));
+        }
+        while (!stop_.load()) std::this_thread::sleep_for(milliseconds(50));  // never reads
+        return;
+      }
       ASSERT_TRUE(
           dealer->Send(wire::Encode({wire::kProtocolVersion, "", h}), milliseconds(5000)).ok());
       auto last_beat = std::chrono::steady_clock::now();
@@ -183,10 +211,13 @@ class FederationTest : public ::testing::Test {
         wire::Update u;
         u.round = task->round;
         u.task_id = task->task_id;
-        u.num_samples = 50;
+        u.num_samples = behaviour == Fake::kHugeWeight ? uint64_t{1} << 60 : 50;
         if (behaviour == Fake::kStaleRound) u.round = task->round + 7;
         ModelState trained = *state;
         if (behaviour == Fake::kNanUpdate) trained.tensors[0].values[0] = std::nanf("");
+        if (behaviour == Fake::kHugeWeight) {
+          for (NamedTensor& t : trained.tensors) std::fill(t.values.begin(), t.values.end(), 1000.f);
+        }
         u.update.data = EncodeUpdate(trained, &*state, *ParseCodecSpec("f32"), 1);
         (void)dealer->Send(wire::Encode({wire::kProtocolVersion, msg->run_id, u}),
                            milliseconds(5000));

@@ -128,8 +128,16 @@ Outcome RunRound(uint32_t drop) {
   }
   auto request = server->CloseMaskStage();
   EXPECT_TRUE(request.ok());
-  wire::SecAggUnmaskRequest wreq{5, 77, request->survivors, request->dropped};
+  for (uint32_t i : request->survivors) {  // consistency round
+    auto signature = sessions[i - 1]->OnConsistencyCheck(
+        ViaWire(wire::SecAggConsistencyCheck{5, 77, request->survivors}));
+    EXPECT_TRUE(signature.ok()) << signature.status();
+    EXPECT_TRUE(server
+                    ->AddConsistencySignature(i, *Signature64FromBytes(ViaWire(*signature).signature))
+                    .ok());
+  }
   for (uint32_t i : request->survivors) {
+    const wire::SecAggUnmaskRequest wreq = UnmaskRequestToWire(server->RequestFor(i), 5, 77);
     auto response = sessions[i - 1]->OnUnmaskRequest(ViaWire(wreq));
     EXPECT_TRUE(response.ok()) << response.status();
     EXPECT_TRUE(server->AddUnmaskResponse(*UnmaskResponseFromWire(ViaWire(*response), i)).ok());

@@ -81,6 +81,9 @@ TEST(Keys, LoadRejectsBadFiles) {
             "public-key = " + b.public_key + "\nsecret-key = " + a.secret_key + "\n");
   WriteText(dir.Sub("nosecret.key"), "public-key = " + a.public_key + "\n");
   WriteText(dir.Sub("garbage.pub"), "hello world\n");
+  for (const char* f : {"short.key", "mismatch.key", "nosecret.key"}) {
+    ASSERT_EQ(::chmod(dir.Sub(f).c_str(), 0600), 0);
+  }
   EXPECT_NE(LoadSecretKeyFile(dir.Sub("short.key")).status().message().find("40 Z85"),
             std::string::npos);
   EXPECT_NE(LoadSecretKeyFile(dir.Sub("mismatch.key")).status().message().find("does not belong"),
@@ -118,6 +121,36 @@ TEST(AllowedSites, RejectsBadLinesWithLineNumbers) {
   EXPECT_FALSE(r.ok());
   r = ParseAllowedSites("bad/id " + a.public_key + "\n");
   EXPECT_FALSE(r.ok());
+}
+
+// Issue 16: secret key files others can read are refused, not warned about.
+TEST(Keys, GroupOrWorldReadableSecretFilesAreRefused) {
+  TempDir dir;
+  ASSERT_TRUE(WriteKeyPairFiles(GenerateKeyPair(), dir.path(), "site-a", false).ok());
+  ASSERT_TRUE(WriteSigningKeyFiles({std::string(64, 'b'), std::string(64, 'c')}, dir.path(),
+                                   "site-a", false)
+                  .ok());
+  for (const char* f : {"site-a.key", "site-a.sign.key"}) {
+    ASSERT_EQ(::chmod(dir.Sub(f).c_str(), 0640), 0);
+  }
+  auto secret = LoadSecretKeyFile(dir.Sub("site-a.key"));
+  EXPECT_EQ(secret.status().code(), StatusCode::kPermissionDenied) << secret.status();
+  EXPECT_NE(secret.status().message().find("chmod 600"), std::string::npos);
+  EXPECT_EQ(LoadSigningKeyFile(dir.Sub("site-a.sign.key")).status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_EQ(::chmod(dir.Sub("site-a.key").c_str(), 0600), 0);
+  EXPECT_TRUE(LoadSecretKeyFile(dir.Sub("site-a.key")).ok());
+}
+
+// Issue 16: one Ed25519 key for two site ids would give one party two shares of every secret.
+TEST(AllowedSites, OneSigningKeyForTwoSitesIsRefused) {
+  const KeyPair a = GenerateKeyPair(), b = GenerateKeyPair();
+  const std::string sign(64, 'a');
+  auto dup = ParseAllowedSites("site-a " + a.public_key + " " + sign + "\nsite-b " +
+                               b.public_key + " " + std::string(64, 'A') + "\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("already listed for another site"), std::string::npos)
+      << dup.status();
 }
 
 TEST(AllowedSites, OptionalSigningKeyColumn) {

@@ -11,113 +11,12 @@
 #include "common/secagg/quantize.h"
 #include "common/secagg/server.h"
 #include "common/secagg/site.h"
+#include "tests/common/secagg/secagg_federation.h"
 
 namespace fedsmear::secagg {
 namespace {
 
-struct Federation {
-  Config config;
-  std::vector<Site> sites;  // sites[i] has id i+1
-  std::optional<Server> server;
-};
-
-Federation MakeFederation(uint32_t n, uint32_t t, uint32_t k, size_t len, uint32_t bits = 32) {
-  Federation f;
-  f.config.num_sites = n;
-  f.config.threshold = t;
-  f.config.neighbours = k;
-  f.config.mask_bits = bits;
-  f.config.vector_length = len;
-  f.config.round = 3;
-  f.config.graph_seed[0] = static_cast<uint8_t>(n);
-  IdentityDirectory dir;
-  std::vector<Ed25519KeyPair> ids;
-  for (uint32_t i = 1; i <= n; ++i) {
-    auto id = Ed25519KeyPair::Generate();
-    EXPECT_TRUE(id.ok());
-    dir[i] = id->public_key();
-    ids.push_back(std::move(id).value());
-  }
-  for (uint32_t i = 1; i <= n; ++i) {
-    auto site = Site::Create(f.config, i, std::move(ids[i - 1]), dir);
-    EXPECT_TRUE(site.ok()) << site.status();
-    f.sites.push_back(std::move(site).value());
-  }
-  auto server = Server::Create(f.config, dir);
-  EXPECT_TRUE(server.ok()) << server.status();
-  f.server.emplace(std::move(server).value());
-  return f;
-}
-
-std::vector<std::vector<uint32_t>> RandomInputs(uint32_t n, size_t len, uint32_t bits, int seed) {
-  std::mt19937 rng(seed);
-  const uint32_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
-  std::vector<std::vector<uint32_t>> x(n, std::vector<uint32_t>(len));
-  for (auto& v : x)
-    for (auto& w : v) w = rng() & mask;
-  return x;
-}
-
-std::vector<uint32_t> PlainSum(const std::vector<std::vector<uint32_t>>& x,
-                               const std::set<uint32_t>& survivors, uint32_t bits) {
-  std::vector<uint32_t> sum(x[0].size(), 0);
-  for (uint32_t id : survivors)
-    for (size_t i = 0; i < sum.size(); ++i) sum[i] += x[id - 1][i];
-  if (bits < 32)
-    for (auto& w : sum) w &= (1u << bits) - 1;
-  return sum;
-}
-
-// Stages 1-2 for everyone.
-void AdvertiseAndShare(Federation& f) {
-  Server& s = *f.server;
-  for (Site& site : f.sites) {
-    auto keys = site.AdvertiseKeys();
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    ASSERT_TRUE(s.AddAdvertisedKeys(*keys).ok());
-  }
-  ASSERT_TRUE(s.CloseAdvertiseStage().ok());
-  for (Site& site : f.sites) {
-    auto shares = site.ShareKeys(*s.KeysFor(site.id()));
-    ASSERT_TRUE(shares.ok()) << shares.status();
-    ASSERT_TRUE(s.AddEncryptedShares(site.id(), *shares).ok());
-  }
-  ASSERT_TRUE(s.CloseShareStage().ok());
-}
-
-// Full round; sites in `dropped` vanish after sharing keys. Returns the server's result.
-Result<std::vector<uint32_t>> RunRound(Federation& f, const std::vector<std::vector<uint32_t>>& x,
-                                       const std::set<uint32_t>& dropped) {
-  AdvertiseAndShare(f);
-  Server& s = *f.server;
-  for (Site& site : f.sites) {
-    if (dropped.count(site.id())) continue;
-    ASSIGN_OR_RETURN(MaskedInput y, site.MaskInput(*s.SharesFor(site.id()), x[site.id() - 1]));
-    RETURN_IF_ERROR(s.AddMaskedInput(y));
-  }
-  ASSIGN_OR_RETURN(UnmaskRequest request, s.CloseMaskStage());
-  for (Site& site : f.sites) {
-    if (dropped.count(site.id())) continue;
-    ASSIGN_OR_RETURN(UnmaskResponse r, site.Unmask(request));
-    RETURN_IF_ERROR(s.AddUnmaskResponse(r));
-  }
-  return s.Finish();
-}
-
-std::set<uint32_t> PickDropped(uint32_t n, uint32_t count, int seed) {
-  std::vector<uint32_t> ids(n);
-  std::iota(ids.begin(), ids.end(), 1);
-  std::mt19937 rng(seed);
-  std::shuffle(ids.begin(), ids.end(), rng);
-  return std::set<uint32_t>(ids.begin(), ids.begin() + count);
-}
-
-std::set<uint32_t> Survivors(uint32_t n, const std::set<uint32_t>& dropped) {
-  std::set<uint32_t> s;
-  for (uint32_t i = 1; i <= n; ++i)
-    if (!dropped.count(i)) s.insert(i);
-  return s;
-}
+using namespace test_federation;  // NOLINT(build/namespaces): test-local helpers
 
 // Complete graph (plain SecAgg): any dropout set leaving >= t survivors must work.
 TEST(SecAggProtocolTest, ExactSumCompleteGraphWithDropouts) {
@@ -152,13 +51,13 @@ TEST(SecAggProtocolTest, ExactSumSparseGraph) {
       const auto x = RandomInputs(n, len, 20, static_cast<int>(n * 7 + drops));
       const auto dropped = PickDropped(n, drops, static_cast<int>(n * 3 + drops));
       const auto survivors = Survivors(n, dropped);
-      bool recoverable = true;  // every site's group keeps >= t survivors
+      auto sum = RunRound(f, x, dropped);
+      bool recoverable = true;  // every site's group keeps >= t survivors (graph of the round)
       for (uint32_t id = 1; id <= n; ++id) {
         uint32_t alive = 0;
-        for (uint32_t m : f.sites[0].graph().ShareGroup(id)) alive += survivors.count(m);
+        for (uint32_t m : f.server->graph().ShareGroup(id)) alive += survivors.count(m);
         recoverable = recoverable && alive >= t;
       }
-      auto sum = RunRound(f, x, dropped);
       if (drops <= 1) {
         ASSERT_TRUE(recoverable);
       }
@@ -195,8 +94,9 @@ TEST(SecAggProtocolTest, TooFewUnmaskResponsesAbortsCleanly) {
   }
   auto request = s.CloseMaskStage();
   ASSERT_TRUE(request.ok());
+  ASSERT_TRUE(SignSurvivors(f, request->survivors).ok());
   for (uint32_t i = 0; i < t - 1; ++i) {  // only t-1 survivors answer stage 4
-    ASSERT_TRUE(s.AddUnmaskResponse(*f.sites[i].Unmask(*request)).ok());
+    ASSERT_TRUE(s.AddUnmaskResponse(*f.sites[i].Unmask(s.RequestFor(i + 1))).ok());
   }
   auto sum = s.Finish();
   ASSERT_FALSE(sum.ok());
@@ -284,7 +184,8 @@ TEST(SecAggProtocolTest, SiteNeverRevealsBothSharesOfAPeer) {
     ASSERT_TRUE(y.ok());
   }
   Site& site = f.sites[0];
-  UnmaskRequest honest{{1, 2, 3, 4, 5}, {6}};
+  const std::vector<uint32_t> survivors = {1, 2, 3, 4, 5};
+  UnmaskRequest honest{survivors, {6}, SignedBy(f, survivors, survivors)};
   auto first = site.Unmask(honest);
   ASSERT_TRUE(first.ok());
   for (const RevealedShare& r : first->shares) {
@@ -316,8 +217,9 @@ TEST(SecAggProtocolTest, TamperedRevealedShareDetectedByServer) {
     ASSERT_TRUE(s.AddMaskedInput(*y).ok());
   }
   auto request = s.CloseMaskStage();
+  ASSERT_TRUE(SignSurvivors(f, request->survivors).ok());
   for (Site& site : f.sites) {
-    auto r = site.Unmask(*request);
+    auto r = site.Unmask(s.RequestFor(site.id()));
     ASSERT_TRUE(r.ok());
     if (site.id() == 2) r->shares[0].share.values[1] ^= 1;
     ASSERT_TRUE(s.AddUnmaskResponse(*r).ok());
