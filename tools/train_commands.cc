@@ -144,16 +144,17 @@ int RunEvaluate(const EvalCmd& c) {
   if (!binary.ok()) return Fail("evaluate", binary.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("evaluate", data.status());
-  Result<EvalStats> ev = EvalStats{};
-  if (*binary) {
-    Result<infer::BinaryEngine> engine = infer::BinaryEngine::FromState(*state, {c.threads});
-    if (!engine.ok()) return Fail("evaluate", engine.status());
-    ev = EvaluateBinary(*engine, *data, AllIndices(*data), PreprocessConfig{}, 1);
-  } else {
-    Result<DenseNet> model = ModelFromState(*state);
-    if (!model.ok()) return Fail("evaluate", model.status());
-    ev = Evaluate(*model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1);
-  }
+  auto evaluate = [&]() -> Result<EvalStats> {
+    if (*binary) {
+      infer::EngineOptions options;
+      options.threads = c.threads;
+      ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(*state, options));
+      return EvaluateBinary(engine, *data, AllIndices(*data), PreprocessConfig{}, 1);
+    }
+    ASSIGN_OR_RETURN(DenseNet model, ModelFromState(*state));
+    return Evaluate(model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1);
+  };
+  Result<EvalStats> ev = evaluate();
   if (!ev.ok()) return Fail("evaluate", ev.status());
   nlohmann::ordered_json j = ev->confusion.ToJson(data->class_names);
   j["engine"] = *binary ? "binary" : "torch";

@@ -90,7 +90,7 @@ TEST(BinaryConvTest, ReferenceEqualsTorchConvOfSignsWithZeroPadding) {
 TEST(BinaryConvTest, BatchNormSignMatchesTorchEvalBatchNorm) {
   torch::manual_seed(5);
   const int c = 96;
-  torch::nn::BatchNorm2d bn(torch::nn::BatchNorm2dOptions(c));
+  torch::nn::BatchNorm2d bn{torch::nn::BatchNorm2dOptions(c)};
   {
     torch::NoGradGuard g;
     bn->weight.normal_(0, 1);  // some negative scales

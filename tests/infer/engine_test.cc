@@ -90,10 +90,11 @@ TEST(BinaryEngineTest, WholeModelMatchesLibTorch) {
     DenseNet model = RandomModel(tc.arch, 7, tc.size, 42);
     ModelState state = ExportState(model, Names(7));
     torch::Tensor images = torch::randn({tc.batch, 3, tc.size, tc.size});
-    for (bool reference : {false, true}) {
+    for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kReference}) {
+      if (!IsaSupported(isa)) continue;
       EngineOptions o;
-      if (reference) o.isa = Isa::kReference;
-      o.threads = reference ? 1 : 2;
+      o.isa = isa;
+      o.threads = isa == Isa::kReference ? 1 : 2;
       Result<BinaryEngine> engine = BinaryEngine::FromState(state, o);
       ASSERT_TRUE(engine.ok()) << engine.status();
       Comparison c = Compare(model, *engine, images);
