@@ -8,11 +8,12 @@
 //   timed LibTorch forward (NoGradGuard, torch::set_num_threads(threads)) and a timed engine
 //   Forward (EngineOptions::threads = threads) until --seconds have passed, so both sides see
 //   the same machine load; images/s are the median per round, the ratio is binary / torch.
-//   Per-layer split: one instrumented pass each, timing the dense layers (BN + sign + binary
-//   conv (+ torch's concatenation)) apart from the float parts (stem, transitions, head); the
-//   torch side re-runs the model's forward functionally from its tensors (checked against
-//   forward()). Memory: bytes of the engine's loaded weights vs the LibTorch module's
-//   parameters and buffers.
+//   The LibTorch side runs the model's forward functionally from its tensors (the same ops,
+//   checked against forward()) so that every round also times its dense layers (BN + sign +
+//   float conv of +-1 values + concatenation) apart from its float parts (stem, transitions,
+//   head); the engine's rounds are timed the same way through its Profile (BN + sign packing +
+//   XNOR-popcount convs vs the rest). Memory: bytes of the engine's loaded weights vs the
+//   LibTorch module's parameters and buffers.
 // Output: one line per combination, or a JSON array (--json). Errors on stderr, exit code 1.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -137,24 +138,18 @@ Result<nlohmann::ordered_json> RunOne(const std::string& arch, int size, int bat
       (want - torch::from_blob(logits.data(), {batch, 8})).abs().max().item<float>();
 
   std::vector<double> torch_ips, engine_ips;
+  torch_split = {};
+  infer::Profile prof;
   const Clock::time_point start = Clock::now();
   while (Since(start) < seconds || torch_ips.size() < 3) {
     Clock::time_point t = Clock::now();
-    model->forward(x);
+    TorchForwardSplit(model, x, &torch_split);
     torch_ips.push_back(batch / Since(t));
     t = Clock::now();
-    engine.Forward(x.data_ptr<float>(), batch, logits.data());
+    engine.Forward(x.data_ptr<float>(), batch, logits.data(), &prof);
     engine_ips.push_back(batch / Since(t));
   }
-  // Per-layer split: a few instrumented passes each.
-  torch_split = {};
-  infer::Profile prof;
-  const int passes = 3;
-  for (int i = 0; i < passes; ++i) {
-    TorchForwardSplit(model, x, &torch_split);
-    engine.Forward(x.data_ptr<float>(), batch, logits.data(), &prof);
-  }
-  const double images = static_cast<double>(passes) * batch;
+  const double images = static_cast<double>(torch_ips.size()) * batch;
   int64_t torch_bytes = 0;
   for (const auto& p : model->parameters()) torch_bytes += p.numel() * 4;
   for (const auto& b : model->buffers()) torch_bytes += b.numel() * b.element_size();

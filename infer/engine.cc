@@ -267,7 +267,9 @@ void BinaryEngine::Forward(const float* images, int n, float* logits, Profile* p
   const int workers = std::min(m.options.threads, n);
   std::vector<Profile> profiles(std::max(1, workers));
   auto run = [&](int worker) {
-    Impl::Workspace ws;
+    // Scratch buffers stay with the thread between calls (no page faults per image); worker
+    // threads free theirs when they end.
+    thread_local Impl::Workspace ws;
     for (int i = worker; i < n; i += workers) {
       m.ForwardOne(images + i * image_size, logits + static_cast<size_t>(i) * m.meta.classes, ws,
                    profile ? &profiles[worker] : nullptr);
