@@ -8,8 +8,10 @@
 // weights are packed once at load; only their signs matter (w >= 0 -> +1).
 //
 // Thread-safety: Forward is const and may be called concurrently; each call runs up to
-// options.threads worker threads of its own (one image per thread). Ownership: the engine owns
-// its packed weights; Forward's buffers belong to the caller. Move-only value.
+// options.threads worker threads of its own (one image per thread; a batch of 1 uses one
+// thread). Ownership: the engine owns its packed weights; Forward's buffers belong to the
+// caller; scratch buffers (one image: about 1.5 MB for bdn28 at 64 px) stay with
+// each calling thread between calls. Move-only value.
 #pragma once
 
 #include <cstddef>
