@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "client/data/preprocess.h"
 #include "client/data/split.h"
+#include "client/engine_eval.h"
 #include "client/trainer.h"
 #include "common/file_util.h"
 #include "models/packed_model.h"
@@ -19,6 +21,16 @@ namespace {
 int Fail(const std::string& cmd, const Status& st) {
   std::cerr << "fedsmear " << cmd << ": " << st.message() << "\n";
   return 1;
+}
+
+// --engine: "binary" (torch-free XNOR-popcount engine), "torch", or "" for the default: binary
+// when the model's architecture is binarized, torch otherwise.
+Result<bool> UseBinaryEngine(const std::string& engine, const ModelMeta& meta) {
+  if (engine == "binary") return true;
+  if (engine == "torch") return false;
+  if (!engine.empty()) return InvalidArgument("--engine must be binary or torch, not " + engine);
+  ASSIGN_OR_RETURN(ArchSpec arch, FindArch(meta.arch));
+  return arch.binary;
 }
 
 std::vector<size_t> AllIndices(const Dataset& d) {
@@ -121,6 +133,7 @@ int RunTrain(const TrainCmd& c) {
 struct EvalCmd {
   std::string model;
   std::string data;
+  std::string engine;
   bool json = false;
   int threads = 2;
 };
@@ -129,22 +142,33 @@ int RunEvaluate(const EvalCmd& c) {
   torch::set_num_threads(c.threads);
   Result<ModelState> state = LoadModelFile(c.model);
   if (!state.ok()) return Fail("evaluate", state.status());
+  Result<bool> binary = UseBinaryEngine(c.engine, state->meta);
+  if (!binary.ok()) return Fail("evaluate", binary.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("evaluate", data.status());
-  Result<DenseNet> model = ModelFromState(*state);
-  if (!model.ok()) return Fail("evaluate", model.status());
-  Result<EvalStats> ev = Evaluate(*model, *data, AllIndices(*data), state->meta.input_size,
-                                  PreprocessConfig{}, 1);
+  auto evaluate = [&]() -> Result<EvalStats> {
+    if (*binary) {
+      infer::EngineOptions options;
+      options.threads = c.threads;
+      ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(*state, options));
+      return EvaluateBinary(engine, *data, AllIndices(*data), PreprocessConfig{}, 1);
+    }
+    ASSIGN_OR_RETURN(DenseNet model, ModelFromState(*state));
+    return Evaluate(model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1);
+  };
+  Result<EvalStats> ev = evaluate();
   if (!ev.ok()) return Fail("evaluate", ev.status());
   nlohmann::ordered_json j = ev->confusion.ToJson(data->class_names);
+  j["engine"] = *binary ? "binary" : "torch";
   j["loss"] = ev->loss;
   j["skipped_files"] = data->skipped.size();
   j["unknown_classes"] = data->unknown_classes;
   if (c.json) {
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("%s on %s: accuracy %.4f, macro-F1 %.4f, %lld images\n", c.model.c_str(),
-                c.data.c_str(), ev->confusion.Accuracy(), ev->confusion.MacroF1(),
+    std::printf("%s on %s (%s engine): accuracy %.4f, macro-F1 %.4f, %lld images\n",
+                c.model.c_str(), c.data.c_str(), *binary ? "binary" : "torch",
+                ev->confusion.Accuracy(), ev->confusion.MacroF1(),
                 static_cast<long long>(ev->confusion.total()));
     for (const auto& pc : j["per_class"]) {
       std::printf("  %-16s precision %.3f recall %.3f f1 %.3f support %lld\n",
@@ -159,16 +183,53 @@ int RunEvaluate(const EvalCmd& c) {
 struct PredictCmd {
   std::string model;
   std::vector<std::string> images;
+  std::string engine;
   bool json = false;
+};
+
+// Class probabilities of one preprocessed image with whichever engine is loaded.
+class Predictor {
+ public:
+  static Result<Predictor> Make(const ModelState& state, bool binary) {
+    Predictor p;
+    if (binary) {
+      ASSIGN_OR_RETURN(infer::BinaryEngine e, infer::BinaryEngine::FromState(state));
+      p.engine_ = std::make_shared<infer::BinaryEngine>(std::move(e));
+    } else {
+      ASSIGN_OR_RETURN(DenseNet m, ModelFromState(state));
+      m->eval();
+      p.model_ = m;
+    }
+    p.classes_ = state.meta.classes;
+    p.size_ = state.meta.input_size;
+    return p;
+  }
+  std::vector<double> Probabilities(std::vector<float>& chw) {
+    std::vector<float> logits(classes_);
+    if (engine_) {
+      engine_->Forward(chw.data(), 1, logits.data());
+    } else {
+      torch::NoGradGuard no_grad;
+      torch::Tensor y = model_->forward(torch::from_blob(chw.data(), {1, 3, size_, size_}));
+      std::copy(y.data_ptr<float>(), y.data_ptr<float>() + classes_, logits.begin());
+    }
+    return Softmax(logits.data(), classes_);
+  }
+
+ private:
+  std::shared_ptr<infer::BinaryEngine> engine_;
+  DenseNet model_{nullptr};
+  int classes_ = 0;
+  int size_ = 0;
 };
 
 int RunPredict(const PredictCmd& c) {
   Result<ModelState> state = LoadModelFile(c.model);
   if (!state.ok()) return Fail("predict", state.status());
-  Result<DenseNet> model = ModelFromState(*state);
-  if (!model.ok()) return Fail("predict", model.status());
-  (*model)->eval();
-  torch::NoGradGuard no_grad;
+  Result<bool> binary = UseBinaryEngine(c.engine, state->meta);
+  if (!binary.ok()) return Fail("predict", binary.status());
+  Result<Predictor> predictor = Predictor::Make(*state, *binary);
+  if (!predictor.ok()) return Fail("predict", predictor.status());
   const int s = state->meta.input_size;
   const auto& names = state->meta.class_names;
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -183,15 +244,15 @@ int RunPredict(const PredictCmd& c) {
     }
     std::vector<float> chw(3 * s * s);
     ToTensorCHW(*img, s, PreprocessConfig{}, chw.data());
-    torch::Tensor p = torch::softmax((*model)->forward(torch::from_blob(chw.data(), {1, 3, s, s})), 1)[0];
-    int64_t best = p.argmax().item<int64_t>();
+    std::vector<double> p = predictor->Probabilities(chw);
+    const int64_t best = std::max_element(p.begin(), p.end()) - p.begin();
     nlohmann::ordered_json probs;
-    for (int k = 0; k < p.size(0); ++k) {
-      probs[k < static_cast<int>(names.size()) ? names[k] : std::to_string(k)] = p[k].item<double>();
+    for (int k = 0; k < static_cast<int>(p.size()); ++k) {
+      probs[k < static_cast<int>(names.size()) ? names[k] : std::to_string(k)] = p[k];
     }
     std::string label = best < static_cast<int64_t>(names.size()) ? names[best] : std::to_string(best);
     out.push_back({{"image", path}, {"class", label}, {"probabilities", probs}});
-    if (!c.json) std::printf("%s\t%s\t%.3f\n", path.c_str(), label.c_str(), p[best].item<double>());
+    if (!c.json) std::printf("%s\t%s\t%.3f\n", path.c_str(), label.c_str(), p[best]);
   }
   if (c.json) std::cout << out.dump() << "\n";
   return failures ? 1 : 0;
@@ -229,7 +290,10 @@ Command AddEvaluateCommand(CLI::App& root) {
   app->add_option("--model", c->model, "packed or float model file")->required();
   app->add_option("--data", c->data, "image folder root/<class>/ or CSV manifest")->required();
   app->add_flag("--json", c->json, "print one JSON object");
-  app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
+  app->add_option("--engine", c->engine,
+                  "binary (XNOR-popcount, the default for binarized models) or torch");
+  app->add_option("--threads", c->threads, "torch threads / binary-engine threads")
+      ->capture_default_str();
   return {app, [c] { return RunEvaluate(*c); }};
 }
 
@@ -238,6 +302,8 @@ Command AddPredictCommand(CLI::App& root) {
   CLI::App* app = root.add_subcommand("predict", "classify images with a model file");
   app->add_option("--model", c->model, "packed or float model file")->required();
   app->add_option("images", c->images, "image files")->required();
+  app->add_option("--engine", c->engine,
+                  "binary (XNOR-popcount, the default for binarized models) or torch");
   app->add_flag("--json", c->json, "print JSON");
   return {app, [c] { return RunPredict(*c); }};
 }

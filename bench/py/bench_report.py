@@ -5,7 +5,8 @@ generated part of docs/benchmarks.md (between <!-- bench:begin --> and <!-- benc
 
 DIR holds what scripts/bench collected: machine.env, steps.tsv, model.json (scripts/bench-model),
 codec.json / secagg.json / transport.json / loader.json (Google Benchmark JSON), openssl.txt, bytes.json,
-memory-{10,50,200}.json and {curve,insecure}-metrics.jsonl (fedsmear simulate). Each goal is
+memory-{10,50,200}.json, {curve,insecure}-metrics.jsonl (fedsmear simulate) and infer.json
+(bench/infer_bench). Each goal is
 judged from these numbers alone: "met", "not met" or "not measurable yet". Standard library only.
 """
 import argparse
@@ -24,6 +25,8 @@ BYTES_GOAL_RATIO = 16.0
 AGG_GOAL = 0.5
 CRYPTO_GOAL = 0.02
 MEMORY_FLAT_TOLERANCE = 0.05  # peak at 200 sites within 5% of the peak at 10
+# Issue 19: binary engine vs LibTorch at bdn28, 64 px, batch 1, 1 thread.
+INFER_CONV_GOAL, INFER_MODEL_GOAL = 4.0, 2.5
 # transport_bench message sizes (bdn28, 8 classes: f32 update, sign1+f16 downlink) and the
 # number of sites whose messages the coordinator's one I/O thread encrypts in a round.
 TRANSPORT_FLOAT_BYTES, TRANSPORT_COMPACT_BYTES, TRANSPORT_SITES = 18312540, 1283199, 10
@@ -128,6 +131,8 @@ def collect(raw):
     r["rounds"] = {name: round_stats(os.path.join(raw, f"{name}-metrics.jsonl"))
                    for name in ("curve", "insecure", "secagg", "secvotes")
                    if os.path.exists(os.path.join(raw, f"{name}-metrics.jsonl"))}
+    infer = os.path.join(raw, "infer.json")
+    r["infer"] = load_json(infer) if os.path.exists(infer) else []
     acc = os.path.join(raw, "accuracy.json")
     r["accuracy"] = load_json(acc) if os.path.exists(acc) else None
     if r["accuracy"]:
@@ -249,7 +254,51 @@ def judge(r):
         "value": " / ".join(f"{peaks[n] / 1024:.0f}" for n in MEMORY_SITES) +
                  f" MiB ({100 * growth:+.1f}% from 10 to 200)",
         "status": status(abs(growth) <= MEMORY_FLAT_TOLERANCE)})
+    goals += infer_goals(r["infer"])
     r["goals"] = goals
+
+
+def infer_goals(rows):
+    """Goal rows for the binary engine (bdn28, 64 px, batch 1, 1 thread) from infer.json."""
+    key = [x for x in rows
+           if (x["arch"], x["size"], x["batch"], x["threads"]) == ("bdn28", 64, 1, 1)]
+    if not key:
+        return []
+    x = key[0]
+    figure = f"bdn28 64 px, batch 1, 1 thread, {x['isa']}"
+    return [{"area": "inference", "goal": f"binary convs >= {INFER_CONV_GOAL:g}x LibTorch",
+             "figure": figure + " (dense layers, ms/img)",
+             "value": f"{x['torch_binary_ms_per_img']:.2f} vs {x['engine_binary_ms_per_img']:.3f}"
+                      f" = {x['binary_conv_ratio']:.1f}x",
+             "status": status(x["binary_conv_ratio"] >= INFER_CONV_GOAL)},
+            {"area": "inference", "goal": f"whole model >= {INFER_MODEL_GOAL:g}x LibTorch",
+             "figure": figure,
+             "value": f"{x['binary_img_s']:.0f} vs {x['torch_img_s']:.1f} img/s"
+                      f" = {x['ratio']:.1f}x",
+             "status": status(x["ratio"] >= INFER_MODEL_GOAL)}]
+
+
+def infer_markdown(rows):
+    """The binary engine table (empty list when infer.json is absent)."""
+    if not rows:
+        return []
+    out = ["", "#### 1-bit inference: binary engine vs LibTorch float forward (paired rounds, "
+           f"engine kernels {rows[0]['isa']})", ""]
+    out.append(table(["arch", "px", "batch", "threads", "LibTorch img/s", "binary img/s", "x",
+                      "dense layers ms/img (x)", "float parts ms/img (x)", "weights MB"],
+                     [[x["arch"], x["size"], x["batch"], x["threads"], f"{x['torch_img_s']:.1f}",
+                       f"{x['binary_img_s']:.0f}", f"{x['ratio']:.1f}",
+                       f"{x['torch_binary_ms_per_img']:.2f} / {x['engine_binary_ms_per_img']:.3f}"
+                       f" ({x['binary_conv_ratio']:.0f})",
+                       f"{x['torch_float_ms_per_img']:.2f} / {x['engine_float_ms_per_img']:.3f}"
+                       f" ({x['float_part_ratio']:.1f})",
+                       f"{x['torch_weight_bytes'] / 1e6:.2f} / "
+                       f"{x['engine_weight_bytes'] / 1e6:.2f}"]
+                      for x in rows]))
+    out.append("\nLibTorch / binary engine. Dense layers: BN + sign + 3x3 conv (+ LibTorch's "
+               "concatenation); the engine's split is summed over its threads. The section "
+               "'1-bit inference' above says how to read these.")
+    return out
 
 
 def table(header, rows):
@@ -388,6 +437,8 @@ def markdown(r):
                ", ".join(f"{k} {mb(v)}" for k, v in up.items()) +
                ". One run each: differences include run-to-run noise (11 processes share the "
                "cores) and can come out negative.")
+
+    out += infer_markdown(r.get("infer", []))
 
     if r.get("accuracy_md"):
         out += ["", "#### Real-data accuracy against bytes (scripts/accuracy-table)", "",
