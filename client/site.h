@@ -1,5 +1,7 @@
 // Site: the hospital daemon's logic. Loads the site's images, connects out to the coordinator,
 // says hello, and then answers tasks until the coordinator says goodbye:
+// Every task is first admitted against the training plan this site approved (client/site_plan.h)
+// and every message sent is recorded in the site's audit log first.
 //   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal)
 //   EvaluateTask -> metrics of the received model on the validation split -> EvaluateResult
 //   SecAggSetup  -> secure aggregation session (client/site_secagg.h): its stages are answered on
@@ -30,6 +32,8 @@
 #include "models/model_state.h"
 
 namespace fedsmear {
+
+class SiteGovernance;  // client/site_plan.h
 
 class Site {
  public:
@@ -81,6 +85,8 @@ class Site {
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   std::unique_ptr<Impl> impl_;
+  // Plan approval, task admission and the audit log (client/site_plan.h).
+  std::unique_ptr<SiteGovernance> governance_;
 };
 
 }  // namespace fedsmear

@@ -107,6 +107,8 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "secagg_clip", c.secagg_clip);
   Put(e, "secagg_stat_clip", c.secagg_stat_clip);
   Put(e, "secagg_stage_deadline_s", c.secagg_stage_deadline_s);
+  Put(e, "audit_log", c.audit_log);
+  Put(e, "audit_max_mb", c.audit_max_mb);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
     e << YAML::BeginMap;
@@ -133,6 +135,9 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "state_dir", c.state_dir);
   Put(e, "heartbeat_s", c.heartbeat_s);
   Put(e, "log_level", c.log_level);
+  Put(e, "approved_plans", c.approved_plans);
+  Put(e, "audit_log", c.audit_log);
+  Put(e, "audit_max_mb", c.audit_max_mb);
   const DataConfig& d = c.data;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   Put(e, "root", d.root);
@@ -146,6 +151,7 @@ std::string ToYaml(const ClientConfig& c) {
   e << YAML::EndMap;
   Emit(e, "preprocess", c.preprocess);
   e << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
+  Put(e, "require_plan_approval", c.policy.require_plan_approval);
   Put(e, "min_samples_per_class", c.policy.min_samples_per_class);
   Put(e, "max_local_epochs", c.policy.max_local_epochs);
   Put(e, "share_class_counts", c.policy.share_class_counts);

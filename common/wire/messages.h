@@ -26,7 +26,7 @@
 
 namespace fedsmear::wire {
 
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;
 
 // Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
 enum class Codec : uint16_t { kF32 = 0, kSign1 = 1, kF16 = 2, kQ8 = 3 };
@@ -61,6 +61,8 @@ struct Welcome {
   std::string reason;
   std::string run_id;
   uint32_t heartbeat_ms = 5000;
+  std::string plan;       // canonical training plan (common/governance/plan.h); empty: none
+  std::string plan_hash;  // SHA-256 of `plan`, lowercase hex
 };
 
 // coordinator -> site.
@@ -180,6 +182,7 @@ struct DecodeLimits {
   uint32_t nesting_limit = 16;                       // Cap'n Proto pointer depth
   uint32_t max_secagg_sites = 10000;                 // entries of any SecAgg list
   uint32_t max_secagg_blob_bytes = 4096;             // one share ciphertext or revealed share
+  uint32_t max_plan_bytes = 64 * 1024;               // Welcome.plan
 };
 
 // Serialises `message` (unpacked flat array, a multiple of 8 bytes).
