@@ -26,19 +26,19 @@ std::vector<nlohmann::json> Entries(const std::string& path, const std::string& 
 }
 
 TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
-  CoordinatorConfig c = MakeConfig(3, 2, 3);
-  c.train.local_epochs = 1;
-  c.federated_evaluation = false;
-  const TrainingPlan plan = MakePlan(c);
   std::vector<ClientConfig> sites;
   for (int k = 1; k <= 3; ++k) {
     ClientConfig s = SiteConfig("site-" + std::to_string(k), k);
     s.policy.require_plan_approval = true;
     s.state_dir = (run_dir_ / ("state-" + std::to_string(k))).string();
-    if (k < 3) {
-      EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(s.state_dir), plan.hash, "test").ok());
-    }
     sites.push_back(s);
+  }
+  CoordinatorConfig c = MakeConfig(3, 2, 3);  // after SiteConfig: it writes the allowlist
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  const TrainingPlan plan = MakePlan(c);
+  for (int k = 0; k < 2; ++k) {  // site-3 has not approved the plan
+    EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(sites[k].state_dir), plan.hash, "test").ok());
   }
   std::string endpoint = StartCoordinator(c);
   for (auto& s : sites) StartSite(s, endpoint);
