@@ -1,4 +1,5 @@
 // `fedsmear-client plan show|approve` (client/site_plan.h).
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -27,9 +28,11 @@ Result<TrainingPlan> LoadPendingPlan(const ClientConfig& config) {
 
 std::string Operator() {
   const char* user = std::getenv("USER");
+  const passwd* pw = user == nullptr ? ::getpwuid(::geteuid()) : nullptr;
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
-  return std::string(user != nullptr ? user : "unknown") + "@" + host;
+  const std::string name = user != nullptr ? user : pw != nullptr ? pw->pw_name : "unknown";
+  return name + "@" + host;
 }
 
 }  // namespace

@@ -127,7 +127,9 @@ Result<Tail> ChainTail(const std::string& path) {
 }
 
 Result<std::unique_ptr<Fd>> LockChain(const std::string& path) {
-  const std::string lock = path + ".lock";
+  // Hidden, so that `fedsmear audit verify DIR/audit.jsonl*` does not pick it up.
+  const fs::path p(path);
+  const std::string lock = (p.parent_path() / ("." + p.filename().string() + ".lock")).string();
   auto fd = std::make_unique<Fd>(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (fd->get() < 0) return Errno("cannot open", lock);
   if (::flock(fd->get(), LOCK_EX) != 0) return Errno("cannot lock", lock);

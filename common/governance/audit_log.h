@@ -8,8 +8,8 @@
 // ...) and PATH starts afresh; its first entry points at the last line of PATH.N, so the chain
 // runs across files. An edited, removed, inserted or reordered line breaks the chain.
 //
-// Append() takes an exclusive flock on PATH.lock and reads the chain's tail from disk each time,
-// so the daemon and `fedsmear-client plan approve` can append to the same log. Each line is
+// Append() takes an exclusive flock on DIR/.NAME.lock and reads the chain's tail from disk each
+// time, so the daemon and `fedsmear-client plan approve` can append to the same log. Each line is
 // written with one write() and fdatasync'ed.
 //
 // Thread-safety: Append() may be called from any thread (the lock serialises writers, in and

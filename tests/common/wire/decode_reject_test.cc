@@ -79,7 +79,8 @@ TEST(WireReject, WrongProtocolVersion) {
   auto r = Decode(Encode(m));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(r.status().message().find("protocol version 2"), std::string::npos)
+  EXPECT_NE(r.status().message().find("protocol version " + std::to_string(kProtocolVersion + 1)),
+            std::string::npos)
       << r.status().message();
 }
 
@@ -165,6 +166,14 @@ TEST(WireReject, NumericRanges) {
   EXPECT_EQ(CodeAfter<Hello>(s::HelloMessage(), [](Hello& h) { h.site_id = "../x"; }),
             StatusCode::kCorrupt);
   EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.heartbeat_ms = 0; }),
+            StatusCode::kCorrupt);
+  // A training plan travels with its SHA-256 (64 lowercase hex digits), and only with it.
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.plan_hash = "ABC"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.plan_hash.clear(); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(),
+                               [](Welcome& w) { w.plan.assign(65 * 1024, 'x'); }),
             StatusCode::kCorrupt);
 }
 
