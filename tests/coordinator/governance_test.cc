@@ -104,5 +104,52 @@ TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "plan.json"));
 }
 
+// Under secure aggregation with sign votes every update leaves the site masked, and the audit
+// log says so in words; the verifier counts no plain update.
+TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) {
+    ClientConfig s = SiteConfig("site-" + std::to_string(k), k);
+    s.policy.require_plan_approval = true;
+    s.state_dir = (run_dir_ / ("state-" + std::to_string(k))).string();
+    sites.push_back(s);
+  }
+  CoordinatorConfig c = MakeConfig(2, 3, 3);
+  c.secure_aggregation = "secagg+";
+  c.secagg_stage_deadline_s = 20;
+  c.strategy = "fedvote";
+  c.codec_down = "sign1+f16";
+  c.codec_up = "sign1+f16";
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  const TrainingPlan plan = MakePlan(c);
+  for (const auto& s : sites) {
+    EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(s.state_dir), plan.hash, "test").ok());
+  }
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  ASSERT_EQ(Metrics().size(), 2u);
+  for (const auto& s : sites) {
+    auto summary = VerifyAudit(AuditFiles(SiteAuditLogPath(s)));
+    ASSERT_TRUE(summary.ok());
+    EXPECT_TRUE(summary->chain_ok) << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->sent_by_message["update"], 2u) << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->plain_updates_while_secure_required, 0u);
+    EXPECT_GE(summary->secure_sent, 6u);  // keys, shares, masked vector per round
+    bool described = false;
+    for (const auto& e : Entries(SiteAuditLogPath(s), "sent")) {
+      if (e["fields"]["message"] != "update") continue;
+      EXPECT_EQ(e["fields"]["message_kind"], "secaggMasked");
+      EXPECT_TRUE(e["fields"]["secure"].get<bool>());
+      const std::string words = e["fields"]["description"];
+      described = words.find("sign votes of binary weights packed") != std::string::npos &&
+                  words.find("masked") != std::string::npos;
+    }
+    EXPECT_TRUE(described);
+  }
+}
+
 }  // namespace
 }  // namespace fedsmear
