@@ -245,8 +245,11 @@ Status Site::Run(const std::atomic<bool>& stop) {
     m.body = std::move(body);
     std::string encoded = wire::Encode(m);
     // Recorded before it leaves: a message the audit log cannot hold is not sent.
-    const uint32_t vote_bits = s.secagg ? s.secagg->setup().vote_bits : 0;
-    RETURN_IF_ERROR(governance_->BeforeSend(m.body, encoded, vote_bits));
+    AuditContext context;
+    context.vote_bits = s.secagg ? s.secagg->setup().vote_bits : 0;
+    context.binary_weights = trained_binary_.load();
+    context.float_values = trained_float_.load();
+    RETURN_IF_ERROR(governance_->BeforeSend(m.body, encoded, context));
     Status st = s.dealer->Send(encoded, timeout);
     if (!st.ok()) governance_->SendFailed(m.body, encoded, st.message());
     return st;

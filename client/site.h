@@ -85,8 +85,11 @@ class Site {
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   std::unique_ptr<Impl> impl_;
-  // Plan approval, task admission and the audit log (client/site_plan.h).
+  // Plan approval, task admission and the audit log (client/site_plan.h), and what the last
+  // trained model holds (set by the worker, read for the audit log's update descriptions).
   std::unique_ptr<SiteGovernance> governance_;
+  std::atomic<uint64_t> trained_binary_{0};
+  std::atomic<uint64_t> trained_float_{0};
 };
 
 }  // namespace fedsmear

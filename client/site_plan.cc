@@ -194,10 +194,8 @@ std::string SiteGovernance::Admit(const wire::SecAggSetup& setup) {
 }
 
 Status SiteGovernance::BeforeSend(const wire::Body& body, const std::string& encoded,
-                                  uint32_t vote_bits) {
+                                  AuditContext context) {
   if (!audit_ || std::holds_alternative<wire::Heartbeat>(body)) return Status::Ok();
-  AuditContext context;
-  context.vote_bits = vote_bits;
   if (plan_) {
     context.codec_up = plan_->doc["codec_up"].get<std::string>();
     context.secure_required = plan_->doc["secure_aggregation"]["mode"] != "off";

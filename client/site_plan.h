@@ -69,8 +69,9 @@ class SiteGovernance {
   std::string Admit(const wire::SecAggSetup& setup);
 
   // Records a message before it is sent; an error means it must not be sent. Heartbeats are
-  // not recorded. `vote_bits`: the secure round's vote field width, for SecAggMasked.
-  Status BeforeSend(const wire::Body& body, const std::string& encoded, uint32_t vote_bits);
+  // not recorded. `context`: what the site knows of an update (vote width, model layout); the
+  // plan's codec and secure-aggregation requirement are filled in here.
+  Status BeforeSend(const wire::Body& body, const std::string& encoded, AuditContext context);
   // Records that the message recorded last could not be sent.
   void SendFailed(const wire::Body& body, const std::string& encoded, const std::string& why);
 

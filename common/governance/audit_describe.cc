@@ -39,11 +39,16 @@ struct Describe {
            wire::CodecName(m.model.codec) + "), " + std::to_string(m.train.local_epochs) +
            " local epoch(s)";
   }
+  std::string Layout() const {
+    if (c.binary_weights + c.float_values == 0) return "";
+    return ": " + N(c.binary_weights) + " binary weights and " + N(c.float_values) +
+           " float values";
+  }
   std::string operator()(const wire::Update& m) {
     Task(m.round, m.task_id);
     return "model update of " + N(m.update.data.size()) + " bytes (" +
-           (c.codec_up.empty() ? wire::CodecName(m.update.codec) : c.codec_up) +
-           "), trained on " + N(m.num_samples) +
+           (c.codec_up.empty() ? wire::CodecName(m.update.codec) : c.codec_up) + ")" + Layout() +
+           ", trained on " + N(m.num_samples) +
            " images, with training and validation loss/accuracy; plain: the coordinator sees "
            "this site's update";
   }
@@ -91,10 +96,13 @@ struct Describe {
   std::string operator()(const wire::SecAggMasked& m) {
     Task(m.round, m.task_id);
     const uint64_t words = m.masked.size() / 4;
+    const std::string binary = c.binary_weights > 0 ? N(c.binary_weights) + " " : "";
+    const std::string floats = c.float_values > 0 ? " of " + N(c.float_values) + " float values" : "";
     std::string what = c.vote_bits > 0
-                           ? "sign votes of binary weights packed " + std::to_string(c.vote_bits) +
-                                 " bits wide and quantized float deltas"
-                           : "quantized, sample-weighted model delta";
+                           ? "sign votes of " + binary + "binary weights packed " +
+                                 std::to_string(c.vote_bits) + " bits wide and quantized deltas" +
+                                 floats
+                           : "quantized, sample-weighted model delta" + Layout();
     return what + ", " + N(words) + " 32-bit words, masked (only the sum over sites can be "
            "unmasked); trained on " + N(m.num_samples) + " images, with loss/accuracy";
   }

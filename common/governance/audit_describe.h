@@ -15,6 +15,8 @@ namespace fedsmear {
 
 struct AuditContext {
   uint32_t vote_bits = 0;          // SecAggMasked: the round's vote field width (0: deltas)
+  uint64_t binary_weights = 0;     // updates: binary-conv weights of the trained model (0: unknown)
+  uint64_t float_values = 0;       // updates: its other values (float parameters, BN statistics)
   std::string codec_up;            // Update: the plan's uplink codec, if known
   bool secure_required = false;    // the approved plan (or a policy) asks for secure updates
 };

@@ -144,7 +144,8 @@ TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {
       EXPECT_EQ(e["fields"]["message_kind"], "secaggMasked");
       EXPECT_TRUE(e["fields"]["secure"].get<bool>());
       const std::string words = e["fields"]["description"];
-      described = words.find("sign votes of binary weights packed") != std::string::npos &&
+      described = words.find("sign votes of ") == 0 &&
+                  words.find(" binary weights packed ") != std::string::npos &&
                   words.find("masked") != std::string::npos;
     }
     EXPECT_TRUE(described);
