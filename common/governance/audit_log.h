@@ -65,6 +65,8 @@ struct AuditSummary {
   uint64_t bytes_sent = 0;
   std::map<std::string, uint64_t> sent_by_message;  // message kind -> count
   uint64_t secure_sent = 0;                         // sent under secure aggregation
+  uint64_t messages_received = 0;                   // "received" entries (the coordinator's log)
+  uint64_t bytes_received = 0;
   uint64_t plain_updates_while_secure_required = 0;
   uint64_t refusals = 0;
   std::set<std::string> plans;            // plan hashes seen

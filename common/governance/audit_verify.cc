@@ -44,6 +44,10 @@ void Summarise(const json& e, AuditSummary* s) {
   if (!Str(fields, "plan_hash").empty()) s->plans.insert(Str(fields, "plan_hash"));
   if (kind == "plan_approved") s->approved_plans.insert(Str(fields, "plan_hash"));
   if (kind == "refused") ++s->refusals;
+  if (kind == "received") {
+    ++s->messages_received;
+    s->bytes_received += U64(fields, "bytes");
+  }
   if (kind == "sent") {
     ++s->messages_sent;
     s->bytes_sent += U64(fields, "bytes");
@@ -153,6 +157,10 @@ std::string FormatAuditSummary(const AuditSummary& s) {
       << " under secure aggregation)\n";
   for (const auto& [message, n] : s.sent_by_message) {
     out << "  " << message << ": " << WithThousands(n) << "\n";
+  }
+  if (s.messages_received > 0) {
+    out << "messages received: " << WithThousands(s.messages_received) << ", "
+        << WithThousands(s.bytes_received) << " bytes\n";
   }
   out << "plain updates sent while secure aggregation was required: "
       << s.plain_updates_while_secure_required << "\n";

@@ -97,6 +97,8 @@ TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
   EXPECT_TRUE(coord->chain_ok) << FormatAuditSummary(*coord);
   EXPECT_EQ(coord->kinds["round_closed"], 3u);
   EXPECT_GE(coord->kinds["received"], 8u);  // 3 hellos, 8 updates, refusals
+  EXPECT_EQ(coord->messages_received, coord->kinds["received"]);
+  EXPECT_GT(coord->bytes_received, 0u);
   auto closed = Entries(coord_log, "round_closed");
   ASSERT_EQ(closed.size(), 3u);
   EXPECT_EQ(closed[0]["fields"]["failures"][0]["site"], "site-3");
