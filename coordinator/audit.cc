@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/file_util.h"
+#include "common/sha256.h"
 #include "coordinator/server_impl.h"
 
 namespace fedsmear {
@@ -22,7 +23,13 @@ Status Coordinator::Impl::OpenAudit() {
                    AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0)));
   audit.emplace(std::move(log));
   spdlog::info("training plan {} (RUN_DIR/plan.json); audit log {}", plan.hash, path);
+  std::string allowed_sha;
+  if (!config.allowed_sites_file.empty()) {
+    Result<std::string> allowed = ReadFile(config.allowed_sites_file, 64 << 20);
+    if (allowed.ok()) allowed_sha = ToHex(Sha256Of(*allowed));
+  }
   AuditEvent("start", {{"run_id", run_id},
+                       {"allowed_sites_sha256", allowed_sha},
                        {"plan_hash", plan.hash},
                        {"plan", plan.doc},
                        {"allowed_sites_file", config.allowed_sites_file},

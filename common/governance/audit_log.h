@@ -69,6 +69,8 @@ struct AuditSummary {
   uint64_t bytes_received = 0;
   uint64_t plain_updates_while_secure_required = 0;
   uint64_t refusals = 0;
+  std::map<std::string, std::string> keys;  // key name -> last value seen in "start" entries
+  std::vector<std::string> key_changes;     // "signing_public_key changed at seq 12"
   std::set<std::string> plans;            // plan hashes seen
   std::set<std::string> approved_plans;   // plan hashes approved
 };

@@ -44,6 +44,19 @@ void Summarise(const json& e, AuditSummary* s) {
   if (!Str(fields, "plan_hash").empty()) s->plans.insert(Str(fields, "plan_hash"));
   if (kind == "plan_approved") s->approved_plans.insert(Str(fields, "plan_hash"));
   if (kind == "refused") ++s->refusals;
+  if (kind == "start") {
+    // Identity keys (the site's signing key, the coordinator's allowlist) as each start saw them.
+    for (const char* key : {"signing_public_key", "allowed_sites_sha256"}) {
+      if (!fields.contains(key)) continue;
+      const std::string value = Str(fields, key);
+      auto it = s->keys.find(key);
+      if (it != s->keys.end() && it->second != value) {
+        s->key_changes.push_back(std::string(key) + " changed at seq " +
+                                 std::to_string(U64(e, "seq")));
+      }
+      s->keys[key] = value;
+    }
+  }
   if (kind == "received") {
     ++s->messages_received;
     s->bytes_received += U64(fields, "bytes");
@@ -165,6 +178,7 @@ std::string FormatAuditSummary(const AuditSummary& s) {
   out << "plain updates sent while secure aggregation was required: "
       << s.plain_updates_while_secure_required << "\n";
   out << "refusals: " << s.refusals << "\n";
+  for (const std::string& k : s.key_changes) out << "key change: " << k << "\n";
   for (const std::string& p : s.plans) {
     out << "plan " << p << (s.approved_plans.count(p) ? " (approved in this log)" : "") << "\n";
   }

@@ -62,6 +62,18 @@ TEST_F(AuditLogTest, IntactChainVerifiesAndSummarises) {
   EXPECT_NE(text.find("6,000 bytes"), std::string::npos) << text;
 }
 
+TEST_F(AuditLogTest, KeyChangesBetweenStartsAreReported) {
+  auto log = AuditLog::Open(path_);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE(log->Append("start", {{"signing_public_key", "k1"}}).ok());
+  ASSERT_TRUE(log->Append("start", {{"signing_public_key", "k1"}}).ok());
+  ASSERT_TRUE(log->Append("start", {{"signing_public_key", "k2"}}).ok());
+  AuditSummary s = Verify();
+  EXPECT_TRUE(s.chain_ok);
+  ASSERT_EQ(s.key_changes.size(), 1u);
+  EXPECT_EQ(s.key_changes[0], "signing_public_key changed at seq 9");
+}
+
 TEST_F(AuditLogTest, EditedLineIsDetected) {
   auto lines = Lines(path_);
   const size_t at = lines[3].find("\"bytes\":2000");
