@@ -189,10 +189,13 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.
   ASSIGN_OR_RETURN(CoordinatorConfig written, LoadCoordinatorConfig(plan.coordinator_config));
+  if (o.unapproved_sites < 0 || o.unapproved_sites > o.sites) {
+    return InvalidArgument("--unapproved-sites must be in [0, --sites]");
+  }
   // A simulation approves its own training plan, so that it runs unattended; each site's
   // approvals and audit log sit in RUN_DIR/state/<site>/ like a hospital's.
   const TrainingPlan training_plan = MakePlan(written);
-  for (int k = 1; k <= o.sites; ++k) {
+  for (int k = 1; k <= o.sites - o.unapproved_sites; ++k) {
     const std::string approvals =
         ApprovedPlansPath((run / "state" / ("site-" + std::to_string(k))).string());
     ASSIGN_OR_RETURN(std::set<std::string> approved, ReadApprovedPlans(approvals));
