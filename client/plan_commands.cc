@@ -70,7 +70,8 @@ Status ApprovePendingPlan(const ClientConfig& config, const std::string& hash, s
   if (!log_path.empty()) {
     ASSIGN_OR_RETURN(AuditLog log, AuditLog::Open(log_path, static_cast<uint64_t>(
                                                                 config.audit_max_mb * 1048576.0)));
-    RETURN_IF_ERROR(log.Append("plan_approved", {{"plan_hash", hash}, {"by", who}, {"file", file}}));
+    RETURN_IF_ERROR(
+        log.Append("plan_approved", {{"plan_hash", hash}, {"by", who}, {"file", file}}));
   }
   RETURN_IF_ERROR(AppendApprovedPlan(file, hash, "approved by " + who));
   out << "approved plan " << hash << " (" << file << "); the site trains under it from its next "

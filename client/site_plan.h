@@ -36,7 +36,8 @@ std::string SiteAuditLogPath(const ClientConfig& config);
 // Hashes listed in `path` (missing file: none). Errors: unreadable file, a malformed line.
 Result<std::set<std::string>> ReadApprovedPlans(const std::string& path);
 // Appends "HASH  # note" to `path` (created if missing).
-Status AppendApprovedPlan(const std::string& path, const std::string& hash, const std::string& note);
+Status AppendApprovedPlan(const std::string& path, const std::string& hash,
+                          const std::string& note);
 // Whether `hash` is approved by STATE_DIR/approved_plans or config.approved_plans.
 Result<bool> IsPlanApproved(const ClientConfig& config, const std::string& hash);
 

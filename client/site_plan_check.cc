@@ -45,7 +45,8 @@ std::string CheckModel(const json& plan, uint32_t round, const std::string& arch
 
 std::string CheckTrainSettings(const json& p, const TrainConfig& t) {
   if (t.optimizer != p["optimizer"].get<std::string>()) {
-    return "task uses optimizer " + t.optimizer + "; the plan says " + p["optimizer"].get<std::string>();
+    return "task uses optimizer " + t.optimizer + "; the plan says " +
+           p["optimizer"].get<std::string>();
   }
   const double lo = p["lr_min"].get<double>(), hi = p["lr_max"].get<double>();
   if (!(t.learning_rate >= lo * (1 - 1e-9) && t.learning_rate <= hi * (1 + 1e-9))) {
@@ -79,7 +80,9 @@ std::string CheckTrainSettings(const json& p, const TrainConfig& t) {
                         {"zoom", a.zoom},             {"translate", a.translate},
                         {"brightness", a.brightness}, {"contrast", a.contrast},
                         {"hue", a.hue},               {"cutmix", a.cutmix}};
-  if (!p.contains("augment") || p["augment"] != augment) return "augmentation differs from the plan";
+  if (!p.contains("augment") || p["augment"] != augment) {
+    return "augmentation differs from the plan";
+  }
   return "";
 }
 
@@ -110,7 +113,9 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
   if (mode != "off" && !secure) {
     return "task asks for a plain update, but the plan requires secure aggregation (" + mode + ")";
   }
-  if (mode == "off" && secure) return "task asks for secure aggregation, which the plan does not use";
+  if (mode == "off" && secure) {
+    return "task asks for secure aggregation, which the plan does not use";
+  }
   return CheckTrainSettings(p["train"], task.train);
 }
 

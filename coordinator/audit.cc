@@ -62,10 +62,12 @@ void Coordinator::Impl::AuditRound(int round, const RoundOutcome& outcome) {
                         {"code", StatusCodeName(f.reason.code())},
                         {"reason", f.reason.message()}});
   }
+  const std::vector<std::string> aggregated =
+      outcome.completed ? outcome.reported : std::vector<std::string>{};
   AuditEvent("round_closed", {{"round", round},
                               {"plan_hash", plan.hash},
                               {"completed", outcome.completed},
-                              {"aggregated", outcome.completed ? outcome.reported : std::vector<std::string>{}},
+                              {"aggregated", aggregated},
                               {"selected", outcome.selected},
                               {"reported", outcome.reported},
                               {"dropped", outcome.dropped},

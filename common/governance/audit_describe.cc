@@ -97,7 +97,8 @@ struct Describe {
     Task(m.round, m.task_id);
     const uint64_t words = m.masked.size() / 4;
     const std::string binary = c.binary_weights > 0 ? N(c.binary_weights) + " " : "";
-    const std::string floats = c.float_values > 0 ? " of " + N(c.float_values) + " float values" : "";
+    const std::string floats =
+        c.float_values > 0 ? " of " + N(c.float_values) + " float values" : "";
     std::string what = c.vote_bits > 0
                            ? "sign votes of " + binary + "binary weights packed " +
                                  std::to_string(c.vote_bits) + " bits wide and quantized deltas" +

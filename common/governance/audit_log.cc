@@ -25,7 +25,9 @@ using nlohmann::json;
 const std::string kZeroHash(64, '0');
 constexpr uint64_t kMaxLineBytes = 1 << 20;
 
-std::string Canonical(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Canonical(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // A file descriptor with one owner.
 class Fd {

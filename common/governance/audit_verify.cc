@@ -38,7 +38,8 @@ std::string Str(const json& j, const char* key) {
 
 void Summarise(const json& e, AuditSummary* s) {
   const std::string kind = Str(e, "kind");
-  const json fields = e.contains("fields") && e["fields"].is_object() ? e["fields"] : json::object();
+  const json fields =
+      e.contains("fields") && e["fields"].is_object() ? e["fields"] : json::object();
   ++s->kinds[kind];
   if (fields.contains("round") && U64(fields, "round") > 0) s->rounds.insert(U64(fields, "round"));
   if (!Str(fields, "plan_hash").empty()) s->plans.insert(Str(fields, "plan_hash"));

@@ -40,13 +40,16 @@ const Field kRequired[] = {
 
 bool TypeMatches(const json& v, json::value_t want) {
   if (want == kNum) return v.is_number();
-  if (want == kInt) return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (want == kInt) {
+    return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  }
   return v.type() == want;
 }
 
 std::string Show(const json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
+  auto is_string = [](const json& e) { return e.is_string(); };
+  if (v.is_array() && std::all_of(v.begin(), v.end(), is_string)) {
     std::string out;
     for (const json& e : v) out += (out.empty() ? "" : ", ") + e.get<std::string>();
     return out;
@@ -152,7 +155,9 @@ std::string DescribePlan(const TrainingPlan& plan) {
     for (const auto& [k, v] : value.items()) {
       if (v.is_object()) {
         std::string inner;
-        for (const auto& [ik, iv] : v.items()) inner += (inner.empty() ? "" : ", ") + ik + "=" + Show(iv);
+        for (const auto& [ik, iv] : v.items()) {
+          inner += (inner.empty() ? "" : ", ") + ik + "=" + Show(iv);
+        }
         out << "    " << k << ": " << inner << "\n";
       } else {
         out << "    " << k << ": " << Show(v) << "\n";

@@ -158,7 +158,8 @@ TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
 TEST_F(SiteGovernanceTest, ApprovedPlansFileAndCorruptPlans) {
   const TrainingPlan plan = MakePlan(Coordinator());
   config_.approved_plans = dir_.Sub("cm/approved_plans");
-  ASSERT_TRUE(AppendApprovedPlan(config_.approved_plans, plan.hash, "from configuration management").ok());
+  ASSERT_TRUE(
+      AppendApprovedPlan(config_.approved_plans, plan.hash, "from configuration management").ok());
   auto g = SiteGovernance::Create(config_, "");
   ASSERT_TRUE(g.ok());
   EXPECT_EQ((*g)->OnWelcome(WelcomeFor(plan)), "");

@@ -33,7 +33,8 @@ class AuditLogTest : public ::testing::Test {
     auto log = AuditLog::Open(path_);
     ASSERT_TRUE(log.ok()) << log.status();
     for (int r = 1; r <= 3; ++r) {
-      ASSERT_TRUE(log->Append("task_received", {{"round", r}, {"plan_hash", std::string(64, 'a')}}).ok());
+      ASSERT_TRUE(
+          log->Append("task_received", {{"round", r}, {"plan_hash", std::string(64, 'a')}}).ok());
       ASSERT_TRUE(log->Append("sent", {{"round", r}, {"message", "update"}, {"bytes", 1000 * r},
                                        {"secure", false}, {"secure_required", r == 3}})
                       .ok());
