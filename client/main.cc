@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "client/site.h"
+#include "client/site_plan.h"
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -25,11 +26,29 @@ int main(int argc, char** argv) {
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
+  // Training-plan approval (docs/deploy.md): `plan show`, `plan approve HASH`.
+  CLI::App* plan = app.add_subcommand("plan", "review and approve the coordinator's training plan");
+  plan->fallthrough();
+  CLI::App* show = plan->add_subcommand("show", "print the pending plan, its hash and status");
+  bool raw = false;
+  show->add_flag("--raw", raw, "print the canonical plan bytes instead");
+  show->fallthrough();
+  CLI::App* approve = plan->add_subcommand("approve", "approve the pending plan");
+  std::string hash;
+  approve->add_option("HASH", hash, "the plan hash `plan show` prints")->required();
+  approve->fallthrough();
+  plan->require_subcommand(1);
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
   auto config = fedsmear::LoadClientConfig(config_path);
   if (!config.ok()) {
     std::cerr << "fedsmear-client: " << config.status().message() << "\n";
     return 2;
+  }
+  if (plan->parsed()) {
+    fedsmear::Status st = show->parsed() ? fedsmear::ShowPendingPlan(*config, raw, std::cout)
+                                         : fedsmear::ApprovePendingPlan(*config, hash, std::cout);
+    if (!st.ok()) std::cerr << "fedsmear-client: " << st.message() << "\n";
+    return st.ok() ? 0 : 1;
   }
   if (app.count("--log-level") == 0) log_level = config->log_level;
   if (insecure) config->insecure = true;

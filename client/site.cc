@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "client/latent_store.h"
+#include "client/site_plan.h"
 #include "client/trainer.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
@@ -77,6 +78,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
   ASSIGN_OR_RETURN(site->split_, TrainValSplit(site->dataset_, config.data.val_fraction,
                                                config.data.seed, config.data.split == "group"));
   site->class_order_ = site->dataset_.class_names;
+  std::string signing_public;
   if (!config.signing_key_file.empty()) {
     ASSIGN_OR_RETURN(SigningKeyHex hex, LoadSigningKeyFile(config.signing_key_file));
     ASSIGN_OR_RETURN(std::string seed, HexDecodeKey(hex.secret_seed, "ed25519-secret-key"));
@@ -92,8 +94,10 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
                              ": ed25519-public-key does not belong to ed25519-secret-key");
     }
     site->signing_seed_.emplace(std::move(secret));
+    signing_public = hex.public_key;
   }
   ASSIGN_OR_RETURN(site->secagg_policy_, SecAggPolicy::FromConfig(config.policy));
+  ASSIGN_OR_RETURN(site->governance_, SiteGovernance::Create(config, signing_public));
   if (!config.state_dir.empty()) site->LoadLatent();
   torch::set_num_threads(config.threads);
   spdlog::info("site {}: {} images in {} classes ({} train, {} validation), {} files skipped",
@@ -121,8 +125,12 @@ void Site::LoadLatent() {
 
 Status Site::StartTraining(wire::TrainTask task,
                            const std::function<Status(wire::Body, milliseconds)>& send) {
+  // The site's own rules first (they need no plan), then the approved plan, then the data.
   Result<std::string> refusal = secagg_policy_.TaskRefusal(task);
-  if (refusal->empty()) refusal = PrepareTask(task.class_names, task.train.local_epochs);
+  if (refusal.ok() && refusal->empty()) refusal = governance_->Admit(task);
+  if (refusal.ok() && refusal->empty()) {
+    refusal = PrepareTask(task.class_names, task.train.local_epochs);
+  }
   if (!refusal.ok()) return refusal.status();
   if (!refusal->empty()) {
     spdlog::warn("refusing round {}: {}", task.round, *refusal);
@@ -175,6 +183,10 @@ Status Site::HandleSecAgg(wire::Body& body,
   };
   if (auto* setup = std::get_if<wire::SecAggSetup>(&body)) {
     impl_->secagg.reset();  // a new round supersedes any unfinished one
+    if (std::string why = governance_->Admit(*setup); !why.empty()) {
+      refuse(setup->task_id, setup->round, why);
+      return Status::Ok();
+    }
     if (!signing_seed_) {
       refuse(setup->task_id, setup->round, "site has no signing_key_file for secure aggregation");
       return Status::Ok();
@@ -236,7 +248,16 @@ Status Site::Run(const std::atomic<bool>& stop) {
     wire::Message m;
     m.run_id = s.run_id;
     m.body = std::move(body);
-    return s.dealer->Send(wire::Encode(m), timeout);
+    std::string encoded = wire::Encode(m);
+    // Recorded before it leaves: a message the audit log cannot hold is not sent.
+    AuditContext context;
+    context.vote_bits = s.secagg ? s.secagg->setup().vote_bits : 0;
+    context.binary_weights = trained_binary_.load();
+    context.float_values = trained_float_.load();
+    RETURN_IF_ERROR(governance_->BeforeSend(m.body, encoded, context));
+    Status st = s.dealer->Send(encoded, timeout);
+    if (!st.ok()) governance_->SendFailed(m.body, encoded, st.message());
+    return st;
   };
   auto hello = [&]() {
     wire::Hello h;
@@ -317,6 +338,11 @@ Status Site::Run(const std::atomic<bool>& stop) {
       // Beat at least as often as the coordinator expects.
       if (w->heartbeat_ms > 0) heartbeat = std::min(heartbeat, milliseconds(w->heartbeat_ms));
       spdlog::info("joined run {}", s.run_id);
+      if (std::string why = governance_->OnWelcome(*w); !why.empty()) {
+        // Stay connected: tasks are refused until the plan is approved, then the site trains.
+        spdlog::warn("{}", why);
+        (void)send(wire::Refusal{0, 0, why}, milliseconds(1000));
+      }
     } else if (auto* t = std::get_if<wire::TrainTask>(&msg->body)) {
       s.run_id = msg->run_id;
       // A resumed coordinator re-issues the interrupted round's tasks with the same ids: the
@@ -336,6 +362,11 @@ Status Site::Run(const std::atomic<bool>& stop) {
     } else if (auto* e = std::get_if<wire::EvaluateTask>(&msg->body)) {
       if (s.work.valid()) {
         (void)send(wire::Refusal{e->task_id, e->round, "busy with another task"}, milliseconds(1000));
+        continue;
+      }
+      if (std::string why = governance_->Admit(*e); !why.empty()) {
+        spdlog::warn("refusing evaluation of round {}: {}", e->round, why);
+        (void)send(wire::Refusal{e->task_id, e->round, why}, milliseconds(1000));
         continue;
       }
       s.work_task_id = e->task_id;

@@ -1,5 +1,7 @@
 // Site: the hospital daemon's logic. Loads the site's images, connects out to the coordinator,
 // says hello, and then answers tasks until the coordinator says goodbye:
+// Every task is first admitted against the training plan this site approved (client/site_plan.h)
+// and every message sent is recorded in the site's audit log first.
 //   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal);
 //                   under policy.require_secure_aggregation a task that is not a SecAgg+ round
 //                   is refused (client/site_policy.h), whatever the coordinator asks
@@ -33,6 +35,8 @@
 #include "models/model_state.h"
 
 namespace fedsmear {
+
+class SiteGovernance;  // client/site_plan.h
 
 class Site {
  public:
@@ -85,6 +89,11 @@ class Site {
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   SecAggPolicy secagg_policy_;                    // policy.* secure aggregation rules + roster
   std::unique_ptr<Impl> impl_;
+  // Plan approval, task admission and the audit log (client/site_plan.h), and what the last
+  // trained model holds (set by the worker, read for the audit log's update descriptions).
+  std::unique_ptr<SiteGovernance> governance_;
+  std::atomic<uint64_t> trained_binary_{0};
+  std::atomic<uint64_t> trained_float_{0};
 };
 
 }  // namespace fedsmear

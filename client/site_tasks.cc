@@ -104,6 +104,9 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
     u.metrics.num_val = static_cast<uint64_t>(v.confusion.total());
   }
   ModelState trained = ExportState(model, global.meta.class_names);
+  trained_binary_.store(static_cast<uint64_t>(trained.NumValues(TensorKind::kBinary)));
+  trained_float_.store(static_cast<uint64_t>(trained.NumValues() -
+                                             trained.NumValues(TensorKind::kBinary)));
   u.update.codec = uplink.binary == BinaryEncoding::kF32 ? wire::Codec::kF32 : wire::Codec::kSign1;
   if (uplink.binary == BinaryEncoding::kQ8Delta) u.update.codec = wire::Codec::kQ8;
   latent_ = trained;

@@ -71,6 +71,7 @@ Status ReadDataConfig(YamlReader r, DataConfig* d) {
 }
 
 Status ReadPolicy(YamlReader r, SitePolicy* p) {
+  r.Read("require_plan_approval", &p->require_plan_approval);
   r.Read("min_samples_per_class", &p->min_samples_per_class);
   r.Read("max_local_epochs", &p->max_local_epochs);
   r.Read("share_class_counts", &p->share_class_counts);
@@ -198,6 +199,10 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   RequireRange(r, "secagg_clip", c.secagg_clip, 1e-6, 1e6);
   RequireRange(r, "secagg_stat_clip", c.secagg_stat_clip, 1e-6, 1e6);
   RequirePositive(r, "secagg_stage_deadline_s", c.secagg_stage_deadline_s);
+  // Governance.
+  r.Read("audit_log", &c.audit_log);
+  r.Read("audit_max_mb", &c.audit_max_mb);
+  RequireRange(r, "audit_max_mb", c.audit_max_mb, 0.01, 1e6);
   if (c.secure_aggregation == "secagg+") {
     // The masked sum is a plain (weighted) sum of float deltas: FedAdam's server state and
     // fedvote's sign votes need other encodings, and a lossy uplink codec would be applied to
@@ -264,6 +269,11 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   r.Read("state_dir", &c.state_dir);
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.ReadEnum("log_level", {"trace", "debug", "info", "warn", "error", "off"}, &c.log_level);
+  // Governance.
+  r.Read("approved_plans", &c.approved_plans);
+  r.Read("audit_log", &c.audit_log);
+  r.Read("audit_max_mb", &c.audit_max_mb);
+  RequireRange(r, "audit_max_mb", c.audit_max_mb, 0.01, 1e6);
   if (c.site_id.empty()) r.Fail("site_id", "is required");
   RequireRange(r, "threads", c.threads, 1, 256);
   RequirePositive(r, "heartbeat_s", c.heartbeat_s);
@@ -281,6 +291,9 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   }
   if (st.ok() && c.data.root.empty() && c.data.manifest.empty()) {
     st = InvalidArgument("data.root or data.manifest is required");
+  }
+  if (!c.approved_plans.empty() && std::filesystem::path(c.approved_plans).is_relative()) {
+    c.approved_plans = (std::filesystem::path(path).parent_path() / c.approved_plans).string();
   }
   RETURN_IF_ERROR(st.WithContext(path));
   return c;

@@ -139,6 +139,9 @@ struct CoordinatorConfig {
   int64_t max_site_samples = 1000000;
   // insecure: true is refused with secagg+ or a non-loopback bind unless this is set (tests).
   bool force_insecure = false;
+  // Governance (docs/deploy.md): the coordinator's audit log of what it received and decided.
+  std::string audit_log;     // "" = RUN_DIR/audit.jsonl
+  double audit_max_mb = 16;  // rotates to AUDIT_LOG.N at this size
 };
 
 struct DataConfig {
@@ -154,6 +157,9 @@ struct DataConfig {
 
 // What a site accepts; refused tasks are answered with the reason.
 struct SitePolicy {
+  // Train and evaluate only under a training plan this site approved (`fedsmear-client plan
+  // approve`, or approved_plans); tasks outside the approved plan are refused either way.
+  bool require_plan_approval = true;
   int min_samples_per_class = 0;   // refuse to train below this (privacy: tiny classes)
   int max_local_epochs = 20;
   bool share_class_counts = true;  // send per-class counts in the hello
@@ -188,6 +194,11 @@ struct ClientConfig {
                                    // reloaded on restart (client/latent_store.h); "" = memory only
   double heartbeat_s = 5;
   std::string log_level = "info";
+  // Governance (docs/deploy.md): plan approval and the site's audit log.
+  std::string approved_plans;  // optional file of approved plan hashes, one per line (e.g. kept
+                               // by configuration management); STATE_DIR/approved_plans too
+  std::string audit_log;       // "" = STATE_DIR/audit.jsonl
+  double audit_max_mb = 16;    // the audit log rotates to AUDIT_LOG.N at this size
 };
 
 Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);

@@ -111,6 +111,8 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "secagg_stage_deadline_s", c.secagg_stage_deadline_s);
   Put(e, "max_site_samples", c.max_site_samples);
   Put(e, "force_insecure", c.force_insecure);
+  Put(e, "audit_log", c.audit_log);
+  Put(e, "audit_max_mb", c.audit_max_mb);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
     e << YAML::BeginMap;
@@ -137,6 +139,9 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "state_dir", c.state_dir);
   Put(e, "heartbeat_s", c.heartbeat_s);
   Put(e, "log_level", c.log_level);
+  Put(e, "approved_plans", c.approved_plans);
+  Put(e, "audit_log", c.audit_log);
+  Put(e, "audit_max_mb", c.audit_max_mb);
   const DataConfig& d = c.data;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   Put(e, "root", d.root);
@@ -150,6 +155,7 @@ std::string ToYaml(const ClientConfig& c) {
   e << YAML::EndMap;
   Emit(e, "preprocess", c.preprocess);
   e << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
+  Put(e, "require_plan_approval", c.policy.require_plan_approval);
   Put(e, "min_samples_per_class", c.policy.min_samples_per_class);
   Put(e, "max_local_epochs", c.policy.max_local_epochs);
   Put(e, "share_class_counts", c.policy.share_class_counts);

@@ -94,6 +94,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     std::filesystem::remove(std::filesystem::path(config.run_dir) / "metrics.jsonl", ec);
   }
   if (config.secure_aggregation == "secagg+") RETURN_IF_ERROR(impl->LoadSigningKeys());
+  RETURN_IF_ERROR(impl->OpenAudit());
   ASSIGN_OR_RETURN(RouterOptions ro, RouterOptionsFromConfig(config));
   ASSIGN_OR_RETURN(RouterEndpoint router, RouterEndpoint::Bind(ro));
   impl->router.emplace(std::move(router));
@@ -111,6 +112,7 @@ Status Coordinator::Impl::Send(const std::string& site_id, wire::Body body, uint
   m.body = std::move(body);
   std::string encoded = wire::Encode(m);
   if (bytes) *bytes = encoded.size();
+  AuditMessage("sent", site_id, m.body, encoded);
   return router->Send(it->second.peer_id, encoded, milliseconds(10000));
 }
 
@@ -152,7 +154,9 @@ Result<bool> Coordinator::Impl::Pump(
   if (muted_peers.count(in->peer_id)) return true;  // a connection dropped for not reading
   if (auto* hello = std::get_if<wire::Hello>(&msg->body)) {
     const std::string id = hello->site_id;
-    wire::Welcome w{true, "", run_id, static_cast<uint32_t>(config.heartbeat_s * 1000)};
+    wire::Welcome w{true, "", run_id, static_cast<uint32_t>(config.heartbeat_s * 1000),
+                    plan.bytes, plan.hash};
+    AuditMessage("received", id, msg->body, in->bytes);
     if (!in->site_id.empty() && in->site_id != id) {
       w.accepted = false;
       w.reason = "hello names site " + id + " but the key belongs to " + in->site_id;
@@ -165,6 +169,7 @@ Result<bool> Coordinator::Impl::Pump(
     }
     if (!w.accepted) {
       spdlog::warn("refused site {}: {}", id, w.reason);
+      AuditEvent("site_refused", {{"site", id}, {"reason", w.reason}});
       wire::Message m{wire::kProtocolVersion, run_id, w};
       (void)router->Send(in->peer_id, wire::Encode(m), milliseconds(1000));
       return true;
@@ -230,6 +235,11 @@ Result<bool> Coordinator::Impl::Pump(
     spdlog::warn("site {} sent {} for another run ({}): ignored", site, wire::BodyName(msg->body),
                  msg->run_id);
     return true;
+  }
+  AuditMessage("received", site, msg->body, in->bytes);
+  if (auto* r = std::get_if<wire::Refusal>(&msg->body); r != nullptr && r->task_id == 0) {
+    // Not an answer to a task: the site declines the run as a whole (e.g. an unapproved plan).
+    spdlog::warn("site {} declines the run: {}", site, r->reason);
   }
   on_round(site, *msg, in->bytes.size());
   return true;
@@ -302,6 +312,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
     Result<RoundOutcome> outcome = s.TrainRound(round, stop);
     if (!outcome.ok()) return outcome.status();
+    s.AuditRound(round, *outcome);
     if (!outcome->completed) {
       if (++retries > c.max_round_retries) {
         std::string why = "round " + std::to_string(round) + " failed " +

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "common/governance/audit_describe.h"
+#include "common/governance/audit_log.h"
+#include "common/governance/plan.h"
 #include "common/net/router.h"
 #include "common/wire/messages.h"
 #include "coordinator/lr_schedule.h"
@@ -117,6 +120,18 @@ struct Coordinator::Impl {
   Status AfterRound(int round, const RoundOutcome& outcome, bool* early_stop);
   Status WriteFinalOutputs();
   Status Restore();
+
+  // --- audit.cc --- the run's training plan (sent in every Welcome) and the audit log of what
+  // the coordinator received, sent and decided.
+  TrainingPlan plan;
+  std::optional<AuditLog> audit;
+  // Builds the plan, writes RUN_DIR/plan.json and opens the audit log (config.audit_log).
+  Status OpenAudit();
+  void AuditEvent(const std::string& kind, nlohmann::json fields);
+  // `kind`: "sent" or "received"; heartbeats are not recorded.
+  void AuditMessage(const char* kind, const std::string& site, const wire::Body& body,
+                    const std::string& encoded);
+  void AuditRound(int round, const RoundOutcome& outcome);
 };
 
 }  // namespace fedsmear

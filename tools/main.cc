@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "tools/command.h"
 #include "tools/data_commands.h"
+#include "tools/governance_commands.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
 #include "tools/report_command.h"
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
       fedsmear::AddSimulateCommand(app),
       fedsmear::AddReportCommand(app),
       fedsmear::AddRoundsCommand(app),
+      fedsmear::AddAuditCommand(app),
+      fedsmear::AddPlanCommand(app),
   };
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
   if (auto st = fedsmear::InitLogging(log_level, "fedsmear"); !st.ok()) {

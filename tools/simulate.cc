@@ -15,6 +15,7 @@
 #include "client/data/partition.h"
 #include "client/data/split.h"
 #include "client/data/synth.h"
+#include "client/site_plan.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
 #include "tools/faults.h"
@@ -226,7 +227,22 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   plan.coordinator_config = (run / "coordinator.yaml").string();
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.
-  RETURN_IF_ERROR(LoadCoordinatorConfig(plan.coordinator_config).status());
+  ASSIGN_OR_RETURN(CoordinatorConfig written, LoadCoordinatorConfig(plan.coordinator_config));
+  if (o.unapproved_sites < 0 || o.unapproved_sites > o.sites) {
+    return InvalidArgument("--unapproved-sites must be in [0, --sites]");
+  }
+  // A simulation approves its own training plan, so that it runs unattended; each site's
+  // approvals and audit log sit in RUN_DIR/state/<site>/ like a hospital's.
+  const TrainingPlan training_plan = MakePlan(written);
+  for (int k = 1; k <= o.sites - o.unapproved_sites; ++k) {
+    const std::string approvals =
+        ApprovedPlansPath((run / "state" / ("site-" + std::to_string(k))).string());
+    ASSIGN_OR_RETURN(std::set<std::string> approved, ReadApprovedPlans(approvals));
+    if (approved.count(training_plan.hash) == 0) {
+      RETURN_IF_ERROR(
+          AppendApprovedPlan(approvals, training_plan.hash, "approved by fedsmear simulate"));
+    }
+  }
   plan.rounds = c.rounds;
   return plan;
 }

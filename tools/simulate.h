@@ -46,6 +46,8 @@ struct SimOptions {
   double round_deadline_s = -1;
   std::string secure_aggregation;  // off | secagg+ (each site gets an Ed25519 signing key)
   std::string faults;            // fault schedule YAML (tools/faults.h); copied into RUN_DIR
+  int unapproved_sites = 0;      // the last N sites do not approve the plan up front (they
+                                 // refuse tasks until `fedsmear-client plan approve`)
 };
 
 struct SimPlan {

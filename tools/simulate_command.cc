@@ -115,6 +115,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");
   app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");
+  app->add_option("--unapproved-sites", o.unapproved_sites,
+                  "the last N sites leave the training plan unapproved (rehearse approval)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--faults", o.faults, "fault schedule YAML (see configs/faults-example.yaml)")
       ->check(CLI::ExistingFile);
   app->add_option("--layout", c->layout,

@@ -109,7 +109,8 @@ class Reader {
     RETURN_IF_ERROR(Text(in.getReason(), "reason", &out->reason));
     RETURN_IF_ERROR(Text(in.getRunId(), "run_id", &out->run_id));
     out->heartbeat_ms = in.getHeartbeatMs();
-    return Status::Ok();
+    RETURN_IF_ERROR(Bytes(in.getPlan(), limits_.max_plan_bytes, "plan", &out->plan));
+    return Text(in.getPlanHash(), "plan_hash", &out->plan_hash);
   }
 
   Status Read(p::TrainTask::Reader in, TrainTask* out) const {

@@ -81,6 +81,8 @@ void Build(p::Envelope::Body::Builder b, const Welcome& m) {
   o.setReason(AsText(m.reason));
   o.setRunId(AsText(m.run_id));
   o.setHeartbeatMs(m.heartbeat_ms);
+  o.setPlan(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(m.plan.data()), m.plan.size()));
+  o.setPlanHash(AsText(m.plan_hash));
 }
 
 void Build(p::Envelope::Body::Builder b, const TrainTask& m) {

@@ -13,7 +13,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 1;
+const protocolVersion :UInt16 = 2;  # 2: Welcome carries the training plan
 
 # How a ModelBlob's bytes encode the weights. New codecs get new ordinals; receivers that do not
 # know one refuse the message.
@@ -80,6 +80,10 @@ struct Welcome {
   reason @1 :Text;               # why not, when accepted is false
   runId @2 :Text;
   heartbeatMs @3 :UInt32;
+  # The run's training plan (common/governance/plan.h): canonical JSON bytes and their SHA-256
+  # in lowercase hex. A site trains only under a plan its operator approved.
+  plan @4 :Data;
+  planHash @5 :Text;
 }
 
 # coordinator -> site: train locally starting from `model`, answer with an Update.

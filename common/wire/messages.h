@@ -28,7 +28,8 @@ namespace fedsmear::wire {
 
 // 2: sites refuse partial SecAgg+ views and derive the graph from all keys; consistency round
 // (signed survivor set) and per-site unmask requests; FedAvg weights from the hello (issue 16);
-// TrainConfig.logitAdjustment (issue 14).
+// TrainConfig.logitAdjustment (issue 14); the training plan and its
+// SHA-256 in the Welcome (issue 17).
 inline constexpr uint16_t kProtocolVersion = 2;
 
 // Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
@@ -64,6 +65,8 @@ struct Welcome {
   std::string reason;
   std::string run_id;
   uint32_t heartbeat_ms = 5000;
+  std::string plan;       // canonical training plan (common/governance/plan.h); empty: none
+  std::string plan_hash;  // SHA-256 of `plan`, lowercase hex
 };
 
 // coordinator -> site.
@@ -184,6 +187,7 @@ struct DecodeLimits {
   uint32_t nesting_limit = 16;                       // Cap'n Proto pointer depth
   uint32_t max_secagg_sites = 10000;                 // entries of any SecAgg list
   uint32_t max_secagg_blob_bytes = 4096;             // one share ciphertext or revealed share
+  uint32_t max_plan_bytes = 64 * 1024;               // Welcome.plan
 };
 
 // Serialises `message` (unpacked flat array, a multiple of 8 bytes).

@@ -17,6 +17,14 @@ Status Check(bool ok, const std::string& what) {
   return ok ? Status::Ok() : InvalidArgument(what);
 }
 
+bool IsLowerHex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 // Finite and within [lo, hi].
 Status Range(double v, double lo, double hi, const char* field) {
   return Check(std::isfinite(v) && v >= lo && v <= hi,
@@ -99,6 +107,10 @@ class Validator {
   }
 
   Status operator()(const Welcome& m) const {
+    RETURN_IF_ERROR(Check(m.plan.size() <= limits_.max_plan_bytes, "plan is too large"));
+    RETURN_IF_ERROR(Check(m.plan.empty() == m.plan_hash.empty() &&
+                              (m.plan_hash.empty() || IsLowerHex64(m.plan_hash)),
+                          "plan_hash must be 64 lowercase hex digits, given with the plan"));
     return Check(!m.accepted || (m.heartbeat_ms >= 1 && m.heartbeat_ms <= 3600 * 1000),
                  "heartbeat_ms must be in [1, 3600000] when accepted");
   }

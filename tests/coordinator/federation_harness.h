@@ -99,6 +99,7 @@ class FederationTest : public ::testing::Test {
     c.data.val_fraction = 0.15;
     c.threads = 1;
     c.heartbeat_s = 0.3;
+    c.policy.require_plan_approval = false;  // governance_test.cc approves plans explicitly
     return c;
   }
 

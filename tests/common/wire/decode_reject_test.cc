@@ -167,6 +167,14 @@ TEST(WireReject, NumericRanges) {
             StatusCode::kCorrupt);
   EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.heartbeat_ms = 0; }),
             StatusCode::kCorrupt);
+  // A training plan travels with its SHA-256 (64 lowercase hex digits), and only with it.
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.plan_hash = "ABC"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(), [](Welcome& w) { w.plan_hash.clear(); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<Welcome>(s::WelcomeMessage(),
+                               [](Welcome& w) { w.plan.assign(65 * 1024, 'x'); }),
+            StatusCode::kCorrupt);
 }
 
 TEST(WireReject, OverlongText) {

@@ -46,6 +46,8 @@ TEST(WireRoundTrip, Welcome) {
   EXPECT_TRUE(w.accepted);
   EXPECT_EQ(w.run_id, "run-42");
   EXPECT_EQ(w.heartbeat_ms, 2500u);
+  EXPECT_EQ(w.plan, "{\"format\":\"fedsmear-plan/1\"}");
+  EXPECT_EQ(w.plan_hash, std::string(64, 'e'));
 }
 
 TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {

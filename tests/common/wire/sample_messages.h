@@ -43,6 +43,8 @@ inline Message WelcomeMessage() {
   w.reason = "welcome";
   w.run_id = "run-42";
   w.heartbeat_ms = 2500;
+  w.plan = "{\"format\":\"fedsmear-plan/1\"}";
+  w.plan_hash = std::string(64, 'e');
   return Wrap(w);
 }
 

@@ -1,0 +1,222 @@
+#include "client/site_plan.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "common/file_util.h"
+#include "fedsmear/version.h"
+
+namespace fedsmear {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool IsHash(const std::string& s) {
+  return s.size() == 64 &&
+         s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+std::string PendingPlanPath(const std::string& state_dir) {
+  return (fs::path(state_dir) / "pending_plan").string();
+}
+std::string ApprovedPlansPath(const std::string& state_dir) {
+  return (fs::path(state_dir) / "approved_plans").string();
+}
+std::string SiteAuditLogPath(const ClientConfig& c) {
+  if (!c.audit_log.empty()) return c.audit_log;
+  return c.state_dir.empty() ? "" : (fs::path(c.state_dir) / "audit.jsonl").string();
+}
+
+Result<std::set<std::string>> ReadApprovedPlans(const std::string& path) {
+  std::set<std::string> out;
+  if (path.empty() || !fs::exists(path)) return out;
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 16 << 20));
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string hash, rest;
+    if (!(words >> hash)) continue;
+    if (!IsHash(hash) || (words >> rest)) {
+      return InvalidArgument(path + ":" + std::to_string(n) +
+                             ": expected one plan hash (64 lowercase hex digits) per line");
+    }
+    out.insert(hash);
+  }
+  return out;
+}
+
+Status AppendApprovedPlan(const std::string& path, const std::string& hash,
+                          const std::string& note) {
+  if (!IsHash(hash)) return InvalidArgument("plan hash must be 64 lowercase hex digits: " + hash);
+  std::string text;
+  if (fs::exists(path)) {
+    ASSIGN_OR_RETURN(text, ReadFile(path, 16 << 20));
+    if (!text.empty() && text.back() != '\n') text += '\n';
+  }
+  text += hash + "  # " + note + "\n";
+  return WriteFileAtomic(path, text);
+}
+
+Result<bool> IsPlanApproved(const ClientConfig& config, const std::string& hash) {
+  for (const std::string& file :
+       {config.state_dir.empty() ? std::string() : ApprovedPlansPath(config.state_dir),
+        config.approved_plans}) {
+    ASSIGN_OR_RETURN(std::set<std::string> hashes, ReadApprovedPlans(file));
+    if (hashes.count(hash)) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<SiteGovernance>> SiteGovernance::Create(
+    const ClientConfig& config, const std::string& signing_public_hex) {
+  if (config.policy.require_plan_approval && config.state_dir.empty() &&
+      config.approved_plans.empty()) {
+    return InvalidArgument(
+        "policy.require_plan_approval needs state_dir (pending plan, approvals, audit log) or "
+        "an approved_plans file");
+  }
+  std::unique_ptr<SiteGovernance> g(new SiteGovernance(config));
+  const std::string path = SiteAuditLogPath(config);
+  if (path.empty()) {
+    spdlog::warn("no state_dir or audit_log: this site keeps no audit log");
+  } else {
+    ASSIGN_OR_RETURN(AuditLog log, AuditLog::Open(path, static_cast<uint64_t>(
+                                                            config.audit_max_mb * 1048576.0)));
+    g->audit_.emplace(std::move(log));
+  }
+  g->Record("start", {{"site_id", config.site_id},
+                      {"software_version", kVersion},
+                      {"coordinator", config.coordinator},
+                      {"require_plan_approval", config.policy.require_plan_approval},
+                      {"max_local_epochs", config.policy.max_local_epochs},
+                      {"share_class_counts", config.policy.share_class_counts},
+                      {"signing_public_key", signing_public_hex}});
+  return g;
+}
+
+void SiteGovernance::Record(const std::string& kind, json fields) {
+  if (!audit_) return;
+  if (Status st = audit_->Append(kind, std::move(fields)); !st.ok()) {
+    spdlog::error("audit log: {}", st.ToString());
+  }
+}
+
+std::string SiteGovernance::OnWelcome(const wire::Welcome& w) {
+  if (w.plan.empty()) {
+    plan_.reset();
+    plan_problem_ = "the coordinator published no training plan";
+    Record("plan_missing", {{"run_id", w.run_id}});
+    return plan_problem_;
+  }
+  const bool changed = !plan_ || plan_->hash != w.plan_hash;
+  Result<TrainingPlan> parsed = ParsePlan(w.plan);
+  if (!parsed.ok() || parsed->hash != w.plan_hash) {
+    plan_.reset();
+    plan_problem_ = "the published training plan is unusable: " +
+                    (parsed.ok() ? "its hash is not " + w.plan_hash : parsed.status().message());
+    Record("plan_rejected", {{"plan_hash", w.plan_hash}, {"reason", plan_problem_}});
+    return plan_problem_;
+  }
+  plan_problem_.clear();
+  if (changed) {
+    const std::string previous = plan_ ? plan_->hash : "";
+    plan_ = std::move(*parsed);
+    approval_recorded_.clear();
+    if (!config_.state_dir.empty()) {
+      if (Status st = WriteFileAtomic(PendingPlanPath(config_.state_dir), plan_->bytes); !st.ok()) {
+        spdlog::warn("could not store the pending plan: {}", st.message());
+      }
+    }
+    Record("plan_received", {{"plan_hash", plan_->hash},
+                             {"previous_plan_hash", previous},
+                             {"run_id", w.run_id},
+                             {"plan", plan_->doc}});
+    spdlog::info("run {} follows training plan {}", w.run_id, plan_->hash);
+  }
+  return ApprovalRefusal();
+}
+
+std::string SiteGovernance::ApprovalRefusal() {
+  if (!plan_) return plan_problem_.empty() ? "no training plan received yet" : plan_problem_;
+  if (!config_.policy.require_plan_approval) return "";
+  Result<bool> approved = IsPlanApproved(config_, plan_->hash);
+  if (!approved.ok()) return "cannot read the approved plans: " + approved.status().message();
+  if (*approved) {
+    if (approval_recorded_ != plan_->hash) {
+      approval_recorded_ = plan_->hash;
+      Record("plan_approval_seen", {{"plan_hash", plan_->hash}});
+      spdlog::info("training plan {} is approved", plan_->hash);
+    }
+    return "";
+  }
+  return "training plan " + plan_->hash +
+         " is not approved at this site; review it with `fedsmear-client --config SITE.yaml plan "
+         "show` and approve it with `fedsmear-client --config SITE.yaml plan approve " +
+         plan_->hash + "`";
+}
+
+std::string SiteGovernance::AdmitTask(
+    const char* kind, uint32_t round, uint64_t task_id,
+    const std::function<std::string(const TrainingPlan&)>& check) {
+  json fields = {{"message", kind},
+                 {"round", round},
+                 {"task_id", task_id},
+                 {"plan_hash", plan_ ? plan_->hash : ""}};
+  std::string why = ApprovalRefusal();
+  if (why.empty()) {
+    why = check(*plan_);
+    if (!why.empty()) why = "outside the approved training plan: " + why;
+  }
+  fields["admitted"] = why.empty();
+  if (!why.empty()) fields["reason"] = why;
+  Record("task_received", std::move(fields));
+  return why;
+}
+
+std::string SiteGovernance::Admit(const wire::TrainTask& task) {
+  return AdmitTask("trainTask", task.round, task.task_id,
+                   [&](const TrainingPlan& plan) { return CheckTrainTask(plan, task); });
+}
+std::string SiteGovernance::Admit(const wire::EvaluateTask& task) {
+  return AdmitTask("evaluateTask", task.round, task.task_id,
+                   [&](const TrainingPlan& plan) { return CheckEvaluateTask(plan, task); });
+}
+std::string SiteGovernance::Admit(const wire::SecAggSetup& setup) {
+  return AdmitTask("secaggSetup", setup.round, setup.task_id,
+                   [&](const TrainingPlan& plan) { return CheckSecAggSetup(plan, setup); });
+}
+
+Status SiteGovernance::BeforeSend(const wire::Body& body, const std::string& encoded,
+                                  AuditContext context) {
+  if (!audit_ || std::holds_alternative<wire::Heartbeat>(body)) return Status::Ok();
+  if (plan_) {
+    context.codec_up = plan_->doc["codec_up"].get<std::string>();
+    context.secure_required = plan_->doc["secure_aggregation"]["mode"] != "off";
+  }
+  // The site's own policy asks for secure updates whatever the plan says (issue 16).
+  if (config_.policy.require_secure_aggregation) context.secure_required = true;
+  json fields = AuditMessageFields(body, encoded, context);
+  if (fields["sha256"] == last_failed_sha_) return Status::Ok();  // a retry, already recorded
+  last_failed_sha_.clear();
+  fields["plan_hash"] = plan_ ? plan_->hash : "";
+  return audit_->Append("sent", std::move(fields));
+}
+
+void SiteGovernance::SendFailed(const wire::Body& body, const std::string& encoded,
+                                const std::string& why) {
+  if (!audit_ || std::holds_alternative<wire::Heartbeat>(body)) return;
+  json fields = AuditMessageFields(body, encoded);
+  if (fields["sha256"] == last_failed_sha_) return;
+  last_failed_sha_ = fields["sha256"].get<std::string>();
+  Record("send_failed", {{"message", fields["message"]}, {"sha256", last_failed_sha_},
+                         {"reason", why}});
+}
+
+}  // namespace fedsmear

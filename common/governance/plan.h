@@ -1,0 +1,43 @@
+// Training plans: everything that decides what a site computes and sends in a run, as canonical
+// bytes a hospital can read, hash and approve (docs/deploy.md, "Training plans").
+//
+// A plan is a JSON object serialised canonically: keys sorted, no whitespace, numbers as
+// nlohmann::json prints them (shortest round-trip form). The same configuration therefore gives
+// the same bytes and the same SHA-256 whatever the order of the YAML keys it was read from; any
+// change of substance gives another hash and needs a new approval. ParsePlan() accepts only
+// canonical bytes with the fields CheckTrainTask()/CheckEvaluateTask() rely on.
+//
+// Thread-safety: pure functions on values.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace fedsmear {
+
+inline constexpr char kPlanFormat[] = "fedsmear-plan/1";
+
+struct TrainingPlan {
+  std::string bytes;  // canonical JSON
+  std::string hash;   // SHA-256 of bytes, lowercase hex
+  nlohmann::json doc;
+};
+
+// The plan of a coordinator's run.
+TrainingPlan MakePlan(const CoordinatorConfig& config);
+
+// Parses plan bytes received from a coordinator or read from disk. Errors (kCorrupt): not JSON,
+// not canonical, another format, missing or mistyped fields.
+Result<TrainingPlan> ParsePlan(const std::string& bytes);
+
+// SHA-256 of `bytes` in lowercase hex.
+std::string PlanHash(const std::string& bytes);
+
+// A readable, line-per-setting rendering for `fedsmear-client plan show`.
+std::string DescribePlan(const TrainingPlan& plan);
+
+}  // namespace fedsmear

@@ -1,0 +1,79 @@
+// The coordinator's governance: the run's training plan and its audit log of what it received,
+// sent and decided (common/governance/, docs/deploy.md "Audit log").
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "common/file_util.h"
+#include "common/sha256.h"
+#include "coordinator/server_impl.h"
+
+namespace fedsmear {
+
+using nlohmann::json;
+
+Status Coordinator::Impl::OpenAudit() {
+  plan = MakePlan(config);
+  const std::filesystem::path run(config.run_dir);
+  // Published next to the run's outputs, for the consortium to hand to hospitals.
+  RETURN_IF_ERROR(WriteFileAtomic((run / "plan.json").string(), plan.bytes));
+  const std::string path =
+      config.audit_log.empty() ? (run / "audit.jsonl").string() : config.audit_log;
+  ASSIGN_OR_RETURN(AuditLog log,
+                   AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0)));
+  audit.emplace(std::move(log));
+  spdlog::info("training plan {} (RUN_DIR/plan.json); audit log {}", plan.hash, path);
+  std::string allowed_sha;
+  if (!config.allowed_sites_file.empty()) {
+    Result<std::string> allowed = ReadFile(config.allowed_sites_file, 64 << 20);
+    if (allowed.ok()) allowed_sha = ToHex(Sha256Of(*allowed));
+  }
+  AuditEvent("start", {{"run_id", run_id},
+                       {"allowed_sites_sha256", allowed_sha},
+                       {"plan_hash", plan.hash},
+                       {"plan", plan.doc},
+                       {"allowed_sites_file", config.allowed_sites_file},
+                       {"resumed_at_round", next_round}});
+  return Status::Ok();
+}
+
+void Coordinator::Impl::AuditEvent(const std::string& kind, json fields) {
+  if (!audit) return;
+  if (Status st = audit->Append(kind, std::move(fields)); !st.ok()) {
+    spdlog::error("audit log: {}", st.ToString());
+  }
+}
+
+void Coordinator::Impl::AuditMessage(const char* kind, const std::string& site,
+                                     const wire::Body& body, const std::string& encoded) {
+  if (!audit || std::holds_alternative<wire::Heartbeat>(body)) return;
+  AuditContext context;
+  context.codec_up = config.codec_up;
+  context.secure_required = config.secure_aggregation != "off";
+  json fields = AuditMessageFields(body, encoded, context);
+  fields["site"] = site;
+  AuditEvent(kind, std::move(fields));
+}
+
+void Coordinator::Impl::AuditRound(int round, const RoundOutcome& outcome) {
+  json failures = json::array();
+  for (const SiteFailure& f : outcome.failures) {
+    failures.push_back({{"site", f.site_id},
+                        {"code", StatusCodeName(f.reason.code())},
+                        {"reason", f.reason.message()}});
+  }
+  const std::vector<std::string> aggregated =
+      outcome.completed ? outcome.reported : std::vector<std::string>{};
+  AuditEvent("round_closed", {{"round", round},
+                              {"plan_hash", plan.hash},
+                              {"completed", outcome.completed},
+                              {"aggregated", aggregated},
+                              {"selected", outcome.selected},
+                              {"reported", outcome.reported},
+                              {"dropped", outcome.dropped},
+                              {"failures", failures},
+                              {"secure", outcome.secure},
+                              {"reason", outcome.incomplete_reason}});
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,193 @@
+// Plan approval and task admission at a site (client/site_plan.h).
+#include "client/site_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "common/file_util.h"
+#include "tests/temp_dir.h"
+
+namespace fedsmear {
+namespace {
+
+CoordinatorConfig Coordinator() {
+  CoordinatorConfig c;
+  c.model = {"bdn-tiny", 3, 32, {"a", "b", "c"}, ""};
+  c.train.local_epochs = 2;
+  c.rounds = 5;
+  // Float FedAvg, so that a model arriving as sign1 is outside the plan (the defaults are 1-bit).
+  c.strategy = "fedavg";
+  c.codec_down = "f32";
+  c.codec_up = "f32";
+  return c;
+}
+
+// The task a coordinator with config `c` sends in `round` (as round.cc builds it).
+wire::TrainTask TaskFor(const CoordinatorConfig& c, uint32_t round) {
+  wire::TrainTask t;
+  t.round = round;
+  t.task_id = 7;
+  t.arch = c.model.arch;
+  t.num_classes = 3;
+  t.input_size = 32;
+  t.class_names = c.model.class_names;
+  t.train = c.train;
+  t.extra = {{"codec_up", c.codec_up}, {"latent_epsilon", "0.001000"},
+             {"latent_start", c.latent_start}};
+  return t;
+}
+
+TEST(SitePlanCheckTest, TaskInsideThePlanIsAdmitted) {
+  const CoordinatorConfig c = Coordinator();
+  const TrainingPlan plan = MakePlan(c);
+  EXPECT_EQ(CheckTrainTask(plan, TaskFor(c, 1)), "");
+  wire::TrainTask later = TaskFor(c, 5);
+  later.train.learning_rate = c.train.learning_rate / 10;  // the cosine schedule decays it
+  EXPECT_EQ(CheckTrainTask(plan, later), "");
+  wire::TrainTask fewer = TaskFor(c, 2);
+  fewer.train.local_epochs = 1;
+  EXPECT_EQ(CheckTrainTask(plan, fewer), "");
+}
+
+TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
+  const CoordinatorConfig c = Coordinator();
+  const TrainingPlan plan = MakePlan(c);
+  auto refused = [&](auto change, const std::string& words) {
+    wire::TrainTask t = TaskFor(c, 2);
+    change(t);
+    const std::string why = CheckTrainTask(plan, t);
+    EXPECT_NE(why.find(words), std::string::npos) << "'" << why << "' lacks '" << words << "'";
+  };
+  refused([](wire::TrainTask& t) { t.extra[0].value = "sign1"; }, "uplink codec sign1");
+  refused([](wire::TrainTask& t) { t.train.local_epochs = 3; }, "3 local epochs");
+  refused([](wire::TrainTask& t) { t.train.learning_rate = 1.0; }, "learning rate");
+  refused([](wire::TrainTask& t) { t.train.optimizer = "sgd"; }, "optimizer sgd");
+  refused([](wire::TrainTask& t) { t.train.batch_size = 8; }, "batch size");
+  refused([](wire::TrainTask& t) { t.train.augment.cutmix = 0.5; }, "augmentation");
+  refused([](wire::TrainTask& t) { t.model.codec = wire::Codec::kSign1; }, "downlink");
+  refused([](wire::TrainTask& t) { t.arch = "bdn28"; }, "bdn28");
+  refused([](wire::TrainTask& t) { t.round = 6; }, "beyond the plan's 5 rounds");
+  refused([](wire::TrainTask& t) { t.extra.push_back({"secure_aggregation", "secagg+"}); },
+          "secure aggregation");
+}
+
+TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
+  CoordinatorConfig c = Coordinator();
+  c.secure_aggregation = "secagg+";
+  const TrainingPlan plan = MakePlan(c);
+  wire::TrainTask t = TaskFor(c, 1);
+  EXPECT_NE(CheckTrainTask(plan, t).find("plain update"), std::string::npos);
+  t.extra.push_back({"secure_aggregation", "secagg+"});
+  EXPECT_EQ(CheckTrainTask(plan, t), "");
+  wire::SecAggSetup setup;
+  setup.round = 1;
+  setup.clip = c.secagg_clip;
+  setup.stat_clip = c.secagg_stat_clip;
+  EXPECT_EQ(CheckSecAggSetup(plan, setup), "");
+  setup.clip = 100;
+  EXPECT_NE(CheckSecAggSetup(plan, setup), "");
+  EXPECT_NE(CheckSecAggSetup(MakePlan(Coordinator()), setup), "");  // plan without secagg
+}
+
+TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
+  CoordinatorConfig c = Coordinator();
+  wire::EvaluateTask e;
+  e.round = 1;
+  e.arch = c.model.arch;
+  e.num_classes = 3;
+  e.input_size = 32;
+  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  c.federated_evaluation = false;
+  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+}
+
+class SiteGovernanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.site_id = "site-1";
+    config_.state_dir = dir_.Sub("state");
+  }
+  static wire::Welcome WelcomeFor(const TrainingPlan& plan) {
+    wire::Welcome w;
+    w.accepted = true;
+    w.run_id = "run-1";
+    w.plan = plan.bytes;
+    w.plan_hash = plan.hash;
+    return w;
+  }
+  testing::TempDir dir_{"site-plan"};
+  ClientConfig config_;
+};
+
+TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
+  auto g = SiteGovernance::Create(config_, "");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const CoordinatorConfig c = Coordinator();
+  const TrainingPlan plan = MakePlan(c);
+  const std::string why = (*g)->OnWelcome(WelcomeFor(plan));
+  EXPECT_NE(why.find(plan.hash), std::string::npos) << why;
+  EXPECT_NE(why.find("plan approve " + plan.hash), std::string::npos) << why;
+  EXPECT_NE((*g)->Admit(TaskFor(c, 1)), "");
+
+  // `plan show` prints the pending plan; `plan approve` of another hash is refused.
+  std::ostringstream shown;
+  ASSERT_TRUE(ShowPendingPlan(config_, false, shown).ok());
+  EXPECT_NE(shown.str().find("NOT approved"), std::string::npos) << shown.str();
+  std::ostringstream out;
+  EXPECT_FALSE(ApprovePendingPlan(config_, std::string(64, 'b'), out).ok());
+  ASSERT_TRUE(ApprovePendingPlan(config_, plan.hash, out).ok());
+  EXPECT_EQ((*g)->Admit(TaskFor(c, 2)), "");  // re-read at the next task
+  wire::TrainTask outside = TaskFor(c, 2);
+  outside.train.local_epochs = 9;
+  EXPECT_NE((*g)->Admit(outside).find("outside the approved training plan"), std::string::npos);
+
+  // A changed plan needs its own approval.
+  CoordinatorConfig changed = c;
+  changed.train.local_epochs = 4;
+  const TrainingPlan next = MakePlan(changed);
+  EXPECT_NE((*g)->OnWelcome(WelcomeFor(next)).find(next.hash), std::string::npos);
+  EXPECT_NE((*g)->Admit(TaskFor(changed, 1)), "");
+
+  // Everything is in the site's audit log, and the chain holds.
+  auto s = VerifyAudit(AuditFiles(SiteAuditLogPath(config_)));
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->chain_ok) << FormatAuditSummary(*s);
+  EXPECT_EQ(s->kinds["plan_received"], 2u);
+  EXPECT_EQ(s->kinds["plan_approved"], 1u);
+  EXPECT_EQ(s->kinds["task_received"], 4u);
+  EXPECT_EQ(s->plans.count(next.hash), 1u);
+}
+
+TEST_F(SiteGovernanceTest, ApprovedPlansFileAndCorruptPlans) {
+  const TrainingPlan plan = MakePlan(Coordinator());
+  config_.approved_plans = dir_.Sub("cm/approved_plans");
+  ASSERT_TRUE(
+      AppendApprovedPlan(config_.approved_plans, plan.hash, "from configuration management").ok());
+  auto g = SiteGovernance::Create(config_, "");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ((*g)->OnWelcome(WelcomeFor(plan)), "");
+  wire::Welcome forged = WelcomeFor(plan);
+  forged.plan_hash = std::string(64, 'c');
+  EXPECT_NE((*g)->OnWelcome(forged).find("unusable"), std::string::npos);
+  EXPECT_NE((*g)->Admit(TaskFor(Coordinator(), 1)), "");
+
+  ASSERT_TRUE(WriteFileAtomic(config_.approved_plans, "not-a-hash\n").ok());
+  EXPECT_FALSE(ReadApprovedPlans(config_.approved_plans).ok());
+}
+
+TEST_F(SiteGovernanceTest, ApprovalRequiredNeedsAPlaceForApprovals) {
+  config_.state_dir.clear();
+  EXPECT_FALSE(SiteGovernance::Create(config_, "").ok());
+  config_.policy.require_plan_approval = false;
+  auto g = SiteGovernance::Create(config_, "");
+  ASSERT_TRUE(g.ok());
+  const CoordinatorConfig c = Coordinator();
+  EXPECT_EQ((*g)->OnWelcome(WelcomeFor(MakePlan(c))), "");
+  wire::TrainTask outside = TaskFor(c, 1);
+  outside.extra[0].value = "q8_delta";
+  EXPECT_NE((*g)->Admit(outside), "");  // the published plan still bounds every task
+}
+
+}  // namespace
+}  // namespace fedsmear

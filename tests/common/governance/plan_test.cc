@@ -1,0 +1,93 @@
+// Training plans: canonical bytes, hashes, parsing (common/governance/plan.h).
+#include "common/governance/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/temp_dir.h"
+
+namespace fedsmear {
+namespace {
+
+std::string Write(const testing::TempDir& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir.Sub(name)) << text;
+  return dir.Sub(name);
+}
+
+TEST(PlanTest, SameSettingsGiveTheSameHashWhateverTheYamlOrder) {
+  testing::TempDir dir("plan");
+  auto a = LoadCoordinatorConfig(Write(dir, "a.yaml",
+                                       "insecure: true\nrounds: 7\ncodec_up: sign1\n"
+                                       "strategy: fedvote\ncodec_down: sign1+q8\n"
+                                       "train: {local_epochs: 2, learning_rate: 0.003, "
+                                       "batch_size: 16}\nmodel: {arch: bdn-tiny, classes: 8}\n"));
+  auto b = LoadCoordinatorConfig(Write(dir, "b.yaml",
+                                       "model:\n  classes: 8\n  arch: bdn-tiny\n"
+                                       "train:\n  batch_size: 16\n  learning_rate: 3.0e-3\n"
+                                       "  local_epochs: 2\ncodec_down: sign1+q8\n"
+                                       "strategy: fedvote\ncodec_up: sign1\nrounds: 7\n"
+                                       "insecure: true\nbind: tcp://0.0.0.0:9999\n"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const TrainingPlan pa = MakePlan(*a), pb = MakePlan(*b);
+  EXPECT_EQ(pa.bytes, pb.bytes);  // bind is not part of what a site computes
+  EXPECT_EQ(pa.hash, pb.hash);
+  EXPECT_EQ(pa.hash.size(), 64u);
+  EXPECT_EQ(pa.bytes.find(' '), std::string::npos) << "canonical: no whitespace";
+}
+
+TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
+  CoordinatorConfig c;
+  const std::string base = MakePlan(c).hash;
+  auto differs = [&](auto change) {
+    CoordinatorConfig d;
+    change(d);
+    return MakePlan(d).hash != base;
+  };
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.local_epochs = 3; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.codec_up = "sign1"; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.codec_down = "f32+q8"; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.rounds = 11; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.federated_evaluation = false; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.model.arch = "bdn37"; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.preprocess.center_crop = 0.9; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.augment.rot90 = !d.train.augment.rot90; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.logit_adjustment = 0; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = "secagg+"; }));
+  EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.round_deadline_s = 5; }));
+  EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.run_dir = "elsewhere"; }));
+}
+
+TEST(PlanTest, ParseAcceptsOnlyCanonicalCompletePlans) {
+  CoordinatorConfig c;
+  c.model.class_names = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  const TrainingPlan plan = MakePlan(c);
+  auto back = ParsePlan(plan.bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->hash, plan.hash);
+  EXPECT_EQ(back->doc, plan.doc);
+
+  EXPECT_EQ(ParsePlan(plan.doc.dump(1)).status().code(), StatusCode::kCorrupt);  // whitespace
+  EXPECT_EQ(ParsePlan("not json").status().code(), StatusCode::kCorrupt);
+  nlohmann::json missing = plan.doc;
+  missing["train"].erase("local_epochs");
+  auto bad = ParsePlan(missing.dump());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("train.local_epochs"), std::string::npos) << bad.status();
+  nlohmann::json other = plan.doc;
+  other["format"] = "fedsmear-plan/99";
+  EXPECT_FALSE(ParsePlan(other.dump()).ok());
+}
+
+TEST(PlanTest, DescriptionNamesTheHashAndSettings) {
+  CoordinatorConfig c;
+  const TrainingPlan plan = MakePlan(c);
+  const std::string text = DescribePlan(plan);
+  EXPECT_NE(text.find(plan.hash), std::string::npos);
+  EXPECT_NE(text.find("local_epochs: 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("codec_up: " + c.codec_up), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace fedsmear

@@ -1,0 +1,158 @@
+// End to end: a site that has not approved the run's training plan refuses its tasks while the
+// others train; once its operator approves the plan it joins the next round. Every site's and
+// the coordinator's audit log verifies (harness: federation_harness.h).
+#include <sstream>
+
+#include "client/site_plan.h"
+#include "common/governance/audit_log.h"
+#include "tests/coordinator/federation_harness.h"
+
+namespace fedsmear {
+namespace {
+
+using namespace testing_federation;  // NOLINT(build/namespaces): test-local harness
+
+// The site's audit entries of `kind` (all files of its log).
+std::vector<nlohmann::json> Entries(const std::string& path, const std::string& kind) {
+  std::vector<nlohmann::json> out;
+  for (const std::string& file : AuditFiles(path)) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      auto e = nlohmann::json::parse(line);
+      if (e["kind"] == kind) out.push_back(e);
+    }
+  }
+  return out;
+}
+
+TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) {
+    ClientConfig s = SiteConfig("site-" + std::to_string(k), k);
+    s.policy.require_plan_approval = true;
+    s.state_dir = (run_dir_ / ("state-" + std::to_string(k))).string();
+    sites.push_back(s);
+  }
+  CoordinatorConfig c = MakeConfig(3, 2, 3);  // after SiteConfig: it writes the allowlist
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  const TrainingPlan plan = MakePlan(c);
+  for (int k = 0; k < 2; ++k) {  // site-3 has not approved the plan
+    EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(sites[k].state_dir), plan.hash, "test").ok());
+  }
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+
+  // site-3's operator approves as soon as the site has refused its round-1 task (the other
+  // sites are still training), as `fedsmear-client plan approve HASH` would.
+  const ClientConfig& late = sites[2];
+  const std::string late_log = SiteAuditLogPath(late);
+  bool approved = false;
+  for (int i = 0; i < 600 && !approved; ++i) {
+    for (const auto& e : Entries(late_log, "task_received")) {
+      if (e["fields"]["round"] == 1 && e["fields"]["admitted"] == false) approved = true;
+    }
+    if (!approved) std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_TRUE(approved) << "site-3 never refused round 1";
+  std::ostringstream out;
+  ASSERT_TRUE(ApprovePendingPlan(late, plan.hash, out).ok());
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["sites_reported"].size(), 2u) << rows[0].dump();
+  ASSERT_TRUE(rows[0]["sites_failed"].contains("site-3")) << rows[0].dump();
+  EXPECT_NE(rows[0]["sites_failed"]["site-3"].dump().find("not approved"), std::string::npos)
+      << rows[0].dump();
+  for (size_t r = 1; r < rows.size(); ++r) {
+    EXPECT_EQ(rows[r]["sites_reported"].size(), 3u) << rows[r].dump();
+  }
+
+  // Every site's log verifies; site-3's shows the refusal, the approval and its later updates.
+  for (const auto& s : sites) {
+    auto summary = VerifyAudit(AuditFiles(SiteAuditLogPath(s)));
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    EXPECT_TRUE(summary->chain_ok) << s.site_id << "\n" << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->plain_updates_while_secure_required, 0u);
+    EXPECT_TRUE(summary->plans.count(plan.hash)) << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->sent_by_message["update"], s.site_id == "site-3" ? 2u : 3u)
+        << s.site_id << "\n" << FormatAuditSummary(*summary);
+  }
+  auto refusals = Entries(late_log, "sent");
+  bool refusal_logged = false;
+  for (const auto& e : refusals) {
+    refusal_logged |= e["fields"]["message"] == "refusal" &&
+                      e["fields"]["description"].get<std::string>().find(plan.hash) !=
+                          std::string::npos;
+  }
+  EXPECT_TRUE(refusal_logged);
+  EXPECT_EQ(Entries(late_log, "plan_approved").size(), 1u);
+
+  // The coordinator's log holds what it received and decided, chained.
+  const std::string coord_log = (run_dir_ / "run" / "audit.jsonl").string();
+  auto coord = VerifyAudit(AuditFiles(coord_log));
+  ASSERT_TRUE(coord.ok());
+  EXPECT_TRUE(coord->chain_ok) << FormatAuditSummary(*coord);
+  EXPECT_EQ(coord->kinds["round_closed"], 3u);
+  EXPECT_GE(coord->kinds["received"], 8u);  // 3 hellos, 8 updates, refusals
+  EXPECT_EQ(coord->messages_received, coord->kinds["received"]);
+  EXPECT_GT(coord->bytes_received, 0u);
+  auto closed = Entries(coord_log, "round_closed");
+  ASSERT_EQ(closed.size(), 3u);
+  EXPECT_EQ(closed[0]["fields"]["failures"][0]["site"], "site-3");
+  EXPECT_EQ(closed[0]["fields"]["plan_hash"], plan.hash);
+  EXPECT_TRUE(fs::exists(run_dir_ / "run" / "plan.json"));
+}
+
+// Under secure aggregation with sign votes every update leaves the site masked, and the audit
+// log says so in words; the verifier counts no plain update.
+TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) {
+    ClientConfig s = SiteConfig("site-" + std::to_string(k), k);
+    s.policy.require_plan_approval = true;
+    s.state_dir = (run_dir_ / ("state-" + std::to_string(k))).string();
+    sites.push_back(s);
+  }
+  CoordinatorConfig c = MakeConfig(2, 3, 3);
+  c.secure_aggregation = "secagg+";
+  c.secagg_stage_deadline_s = 20;
+  c.strategy = "fedvote";
+  c.codec_down = "sign1+f16";
+  c.codec_up = "sign1+f16";
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  const TrainingPlan plan = MakePlan(c);
+  for (const auto& s : sites) {
+    EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(s.state_dir), plan.hash, "test").ok());
+  }
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  ASSERT_EQ(Metrics().size(), 2u);
+  for (const auto& s : sites) {
+    auto summary = VerifyAudit(AuditFiles(SiteAuditLogPath(s)));
+    ASSERT_TRUE(summary.ok());
+    EXPECT_TRUE(summary->chain_ok) << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->sent_by_message["update"], 2u) << FormatAuditSummary(*summary);
+    EXPECT_EQ(summary->plain_updates_while_secure_required, 0u);
+    EXPECT_GE(summary->secure_sent, 6u);  // keys, shares, masked vector per round
+    bool described = false;
+    for (const auto& e : Entries(SiteAuditLogPath(s), "sent")) {
+      if (e["fields"]["message"] != "update") continue;
+      EXPECT_EQ(e["fields"]["message_kind"], "secaggMasked");
+      EXPECT_TRUE(e["fields"]["secure"].get<bool>());
+      const std::string words = e["fields"]["description"];
+      described = words.find("sign votes of ") == 0 &&
+                  words.find(" binary weights packed ") != std::string::npos &&
+                  words.find("masked") != std::string::npos;
+    }
+    EXPECT_TRUE(described);
+  }
+}
+
+}  // namespace
+}  // namespace fedsmear
