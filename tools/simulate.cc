@@ -224,6 +224,9 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     return InvalidArgument("secure aggregation needs the CurveZMQ allowlist with the sites' "
                            "signing keys: drop --insecure");
   }
+  std::printf("strategy %s, codec_down %s, codec_up %s, secure_aggregation %s, %d rounds\n",
+              c.strategy.c_str(), c.codec_down.c_str(), c.codec_up.c_str(),
+              c.secure_aggregation.c_str(), c.rounds);
   plan.coordinator_config = (run / "coordinator.yaml").string();
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.
