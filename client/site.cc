@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "client/latent_store.h"
+#include "client/site_metrics.h"
 #include "client/trainer.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
@@ -56,6 +57,7 @@ struct Site::Impl {
   std::future<Result<WorkOutput>> work;   // the reply of the task being worked on
   std::unique_ptr<SecAggSession> secagg;  // the current secure aggregation round, if any
   uint64_t work_task_id = 0;
+  std::unique_ptr<SiteMetrics> metrics;  // config `metrics.enabled`: the site's own /metrics
   // The newest train task that arrived while busy (e.g. from a restarted coordinator); it starts
   // as soon as the current work ends. Older queued tasks are superseded.
   std::optional<wire::TrainTask> queued;
@@ -224,13 +226,20 @@ Status Site::Run(const std::atomic<bool>& stop) {
   Impl& s = *impl_;
   s.dealer.emplace(std::move(dealer));
   milliseconds heartbeat(static_cast<int64_t>(config_.heartbeat_s * 1000));
+  if (config_.metrics.enabled && !s.metrics) {
+    ASSIGN_OR_RETURN(s.metrics, SiteMetrics::Start(config_, static_cast<int64_t>(split_.train.size()),
+                                                   static_cast<int64_t>(split_.val.size())));
+    spdlog::info("site metrics on port {} at /metrics", s.metrics->port());
+  }
 
   std::function<Status(wire::Body, milliseconds)> send = [&](wire::Body body,
                                                             milliseconds timeout) {
     wire::Message m;
     m.run_id = s.run_id;
     m.body = std::move(body);
-    return s.dealer->Send(wire::Encode(m), timeout);
+    std::string encoded = wire::Encode(m);
+    if (s.metrics) s.metrics->Sent(m.body, encoded.size());
+    return s.dealer->Send(encoded, timeout);
   };
   auto hello = [&]() {
     wire::Hello h;
@@ -305,6 +314,7 @@ Status Site::Run(const std::atomic<bool>& stop) {
       spdlog::warn("dropped a malformed message from the coordinator: {}", msg.status().message());
       continue;
     }
+    if (s.metrics) s.metrics->Received(*msg, bytes->size());
     if (auto* w = std::get_if<wire::Welcome>(&msg->body)) {
       if (!w->accepted) return PermissionDenied("coordinator refused this site: " + w->reason);
       s.run_id = w->run_id;

@@ -82,6 +82,13 @@ extern const char kDefaultCodecUp[];
 // Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
 extern const char kDefaultLatentStart[];
 
+// An optional HTTP endpoint (coordinator status page and /metrics, a site's /metrics).
+struct HttpEndpointConfig {
+  bool enabled = false;      // off unless asked for
+  std::string bind;          // host:port; the default (set per daemon) is loopback
+  std::string token_file;    // optional: a file holding a bearer token every request must carry
+};
+
 struct CoordinatorConfig {
   std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
   bool insecure = false;                      // plain TCP: local debugging only
@@ -129,6 +136,8 @@ struct CoordinatorConfig {
   double secagg_clip = 4.0;                // clip of each scaled update-delta value
   double secagg_stat_clip = 4096;          // the same for BN running statistics (much larger)
   double secagg_stage_deadline_s = 60;     // key and share stages, and unmasking
+  // Live status page, JSON API and Prometheus /metrics (coordinator/status/status_service.h).
+  HttpEndpointConfig status{false, "127.0.0.1:9464", ""};
 };
 
 struct DataConfig {
@@ -166,6 +175,8 @@ struct ClientConfig {
                                    // reloaded on restart (client/latent_store.h); "" = memory only
   double heartbeat_s = 5;
   std::string log_level = "info";
+  // The site's own Prometheus /metrics for the hospital's monitoring (client/site_metrics.h).
+  HttpEndpointConfig metrics{false, "127.0.0.1:9465", ""};
 };
 
 Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);

@@ -53,6 +53,14 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   e << YAML::EndMap << YAML::EndMap;
 }
 
+void Emit(YAML::Emitter& e, const char* key, const HttpEndpointConfig& h) {
+  e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+  Put(e, "enabled", h.enabled);
+  Put(e, "bind", h.bind);
+  Put(e, "token_file", h.token_file);
+  e << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string ToYaml(const CoordinatorConfig& c) {
@@ -107,6 +115,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "secagg_clip", c.secagg_clip);
   Put(e, "secagg_stat_clip", c.secagg_stat_clip);
   Put(e, "secagg_stage_deadline_s", c.secagg_stage_deadline_s);
+  Emit(e, "status", c.status);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
     e << YAML::BeginMap;
@@ -149,7 +158,9 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "min_samples_per_class", c.policy.min_samples_per_class);
   Put(e, "max_local_epochs", c.policy.max_local_epochs);
   Put(e, "share_class_counts", c.policy.share_class_counts);
-  e << YAML::EndMap << YAML::EndMap;
+  e << YAML::EndMap;
+  Emit(e, "metrics", c.metrics);
+  e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }
 

@@ -77,6 +77,7 @@ int RunTrain(const TrainCmd& c) {
   o.epoch_lr = [&c](int e) {  // cosine over the epochs
     return 0.5 * c.lr * (1 + std::cos(M_PI * e / std::max(1, c.epochs)));
   };
+  o.progress = TerminalProgress("train", c.epochs);
   PreprocessConfig pre;
   auto epoch_start = std::chrono::steady_clock::now();
   o.on_epoch = [&](int epoch, const TrainStats& s) -> Status {
@@ -132,7 +133,7 @@ int RunEvaluate(const EvalCmd& c) {
   Result<DenseNet> model = ModelFromState(*state);
   if (!model.ok()) return Fail("evaluate", model.status());
   Result<EvalStats> ev = Evaluate(*model, *data, AllIndices(*data), state->meta.input_size,
-                                  PreprocessConfig{}, 1);
+                                  PreprocessConfig{}, 1, 64, TerminalProgress("evaluate", 0));
   if (!ev.ok()) return Fail("evaluate", ev.status());
   nlohmann::ordered_json j = ev->confusion.ToJson(data->class_names);
   j["loss"] = ev->loss;
