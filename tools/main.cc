@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "tools/command.h"
 #include "tools/data_commands.h"
+#include "tools/doctor_command.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
 #include "tools/report_command.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
       fedsmear::AddPartitionCommand(app),
       fedsmear::AddDataInfoCommand(app),
       fedsmear::AddKeygenCommand(app),
+      fedsmear::AddDoctorCommand(app),
       fedsmear::AddModelInfoCommand(app),
       fedsmear::AddTrainCommand(app),
       fedsmear::AddEvaluateCommand(app),
