@@ -54,6 +54,7 @@ std::string FormatProgressLine(const std::string& label, int epochs, const Progr
     std::snprintf(buf, sizeof(buf), " loss %.4f", t.loss);
     line += buf;
   }
+  if (elapsed_s <= 0) return line + "  -- img/s  ETA --";  // the epoch's first batch: no rate yet
   std::snprintf(buf, sizeof(buf), "  %.0f img/s  ETA %s", Rate(t, elapsed_s),
                 FormatDuration(eta).c_str());
   return line + buf;

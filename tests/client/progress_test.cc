@@ -37,7 +37,7 @@ TEST(ProgressTest, EpochSummaryForLogs) {
 TEST(ProgressTest, ZeroElapsedTimeDoesNotDivideByZero) {
   ProgressTick t{0, 0, 0, 0, -1};
   EXPECT_EQ(FormatProgressLine("x", 1, t, 0.0),
-            "x epoch 1/1 [########################] 1/1  0 img/s  ETA 0s");
+            "x epoch 1/1 [########################] 1/1  -- img/s  ETA --");
 }
 
 }  // namespace
