@@ -15,6 +15,7 @@
 
 #include "client/latent_store.h"
 #include "client/site_plan.h"
+#include "client/site_metrics.h"
 #include "client/trainer.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
@@ -57,6 +58,7 @@ struct Site::Impl {
   std::future<Result<WorkOutput>> work;   // the reply of the task being worked on
   std::unique_ptr<SecAggSession> secagg;  // the current secure aggregation round, if any
   uint64_t work_task_id = 0;
+  std::unique_ptr<SiteMetrics> metrics;  // config `metrics.enabled`: the site's own /metrics
   // The newest train task that arrived while busy (e.g. from a restarted coordinator); it starts
   // as soon as the current work ends. Older queued tasks are superseded.
   std::optional<wire::TrainTask> queued;
@@ -242,6 +244,11 @@ Status Site::Run(const std::atomic<bool>& stop) {
   Impl& s = *impl_;
   s.dealer.emplace(std::move(dealer));
   milliseconds heartbeat(static_cast<int64_t>(config_.heartbeat_s * 1000));
+  if (config_.metrics.enabled && !s.metrics) {
+    ASSIGN_OR_RETURN(s.metrics, SiteMetrics::Start(config_, static_cast<int64_t>(split_.train.size()),
+                                                   static_cast<int64_t>(split_.val.size())));
+    spdlog::info("site metrics on port {} at /metrics", s.metrics->port());
+  }
 
   std::function<Status(wire::Body, milliseconds)> send = [&](wire::Body body,
                                                             milliseconds timeout) {
@@ -255,6 +262,7 @@ Status Site::Run(const std::atomic<bool>& stop) {
     context.binary_weights = trained_binary_.load();
     context.float_values = trained_float_.load();
     RETURN_IF_ERROR(governance_->BeforeSend(m.body, encoded, context));
+    if (s.metrics) s.metrics->Sent(m.body, encoded.size());
     Status st = s.dealer->Send(encoded, timeout);
     if (!st.ok()) governance_->SendFailed(m.body, encoded, st.message());
     return st;
@@ -332,6 +340,7 @@ Status Site::Run(const std::atomic<bool>& stop) {
       spdlog::warn("dropped a malformed message from the coordinator: {}", msg.status().message());
       continue;
     }
+    if (s.metrics) s.metrics->Received(*msg, bytes->size());
     if (auto* w = std::get_if<wire::Welcome>(&msg->body)) {
       if (!w->accepted) return PermissionDenied("coordinator refused this site: " + w->reason);
       s.run_id = w->run_id;

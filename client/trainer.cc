@@ -127,7 +127,9 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
       loss_sum += loss_value * b.n;
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
       seen += b.n;
-      if (o.progress) o.progress(epoch, batch_index, loader.BatchesPerEpoch(), loss_sum / seen);
+      if (o.progress) {
+        o.progress({epoch, batch_index, loader.BatchesPerEpoch(), seen, loss_sum / seen});
+      }
       ++batch_index;
     }
     stats.loss = seen ? loss_sum / seen : 0;
@@ -145,27 +147,6 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
 
 }  // namespace
 
-ProgressFn TerminalProgress(const std::string& label, int epochs) {
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  auto start = std::make_shared<Clock::time_point>(Clock::now());
-  return [tty, label, epochs, start](int epoch, int64_t batch, int64_t batches, double loss) {
-    if (batch == 0) *start = Clock::now();
-    const bool last = batch + 1 >= batches;
-    if (!tty) {
-      if (last) spdlog::info("epoch {}/{} done, loss {:.4f}", epoch + 1, epochs, loss);
-      return;
-    }
-    double elapsed = std::chrono::duration<double>(Clock::now() - *start).count();
-    double eta = elapsed / static_cast<double>(batch + 1) * static_cast<double>(batches - batch - 1);
-    int filled = static_cast<int>(30.0 * static_cast<double>(batch + 1) /
-                                  static_cast<double>(std::max<int64_t>(1, batches)));
-    std::fprintf(stderr, "\r%s epoch %d/%d [%-30s] %lld/%lld loss %.4f ETA %3.0fs%s",
-                 label.c_str(), epoch + 1, epochs, std::string(filled, '#').c_str(),
-                 static_cast<long long>(batch + 1), static_cast<long long>(batches), loss, eta,
-                 last ? "\n" : "");
-  };
-}
-
 Result<TrainStats> TrainLocal(DenseNet& model, const Dataset& data,
                               const std::vector<size_t>& indices, const TrainOptions& options) {
   try {
@@ -178,7 +159,7 @@ Result<TrainStats> TrainLocal(DenseNet& model, const Dataset& data,
 
 Result<EvalStats> Evaluate(DenseNet& model, const Dataset& data, const std::vector<size_t>& indices,
                            int input_size, const PreprocessConfig& preprocess,
-                           int loader_threads, int batch_size) {
+                           int loader_threads, int batch_size, const ProgressFn& progress) {
   try {
     torch::NoGradGuard no_grad;
     model->eval();
@@ -193,6 +174,7 @@ Result<EvalStats> Evaluate(DenseNet& model, const Dataset& data, const std::vect
     loader.StartEpoch(0);
     EvalStats stats{0, ConfusionMatrix(model->classes())};
     double loss_sum = 0;
+    int64_t batch_index = 0;
     Batch b;
     while (loader.Next(&b)) {
       torch::Tensor logits = model->forward(ImagesOf(b, input_size));
@@ -202,6 +184,10 @@ Result<EvalStats> Evaluate(DenseNet& model, const Dataset& data, const std::vect
       torch::Tensor pred = logits.argmax(1);
       auto p = pred.accessor<int64_t, 1>();
       for (int i = 0; i < b.n; ++i) stats.confusion.Add(b.labels[i], p[i]);
+      if (progress) {
+        const int64_t seen = stats.confusion.total();
+        progress({0, batch_index++, loader.BatchesPerEpoch(), seen, loss_sum / seen});
+      }
     }
     int64_t n = stats.confusion.total();
     stats.loss = n ? loss_sum / n : 0;

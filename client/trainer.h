@@ -14,6 +14,7 @@
 
 #include "client/data/dataset.h"
 #include "client/data/loader.h"
+#include "client/progress.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "models/densenet.h"
@@ -34,11 +35,6 @@ struct EvalStats {
   ConfusionMatrix confusion;
 };
 
-// Called after each batch: (epoch, batch index, batches per epoch, running loss).
-using ProgressFn = std::function<void(int, int64_t, int64_t, double)>;
-
-// A progress bar with ETA when stderr is a terminal, one log line per epoch otherwise.
-ProgressFn TerminalProgress(const std::string& label, int epochs);
 
 struct TrainOptions {
   TrainConfig train;
@@ -48,7 +44,7 @@ struct TrainOptions {
   int loader_threads = 1;
   uint64_t seed = 1;
   const ModelState* proximal_anchor = nullptr;  // FedProx: the round's global model
-  ProgressFn progress;
+  ProgressFn progress;  // called after each batch (client/progress.h)
   // Optional: learning rate of each epoch (centralized schedules); else constant.
   std::function<double(int epoch)> epoch_lr;
   // Optional: called after each epoch with that epoch's stats; a non-OK Status stops training.
@@ -60,6 +56,7 @@ Result<TrainStats> TrainLocal(DenseNet& model, const Dataset& data,
 
 Result<EvalStats> Evaluate(DenseNet& model, const Dataset& data, const std::vector<size_t>& indices,
                            int input_size, const PreprocessConfig& preprocess,
-                           int loader_threads = 1, int batch_size = 64);
+                           int loader_threads = 1, int batch_size = 64,
+                           const ProgressFn& progress = {});
 
 }  // namespace fedsmear

@@ -95,6 +95,20 @@ Status ReadPolicy(YamlReader r, SitePolicy* p) {
   return r.Finish();
 }
 
+Status ReadHttpEndpoint(YamlReader r, HttpEndpointConfig* h) {
+  r.Read("enabled", &h->enabled);
+  r.Read("bind", &h->bind);
+  r.Read("token_file", &h->token_file);
+  const size_t colon = h->bind.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : h->bind.substr(colon + 1);
+  if (colon == 0 || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoi(port) > 65535) {
+    r.Fail("bind", "needs host:port (e.g. 127.0.0.1:9464; port 0 = any free port), not '" +
+                       h->bind + "'");
+  }
+  return r.Finish();
+}
+
 }  // namespace
 
 Status ReadModelSpec(YamlReader r, ModelSpec* m) {
@@ -249,6 +263,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   if (st.ok()) st = ReadPreprocessConfig(r.Child("preprocess"), &c.preprocess);
   if (st.ok()) st = ReadTrainConfig(r.Child("train"), &c.train);
   if (st.ok()) st = ReadLrSchedule(r.Child("lr_schedule"), &c.lr_schedule);
+  if (st.ok()) st = ReadHttpEndpoint(r.Child("status"), &c.status);
   if (st.ok()) st = r.Finish();
   RETURN_IF_ERROR(st.WithContext(path));
   return c;
@@ -280,6 +295,7 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   Status st = ReadDataConfig(r.Child("data"), &c.data);
   if (st.ok()) st = ReadPreprocessConfig(r.Child("preprocess"), &c.preprocess);
   if (st.ok()) st = ReadPolicy(r.Child("policy"), &c.policy);
+  if (st.ok()) st = ReadHttpEndpoint(r.Child("metrics"), &c.metrics);
   if (st.ok()) st = r.Finish();
   if (st.ok() && !c.policy_file.empty()) {
     std::filesystem::path pf(c.policy_file);

@@ -86,6 +86,13 @@ extern const char kDefaultCodecUp[];
 // Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
 extern const char kDefaultLatentStart[];
 
+// An optional HTTP endpoint (coordinator status page and /metrics, a site's /metrics).
+struct HttpEndpointConfig {
+  bool enabled = false;      // off unless asked for
+  std::string bind;          // host:port; the default (set per daemon) is loopback
+  std::string token_file;    // optional: a file holding a bearer token every request must carry
+};
+
 struct CoordinatorConfig {
   std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
   bool insecure = false;                      // plain TCP: local debugging only
@@ -142,6 +149,8 @@ struct CoordinatorConfig {
   // Governance (docs/deploy.md): the coordinator's audit log of what it received and decided.
   std::string audit_log;     // "" = RUN_DIR/audit.jsonl
   double audit_max_mb = 16;  // rotates to AUDIT_LOG.N at this size
+  // Live status page, JSON API and Prometheus /metrics (coordinator/status/status_service.h).
+  HttpEndpointConfig status{false, "127.0.0.1:9464", ""};
 };
 
 struct DataConfig {
@@ -199,6 +208,8 @@ struct ClientConfig {
                                // by configuration management); STATE_DIR/approved_plans too
   std::string audit_log;       // "" = STATE_DIR/audit.jsonl
   double audit_max_mb = 16;    // the audit log rotates to AUDIT_LOG.N at this size
+  // The site's own Prometheus /metrics for the hospital's monitoring (client/site_metrics.h).
+  HttpEndpointConfig metrics{false, "127.0.0.1:9465", ""};
 };
 
 Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);

@@ -54,6 +54,14 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   e << YAML::EndMap << YAML::EndMap;
 }
 
+void Emit(YAML::Emitter& e, const char* key, const HttpEndpointConfig& h) {
+  e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+  Put(e, "enabled", h.enabled);
+  Put(e, "bind", h.bind);
+  Put(e, "token_file", h.token_file);
+  e << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string ToYaml(const CoordinatorConfig& c) {
@@ -113,6 +121,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "force_insecure", c.force_insecure);
   Put(e, "audit_log", c.audit_log);
   Put(e, "audit_max_mb", c.audit_max_mb);
+  Emit(e, "status", c.status);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
     e << YAML::BeginMap;
@@ -166,7 +175,9 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "max_secagg_sites", c.policy.max_secagg_sites);
   Put(e, "max_input_size", c.policy.max_input_size);
   Put(e, "max_model_mb", c.policy.max_model_mb);
-  e << YAML::EndMap << YAML::EndMap;
+  e << YAML::EndMap;
+  Emit(e, "metrics", c.metrics);
+  e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }
 

@@ -96,6 +96,7 @@ Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<
     out.bytes_down += bytes;
     pending[ins.site_id] = task.task_id;
   }
+  status->RoundStarted(round, out.selected);
   spdlog::info("round {}: {} site(s) selected, lr {:.2e}, model {:.2f} MiB ({})", round,
                plan.size(), lr, task.model.data.size() / 1048576.0, config.codec_down);
 
@@ -134,6 +135,7 @@ Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<
         return;
       }
       out.reported.push_back(site);
+      status->SetSiteState(site, "reported", "round " + std::to_string(round));
       out.train_s = std::max(out.train_s, u->metrics.train_seconds);
       if (u->metrics.num_val > 0) {
         val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
@@ -250,6 +252,7 @@ Status Coordinator::Impl::AfterRound(int round, const RoundOutcome& o, bool* ear
     f << line.dump() << "\n";
     if (!f) return IoError("cannot append to metrics.jsonl in " + config.run_dir);
   }
+  status->RoundFinished(line, o.failures);
   spdlog::info("round {} done: {}/{} updates, accuracy {:.4f}, macro-F1 {:.4f}, {:.1f} MiB down, "
                "{:.1f} MiB up, {:.1f} s", round, o.reported.size(), o.selected.size(), accuracy,
                macro_f1, o.bytes_down / 1048576.0, o.bytes_up / 1048576.0, o.round_s);

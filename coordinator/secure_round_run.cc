@@ -228,6 +228,7 @@ void Coordinator::Impl::SecureRound::Broadcast() {
       waiting_.insert(id);
     }
   }
+  impl_.status->RoundStarted(round_, out_.selected);
   spdlog::info(
       "round {}: {} site(s) selected for secure aggregation (threshold {}, {} neighbours, "
       "clip {}{}), lr {:.2e}",

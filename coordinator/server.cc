@@ -51,6 +51,10 @@ Coordinator::~Coordinator() = default;
 
 std::string Coordinator::endpoint() const { return impl_->router->endpoint(); }
 
+int Coordinator::status_port() const {
+  return impl_->status_service ? impl_->status_service->port() : 0;
+}
+
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
     std::unique_ptr<CentralEvaluator> evaluator, bool resume) {
@@ -95,6 +99,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
   }
   if (config.secure_aggregation == "secagg+") RETURN_IF_ERROR(impl->LoadSigningKeys());
   RETURN_IF_ERROR(impl->OpenAudit());
+  RETURN_IF_ERROR(impl->StartStatus(restored));
   ASSIGN_OR_RETURN(RouterOptions ro, RouterOptionsFromConfig(config));
   ASSIGN_OR_RETURN(RouterEndpoint router, RouterEndpoint::Bind(ro));
   impl->router.emplace(std::move(router));
@@ -186,6 +191,8 @@ Result<bool> Coordinator::Impl::Pump(
     rec.info = {id, hello->num_train, hello->num_val, hello->class_counts};
     rec.last_seen = Clock::now();
     peer_sites[in->peer_id] = id;
+    status->SiteJoined(id, static_cast<int64_t>(hello->num_train),
+                       static_cast<int64_t>(hello->num_val));
     spdlog::log(repeated ? spdlog::level::debug : spdlog::level::info,
                 "site {} {} ({} train / {} val images)", id,
                 repeated ? "said hello again" : known ? "reconnected" : "joined", hello->num_train,
@@ -230,6 +237,7 @@ Result<bool> Coordinator::Impl::Pump(
     return true;
   }
   sites[site].last_seen = Clock::now();
+  status->SiteSeen(site);
   if (std::holds_alternative<wire::Heartbeat>(msg->body)) return true;
   if (!msg->run_id.empty() && msg->run_id != run_id) {
     spdlog::warn("site {} sent {} for another run ({}): ignored", site, wire::BodyName(msg->body),
@@ -294,10 +302,17 @@ void Coordinator::Impl::SayGoodbye(const std::string& reason) {
 }
 
 Status Coordinator::Run(const std::atomic<bool>& stop) {
-  Impl& s = *impl_;
+  Status st = impl_->RunLoop(stop);
+  impl_->status->RunEnded(st);
+  return st;
+}
+
+Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
+  Impl& s = *this;
   const CoordinatorConfig& c = s.config;
   const int start = std::max(c.min_sites, c.start_sites);
   spdlog::info("waiting up to {:.0f} s for {} site(s)", c.wait_for_sites_s, start);
+  s.status->SetStage(0, "waiting for sites", std::to_string(start) + " needed");
   Status st = s.WaitForSites(start, c.wait_for_sites_s, stop);
   if (!st.ok() && start > c.min_sites && static_cast<int>(s.LiveSites().size()) >= c.min_sites) {
     spdlog::warn("{}; starting with {} site(s)", st.message(), s.LiveSites().size());
@@ -310,10 +325,13 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
   int retries = 0;
   for (int round = s.next_round; round <= c.rounds;) {
     if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
+    s.status->SetStage(round, "training");
     Result<RoundOutcome> outcome = s.TrainRound(round, stop);
     if (!outcome.ok()) return outcome.status();
     s.AuditRound(round, *outcome);
     if (!outcome->completed) {
+      s.status->RoundFinished({{"round", round}}, outcome->failures, /*completed=*/false);
+      s.status->SetStage(round, "waiting to retry", outcome->incomplete_reason);
       if (++retries > c.max_round_retries) {
         std::string why = "round " + std::to_string(round) + " failed " +
                           std::to_string(retries) + " times with fewer than " +
@@ -332,11 +350,13 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
     }
     retries = 0;
     if (c.federated_evaluation) {
+      s.status->SetStage(round, "federated evaluation");
       Result<EvalSummary> fed = s.FederatedEvaluate(round, &outcome->bytes_eval_down, stop);
       if (!fed.ok()) return fed.status();
       if (fed->sites > 0) outcome->federated = *fed;
     }
     bool early_stop = false;
+    s.status->SetStage(round, "central evaluation and checkpoint");
     RETURN_IF_ERROR(s.AfterRound(round, *outcome, &early_stop));
     s.next_round = ++round;
     if (early_stop) {

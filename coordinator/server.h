@@ -46,6 +46,9 @@ class Coordinator {
 
   // The bound endpoint (with the real port when the config asked for "*").
   std::string endpoint() const;
+  // The status page's HTTP port (status.enabled; the real one when status.bind asked for port
+  // 0), else 0.
+  int status_port() const;
 
  private:
   struct Impl;

@@ -20,6 +20,8 @@
 #include "common/wire/messages.h"
 #include "coordinator/lr_schedule.h"
 #include "coordinator/server.h"
+#include "coordinator/status/status_model.h"
+#include "coordinator/status/status_service.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
@@ -79,6 +81,10 @@ struct Coordinator::Impl {
   double best_f1 = -1;
   int best_round = 0;
   int rounds_without_gain = 0;
+  // Live status (coordinator/status/): always recorded; served over HTTP when status.enabled.
+  // The service is declared after the model it reads, so it stops first.
+  std::unique_ptr<StatusModel> status;
+  std::unique_ptr<StatusService> status_service;
 
   Impl(const CoordinatorConfig& c) : config(c), rng(c.seed), schedule(c.lr_schedule, c.train.learning_rate, c.rounds) {}
 
@@ -102,6 +108,10 @@ struct Coordinator::Impl {
   // Keeps serving hellos and heartbeats for `seconds`.
   Status Pause(double seconds, const std::atomic<bool>& stop);
   void SayGoodbye(const std::string& reason);
+  // The run itself (Coordinator::Run adds the final status).
+  Status RunLoop(const std::atomic<bool>& stop);
+  // Creates the status model (and starts its HTTP endpoint when configured).
+  Status StartStatus(bool restored);
 
   // --- round.cc ---
   // Sends the global model to sites with a validation split and aggregates their scores.

@@ -7,6 +7,7 @@
 #include "tools/command.h"
 #include "tools/data_commands.h"
 #include "tools/governance_commands.h"
+#include "tools/doctor_command.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
 #include "tools/report_command.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
       fedsmear::AddPartitionCommand(app),
       fedsmear::AddDataInfoCommand(app),
       fedsmear::AddKeygenCommand(app),
+      fedsmear::AddDoctorCommand(app),
       fedsmear::AddModelInfoCommand(app),
       fedsmear::AddTrainCommand(app),
       fedsmear::AddEvaluateCommand(app),

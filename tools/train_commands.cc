@@ -91,6 +91,7 @@ int RunTrain(const TrainCmd& c) {
   o.epoch_lr = [&c](int e) {  // cosine over the epochs
     return 0.5 * c.lr * (1 + std::cos(M_PI * e / std::max(1, c.epochs)));
   };
+  o.progress = TerminalProgress("train", c.epochs);
   PreprocessConfig pre;
   auto epoch_start = std::chrono::steady_clock::now();
   o.on_epoch = [&](int epoch, const TrainStats& s) -> Status {
@@ -154,7 +155,8 @@ int RunEvaluate(const EvalCmd& c) {
       return EvaluateBinary(engine, *data, AllIndices(*data), PreprocessConfig{}, 1);
     }
     ASSIGN_OR_RETURN(DenseNet model, ModelFromState(*state));
-    return Evaluate(model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1);
+    return Evaluate(model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1,
+                    64, TerminalProgress("evaluate", 0));
   };
   Result<EvalStats> ev = evaluate();
   if (!ev.ok()) return Fail("evaluate", ev.status());

@@ -32,6 +32,7 @@ struct DealerEndpoint::State {
   int generation = 0;
   std::optional<Clock::time_point> rebuild_at;  // set after a refused handshake
   uint64_t handshake_failures = 0;
+  uint64_t handshake_successes = 0;
   std::string last_failure;
 
   ~State() { Close(); }
@@ -100,6 +101,7 @@ Status DealerEndpoint::State::Maintain() {
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       // The connection works now: a rebuild planned after an earlier failure would only drop
       // it, and with it whatever the coordinator sends meanwhile.
+      ++handshake_successes;
       last_failure.clear();
       rebuild_at.reset();
       continue;
@@ -168,6 +170,7 @@ DealerEndpoint::~DealerEndpoint() = default;
 
 const std::string& DealerEndpoint::endpoint() const { return state_->options.endpoint; }
 uint64_t DealerEndpoint::handshake_failures() const { return state_->handshake_failures; }
+uint64_t DealerEndpoint::handshake_successes() const { return state_->handshake_successes; }
 const std::string& DealerEndpoint::last_failure() const { return state_->last_failure; }
 
 Status DealerEndpoint::Send(std::string_view bytes, std::chrono::milliseconds timeout) {

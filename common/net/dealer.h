@@ -70,6 +70,9 @@ class DealerEndpoint {
 
   // Handshakes that failed so far (refused key, wrong coordinator key, mechanism mismatch).
   uint64_t handshake_failures() const;
+  // Handshakes that succeeded (the coordinator accepted this site's key and proved its own).
+  // Updated while Send/Receive run.
+  uint64_t handshake_successes() const;
   // Why the last handshake failed ("" if none has).
   const std::string& last_failure() const;
 

@@ -1,0 +1,114 @@
+#include "common/http/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <chrono>
+#include <thread>
+
+#include "common/file_util.h"
+
+namespace fedsmear {
+
+struct HttpServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+  std::string host;
+  int port = 0;
+  std::string token;  // empty: no authentication
+
+  bool Authorized(const httplib::Request& req) const {
+    if (token.empty()) return true;
+    if (req.get_header_value("Authorization") == "Bearer " + token) return true;
+    return req.has_param("token") && req.get_param_value("token") == token;
+  }
+};
+
+Result<std::pair<std::string, int>> ParseHostPort(const std::string& bind) {
+  const size_t colon = bind.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("HTTP bind address needs host:port, not '" + bind + "'");
+  }
+  std::string host = bind.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:9464
+  }
+  const std::string port = bind.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return InvalidArgument("HTTP bind address '" + bind + "' has no valid port (0-65535)");
+  }
+  return std::make_pair(host, std::stoi(port));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+int HttpServer::port() const { return impl_->port; }
+std::string HttpServer::host() const { return impl_->host; }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpEndpointConfig& config,
+                                                      std::map<std::string, HttpHandler> routes) {
+  auto impl = std::make_unique<Impl>();
+  ASSIGN_OR_RETURN(auto host_port, ParseHostPort(config.bind));
+  impl->host = host_port.first;
+  if (!config.token_file.empty()) {
+    ASSIGN_OR_RETURN(std::string token, ReadFile(config.token_file));
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (token.empty()) return InvalidArgument("token_file " + config.token_file + " is empty");
+    impl->token = token;
+  }
+  Impl* self = impl.get();
+  for (auto& [path, handler] : routes) {
+    self->server.Get(path, [self, h = handler](const httplib::Request& req,
+                                               httplib::Response& res) {
+      if (!self->Authorized(req)) {
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Bearer");
+        res.set_content("a bearer token is required (Authorization: Bearer TOKEN)\n",
+                        "text/plain; charset=utf-8");
+        return;
+      }
+      HttpResponse r = h();
+      res.status = r.status;
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(r.body, r.content_type);
+    });
+  }
+  self->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) res.set_content("not found\n", "text/plain; charset=utf-8");
+  });
+  self->server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second process
+  // share the port silently instead of failing to start.
+  self->server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  if (host_port.second == 0) {
+    self->port = self->server.bind_to_any_port(impl->host);
+  } else if (self->server.bind_to_port(impl->host, host_port.second)) {
+    self->port = host_port.second;
+  } else {
+    self->port = -1;
+  }
+  if (self->port <= 0) {
+    return Unavailable("cannot listen for HTTP on " + config.bind +
+                       " (address in use, or not an address of this host)");
+  }
+  self->thread = std::thread([self] { self->server.listen_after_bind(); });
+  // httplib's stop() does nothing before listening has begun: wait for it, so that a server
+  // destroyed right after Start() still stops.
+  for (int i = 0; i < 500 && !self->server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,384 @@
+#include "coordinator/status/status_model.h"
+
+#include "common/refusal_reason.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace fedsmear {
+namespace {
+
+using SysClock = std::chrono::system_clock;
+using MonoClock = std::chrono::steady_clock;
+constexpr size_t kMaxEvents = 50;
+
+double UnixSeconds(SysClock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// What kind of failure a round recorded (see TrainRound: the Status code tells).
+std::string FailureKind(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kPermissionDenied: return "refused";
+    case StatusCode::kTimeout: return "deadline";
+    case StatusCode::kUnavailable: return "dropped";
+    default: return "failed";
+  }
+}
+
+double NumberOr(const nlohmann::ordered_json& j, const char* key, double fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+// A metrics.jsonl line without the per-class tables and confusion matrices (the page plots
+// the headline numbers; report.html has the rest).
+nlohmann::ordered_json Compact(const nlohmann::ordered_json& line) {
+  nlohmann::ordered_json out = line;
+  if (auto c = out.find("central"); c != out.end() && c->is_object()) {
+    for (auto& [name, set] : c->items()) {
+      if (!set.is_object()) continue;
+      set.erase("per_class");
+      set.erase("confusion");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct StatusModel::Metrics {
+  prometheus::Counter* rounds_completed;
+  prometheus::Counter* rounds_incomplete;
+  prometheus::Histogram* round_duration;
+  prometheus::Gauge* last_round_duration;
+  prometheus::Gauge* current_round;
+  prometheus::Gauge* rounds_planned;
+  prometheus::Gauge* sites_registered;
+  prometheus::Gauge* sites_connected;
+  prometheus::Gauge* sites_selected;
+  prometheus::Gauge* sites_reported;
+  prometheus::Counter* bytes_sent;
+  prometheus::Counter* bytes_received;
+  prometheus::Gauge* central_accuracy;
+  prometheus::Gauge* central_macro_f1;
+  prometheus::Family<prometheus::Gauge>* holdout_accuracy;
+  prometheus::Family<prometheus::Gauge>* holdout_macro_f1;
+  prometheus::Family<prometheus::Counter>* refusals;
+  prometheus::Family<prometheus::Counter>* failures;
+  prometheus::Family<prometheus::Gauge>* run_info;
+  prometheus::Gauge* run_info_current = nullptr;
+};
+
+StatusModel::StatusModel(StatusRunInfo info)
+    : info_(std::move(info)),
+      started_(SysClock::now()),
+      stage_since_(started_),
+      registry_(std::make_shared<prometheus::Registry>()),
+      metrics_(std::make_unique<Metrics>()) {
+  using namespace prometheus;
+  Registry& r = *registry_;
+  Metrics& m = *metrics_;
+  m.rounds_completed = &BuildCounter().Name("fedsmear_rounds_completed_total")
+                            .Help("Training rounds completed (aggregated and checkpointed)")
+                            .Register(r).Add({});
+  m.rounds_incomplete = &BuildCounter().Name("fedsmear_rounds_incomplete_total")
+                             .Help("Round attempts with fewer than min_sites updates (retried)")
+                             .Register(r).Add({});
+  m.round_duration = &BuildHistogram().Name("fedsmear_round_duration_seconds")
+                          .Help("Wall time of a round from sending tasks to the last update")
+                          .Register(r).Add({}, Histogram::BucketBoundaries{
+                              1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600});
+  m.last_round_duration = &BuildGauge().Name("fedsmear_last_round_duration_seconds")
+                               .Help("Wall time of the last completed round").Register(r).Add({});
+  m.current_round = &BuildGauge().Name("fedsmear_current_round")
+                         .Help("Round in progress (or last finished)").Register(r).Add({});
+  m.rounds_planned = &BuildGauge().Name("fedsmear_rounds_planned")
+                          .Help("Rounds the run is configured for").Register(r).Add({});
+  m.sites_registered = &BuildGauge().Name("fedsmear_sites_registered")
+                            .Help("Sites that said hello during this run").Register(r).Add({});
+  m.sites_connected = &BuildGauge().Name("fedsmear_sites_connected")
+                           .Help("Sites heard from within 3 heartbeat intervals")
+                           .Register(r).Add({});
+  m.sites_selected = &BuildGauge().Name("fedsmear_sites_selected")
+                          .Help("Sites selected in the current (or last) round").Register(r).Add({});
+  m.sites_reported = &BuildGauge().Name("fedsmear_sites_reported")
+                          .Help("Sites whose update was aggregated in the last finished round")
+                          .Register(r).Add({});
+  m.bytes_sent = &BuildCounter().Name("fedsmear_bytes_sent_total")
+                      .Help("Bytes of training and evaluation tasks sent to sites")
+                      .Register(r).Add({});
+  m.bytes_received = &BuildCounter().Name("fedsmear_bytes_received_total")
+                          .Help("Bytes of model updates received from sites").Register(r).Add({});
+  m.central_accuracy = &BuildGauge().Name("fedsmear_central_accuracy")
+                            .Help("Accuracy of the global model on all held-out sets (pooled)")
+                            .Register(r).Add({});
+  m.central_macro_f1 = &BuildGauge().Name("fedsmear_central_macro_f1")
+                            .Help("Macro-F1 of the global model on all held-out sets (pooled)")
+                            .Register(r).Add({});
+  m.holdout_accuracy = &BuildGauge().Name("fedsmear_holdout_accuracy")
+                            .Help("Accuracy of the global model per held-out set").Register(r);
+  m.holdout_macro_f1 = &BuildGauge().Name("fedsmear_holdout_macro_f1")
+                            .Help("Macro-F1 of the global model per held-out set").Register(r);
+  m.refusals = &BuildCounter().Name("fedsmear_site_refusals_total")
+                    .Help("Tasks sites refused, by reason").Register(r);
+  m.failures = &BuildCounter().Name("fedsmear_site_failures_total")
+                    .Help("Selected sites without an aggregated update, by kind "
+                          "(refused, deadline, dropped, failed)")
+                    .Register(r);
+  m.run_info = &BuildGauge().Name("fedsmear_run_info")
+                    .Help("Always 1; the labels describe the run").Register(r);
+  m.rounds_planned->Set(info_.rounds_planned);
+  SetRunId(info_.run_id);
+}
+
+StatusModel::~StatusModel() = default;
+
+void StatusModel::SetRunId(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  info_.run_id = run_id;
+  Metrics& m = *metrics_;
+  if (m.run_info_current) m.run_info->Remove(m.run_info_current);
+  m.run_info_current = &m.run_info->Add({{"run_id", run_id},
+                                         {"strategy", info_.strategy},
+                                         {"codec_down", info_.codec_down},
+                                         {"codec_up", info_.codec_up}});
+  m.run_info_current->Set(1);
+}
+
+void StatusModel::SetStage(int round, const std::string& stage, const std::string& detail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (round > 0) round_ = round;
+  if (stage != stage_) stage_since_ = SysClock::now();
+  stage_ = stage;
+  detail_ = detail;
+  metrics_->current_round->Set(round_);
+}
+
+void StatusModel::SiteJoined(const std::string& site, int64_t num_train, int64_t num_val) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteState& s = sites_[site];
+  s.num_train = num_train;
+  s.num_val = num_val;
+  s.last_seen = SysClock::now();
+  s.last_seen_mono = MonoClock::now();
+  metrics_->sites_registered->Set(static_cast<double>(sites_.size()));
+}
+
+void StatusModel::SiteSeen(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sites_.find(site);
+  if (it == sites_.end()) return;
+  it->second.last_seen = SysClock::now();
+  it->second.last_seen_mono = MonoClock::now();
+}
+
+void StatusModel::RoundStarted(int round, const std::vector<std::string>& selected) {
+  std::lock_guard<std::mutex> lock(mu_);
+  round_ = round;
+  selected_ = selected;
+  for (const std::string& id : selected) {
+    auto it = sites_.find(id);
+    if (it == sites_.end()) continue;
+    it->second.state = "training";
+    it->second.detail = "round " + std::to_string(round);
+  }
+  metrics_->current_round->Set(round);
+  metrics_->sites_selected->Set(static_cast<double>(selected.size()));
+}
+
+void StatusModel::SetSiteState(const std::string& site, const std::string& state,
+                               const std::string& detail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sites_.find(site);
+  if (it == sites_.end()) return;
+  it->second.state = state;
+  it->second.detail = detail;
+}
+
+void StatusModel::RunEnded(const Status& result) {
+  const std::string stage = result.ok() ? "complete"
+                            : result.code() == StatusCode::kAborted ? "stopped"
+                                                                    : "failed";
+  SetStage(0, stage, result.ok() ? "" : result.message());
+}
+
+void StatusModel::CountFailuresLocked(int round, const std::vector<SiteFailure>& failures) {
+  for (const SiteFailure& f : failures) {
+    const std::string kind = FailureKind(f.reason);
+    metrics_->failures->Add({{"kind", kind}}).Increment();
+    if (kind == "refused") {
+      metrics_->refusals->Add({{"reason", RefusalReasonLabel(f.reason.message())}}).Increment();
+    }
+    auto it = sites_.find(f.site_id);
+    if (it != sites_.end()) {
+      it->second.state = kind;
+      it->second.detail = f.reason.message();
+    }
+    events_.push_back({{"time", UnixSeconds(SysClock::now())},
+                       {"round", round},
+                       {"site", f.site_id},
+                       {"kind", kind},
+                       {"reason", f.reason.message()}});
+  }
+  if (events_.size() > kMaxEvents) {
+    events_.erase(events_.begin(), events_.end() - static_cast<std::ptrdiff_t>(kMaxEvents));
+  }
+}
+
+void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
+                                const std::vector<SiteFailure>& failures, bool completed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Metrics& m = *metrics_;
+  const int round = line.value("round", round_);
+  CountFailuresLocked(round, failures);
+  if (!completed) {
+    m.rounds_incomplete->Increment();
+    for (auto& [id, s] : sites_) {
+      if (s.state == "training") s.state = "idle";
+    }
+    return;
+  }
+  nlohmann::ordered_json rec = Compact(line);
+  int refusals = 0, dropouts = 0;
+  for (const SiteFailure& f : failures) {
+    const std::string kind = FailureKind(f.reason);
+    refusals += kind == "refused";
+    dropouts += kind == "deadline" || kind == "dropped";
+  }
+  rec["refusals"] = refusals;
+  rec["dropouts"] = dropouts;
+  rounds_.push_back(rec);
+  m.rounds_completed->Increment();
+  const double round_s = NumberOr(line, "round_s", 0);
+  m.round_duration->Observe(round_s);
+  m.last_round_duration->Set(round_s);
+  m.bytes_sent->Increment(NumberOr(line, "bytes_down", 0) + NumberOr(line, "bytes_eval_down", 0));
+  m.bytes_received->Increment(NumberOr(line, "bytes_up", 0));
+  std::set<std::string> reported;
+  if (auto it = line.find("sites_reported"); it != line.end() && it->is_array()) {
+    for (const auto& id : *it) {
+      if (id.is_string()) reported.insert(id.get<std::string>());
+    }
+  }
+  m.sites_reported->Set(static_cast<double>(reported.size()));
+  for (auto& [id, s] : sites_) {
+    if (reported.count(id)) {
+      s.state = "reported";
+      s.detail = "round " + std::to_string(round);
+      ++s.rounds_reported;
+    } else if (s.state == "training") {
+      s.state = "idle";
+    }
+  }
+  if (line.contains("accuracy") && line["accuracy"].is_number()) {
+    m.central_accuracy->Set(line["accuracy"].get<double>());
+    m.central_macro_f1->Set(NumberOr(line, "macro_f1", 0));
+  }
+  if (auto c = line.find("central"); c != line.end() && c->is_object()) {
+    for (const auto& [name, set] : c->items()) {
+      m.holdout_accuracy->Add({{"holdout", name}}).Set(NumberOr(set, "accuracy", 0));
+      m.holdout_macro_f1->Add({{"holdout", name}}).Set(NumberOr(set, "macro_f1", 0));
+    }
+  }
+}
+
+void StatusModel::LoadHistory(const std::string& metrics_jsonl) {
+  std::istringstream in(metrics_jsonl);
+  std::string text;
+  while (std::getline(in, text)) {
+    auto line = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (line.is_discarded() || !line.is_object() || !line.contains("round")) continue;
+    RoundFinished(line, {});
+    std::lock_guard<std::mutex> lock(mu_);
+    round_ = std::max(round_, line.value("round", 0));
+  }
+}
+
+bool StatusModel::Connected(const SiteState& s, MonoClock::time_point now) const {
+  return now - s.last_seen_mono < std::chrono::duration<double>(3 * info_.heartbeat_s);
+}
+
+nlohmann::json StatusModel::RunJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = SysClock::now();
+  const auto mono = MonoClock::now();
+  nlohmann::json sites = nlohmann::json::array();
+  int connected = 0;
+  for (const auto& [id, s] : sites_) {
+    const bool up = Connected(s, mono);
+    connected += up;
+    sites.push_back({{"site", id},
+                     {"connected", up},
+                     {"state", up ? s.state : "disconnected"},
+                     {"detail", s.detail},
+                     {"last_seen", UnixSeconds(s.last_seen)},
+                     {"last_seen_s_ago", std::chrono::duration<double>(mono - s.last_seen_mono).count()},
+                     {"num_train", s.num_train},
+                     {"num_val", s.num_val},
+                     {"rounds_reported", s.rounds_reported}});
+  }
+  int refusals = 0, dropouts = 0;
+  double bytes_down = 0, bytes_up = 0;
+  for (const auto& r : rounds_) {
+    refusals += r.value("refusals", 0);
+    dropouts += r.value("dropouts", 0);
+    bytes_down += NumberOr(r, "bytes_down", 0) + NumberOr(r, "bytes_eval_down", 0);
+    bytes_up += NumberOr(r, "bytes_up", 0);
+  }
+  return {{"run_id", info_.run_id},
+          {"strategy", info_.strategy},
+          {"codec_down", info_.codec_down},
+          {"codec_up", info_.codec_up},
+          {"secure_aggregation", info_.secure_aggregation},
+          {"rounds_planned", info_.rounds_planned},
+          {"min_sites", info_.min_sites},
+          {"round", round_},
+          {"stage", stage_},
+          {"detail", detail_},
+          {"stage_since", UnixSeconds(stage_since_)},
+          {"started", UnixSeconds(started_)},
+          {"now", UnixSeconds(now)},
+          {"rounds_completed", rounds_.size()},
+          {"selected", selected_},
+          {"sites_connected", connected},
+          {"sites", sites},
+          {"refusals", refusals},
+          {"dropouts", dropouts},
+          {"bytes_sent", bytes_down},
+          {"bytes_received", bytes_up},
+          {"events", events_}};
+}
+
+nlohmann::json StatusModel::RoundsJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json rounds = nlohmann::json::array();
+  std::set<std::string> holdouts;
+  for (const auto& r : rounds_) {
+    rounds.push_back(nlohmann::json::parse(r.dump()));
+    if (auto c = r.find("central"); c != r.end() && c->is_object()) {
+      for (const auto& [name, set] : c->items()) holdouts.insert(name);
+    }
+  }
+  return {{"run_id", info_.run_id}, {"holdouts", holdouts}, {"rounds", rounds}};
+}
+
+std::string StatusModel::PrometheusText() const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto mono = MonoClock::now();
+    int connected = 0;
+    for (const auto& [id, s] : sites_) connected += Connected(s, mono);
+    metrics_->sites_connected->Set(connected);
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,73 @@
+// The site's own /metrics: what it counts from the messages the site sends and receives.
+#include "client/site_metrics.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace fedsmear {
+namespace {
+
+double Sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) {
+    if (l.rfind(series + " ", 0) == 0) return std::stod(l.substr(series.size() + 1));
+  }
+  return std::nan("");
+}
+
+TEST(SiteMetricsTest, CountsRoundsRefusalsAndBytesOverHttp) {
+  ClientConfig c;
+  c.site_id = "site-1";
+  c.metrics = {true, "127.0.0.1:0", ""};
+  auto m = SiteMetrics::Start(c, 900, 100);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_GT((*m)->port(), 0);
+  wire::Message task;
+  task.body = wire::TrainTask{};
+  (*m)->Received(task, 5000);
+  EXPECT_EQ(Sample((*m)->Text(), "fedsmear_site_training"), 1);
+  wire::Update u;
+  u.round = 3;
+  u.num_samples = 900;
+  u.metrics.train_seconds = 4.5;
+  u.metrics.train_accuracy = 0.75;
+  u.metrics.val_accuracy = 0.7;
+  u.metrics.num_val = 100;
+  (*m)->Sent(u, 4000);
+  (*m)->Sent(wire::Refusal{7, 4, "task asks for 30 local epochs; site policy allows 20"}, 100);
+
+  httplib::Client client("127.0.0.1", (*m)->port());
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& t = res->body;
+  EXPECT_EQ(Sample(t, "fedsmear_site_rounds_trained_total"), 1);
+  EXPECT_EQ(Sample(t, "fedsmear_site_training"), 0);
+  EXPECT_EQ(Sample(t, "fedsmear_site_last_round"), 3);
+  EXPECT_EQ(Sample(t, "fedsmear_site_last_images_per_second"), 200);
+  EXPECT_EQ(Sample(t, "fedsmear_site_last_val_accuracy"), 0.7);
+  EXPECT_EQ(Sample(t, "fedsmear_site_refusals_total{reason=\"policy_epochs\"}"), 1);
+  EXPECT_EQ(Sample(t, "fedsmear_site_bytes_sent_total"), 4100);
+  EXPECT_EQ(Sample(t, "fedsmear_site_bytes_received_total"), 5000);
+  EXPECT_EQ(Sample(t, "fedsmear_site_train_images"), 900);
+  EXPECT_GT(Sample(t, "fedsmear_site_last_contact_timestamp_seconds"), 1.7e9);
+}
+
+TEST(SiteMetricsTest, PortInUseIsAClearError) {
+  ClientConfig c;
+  c.metrics = {true, "127.0.0.1:0", ""};
+  auto first = SiteMetrics::Start(c, 1, 1);
+  ASSERT_TRUE(first.ok());
+  c.metrics.bind = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = SiteMetrics::Start(c, 1, 1);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("metrics.bind"), std::string::npos)
+      << second.status();
+}
+
+}  // namespace
+}  // namespace fedsmear

@@ -1,0 +1,218 @@
+// StatusModel driven directly, and StatusService's HTTP routes (status, content, token).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <fstream>
+
+#include "common/refusal_reason.h"
+#include "coordinator/status/status_model.h"
+#include "coordinator/status/status_service.h"
+
+namespace fedsmear {
+namespace {
+
+StatusRunInfo Info() {
+  StatusRunInfo info;
+  info.run_id = "run-test";
+  info.strategy = "fedavg";
+  info.codec_down = "f32";
+  info.codec_up = "f32";
+  info.rounds_planned = 5;
+  info.min_sites = 2;
+  info.heartbeat_s = 5;
+  return info;
+}
+
+nlohmann::ordered_json Line(int round, double acc, double f1) {
+  nlohmann::ordered_json line;
+  line["round"] = round;
+  line["sites_selected"] = {"a", "b", "c"};
+  line["sites_reported"] = {"a", "b"};
+  line["accuracy"] = acc;
+  line["macro_f1"] = f1;
+  line["central"] = {{"pbc", {{"accuracy", acc}, {"macro_f1", f1}, {"samples", 100},
+                              {"per_class", nlohmann::ordered_json::array()},
+                              {"confusion", nlohmann::ordered_json::array()}}}};
+  line["bytes_down"] = 3000;
+  line["bytes_eval_down"] = 500;
+  line["bytes_up"] = 2000;
+  line["round_s"] = 12.5;
+  return line;
+}
+
+// The value of the sample line starting with `series` ("name" or "name{labels}"), or NaN.
+double Sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) {
+    if (l.rfind(series + " ", 0) == 0) return std::stod(l.substr(series.size() + 1));
+  }
+  return std::nan("");
+}
+
+void DriveTwoRounds(StatusModel& m) {
+  m.SiteJoined("a", 100, 10);
+  m.SiteJoined("b", 80, 8);
+  m.SiteJoined("c", 60, 6);
+  m.SetStage(1, "training");
+  m.RoundStarted(1, {"a", "b", "c"});
+  m.RoundFinished(Line(1, 0.5, 0.4),
+                  {{"c", PermissionDenied("task asks for 30 local epochs; site policy allows 20")}});
+  m.SetStage(2, "training");
+  m.RoundStarted(2, {"a", "b", "c"});
+  m.SetSiteState("a", "reported", "round 2");
+  m.RoundFinished(Line(2, 0.7, 0.6), {{"c", Timeout("deadline passed")}});
+}
+
+TEST(StatusModelTest, RecordsRoundsSitesRefusalsAndDropouts) {
+  StatusModel m(Info());
+  DriveTwoRounds(m);
+  nlohmann::json run = m.RunJson();
+  EXPECT_EQ(run["run_id"], "run-test");
+  EXPECT_EQ(run["round"], 2);
+  EXPECT_EQ(run["stage"], "training");
+  EXPECT_EQ(run["rounds_completed"], 2);
+  EXPECT_EQ(run["sites_connected"], 3);
+  EXPECT_EQ(run["refusals"], 1);
+  EXPECT_EQ(run["dropouts"], 1);
+  EXPECT_EQ(run["bytes_sent"].get<double>(), 7000);
+  EXPECT_EQ(run["bytes_received"].get<double>(), 4000);
+  ASSERT_EQ(run["sites"].size(), 3u);
+  EXPECT_EQ(run["sites"][0]["site"], "a");
+  EXPECT_EQ(run["sites"][0]["state"], "reported");
+  EXPECT_EQ(run["sites"][0]["rounds_reported"], 2);
+  EXPECT_EQ(run["sites"][2]["state"], "deadline");
+  ASSERT_EQ(run["events"].size(), 2u);
+  EXPECT_EQ(run["events"][0]["kind"], "refused");
+
+  nlohmann::json rounds = m.RoundsJson();
+  ASSERT_EQ(rounds["rounds"].size(), 2u);
+  EXPECT_EQ(rounds["holdouts"], nlohmann::json::array({"pbc"}));
+  EXPECT_DOUBLE_EQ(rounds["rounds"][1]["central"]["pbc"]["accuracy"].get<double>(), 0.7);
+  EXPECT_FALSE(rounds["rounds"][1]["central"]["pbc"].contains("confusion"));
+  EXPECT_EQ(rounds["rounds"][0]["refusals"], 1);
+  EXPECT_EQ(rounds["rounds"][1]["dropouts"], 1);
+
+  m.RunEnded(Aborted("stopped"));
+  EXPECT_EQ(m.RunJson()["stage"], "stopped");
+}
+
+TEST(StatusModelTest, PrometheusTextHasTheMetrics) {
+  StatusModel m(Info());
+  DriveTwoRounds(m);
+  const std::string t = m.PrometheusText();
+  EXPECT_EQ(Sample(t, "fedsmear_rounds_completed_total"), 2);
+  EXPECT_EQ(Sample(t, "fedsmear_current_round"), 2);
+  EXPECT_EQ(Sample(t, "fedsmear_rounds_planned"), 5);
+  EXPECT_EQ(Sample(t, "fedsmear_sites_registered"), 3);
+  EXPECT_EQ(Sample(t, "fedsmear_sites_connected"), 3);
+  EXPECT_EQ(Sample(t, "fedsmear_sites_selected"), 3);
+  EXPECT_EQ(Sample(t, "fedsmear_sites_reported"), 2);
+  EXPECT_EQ(Sample(t, "fedsmear_bytes_sent_total"), 7000);
+  EXPECT_EQ(Sample(t, "fedsmear_bytes_received_total"), 4000);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_accuracy"), 0.7);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_macro_f1"), 0.6);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_holdout_accuracy{holdout=\"pbc\"}"), 0.7);
+  EXPECT_EQ(Sample(t, "fedsmear_site_refusals_total{reason=\"policy_epochs\"}"), 1);
+  EXPECT_EQ(Sample(t, "fedsmear_site_failures_total{kind=\"deadline\"}"), 1);
+  EXPECT_EQ(Sample(t, "fedsmear_round_duration_seconds_count"), 2);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_round_duration_seconds_sum"), 25);
+  EXPECT_NE(t.find("# TYPE fedsmear_round_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(t.find("fedsmear_run_info{"), std::string::npos);
+}
+
+TEST(StatusModelTest, ResumedRunReloadsItsHistory) {
+  StatusModel m(Info());
+  m.LoadHistory(Line(1, 0.5, 0.4).dump() + "\nnot json\n" + Line(2, 0.6, 0.5).dump() + "\n");
+  EXPECT_EQ(m.RoundsJson()["rounds"].size(), 2u);
+  EXPECT_EQ(m.RunJson()["round"], 2);
+  EXPECT_EQ(Sample(m.PrometheusText(), "fedsmear_rounds_completed_total"), 2);
+}
+
+TEST(StatusModelTest, RefusalReasonsMapToFewLabels) {
+  EXPECT_EQ(RefusalReasonLabel("task asks for 30 local epochs; site policy allows 20"),
+            "policy_epochs");
+  EXPECT_EQ(RefusalReasonLabel("class ig has 3 samples, below the site policy's minimum of 10"),
+            "policy_min_samples");
+  EXPECT_EQ(RefusalReasonLabel("fewer than 2 training images"), "too_few_images");
+  EXPECT_EQ(RefusalReasonLabel("busy with another task"), "busy");
+  EXPECT_EQ(RefusalReasonLabel("no secure aggregation session for task"), "secure_aggregation");
+  EXPECT_EQ(RefusalReasonLabel("anything else at all"), "other");
+}
+
+TEST(StatusServiceTest, ServesPageJsonAndMetrics) {
+  StatusModel m(Info());
+  DriveTwoRounds(m);
+  HttpEndpointConfig config{true, "127.0.0.1:0", ""};
+  auto service = StatusService::Start(config, &m);
+  ASSERT_TRUE(service.ok()) << service.status();
+  httplib::Client client("127.0.0.1", (*service)->port());
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->body.find("/api/rounds"), std::string::npos);
+  EXPECT_EQ(page->body.find("http://"), std::string::npos) << "the page must load nothing";
+  EXPECT_EQ(page->body.find("https://"), std::string::npos) << "the page must load nothing";
+  auto run = client.Get("/api/run");
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(run->body)["rounds_completed"], 2);
+  auto rounds = client.Get("/api/rounds");
+  ASSERT_TRUE(rounds);
+  EXPECT_EQ(nlohmann::json::parse(rounds->body)["rounds"].size(), 2u);
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->get_header_value("Content-Type").find("version=0.0.4"), std::string::npos);
+  EXPECT_EQ(Sample(metrics->body, "fedsmear_rounds_completed_total"), 2);
+  auto missing = client.Get("/nothing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(StatusServiceTest, TokenIsRequiredWhenConfigured) {
+  const auto token_file = std::filesystem::temp_directory_path() /
+                          ("fedsmear_status_token_" + std::to_string(::getpid()));
+  std::ofstream(token_file) << "s3cret\n";
+  StatusModel m(Info());
+  auto service = StatusService::Start({true, "127.0.0.1:0", token_file.string()}, &m);
+  std::filesystem::remove(token_file);
+  ASSERT_TRUE(service.ok()) << service.status();
+  httplib::Client client("127.0.0.1", (*service)->port());
+  auto anonymous = client.Get("/metrics");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto wrong = client.Get("/metrics", {{"Authorization", "Bearer nope"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  auto bearer = client.Get("/metrics", {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200);
+  auto query = client.Get("/api/run?token=s3cret");
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->status, 200);
+}
+
+TEST(StatusServiceTest, BadBindOrTokenFileIsAClearError) {
+  StatusModel m(Info());
+  auto no_port = StatusService::Start({true, "127.0.0.1", ""}, &m);
+  ASSERT_FALSE(no_port.ok());
+  EXPECT_NE(no_port.status().message().find("host:port"), std::string::npos);
+  auto no_token = StatusService::Start({true, "127.0.0.1:0", "/nonexistent/token"}, &m);
+  ASSERT_FALSE(no_token.ok());
+  auto first = StatusService::Start({true, "127.0.0.1:0", ""}, &m);
+  ASSERT_TRUE(first.ok());
+  auto taken = StatusService::Start(
+      {true, "127.0.0.1:" + std::to_string((*first)->port()), ""}, &m);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_NE(taken.status().message().find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fedsmear

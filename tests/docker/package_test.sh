@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The Debian packages in containers (ctest label `docker`): builds the three .deb files from
+# BUILD_DIR with CPack, installs them with apt into one image on the offline base image
+# (docker/offline-base.sh; the runtime libraries come from the Debian mirror), then runs a
+# 2-site round between three containers of that image: each site gets fresh keys from the
+# package's own postinst, `fedsmear doctor` checks each site against the running coordinator,
+# and the daemons run as the packages' `fedsmear` user (no systemd in the containers).
+#   package_test.sh BUILD_DIR
+# Exits 77 (ctest: skipped) with the reason when no Docker daemon answers or dpkg-dev is absent.
+set -euo pipefail
+BUILD=$(realpath "$1")
+SRC=$(realpath "$(dirname "$0")/../..")
+skip() { echo "SKIPPED: $*"; exit 77; }
+fail() { echo "FAILED: $*"; exit 1; }
+docker info >/dev/null 2>&1 || skip "no Docker daemon answers (docker info failed)"
+command -v dpkg-shlibdeps >/dev/null || skip "dpkg-shlibdeps is missing (Debian package dpkg-dev)"
+
+WORK=$BUILD/package-test
+IMAGE=fedsmear-packages:test
+NET=fedsmear-pkg-test
+NAMES=(fedsmear-pkg-coord fedsmear-pkg-site-a fedsmear-pkg-site-b)
+rm -rf "$WORK"
+mkdir -p "$WORK/context"
+
+echo "--- packages"
+(cd "$BUILD" && cpack -G DEB -B "$WORK/cpack" >/dev/null)
+cp "$WORK"/cpack/*.deb "$WORK/context/"
+ls "$WORK/context"
+for deb in "$WORK"/context/*.deb; do
+  depends=$(dpkg-deb -f "$deb" Depends)
+  echo "$(basename "$deb"): Depends: $depends"
+  [[ $depends != *-dev* ]] || fail "$(basename "$deb") depends on a -dev package"
+done
+dpkg-deb -f "$WORK"/context/fedsmear-client_*.deb Depends | grep -q libtorch ||
+  fail "fedsmear-client does not depend on LibTorch's runtime package"
+dpkg-deb --ctrl-tarfile "$WORK"/context/fedsmear-client_*.deb | tar -xO ./conffiles |
+  grep -qx /etc/fedsmear/client.yaml || fail "client.yaml is not a conffile"
+
+echo "--- image (apt install of the packages on the offline base image)"
+BASE=${FEDSMEAR_BASE_IMAGE:-}
+if [[ -z $BASE ]]; then
+  if docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+    BASE=debian:bookworm-slim
+  else
+    BASE=$("$SRC/docker/offline-base.sh")
+  fi
+fi
+cat >"$WORK/context/Dockerfile" <<DOCKERFILE
+FROM $BASE
+COPY *.deb /tmp/debs/
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/debs/*.deb \\
+ && rm -rf /var/lib/apt/lists/* /tmp/debs
+DOCKERFILE
+docker build -q -t "$IMAGE" "$WORK/context" >/dev/null
+
+cleanup() {
+  local code=$?
+  if [[ $code != 0 && $code != 77 ]]; then
+    for n in "${NAMES[@]}"; do
+      echo "--- $n log"
+      docker exec "$n" sh -c 'tail -n 30 /var/lib/fedsmear/*.log' 2>/dev/null || true
+    done
+  fi
+  docker rm -f "${NAMES[@]}" >/dev/null 2>&1 || true
+  docker network rm "$NET" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+docker rm -f "${NAMES[@]}" >/dev/null 2>&1 || true
+docker network rm "$NET" >/dev/null 2>&1 || true
+docker network create "$NET" >/dev/null
+for n in "${NAMES[@]}"; do
+  docker run -d --name "$n" --hostname "$n" --network "$NET" "$IMAGE" sleep infinity >/dev/null
+done
+COORD=${NAMES[0]}
+x() { docker exec "$@"; }
+
+echo "--- what the packages installed"
+x "$COORD" getent passwd fedsmear | grep -q nologin || fail "no fedsmear system user"
+[[ $(x "$COORD" stat -c '%U %a' /etc/fedsmear/keys/coordinator.key) == "fedsmear 600" ]] ||
+  fail "coordinator.key is not fedsmear's, mode 600"
+[[ $(x "$COORD" stat -c '%U' /var/lib/fedsmear/run) == fedsmear ]] || fail "no run folder"
+x "$COORD" test -f /lib/systemd/system/fedsmear-coordinator.service || fail "no coordinator unit"
+x "$COORD" grep -q '^ProtectSystem=strict' /lib/systemd/system/fedsmear-client.service ||
+  fail "the client unit is not sandboxed"
+
+echo "--- coordinator: held-out data, config, start"
+x "$COORD" fedsmear synth --task rbc --per-class 10 --size 64 --seed 7 --out /srv/fedsmear/holdout >/dev/null
+classes=$(x "$COORD" ls /srv/fedsmear/holdout | paste -sd, -)
+x "$COORD" sed -i -e 's|^bind: .*|bind: tcp://0.0.0.0:7878|' -e 's|^rounds: .*|rounds: 1|' \
+  -e 's|^min_sites: .*|min_sites: 2|' -e 's|^  arch: .*|  arch: bdn-tiny|' \
+  -e "s|^  class_names: .*|  class_names: [$classes]|" -e 's|^  local_epochs: .*|  local_epochs: 1|' \
+  -e 's|^round_deadline_s: .*|round_deadline_s: 300|' /etc/fedsmear/coordinator.yaml
+pubkey=$(x "$COORD" cat /etc/fedsmear/keys/coordinator.pub)
+allowed=""
+seed=1
+for n in "${NAMES[@]:1}"; do
+  site=${n#fedsmear-pkg-}
+  # A fresh identity per container, made by the package's own postinst (first-install path).
+  x "$n" sh -c 'rm -f /etc/fedsmear/keys/site.* && /var/lib/dpkg/info/fedsmear-client.postinst configure' >/dev/null
+  [[ $(x "$n" stat -c '%U %a' /etc/fedsmear/keys/site.key) == "fedsmear 600" ]] ||
+    fail "$n: postinst did not make a private site key"
+  allowed+="$(x "$n" sed "s/^site /$site /" /etc/fedsmear/keys/site.allowlist-line)"$'\n'
+  x "$n" sh -c "printf '%s\n' '$pubkey' > /etc/fedsmear/keys/coordinator.pub"
+  x "$n" fedsmear synth --task rbc --per-class 12 --size 64 --seed $((seed++)) \
+    --out /srv/fedsmear/images >/dev/null
+  x "$n" chown -R fedsmear:fedsmear /srv/fedsmear
+  x "$n" sed -i -e "s|^site_id: .*|site_id: $site|" -e "s|^coordinator: .*|coordinator: tcp://$COORD:7878|" \
+    -e 's|^threads: .*|threads: 1|' /etc/fedsmear/client.yaml
+done
+printf '%s' "$allowed" | x -i "$COORD" sh -c 'cat > /etc/fedsmear/keys/allowed_sites'
+x "$COORD" chown -R fedsmear:fedsmear /srv/fedsmear
+x "$COORD" fedsmear doctor --config /etc/fedsmear/coordinator.yaml
+x -d "$COORD" sh -c 'runuser -u fedsmear -- fedsmear-coordinator --config /etc/fedsmear/coordinator.yaml > /var/lib/fedsmear/coordinator.log 2>&1'
+
+echo "--- sites: doctor against the running coordinator, then start"
+for n in "${NAMES[@]:1}"; do
+  ok=0
+  for _ in $(seq 30); do
+    if x "$n" runuser -u fedsmear -- fedsmear doctor --config /etc/fedsmear/client.yaml --timeout 5 > "$WORK/doctor-$n.txt"; then
+      ok=1; break
+    fi
+    sleep 2
+  done
+  cat "$WORK/doctor-$n.txt"
+  [[ $ok == 1 ]] || fail "$n: fedsmear doctor found problems"
+  grep -q 'accepted the encrypted connection' "$WORK/doctor-$n.txt" || fail "$n: no handshake"
+  x -d "$n" sh -c 'runuser -u fedsmear -- fedsmear-client --config /etc/fedsmear/client.yaml > /var/lib/fedsmear/client.log 2>&1'
+done
+
+echo "--- the round"
+for _ in $(seq 300); do
+  x "$COORD" test -f /var/lib/fedsmear/run/final.model && break
+  sleep 2
+done
+x "$COORD" test -f /var/lib/fedsmear/run/final.model || fail "the run did not finish within 10 minutes"
+line=$(x "$COORD" cat /var/lib/fedsmear/run/metrics.jsonl)
+echo "$line"
+reported=$(sed -n 's/.*"sites_reported":\[\([^]]*\)\].*/\1/p' <<<"$line")
+[[ $reported == *'"site-a"'* && $reported == *'"site-b"'* ]] ||
+  fail "round 1 lacks an update of both sites (reported: $reported)"
+echo "PASSED: packages installed with apt; 2-site round between three containers"

@@ -1,0 +1,150 @@
+// `fedsmear doctor`'s checks: config, key permissions, the data folder, and the coordinator's
+// reachability and key, against a real CurveZMQ router on loopback.
+#include "tools/doctor.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "client/data/synth.h"
+#include "common/file_util.h"
+#include "common/net/keys.h"
+#include "common/net/router.h"
+
+namespace fedsmear {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DoctorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("fedsmear_doctor_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    SynthOptions s;
+    s.per_class = 3;
+    s.size = 32;
+    ASSERT_TRUE(WriteSynthDataset(s, (dir_ / "data").string()).ok());
+    std::ofstream(dir_ / "data" / "normal" / "broken.png") << "not an image";
+    coordinator_ = GenerateKeyPair();
+    site_ = GenerateKeyPair();
+    ASSERT_TRUE(WriteKeyPairFiles(coordinator_, (dir_ / "keys").string(), "coordinator", true).ok());
+    ASSERT_TRUE(WriteKeyPairFiles(site_, (dir_ / "keys").string(), "site-1", true).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string WriteConfig(const std::string& coordinator, const std::string& extra = "") {
+    const std::string path = (dir_ / "client.yaml").string();
+    std::ofstream(path) << "site_id: site-1\ncoordinator: " << coordinator
+                        << "\nsecret_key_file: " << (dir_ / "keys" / "site-1.key").string()
+                        << "\ncoordinator_public_key_file: "
+                        << (dir_ / "keys" / "coordinator.pub").string() << "\ndata:\n  root: "
+                        << (dir_ / "data").string() << "\n" << extra;
+    return path;
+  }
+
+  RouterEndpoint Router(bool allow_site) {
+    RouterOptions ro;
+    ro.endpoint = "tcp://127.0.0.1:*";
+    ro.server_keys = coordinator_;
+    if (allow_site) ro.allowed_sites = {{"site-1", site_.public_key, ""}};
+    auto router = RouterEndpoint::Bind(ro);
+    EXPECT_TRUE(router.ok()) << router.status();
+    return std::move(*router);
+  }
+
+  static const DoctorFinding* Find(const std::vector<DoctorFinding>& f, const std::string& text) {
+    for (const auto& x : f) {
+      if (x.what.find(text) != std::string::npos) return &x;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  KeyPair coordinator_, site_;
+};
+
+TEST_F(DoctorTest, HealthySiteWithAReachableCoordinator) {
+  RouterEndpoint router = Router(true);
+  DoctorOptions o;
+  o.network_timeout_s = 5;
+  auto f = CheckSite(WriteConfig(router.endpoint()), o);
+  const std::string text = FormatFindings(f);
+  EXPECT_FALSE(HasFailures(f)) << text;
+  const DoctorFinding* data = Find(f, "image");
+  ASSERT_NE(data, nullptr) << text;
+  EXPECT_EQ(data->level, DoctorFinding::kOk);
+  EXPECT_NE(data->what.find("normal 3"), std::string::npos) << data->what;
+  const DoctorFinding* skipped = Find(f, "1 file skipped");
+  ASSERT_NE(skipped, nullptr) << text;
+  EXPECT_NE(skipped->what.find("broken.png"), std::string::npos);
+  const DoctorFinding* accepted = Find(f, "accepted the encrypted connection");
+  ASSERT_NE(accepted, nullptr) << text;
+  EXPECT_EQ(accepted->level, DoctorFinding::kOk);
+}
+
+TEST_F(DoctorTest, SiteNotOnTheAllowlistIsExplained) {
+  RouterEndpoint router = Router(false);
+  DoctorOptions o;
+  o.network_timeout_s = 5;
+  auto f = CheckSite(WriteConfig(router.endpoint()), o);
+  const DoctorFinding* refused = Find(f, "did not accept the encrypted connection");
+  ASSERT_NE(refused, nullptr) << FormatFindings(f);
+  EXPECT_EQ(refused->level, DoctorFinding::kFail);
+  EXPECT_NE(refused->fix.find("allowed_sites"), std::string::npos) << refused->fix;
+}
+
+TEST_F(DoctorTest, WrongCoordinatorKeyIsExplained) {
+  RouterEndpoint router = Router(true);
+  // The site pins another coordinator's key.
+  ASSERT_TRUE(WriteKeyPairFiles(GenerateKeyPair(), (dir_ / "keys").string(), "coordinator", true).ok());
+  DoctorOptions o;
+  o.network_timeout_s = 3;
+  auto f = CheckSite(WriteConfig(router.endpoint()), o);
+  EXPECT_TRUE(HasFailures(f));
+  EXPECT_EQ(Find(f, "accepted the encrypted connection"), nullptr) << FormatFindings(f);
+  const std::string text = FormatFindings(f);
+  EXPECT_NE(text.find("coordinator_public_key_file"), std::string::npos) << text;
+}
+
+TEST_F(DoctorTest, UnreachableCoordinatorAndLooseKeyPermissions) {
+  fs::permissions(dir_ / "keys" / "site-1.key", fs::perms::others_read, fs::perm_options::add);
+  DoctorOptions o;
+  o.network_timeout_s = 2;
+  // Port 1 on loopback: nothing listens there.
+  auto f = CheckSite(WriteConfig("tcp://127.0.0.1:1"), o);
+  const DoctorFinding* key = Find(f, "can be read by other users");
+  ASSERT_NE(key, nullptr) << FormatFindings(f);
+  EXPECT_EQ(key->level, DoctorFinding::kFail);
+  EXPECT_NE(key->fix.find("chmod 600"), std::string::npos);
+  const DoctorFinding* net = Find(f, "cannot reach the coordinator");
+  ASSERT_NE(net, nullptr) << FormatFindings(f);
+  EXPECT_NE(net->fix.find("firewall"), std::string::npos);
+}
+
+TEST_F(DoctorTest, BrokenConfigAndEmptyDataFolder) {
+  auto bad = CheckSite(WriteConfig("tcp://127.0.0.1:1", "colour: blue\n"), DoctorOptions{});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].level, DoctorFinding::kFail);
+  EXPECT_NE(bad[0].what.find("colour"), std::string::npos) << bad[0].what;
+
+  fs::create_directories(dir_ / "empty");
+  const std::string path = WriteConfig("tcp://127.0.0.1:1");
+  std::string text = ReadFile(path).value();
+  text.replace(text.find((dir_ / "data").string()), (dir_ / "data").string().size(),
+               (dir_ / "empty").string());
+  ASSERT_TRUE(WriteFileAtomic(path, text).ok());
+  DoctorOptions offline;
+  offline.check_network = false;
+  auto f = CheckSite(path, offline);
+  const std::string report = FormatFindings(f);
+  EXPECT_TRUE(HasFailures(f)) << report;
+  // An empty folder is either unreadable as a dataset or holds no images: both name it.
+  EXPECT_NE(report.find("[FAIL] data folder " + (dir_ / "empty").string()), std::string::npos)
+      << report;
+}
+
+}  // namespace
+}  // namespace fedsmear

@@ -1,0 +1,37 @@
+// `fedsmear doctor`: checks a site's (or the coordinator's) installation and says what is wrong
+// in words a hospital's IT team can act on: the config file, key files and their permissions,
+// the data folder (images per class, skipped files and why), the state folder, and for a site
+// whether the coordinator answers on the network and accepts the encrypted connection (which
+// proves the coordinator's key is the one configured and this site's key is on its allowlist).
+// The network check completes a CurveZMQ handshake and sends no message, so running it beside a
+// live site daemon disturbs nothing.
+//
+// Thread-safety: plain functions, one call at a time. Ownership: none kept.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fedsmear {
+
+struct DoctorFinding {
+  enum Level { kOk, kInfo, kWarn, kFail };
+  Level level = kOk;
+  std::string what;  // what was found, in plain words
+  std::string fix;   // what to do about it ("" when nothing)
+};
+
+struct DoctorOptions {
+  double network_timeout_s = 10;  // TCP connect and handshake, each
+  bool check_network = true;
+};
+
+std::vector<DoctorFinding> CheckSite(const std::string& config_path, const DoctorOptions& options);
+std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
+                                            const DoctorOptions& options);
+
+// The findings as the terminal report, ending with a one-line summary.
+std::string FormatFindings(const std::vector<DoctorFinding>& findings);
+bool HasFailures(const std::vector<DoctorFinding>& findings);
+
+}  // namespace fedsmear

@@ -1,0 +1,60 @@
+#include "tools/doctor_command.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <iostream>
+#include <memory>
+
+#include "tools/doctor.h"
+
+namespace fedsmear {
+namespace {
+
+struct DoctorArgs {
+  std::string config = "/etc/fedsmear/client.yaml";
+  std::string role = "auto";
+  bool offline = false;
+  double timeout_s = 10;
+};
+
+int RunDoctor(const DoctorArgs& a) {
+  std::string role = a.role;
+  if (role == "auto") {
+    // A site's config names the site; the coordinator's does not.
+    role = "site";
+    try {
+      if (!YAML::LoadFile(a.config)["site_id"]) role = "coordinator";
+    } catch (const YAML::Exception&) {
+      // unreadable or broken: the site check reports it in plain words
+    }
+  }
+  DoctorOptions o;
+  o.check_network = !a.offline;
+  o.network_timeout_s = a.timeout_s;
+  std::cout << "fedsmear doctor: checking the " << role << " configured in " << a.config << "\n";
+  std::vector<DoctorFinding> findings =
+      role == "site" ? CheckSite(a.config, o) : CheckCoordinator(a.config, o);
+  std::cout << FormatFindings(findings);
+  return HasFailures(findings) ? 1 : 0;
+}
+
+}  // namespace
+
+Command AddDoctorCommand(CLI::App& root) {
+  auto args = std::make_shared<DoctorArgs>();
+  CLI::App* app = root.add_subcommand(
+      "doctor", "Check a site's or the coordinator's installation and explain any problem");
+  app->add_option("--config", args->config, "the site's (or coordinator's) YAML config")
+      ->capture_default_str();
+  app->add_option("--role", args->role, "what the config is for (auto: a config with site_id is "
+                                        "a site's)")
+      ->check(CLI::IsMember({"auto", "site", "coordinator"}))
+      ->capture_default_str();
+  app->add_flag("--offline", args->offline, "skip the coordinator reachability check");
+  app->add_option("--timeout", args->timeout_s, "seconds to wait for the coordinator")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  return {app, [args] { return RunDoctor(*args); }};
+}
+
+}  // namespace fedsmear
