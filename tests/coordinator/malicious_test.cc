@@ -71,7 +71,7 @@ TEST_F(MaliciousTest, PlaintextOnRequestIsRefusedBySitePolicy) {
     ASSERT_TRUE(msg.ok());
     if (std::holds_alternative<wire::Hello>(msg->body) && peer.empty()) {
       peer = (*in)->peer_id;
-      wire::Welcome w{true, "", "evil-run", 300};
+      wire::Welcome w{true, "", "evil-run", 300, "", ""};  // and no training plan
       ASSERT_TRUE(evil.Send(peer, wire::Encode({wire::kProtocolVersion, "evil-run", w})).ok());
       ASSERT_TRUE(
           evil.Send(peer, wire::Encode({wire::kProtocolVersion, "evil-run", PlainTask()})).ok());
