@@ -113,6 +113,15 @@ x "$COORD" chown -R fedsmear:fedsmear /srv/fedsmear
 x "$COORD" fedsmear doctor --config /etc/fedsmear/coordinator.yaml
 x -d "$COORD" sh -c 'runuser -u fedsmear -- fedsmear-coordinator --config /etc/fedsmear/coordinator.yaml > /var/lib/fedsmear/coordinator.log 2>&1'
 
+# Sites run only approved training plans (policy.require_plan_approval, on by default): the
+# consortium publishes its plan's hash and each hospital's configuration management approves it.
+plan_hash=$(x "$COORD" fedsmear plan show --config /etc/fedsmear/coordinator.yaml --format hash)
+[[ $plan_hash =~ ^[0-9a-f]{64}$ ]] || fail "no plan hash from fedsmear plan show: $plan_hash"
+for n in "${NAMES[@]:1}"; do
+  x "$n" sh -c "printf '%s  # approved by the package test\n' $plan_hash \
+    > /var/lib/fedsmear/state/approved_plans && chown fedsmear:fedsmear /var/lib/fedsmear/state/approved_plans"
+done
+
 echo "--- sites: doctor against the running coordinator, then start"
 for n in "${NAMES[@]:1}"; do
   ok=0
