@@ -1,4 +1,5 @@
 #include "tools/doctor.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -24,20 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using Finding = DoctorFinding;
 
-// A socket descriptor, closed when the owner goes away.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;  // common/unique_fd.h
 
 // getaddrinfo's list, freed when the owner goes away.
 class AddrList {

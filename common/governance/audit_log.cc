@@ -1,4 +1,5 @@
 #include "common/governance/audit_log.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -29,20 +30,7 @@ std::string Canonical(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// A file descriptor with one owner.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;  // common/unique_fd.h
 
 Status Errno(const std::string& what, const std::string& path) {
   return IoError(what + " " + path + ": " + std::strerror(errno));
