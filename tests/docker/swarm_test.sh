@@ -62,9 +62,13 @@ case $state in
 esac
 fedsmear_swarm_manager || skip "this engine is a swarm worker; stack deploy needs a manager"
 NODE=$(docker info -f '{{.Swarm.NodeID}}')
-# Evidence for the endpoint mode choice (docker/swarm/stack.yml): without IPVS a service VIP
-# drops every connection, so the stack uses DNS round robin.
-[[ -e /proc/net/ip_vs ]] && echo "IPVS: present" || echo "IPVS: absent (service VIPs cannot work here; the stack uses endpoint_mode dnsrr)"
+# Context for the endpoint mode (docker/swarm/stack.yml): a service VIP needs IPVS, which some
+# kernels lack; the stack uses DNS round robin, which works either way.
+if [[ -e /proc/net/ip_vs ]]; then
+  echo "IPVS: loaded"
+else
+  echo "IPVS: not loaded (/proc/net/ip_vs missing); the stack does not need it (endpoint_mode dnsrr)"
+fi
 
 fedsmear_stack_rm "$STACK" 1
 for l in fedsmear.coordinator fedsmear.site-1 fedsmear.site-2 fedsmear.site-3; do
