@@ -12,15 +12,16 @@ fedsmear_compose_cmd() {
   fi
 }
 
-# docker/compose.yaml with the site-1 block repeated for site-1 .. site-N.
+# docker/compose.yaml (or TEMPLATE) with each site-1 block, between "# site-begin" and
+# "# site-end" lines, repeated for site-1 .. site-N.
 fedsmear_render_compose() {
-  local sites=$1 root
+  local sites=$1 root template=${2:-}
   root=$(dirname "${BASH_SOURCE[0]}")/..
   awk -v n="$sites" '
-    /# site-begin/ { inblock = 1; next }
+    /# site-begin/ { inblock = 1; block = ""; next }
     /# site-end/ { inblock = 0; for (k = 1; k <= n; k++) { b = block; gsub(/site-1/, "site-" k, b); printf "%s", b }; next }
     inblock { block = block $0 "\n"; next }
-    { print }' "$root/docker/compose.yaml"
+    { print }' "${template:-$root/docker/compose.yaml}"
 }
 
 # Empties RUN for a new run. Refuses (returns 1) when RUN holds something else than an earlier
@@ -100,4 +101,32 @@ fedsmear_wait_exit() {
     sleep 2
   done
   echo timeout
+}
+
+# Succeeds when this Docker engine is a manager of an active swarm; says why not otherwise.
+fedsmear_swarm_manager() {
+  local state
+  state=$(docker info -f '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null) || {
+    echo "no Docker daemon answers" >&2; return 1; }
+  case $state in
+    "active true") return 0 ;;
+    "active false") echo "this node is a swarm worker; run this on a manager" >&2 ;;
+    *) echo "this engine is not in a swarm (state: ${state% *}); see docker swarm init" >&2 ;;
+  esac
+  return 1
+}
+
+# Removes stack $1 and waits (up to 120 s) until its containers and networks are gone; with $2 =
+# 1 also deletes its volumes (the coordinator's run directory) on this node.
+fedsmear_stack_rm() {
+  local stack=$1 volumes=${2:-0} start=$SECONDS ns
+  ns=com.docker.stack.namespace=$stack
+  docker stack rm "$stack" >/dev/null 2>&1 || true
+  while [[ -n $(docker ps -aq --filter "label=$ns") || -n $(docker network ls -q --filter "label=$ns") ]]; do
+    (( SECONDS - start < 120 )) || { echo "stack $stack: containers still there after 120 s" >&2; return 1; }
+    sleep 1
+  done
+  if [[ $volumes == 1 ]]; then
+    docker volume ls -q --filter "label=$ns" | xargs -r docker volume rm >/dev/null
+  fi
 }

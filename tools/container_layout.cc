@@ -56,7 +56,8 @@ Status WriteContainerLayout(const SimPlan& plan) {
   c.force_insecure = c.insecure;
   c.run_dir = "/run-dir";
   if (!c.insecure) {
-    RETURN_IF_ERROR(CopyKeys(keys, cdir / "keys", {"coordinator.key", "allowed_sites"}));
+    RETURN_IF_ERROR(
+        CopyKeys(keys, cdir / "keys", {"coordinator.key", "coordinator.pub", "allowed_sites"}));
     c.secret_key_file = std::string(kKeys) + "coordinator.key";
     c.allowed_sites_file = std::string(kKeys) + "allowed_sites";
   }

@@ -3,6 +3,8 @@
 //
 // From the process layout PrepareSimulation wrote in RUN_DIR, WriteContainerLayout writes
 //   RUN_DIR/docker/coordinator/{coordinator.yaml, keys/, holdout/<class>/...}   and run/ (empty)
+// The coordinator's keys/ holds its secret key, its public key (what the sites pin; the Swarm
+// stack distributes it from there) and the allowlist.
 //   RUN_DIR/docker/site-<k>/{site.yaml, keys/, data/<class>/..., state/}
 // Each site folder holds only that site's keys (its CurveZMQ and Ed25519 secrets and the
 // coordinator's public key) and only its own partition, as an image folder (hard links or
