@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "client/data/loader.h"
+#include "data/loader.h"
 
 namespace fedsmear {
 

@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "client/trainer.h"
 #include "infer/engine.h"
 

@@ -25,8 +25,8 @@
 #include <optional>
 #include <string>
 
-#include "client/data/dataset.h"
-#include "client/data/split.h"
+#include "data/dataset.h"
+#include "data/split.h"
 #include "client/site_policy.h"
 #include "client/site_secagg.h"
 #include "common/config.h"

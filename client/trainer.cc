@@ -8,7 +8,7 @@
 #include <chrono>
 #include <memory>
 
-#include "client/data/split.h"
+#include "data/split.h"
 
 namespace fedsmear {
 namespace {

@@ -1,7 +1,7 @@
 // Local training and evaluation of a DenseNet on a site's images: the code a hospital runs each
 // round, `fedsmear train` runs centrally, and the coordinator uses for held-out evaluation.
 //
-// Batches come from client/data's BatchLoader (decoding on worker threads); the optimizer is
+// Batches come from data/'s BatchLoader (decoding on worker threads); the optimizer is
 // Adam or SGD per TrainConfig; binary latent weights are clipped after every step; CutMix
 // batches use the mixed loss; class weights and the FedProx proximal term are optional.
 // Failures inside LibTorch are converted to Status here.
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "client/data/dataset.h"
-#include "client/data/loader.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "client/progress.h"
 #include "common/config.h"
 #include "common/metrics.h"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "models/model_state.h"

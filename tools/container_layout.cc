@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "client/data/materialize.h"
+#include "data/materialize.h"
 #include "client/site_plan.h"
 #include "common/config.h"
 #include "common/file_util.h"

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/config.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"

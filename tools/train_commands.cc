@@ -8,8 +8,8 @@
 #include <iostream>
 #include <memory>
 
-#include "client/data/preprocess.h"
-#include "client/data/split.h"
+#include "data/preprocess.h"
+#include "data/split.h"
 #include "client/engine_eval.h"
 #include "client/trainer.h"
 #include "common/file_util.h"

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "client/data/synth.h"
+#include "data/synth.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {

@@ -1,5 +1,5 @@
 // Label skew: a class that lives at one site must survive averaging. Tests the logit adjustment
-// (client/data/split.h LogitAdjustmentOffsets, applied in client/trainer.cc) by its maths and by
+// (data/split.h LogitAdjustmentOffsets, applied in client/trainer.cc) by its maths and by
 // its effect: a site without a class leaves that class's scores alone, and the average of a site
 // that holds the class with one that does not still recognises it.
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "client/data/split.h"
-#include "client/data/synth.h"
+#include "data/split.h"
+#include "data/synth.h"
 #include "client/trainer.h"
 
 namespace fedsmear {

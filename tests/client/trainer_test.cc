@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "client/data/split.h"
-#include "client/data/synth.h"
+#include "data/split.h"
+#include "data/synth.h"
 
 namespace fedsmear {
 namespace {

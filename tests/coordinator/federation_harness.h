@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "client/data/partition.h"
-#include "client/data/synth.h"
+#include "data/partition.h"
+#include "data/synth.h"
 #include "client/site.h"
 #include "client/site_secagg.h"
 #include "common/file_util.h"

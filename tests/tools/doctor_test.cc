@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "client/data/synth.h"
+#include "data/synth.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
 #include "common/net/router.h"

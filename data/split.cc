@@ -1,11 +1,11 @@
-#include "client/data/split.h"
+#include "data/split.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
 
-#include "client/data/random.h"
+#include "data/random.h"
 
 namespace fedsmear {
 

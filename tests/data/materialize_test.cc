@@ -1,9 +1,9 @@
-#include "client/data/materialize.h"
+#include "data/materialize.h"
 
 #include <gtest/gtest.h>
 
 #include "common/file_util.h"
-#include "tests/client/data/test_util.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/status.h"
 
 namespace fedsmear {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/status.h"
 
 namespace fedsmear {

@@ -1,4 +1,4 @@
-#include "client/data/synth.h"
+#include "data/synth.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "client/data/random.h"
+#include "data/random.h"
 
 namespace fedsmear {
 namespace fs = std::filesystem;

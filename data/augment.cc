@@ -1,4 +1,4 @@
-#include "client/data/augment.h"
+#include "data/augment.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <numeric>
 
-#include "client/data/preprocess.h"
-#include "client/data/random.h"
+#include "data/preprocess.h"
+#include "data/random.h"
 
 namespace fedsmear {
 

@@ -1,4 +1,4 @@
-#include "client/data/split.h"
+#include "data/split.h"
 
 #include <gtest/gtest.h>
 

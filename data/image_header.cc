@@ -1,4 +1,4 @@
-#include "client/data/image_header.h"
+#include "data/image_header.h"
 
 #include <algorithm>
 #include <fstream>

@@ -1,10 +1,10 @@
-#include "client/data/augment.h"
+#include "data/augment.h"
 
 #include <gtest/gtest.h>
 
 #include <numeric>
 
-#include "tests/client/data/test_util.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

@@ -1,12 +1,12 @@
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "client/data/image_header.h"
-#include "client/data/preprocess.h"
-#include "tests/client/data/test_util.h"
+#include "data/image_header.h"
+#include "data/preprocess.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

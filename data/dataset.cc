@@ -1,4 +1,4 @@
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +9,7 @@
 #include <map>
 #include <system_error>
 
-#include "client/data/image_header.h"
+#include "data/image_header.h"
 #include "common/file_util.h"
 
 namespace fedsmear {

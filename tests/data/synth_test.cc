@@ -1,12 +1,12 @@
-#include "client/data/synth.h"
+#include "data/synth.h"
 
 #include <gtest/gtest.h>
 
 
-#include "client/data/dataset.h"
-#include "client/data/preprocess.h"
-#include "client/data/random.h"
-#include "tests/client/data/test_util.h"
+#include "data/dataset.h"
+#include "data/preprocess.h"
+#include "data/random.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/data/materialize.h"
+#include "data/materialize.h"
 
 #include <filesystem>
 #include <set>

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/status.h"
 
 namespace fedsmear {

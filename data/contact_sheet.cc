@@ -1,9 +1,9 @@
-#include "client/data/contact_sheet.h"
+#include "data/contact_sheet.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "client/data/preprocess.h"
+#include "data/preprocess.h"
 
 namespace fedsmear {
 

@@ -1,4 +1,4 @@
-#include "client/data/partition.h"
+#include "data/partition.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 #include <numeric>
 
-#include "tests/client/data/test_util.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

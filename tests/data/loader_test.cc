@@ -1,11 +1,11 @@
-#include "client/data/loader.h"
+#include "data/loader.h"
 
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <set>
 
-#include "tests/client/data/test_util.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

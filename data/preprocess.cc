@@ -1,4 +1,4 @@
-#include "client/data/preprocess.h"
+#include "data/preprocess.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "client/data/image_header.h"
+#include "data/image_header.h"
 
 namespace fedsmear {
 

@@ -5,9 +5,9 @@
 #include <numeric>
 #include <set>
 
-#include "client/data/dataset.h"
-#include "client/data/loader.h"
-#include "client/data/split.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "data/split.h"
 
 namespace fedsmear {
 namespace {

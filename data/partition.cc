@@ -1,4 +1,4 @@
-#include "client/data/partition.h"
+#include "data/partition.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "client/data/random.h"
+#include "data/random.h"
 #include "common/file_util.h"
 
 namespace fedsmear {

@@ -28,8 +28,8 @@
 
 #include <opencv2/core.hpp>
 
-#include "client/data/augment.h"
-#include "client/data/dataset.h"
+#include "data/augment.h"
+#include "data/dataset.h"
 #include "common/config.h"
 
 namespace fedsmear {

@@ -1,4 +1,4 @@
-#include "client/data/loader.h"
+#include "data/loader.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,8 @@
 #include <chrono>
 #include <numeric>
 
-#include "client/data/preprocess.h"
-#include "client/data/random.h"
+#include "data/preprocess.h"
+#include "data/random.h"
 
 namespace fedsmear {
 namespace {

@@ -1,10 +1,10 @@
-#include "client/data/preprocess.h"
+#include "data/preprocess.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "tests/client/data/test_util.h"
+#include "tests/data/test_util.h"
 
 namespace fedsmear {
 namespace {

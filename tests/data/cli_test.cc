@@ -1,8 +1,8 @@
 // Runs the data subcommands through CLI11 exactly as tools/main.cc wires them.
 #include <gtest/gtest.h>
 
-#include "client/data/dataset.h"
-#include "tests/client/data/test_util.h"
+#include "data/dataset.h"
+#include "tests/data/test_util.h"
 #include "tools/data_commands.h"
 
 namespace fedsmear {

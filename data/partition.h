@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "client/data/dataset.h"
+#include "data/dataset.h"
 #include "common/status.h"
 
 namespace fedsmear {
