@@ -16,7 +16,7 @@
 #include "client/latent_store.h"
 #include "client/site_plan.h"
 #include "client/site_metrics.h"
-#include "client/trainer.h"
+#include "train/trainer.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
 #include "common/wire/messages.h"

@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "client/site.h"
-#include "client/trainer.h"
+#include "train/trainer.h"
 #include "models/codec.h"
 #include "client/latent_store.h"
 #include "models/latent_reinit.h"

@@ -23,7 +23,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
-#include "coordinator/central_eval.h"
+#include "train/central_eval.h"
 #include "coordinator/strategy.h"
 
 namespace fedsmear {

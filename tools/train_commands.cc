@@ -10,8 +10,8 @@
 
 #include "data/preprocess.h"
 #include "data/split.h"
-#include "client/engine_eval.h"
-#include "client/trainer.h"
+#include "train/engine_eval.h"
+#include "train/trainer.h"
 #include "common/file_util.h"
 #include "models/packed_model.h"
 

@@ -1,5 +1,5 @@
 // The terminal progress lines: epoch, batch, images per second, ETA.
-#include "client/progress.h"
+#include "train/progress.h"
 
 #include <gtest/gtest.h>
 

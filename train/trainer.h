@@ -14,7 +14,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "client/progress.h"
+#include "train/progress.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "models/densenet.h"
@@ -44,7 +44,7 @@ struct TrainOptions {
   int loader_threads = 1;
   uint64_t seed = 1;
   const ModelState* proximal_anchor = nullptr;  // FedProx: the round's global model
-  ProgressFn progress;  // called after each batch (client/progress.h)
+  ProgressFn progress;  // called after each batch (train/progress.h)
   // Optional: learning rate of each epoch (centralized schedules); else constant.
   std::function<double(int epoch)> epoch_lr;
   // Optional: called after each epoch with that epoch's stats; a non-OK Status stops training.

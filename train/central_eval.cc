@@ -1,8 +1,8 @@
-#include "coordinator/central_eval.h"
+#include "train/central_eval.h"
 
 #include <spdlog/spdlog.h>
 
-#include "client/trainer.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 

@@ -1,4 +1,4 @@
-#include "client/engine_eval.h"
+#include "train/engine_eval.h"
 
 #include <algorithm>
 #include <cmath>

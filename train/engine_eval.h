@@ -1,5 +1,5 @@
 // Evaluation of a model file with the torch-free binary engine (infer/engine.h): the same
-// loader, preprocessing and metrics as Evaluate() in client/trainer.h, so that the two engines'
+// loader, preprocessing and metrics as Evaluate() in train/trainer.h, so that the two engines'
 // figures compare directly.
 //
 // Thread-safety: reentrant; the engine may be shared (its Forward is const). Ownership: nothing
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "client/trainer.h"
+#include "train/trainer.h"
 #include "infer/engine.h"
 
 namespace fedsmear {

@@ -1,6 +1,6 @@
 // EvaluateBinary (torch-free binary engine) against Evaluate (LibTorch) on a briefly trained
 // model and synthetic images through the same loader: the same confusion matrix.
-#include "client/engine_eval.h"
+#include "train/engine_eval.h"
 
 #include <gtest/gtest.h>
 

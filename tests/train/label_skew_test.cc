@@ -1,5 +1,5 @@
 // Label skew: a class that lives at one site must survive averaging. Tests the logit adjustment
-// (data/split.h LogitAdjustmentOffsets, applied in client/trainer.cc) by its maths and by
+// (data/split.h LogitAdjustmentOffsets, applied in train/trainer.cc) by its maths and by
 // its effect: a site without a class leaves that class's scores alone, and the average of a site
 // that holds the class with one that does not still recognises it.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 
 #include "data/split.h"
 #include "data/synth.h"
-#include "client/trainer.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 namespace {

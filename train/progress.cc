@@ -1,4 +1,4 @@
-#include "client/progress.h"
+#include "train/progress.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "client/trainer.h"
+#include "train/trainer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "client/trainer.h"
+#include "train/trainer.h"
 
 #include <c10/util/Exception.h>
 #include <spdlog/spdlog.h>
