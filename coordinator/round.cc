@@ -8,7 +8,7 @@
 
 #include "common/file_util.h"
 #include "coordinator/checkpoint.h"
-#include "coordinator/report.h"
+#include "report/report.h"
 #include "coordinator/server_impl.h"
 #include "models/densenet.h"
 #include "models/codec.h"

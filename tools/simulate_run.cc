@@ -15,7 +15,7 @@
 #include "common/config.h"
 #include "common/process.h"
 #include "tools/faults.h"
-#include "tools/rounds_table.h"
+#include "report/rounds_table.h"
 #include "tools/simulate.h"
 #include "tools/tcp_relay.h"
 

@@ -3,8 +3,8 @@
 #include <set>
 #include <sstream>
 
-#include "coordinator/report_internal.h"
-#include "coordinator/svg.h"
+#include "report/report_internal.h"
+#include "report/svg.h"
 
 namespace fedsmear::report_internal {
 namespace {

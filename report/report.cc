@@ -1,9 +1,9 @@
-#include "coordinator/report.h"
+#include "report/report.h"
 
 #include <filesystem>
 
 #include "common/file_util.h"
-#include "coordinator/report_internal.h"
+#include "report/report_internal.h"
 
 namespace fedsmear {
 

@@ -1,4 +1,4 @@
-#include "tools/rounds_table.h"
+#include "report/rounds_table.h"
 
 #include <algorithm>
 #include <fstream>

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "common/file_util.h"
-#include "coordinator/report_internal.h"
-#include "coordinator/svg.h"
+#include "report/report_internal.h"
+#include "report/svg.h"
 
 namespace fedsmear::report_internal {
 namespace {

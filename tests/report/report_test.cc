@@ -1,4 +1,4 @@
-#include "coordinator/report.h"
+#include "report/report.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "common/file_util.h"
-#include "coordinator/svg.h"
+#include "report/svg.h"
 
 namespace fedsmear {
 namespace {

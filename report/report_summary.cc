@@ -2,8 +2,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "coordinator/report_internal.h"
-#include "coordinator/svg.h"
+#include "report/report_internal.h"
+#include "report/svg.h"
 
 namespace fedsmear::report_internal {
 namespace {

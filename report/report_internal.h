@@ -1,7 +1,7 @@
-// Internals of the run report (coordinator/report.h), shared by its three parts:
+// Internals of the run report (report/report.h), shared by its three parts:
 //   report_run.cc      parse metrics.jsonl into a Run (rounds, held-out sets, sites, best round)
 //   report_summary.cc  summary.md
-//   report_html.cc     report.html (inline CSS and SVG from coordinator/svg.h)
+//   report_html.cc     report.html (inline CSS and SVG from report/svg.h)
 // Not part of the library's interface: only the report's own files include this header.
 // Thread-safety: pure functions over values. Ownership: values.
 #pragma once
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "coordinator/report.h"
+#include "report/report.h"
 
 namespace fedsmear::report_internal {
 

@@ -1,4 +1,4 @@
-#include "coordinator/svg.h"
+#include "report/svg.h"
 
 #include <algorithm>
 #include <cctype>
