@@ -25,14 +25,14 @@
 #include <optional>
 #include <string>
 
-#include "data/dataset.h"
-#include "data/split.h"
-#include "secagg/site_policy.h"
-#include "secagg/site_secagg.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
+#include "data/dataset.h"
+#include "data/split.h"
 #include "models/model_state.h"
+#include "secagg/site_policy.h"
+#include "secagg/site_secagg.h"
 
 namespace fedsmear {
 

@@ -36,9 +36,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "secagg/quantize.h"
 #include "common/status.h"
 #include "models/model_state.h"
+#include "secagg/quantize.h"
 
 namespace fedsmear {
 

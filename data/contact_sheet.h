@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "data/dataset.h"
 #include "common/status.h"
+#include "data/dataset.h"
 
 namespace fedsmear {
 

@@ -9,8 +9,8 @@
 #include <map>
 #include <system_error>
 
-#include "data/image_header.h"
 #include "common/file_util.h"
+#include "data/image_header.h"
 
 namespace fedsmear {
 namespace fs = std::filesystem;

@@ -28,9 +28,9 @@
 
 #include <opencv2/core.hpp>
 
+#include "common/config.h"
 #include "data/augment.h"
 #include "data/dataset.h"
-#include "common/config.h"
 
 namespace fedsmear {
 

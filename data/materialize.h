@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
 #include "common/status.h"
+#include "data/dataset.h"
 
 namespace fedsmear {
 

@@ -11,8 +11,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "data/random.h"
 #include "common/file_util.h"
+#include "data/random.h"
 
 namespace fedsmear {
 namespace fs = std::filesystem;

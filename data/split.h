@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "data/dataset.h"
 #include "common/status.h"
+#include "data/dataset.h"
 
 namespace fedsmear {
 

@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <map>
 
-#include "secagg/messages.h"
 #include "common/status.h"
+#include "secagg/messages.h"
 
 namespace fedsmear::secagg {
 

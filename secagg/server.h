@@ -21,10 +21,10 @@
 #include <set>
 #include <vector>
 
+#include "common/status.h"
 #include "secagg/config.h"
 #include "secagg/messages.h"
 #include "secagg/site.h"
-#include "common/status.h"
 
 namespace fedsmear::secagg {
 

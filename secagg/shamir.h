@@ -21,8 +21,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "secagg/crypto.h"
 #include "common/status.h"
+#include "secagg/crypto.h"
 
 namespace fedsmear::secagg {
 

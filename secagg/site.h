@@ -29,11 +29,11 @@
 #include <optional>
 #include <vector>
 
+#include "common/status.h"
 #include "secagg/config.h"
 #include "secagg/crypto.h"
 #include "secagg/messages.h"
 #include "secagg/shamir.h"
-#include "common/status.h"
 
 namespace fedsmear::secagg {
 

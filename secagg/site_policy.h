@@ -19,9 +19,9 @@
 
 #include "common/config.h"
 #include "common/net/keys.h"
-#include "secagg/config.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
+#include "secagg/config.h"
 
 namespace fedsmear {
 

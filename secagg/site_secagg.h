@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
-#include "secagg/site_policy.h"
-#include "secagg/crypto.h"
-#include "secagg/quantize.h"
-#include "secagg/site.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
 #include "models/model_state.h"
+#include "secagg/crypto.h"
+#include "secagg/quantize.h"
+#include "secagg/site.h"
+#include "secagg/site_policy.h"
 
 namespace fedsmear {
 

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+#include "common/wire/messages.h"
 #include "secagg/config.h"
 #include "secagg/messages.h"
 #include "secagg/site.h"
-#include "common/status.h"
-#include "common/wire/messages.h"
 
 namespace fedsmear {
 

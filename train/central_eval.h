@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
 #include "common/config.h"
 #include "common/metrics.h"
+#include "data/dataset.h"
 #include "models/model_state.h"
 
 namespace fedsmear {

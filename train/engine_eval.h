@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "train/trainer.h"
 #include "infer/engine.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 

@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
-#include "data/loader.h"
-#include "train/progress.h"
 #include "common/config.h"
 #include "common/metrics.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "models/densenet.h"
+#include "train/progress.h"
 
 namespace fedsmear {
 

@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "secagg/site_secagg.h"
 #include "secagg/crypto.h"
+#include "secagg/site_secagg.h"
 
 namespace fedsmear {
 namespace {
