@@ -15,25 +15,18 @@
 
 #include "common/status.h"
 #include "report/report.h"
+#include "report/round_record.h"
 
 namespace fedsmear::report_internal {
 
 using Json = nlohmann::ordered_json;  // keeps held-out sets in file order
 constexpr double kMiB = 1048576.0;
 
-struct ClassRow {
-  std::string name;
-  double precision = 0, recall = 0, f1 = 0;
-  int64_t support = 0;
-};
+// The report's names for the run record's types (report/round_record.h).
+using ClassRow = ClassScores;
+using SetResult = SetScores;
 
-struct SetResult {
-  std::optional<double> accuracy, macro_f1, loss;
-  int64_t samples = 0;
-  std::vector<ClassRow> per_class;
-  std::vector<std::vector<int64_t>> confusion;  // [truth][predicted]
-};
-
+// One round as the report shows it, from its RoundRecord.
 struct RoundRow {
   int round = 0;
   std::vector<std::string> selected, reported;

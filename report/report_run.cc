@@ -13,69 +13,19 @@
 namespace fedsmear::report_internal {
 namespace {
 
-std::optional<double> OptNumber(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::vector<std::string> Strings(const Json& j, const char* key) {
-  std::vector<std::string> out;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array()) return out;
-  for (const Json& s : *it) out.push_back(s.is_string() ? s.get<std::string>() : s.dump());
-  return out;
-}
-
-SetResult ParseSet(const Json& j) {
-  SetResult s;
-  s.accuracy = OptNumber(j, "accuracy");
-  s.macro_f1 = OptNumber(j, "macro_f1");
-  s.loss = OptNumber(j, "loss");
-  s.samples = j.value("samples", int64_t{0});
-  if (auto it = j.find("per_class"); it != j.end() && it->is_array()) {
-    for (const Json& c : *it) {
-      ClassRow row;
-      row.name = c.contains("class") && c["class"].is_string() ? c["class"].get<std::string>()
-                                                               : std::to_string(s.per_class.size());
-      row.precision = OptNumber(c, "precision").value_or(0);
-      row.recall = OptNumber(c, "recall").value_or(0);
-      row.f1 = OptNumber(c, "f1").value_or(0);
-      row.support = c.value("support", int64_t{0});
-      s.per_class.push_back(row);
-    }
-  }
-  if (auto it = j.find("confusion"); it != j.end() && it->is_array()) {
-    s.confusion = it->get<std::vector<std::vector<int64_t>>>();
-  }
-  return s;
-}
-
-// Throws nlohmann::json::exception on a wrong type; the caller counts the line as malformed.
-std::optional<RoundRow> ParseRound(const Json& j) {
-  if (!j.is_object() || !j.contains("round") || !j["round"].is_number_integer()) return {};
+RoundRow FromRecord(RoundRecord rec) {
   RoundRow r;
-  r.round = j["round"].get<int>();
-  r.selected = Strings(j, "sites_selected");
-  r.reported = Strings(j, "sites_reported");
-  if (auto it = j.find("sites_failed"); it != j.end() && it->is_object()) {
-    for (const auto& [site, reason] : it->items()) {
-      r.failed[site] = reason.is_string() ? reason.get<std::string>() : reason.dump();
-    }
-  }
-  r.accuracy = OptNumber(j, "accuracy");
-  r.macro_f1 = OptNumber(j, "macro_f1");
-  if (auto it = j.find("central"); it != j.end() && it->is_object()) {
-    for (const auto& [name, set] : it->items()) {
-      if (set.is_object()) r.central.emplace_back(name, ParseSet(set));
-    }
-  }
-  if (auto it = j.find("federated"); it != j.end() && it->is_object()) {
-    r.fed_accuracy = OptNumber(*it, "accuracy");
-  }
-  r.bytes_down = OptNumber(j, "bytes_down").value_or(0);
-  r.bytes_up = OptNumber(j, "bytes_up").value_or(0);
-  r.round_s = OptNumber(j, "round_s").value_or(0);
+  r.round = rec.round;
+  r.selected = std::move(rec.sites_selected);
+  r.reported = std::move(rec.sites_reported);
+  for (auto& [site, reason] : rec.sites_failed) r.failed[site] = std::move(reason);
+  r.accuracy = rec.accuracy;
+  r.macro_f1 = rec.macro_f1;
+  if (rec.central) r.central = std::move(*rec.central);
+  if (rec.federated) r.fed_accuracy = rec.federated->accuracy;
+  r.bytes_down = static_cast<double>(rec.bytes_down);
+  r.bytes_up = static_cast<double>(rec.bytes_up);
+  r.round_s = rec.round_s;
   return r;
 }
 
@@ -121,19 +71,13 @@ Result<Run> LoadRun(const std::string& run_dir) {
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::optional<RoundRow> row;
-    std::string why = "not a JSON object with an integer \"round\"";
-    try {
-      row = ParseRound(Json::parse(line, nullptr, false));
-    } catch (const Json::exception& e) {
-      row.reset();
-      why = e.what();
-    }
-    if (!row) {
-      spdlog::warn("report: skipping malformed line {} of {}: {}", line_no, path, why);
+    Result<RoundRecord> rec = ParseRoundRecord(line, line_no);
+    if (!rec.ok()) {
+      spdlog::warn("report: skipping malformed line in {}: {}", path, rec.status().message());
       ++run.skipped_lines;
       continue;
     }
+    std::optional<RoundRow> row = FromRecord(std::move(*rec));
     if (by_round.count(row->round)) {
       spdlog::warn("report: round {} appears twice in {}; keeping line {}", row->round, path,
                    line_no);

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include "report/round_record.h"
 
 namespace fedsmear {
 
@@ -19,21 +20,20 @@ int RoundsTable::Poll() {
   size_t n = 0;
   while (std::getline(in, line)) {
     if (++n <= printed_) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j["round"].is_number_integer()) continue;
-    auto num = [&](const char* k) { return j[k].is_number() ? j[k].get<double>() : 0.0; };
-    std::string sites = std::to_string(j["sites_reported"].size()) + "/" +
-                        std::to_string(j["sites_selected"].size());
+    // A malformed line (e.g. the last one, half-written while the coordinator appends) is not
+    // printed; unless a later row is, the next Poll() reads it again.
+    Result<RoundRecord> rec = ParseRoundRecord(line, static_cast<int>(n));
+    if (!rec.ok()) continue;
+    const RoundRecord& r = *rec;
+    std::string sites = std::to_string(r.sites_reported.size()) + "/" +
+                        std::to_string(r.sites_selected.size());
     std::string who;
-    for (const auto& id : j["sites_reported"]) {
-      if (!id.is_string()) continue;
-      who += (who.empty() ? "" : ",") + id.get<std::string>();
-    }
-    last_round_ = std::max(last_round_, j["round"].get<int>());
-    std::fprintf(out_, "%5d  %8s  %8.4f  %9.4f  %9.2f  %9.2f  %7.1f  %7.1f  %s\n",
-                 j["round"].get<int>(), sites.c_str(), num("accuracy"), num("macro_f1"),
-                 num("bytes_down") / 1048576.0, num("bytes_up") / 1048576.0, num("train_s"),
-                 num("round_s"), who.c_str());
+    for (const std::string& id : r.sites_reported) who += (who.empty() ? "" : ",") + id;
+    last_round_ = std::max(last_round_, r.round);
+    std::fprintf(out_, "%5d  %8s  %8.4f  %9.4f  %9.2f  %9.2f  %7.1f  %7.1f  %s\n", r.round,
+                 sites.c_str(), r.accuracy.value_or(0), r.macro_f1.value_or(0),
+                 r.bytes_down / 1048576.0, r.bytes_up / 1048576.0, r.train_s, r.round_s,
+                 who.c_str());
     std::fflush(out_);
     printed_ = n;
   }
