@@ -13,8 +13,8 @@
 #include <numeric>
 #include <string>
 
-#include "client/data/loader.h"
-#include "client/data/synth.h"
+#include "data/loader.h"
+#include "data/synth.h"
 
 namespace fedsmear {
 namespace {

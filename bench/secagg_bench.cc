@@ -17,9 +17,9 @@
 #include <set>
 #include <vector>
 
-#include "common/secagg/prg.h"
-#include "common/secagg/server.h"
-#include "common/secagg/site.h"
+#include "secagg/prg.h"
+#include "secagg/server.h"
+#include "secagg/site.h"
 
 namespace fedsmear::secagg {
 namespace {

@@ -14,14 +14,14 @@
 #include <variant>
 
 #include "client/latent_store.h"
-#include "client/site_plan.h"
 #include "client/site_metrics.h"
-#include "client/trainer.h"
+#include "client/site_plan.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
 #include "common/wire/messages.h"
 #include "fedsmear/version.h"
 #include "models/packed_model.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 namespace {

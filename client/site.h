@@ -4,9 +4,9 @@
 // and every message sent is recorded in the site's audit log first.
 //   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal);
 //                   under policy.require_secure_aggregation a task that is not a SecAgg+ round
-//                   is refused (client/site_policy.h), whatever the coordinator asks
+//                   is refused (secagg/site_policy.h), whatever the coordinator asks
 //   EvaluateTask -> metrics of the received model on the validation split -> EvaluateResult
-//   SecAggSetup  -> secure aggregation session (client/site_secagg.h): its stages are answered on
+//   SecAggSetup  -> secure aggregation session (secagg/site_secagg.h): its stages are answered on
 //                   the main loop while the matching TrainTask trains; the trained delta is
 //                   masked and sent as SecAggMasked instead of an Update. A setup the site cannot
 //                   or will not join is answered with a Refusal.
@@ -25,14 +25,14 @@
 #include <optional>
 #include <string>
 
-#include "client/data/dataset.h"
-#include "client/data/split.h"
-#include "client/site_policy.h"
-#include "client/site_secagg.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
+#include "data/dataset.h"
+#include "data/split.h"
 #include "models/model_state.h"
+#include "secagg/site_policy.h"
+#include "secagg/site_secagg.h"
 
 namespace fedsmear {
 
@@ -60,7 +60,7 @@ class Site {
   // sends a Refusal).
   Status StartTraining(wire::TrainTask task,
                        const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
-  // Secure aggregation traffic (client/site_secagg.cc drives the crypto).
+  // Secure aggregation traffic (secagg/site_secagg.cc drives the crypto).
   Status HandleSecAgg(wire::Body& body,
                       const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
   Status SendMaskedIfReady(

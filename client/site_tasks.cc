@@ -3,12 +3,12 @@
 
 #include <functional>
 
-#include "client/site.h"
-#include "client/trainer.h"
-#include "models/codec.h"
 #include "client/latent_store.h"
+#include "client/site.h"
+#include "models/codec.h"
 #include "models/latent_reinit.h"
 #include "models/packed_model.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 namespace {

@@ -23,7 +23,7 @@ struct ModelSpec {
   std::string initial_model;             // packed or float model to start from ("" = random)
 };
 
-// Training-time augmentation; all off except flips and quarter turns (client/data/augment.h).
+// Training-time augmentation; all off except flips and quarter turns (data/augment.h).
 struct AugmentConfig {
   bool hflip = true;
   bool vflip = true;

@@ -29,7 +29,31 @@ class AdamAggregator : public RoundAggregator {
   FedAdamState* state_;  // the strategy's, updated only by Finish
 };
 
-void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+// Little-endian whatever the host (the state is stored in checkpoints, which move between
+// machines).
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return v;
+}
+void PutF32s(std::string& out, const std::vector<float>& values) {
+  for (float f : values) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &f, 4);
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  }
+}
+void GetF32s(const char* p, std::vector<float>* values) {
+  for (float& f : *values) {
+    uint32_t bits = 0;
+    for (int i = 0; i < 4; ++i) bits |= uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    std::memcpy(&f, &bits, 4);
+    p += 4;
+  }
+}
 
 }  // namespace
 
@@ -37,14 +61,14 @@ std::unique_ptr<RoundAggregator> FedAdam::BeginAggregate(int, const ModelState& 
   return std::make_unique<AdamAggregator>(global, params_, threads_, &state_);
 }
 
-// Layout: u64 tensors, then per tensor u64 n, n floats of m, n floats of v.
+// Layout, little-endian: u64 tensors, then per tensor u64 n, n float32 of m, n float32 of v.
 std::string FedAdam::SaveState() const {
   std::string out;
   PutU64(out, state_.m.size());
   for (size_t i = 0; i < state_.m.size(); ++i) {
     PutU64(out, state_.m[i].size());
-    out.append(reinterpret_cast<const char*>(state_.m[i].data()), state_.m[i].size() * 4);
-    out.append(reinterpret_cast<const char*>(state_.v[i].data()), state_.v[i].size() * 4);
+    PutF32s(out, state_.m[i]);
+    PutF32s(out, state_.v[i]);
   }
   return out;
 }
@@ -58,7 +82,7 @@ Status FedAdam::LoadState(const std::string& bytes) {
   size_t pos = 0;
   auto u64 = [&](uint64_t* v) {
     if (bytes.size() - pos < 8) return false;
-    std::memcpy(v, bytes.data() + pos, 8);
+    *v = GetU64(bytes.data() + pos);
     pos += 8;
     return true;
   };
@@ -71,8 +95,8 @@ Status FedAdam::LoadState(const std::string& bytes) {
     if (!u64(&n) || n > (bytes.size() - pos) / 8) return Corrupt("truncated FedAdam state");
     s.m[i].resize(n);
     s.v[i].resize(n);
-    std::memcpy(s.m[i].data(), bytes.data() + pos, n * 4);
-    std::memcpy(s.v[i].data(), bytes.data() + pos + n * 4, n * 4);
+    GetF32s(bytes.data() + pos, &s.m[i]);
+    GetF32s(bytes.data() + pos + n * 4, &s.v[i]);
     pos += n * 8;
   }
   if (pos != bytes.size()) return Corrupt("trailing bytes in FedAdam state");

@@ -8,11 +8,12 @@
 
 #include "common/file_util.h"
 #include "coordinator/checkpoint.h"
-#include "coordinator/report.h"
 #include "coordinator/server_impl.h"
-#include "models/densenet.h"
 #include "models/codec.h"
+#include "models/densenet.h"
 #include "models/packed_model.h"
+#include "report/report.h"
+#include "report/round_record.h"
 
 namespace fedsmear {
 namespace {
@@ -192,23 +193,20 @@ Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<
 }
 
 Status Coordinator::Impl::AfterRound(int round, const RoundOutcome& o, bool* early_stop) {
-  nlohmann::ordered_json line;
-  line["round"] = round;
-  line["lr"] = schedule.RateFor(round);
-  line["sites_selected"] = o.selected;
-  line["sites_reported"] = o.reported;
-  nlohmann::ordered_json failed = nlohmann::ordered_json::object();
-  for (const SiteFailure& f : o.failures) failed[f.site_id] = f.reason.message();
-  line["sites_failed"] = failed;
+  RoundRecord rec;
+  rec.round = round;
+  rec.lr = schedule.RateFor(round);
+  rec.sites_selected = o.selected;
+  rec.sites_reported = o.reported;
+  for (const SiteFailure& f : o.failures) rec.AddFailure(f.site_id, f.reason.message());
   double accuracy = 0, macro_f1 = 0;
   if (evaluator && !evaluator->empty()) {
     ASSIGN_OR_RETURN(std::vector<HoldoutResult> results, evaluator->Evaluate(global));
-    nlohmann::ordered_json sets = nlohmann::ordered_json::object();
+    rec.central.emplace();
     double total = 0;
     for (const HoldoutResult& r : results) {
-      nlohmann::ordered_json j = r.confusion.ToJson(global.meta.class_names);
-      j["loss"] = r.loss;
-      sets[r.name] = j;
+      rec.central->emplace_back(
+          r.name, SetScores::FromConfusion(r.confusion, global.meta.class_names, r.loss));
       double n = static_cast<double>(r.confusion.total());
       accuracy += r.confusion.Accuracy() * n;
       macro_f1 += r.confusion.MacroF1() * n;
@@ -218,35 +216,25 @@ Status Coordinator::Impl::AfterRound(int round, const RoundOutcome& o, bool* ear
       accuracy /= total;
       macro_f1 /= total;
     }
-    line["accuracy"] = accuracy;
-    line["macro_f1"] = macro_f1;
-    line["central"] = sets;
-  } else {
-    line["accuracy"] = nullptr;
-    line["macro_f1"] = nullptr;
+    rec.accuracy = accuracy;
+    rec.macro_f1 = macro_f1;
   }
-  line["site_val_accuracy"] = o.mean_site_val_accuracy;
+  rec.site_val_accuracy = o.mean_site_val_accuracy;
   if (o.federated) {
-    line["federated"] = {{"accuracy", o.federated->accuracy},
-                         {"loss", o.federated->loss},
-                         {"samples", o.federated->num_samples},
-                         {"sites", o.federated->sites}};
-    line["bytes_eval_down"] = o.bytes_eval_down;
+    rec.federated = FederatedScores{o.federated->accuracy, o.federated->loss,
+                                    o.federated->num_samples, o.federated->sites};
+    rec.bytes_eval_down = o.bytes_eval_down;
   }
-  line["bytes_down"] = o.bytes_down;
-  line["bytes_up"] = o.bytes_up;
-  line["train_s"] = o.train_s;
-  line["round_s"] = o.round_s;
+  rec.bytes_down = o.bytes_down;
+  rec.bytes_up = o.bytes_up;
+  rec.train_s = o.train_s;
+  rec.round_s = o.round_s;
   if (o.secure) {
     // Counts and ids only: no site's (masked or unmasked) vector is ever written anywhere.
-    line["secure_aggregation"] = true;
-    line["secagg"] = {{"survivors", o.reported},
-                      {"dropped", o.dropped},
-                      {"threshold", o.secagg_threshold},
-                      {"neighbours", o.secagg_neighbours},
-                      {"vote_bits", o.secagg_vote_bits},
-                      {"bytes", o.bytes_secagg}};
+    rec.secagg = SecAggCounts{o.reported, o.dropped, o.secagg_threshold, o.secagg_neighbours,
+                              o.secagg_vote_bits, o.bytes_secagg};
   }
+  const nlohmann::ordered_json line = ToJson(rec);
   {
     std::ofstream f(std::filesystem::path(config.run_dir) / "metrics.jsonl", std::ios::app);
     f << line.dump() << "\n";
@@ -314,9 +302,9 @@ Status Coordinator::Impl::Restore() {
   if (text.ok()) {
     std::istringstream in(*text);
     std::string kept, l;
-    while (std::getline(in, l)) {
-      auto j = nlohmann::json::parse(l, nullptr, false);
-      if (!j.is_discarded() && j.value("round", 0) <= c.round) kept += l + "\n";
+    for (int line_no = 1; std::getline(in, l); ++line_no) {
+      Result<RoundRecord> r = ParseRoundRecord(l, line_no);
+      if (r.ok() && r->round <= c.round) kept += l + "\n";
     }
     RETURN_IF_ERROR(WriteFileAtomic(path, kept));
   }

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 
-#include "client/site_secagg.h"
 #include "common/net/keys.h"
-#include "common/secagg/votes.h"
 #include "coordinator/server_impl.h"
 #include "coordinator/vote.h"
+#include "secagg/site_secagg.h"
+#include "secagg/votes.h"
 
 namespace fedsmear {
 

@@ -20,7 +20,7 @@
 // Sign votes (strategy fedvote): site i gets an integer vote weight v_i (1..15, by training-set
 // size) and sends, for every binary-conv weight, v_i if its trained latent weight is >= 0 and 0
 // otherwise, packed vote_bits = ceil(log2(sum_i v_i + 1)) wide, floor(32 / vote_bits) per word
-// (common/secagg/votes.h), followed by the quantized deltas of the other tensors as above. The
+// (secagg/votes.h), followed by the quantized deltas of the other tensors as above. The
 // unmasked sum gives P = sum of the + voters' weights per binary weight; the new latent state
 // is the vote share (2P - V_S) / V_S over the survivors' weights V_S (a tie keeps the previous
 // sign at magnitude kVoteTieMagnitude), exactly what the plain fedvote aggregator computes at a
@@ -36,9 +36,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/secagg/quantize.h"
 #include "common/status.h"
 #include "models/model_state.h"
+#include "secagg/quantize.h"
 
 namespace fedsmear {
 

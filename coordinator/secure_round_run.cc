@@ -9,13 +9,13 @@
 #include <optional>
 #include <set>
 
-#include "client/site_secagg.h"
-#include "client/site_secagg_wire.h"
-#include "common/secagg/config.h"
-#include "common/secagg/server.h"
-#include "common/secagg/votes.h"
 #include "coordinator/secure_round.h"
 #include "coordinator/server_impl.h"
+#include "secagg/config.h"
+#include "secagg/server.h"
+#include "secagg/site_secagg.h"
+#include "secagg/site_secagg_wire.h"
+#include "secagg/votes.h"
 
 namespace fedsmear {
 namespace {

@@ -23,8 +23,8 @@
 
 #include "common/config.h"
 #include "common/status.h"
-#include "coordinator/central_eval.h"
 #include "coordinator/strategy.h"
+#include "train/central_eval.h"
 
 namespace fedsmear {
 

@@ -2,10 +2,10 @@
 
 #include <filesystem>
 
-#include "client/data/materialize.h"
 #include "client/site_plan.h"
 #include "common/config.h"
 #include "common/file_util.h"
+#include "data/materialize.h"
 
 namespace fedsmear {
 namespace {

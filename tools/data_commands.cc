@@ -8,11 +8,11 @@
 #include <map>
 #include <memory>
 
-#include "client/data/contact_sheet.h"
-#include "client/data/dataset.h"
-#include "client/data/partition.h"
-#include "client/data/preprocess.h"
-#include "client/data/synth.h"
+#include "data/contact_sheet.h"
+#include "data/dataset.h"
+#include "data/partition.h"
+#include "data/preprocess.h"
+#include "data/synth.h"
 
 namespace fedsmear {
 namespace {

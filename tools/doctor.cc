@@ -14,10 +14,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "client/data/dataset.h"
 #include "common/config.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
+#include "data/dataset.h"
 
 namespace fedsmear {
 namespace {

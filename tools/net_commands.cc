@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/net/keys.h"
-#include "common/secagg/crypto.h"
+#include "secagg/crypto.h"
 
 namespace fedsmear {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "common/config.h"
 #include "common/file_util.h"
-#include "coordinator/report.h"
-#include "tools/rounds_table.h"
+#include "report/report.h"
+#include "report/rounds_table.h"
 
 namespace fedsmear {
 namespace {

@@ -12,12 +12,12 @@
 #include <set>
 #include <thread>
 
-#include "client/data/partition.h"
-#include "client/data/split.h"
-#include "client/data/synth.h"
 #include "client/site_plan.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
+#include "data/partition.h"
+#include "data/split.h"
+#include "data/synth.h"
 #include "tools/faults.h"
 #include "tools/net_commands.h"
 

@@ -14,8 +14,8 @@
 
 #include "common/config.h"
 #include "common/process.h"
+#include "report/rounds_table.h"
 #include "tools/faults.h"
-#include "tools/rounds_table.h"
 #include "tools/simulate.h"
 #include "tools/tcp_relay.h"
 

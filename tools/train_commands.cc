@@ -8,12 +8,12 @@
 #include <iostream>
 #include <memory>
 
-#include "client/data/preprocess.h"
-#include "client/data/split.h"
-#include "client/engine_eval.h"
-#include "client/trainer.h"
 #include "common/file_util.h"
+#include "data/preprocess.h"
+#include "data/split.h"
 #include "models/packed_model.h"
+#include "train/engine_eval.h"
+#include "train/trainer.h"
 
 namespace fedsmear {
 namespace {

@@ -1,6 +1,7 @@
 #include "coordinator/status/status_model.h"
 
 #include "common/refusal_reason.h"
+#include "report/round_record.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -293,12 +294,12 @@ void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
 void StatusModel::LoadHistory(const std::string& metrics_jsonl) {
   std::istringstream in(metrics_jsonl);
   std::string text;
-  while (std::getline(in, text)) {
-    auto line = nlohmann::ordered_json::parse(text, nullptr, false);
-    if (line.is_discarded() || !line.is_object() || !line.contains("round")) continue;
-    RoundFinished(line, {});
+  for (int line_no = 1; std::getline(in, text); ++line_no) {
+    Result<RoundRecord> rec = ParseRoundRecord(text, line_no);
+    if (!rec.ok()) continue;
+    RoundFinished(ToJson(*rec), {});
     std::lock_guard<std::mutex> lock(mu_);
-    round_ = std::max(round_, line.value("round", 0));
+    round_ = std::max(round_, rec->round);
   }
 }
 

@@ -54,8 +54,8 @@ class StatusModel {
   void RoundStarted(int round, const std::vector<std::string>& selected);
   // A site's state within the round in progress (e.g. "reported" when its update arrived).
   void SetSiteState(const std::string& site, const std::string& state, const std::string& detail);
-  // `line`: the round's metrics.jsonl line; `failures`: the round's failed sites (refusals are
-  // the PermissionDenied ones). Incomplete (retried) rounds pass completed = false.
+  // `line`: the round's metrics.jsonl line (ToJson of its RoundRecord); `failures`: the
+  // round's failed sites (refusals are the PermissionDenied ones). Incomplete (retried) rounds pass completed = false.
   void RoundFinished(const nlohmann::ordered_json& line, const std::vector<SiteFailure>& failures,
                      bool completed = true);
   // Earlier rounds of a resumed run (metrics.jsonl's text); malformed lines are skipped.

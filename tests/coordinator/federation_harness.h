@@ -14,18 +14,18 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "client/data/partition.h"
-#include "client/data/synth.h"
 #include "client/site.h"
-#include "client/site_secagg.h"
 #include "common/file_util.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
-#include "common/secagg/crypto.h"
 #include "coordinator/server.h"
 #include "coordinator/strategies.h"
+#include "data/partition.h"
+#include "data/synth.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
+#include "secagg/crypto.h"
+#include "secagg/site_secagg.h"
 
 namespace fedsmear::testing_federation {
 

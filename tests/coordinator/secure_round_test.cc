@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "client/site_secagg_wire.h"
-#include "common/secagg/server.h"
-#include "common/secagg/votes.h"
 #include "coordinator/vote.h"
+#include "secagg/server.h"
+#include "secagg/site_secagg_wire.h"
+#include "secagg/votes.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "client/data/synth.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
 #include "common/net/router.h"
+#include "data/synth.h"
 
 namespace fedsmear {
 namespace {

@@ -1,0 +1,93 @@
+#include "secagg/site_policy.h"
+
+#include <algorithm>
+#include <set>
+
+namespace fedsmear {
+
+bool IsSecureTask(const wire::TrainTask& task) {
+  for (const wire::KeyValue& kv : task.extra) {
+    if (kv.key == "secure_aggregation") return kv.value == "secagg+";
+  }
+  return false;
+}
+
+Result<SecAggPolicy> SecAggPolicy::FromConfig(const SitePolicy& p) {
+  SecAggPolicy out;
+  out.require_secure = p.require_secure_aggregation;
+  out.min_threshold = static_cast<uint32_t>(std::max(0, p.min_secagg_threshold));
+  out.min_neighbours = static_cast<uint32_t>(std::max(0, p.min_secagg_neighbours));
+  out.max_sites = static_cast<uint32_t>(std::max(2, p.max_secagg_sites));
+  out.max_input_size = static_cast<uint32_t>(std::max(8, p.max_input_size));
+  out.max_model_bytes = static_cast<uint64_t>(p.max_model_mb * 1048576.0);
+  if (!p.secagg_roster_file.empty()) {
+    ASSIGN_OR_RETURN(out.roster, LoadSigningRoster(p.secagg_roster_file));
+  } else if (p.require_secure_aggregation) {
+    return InvalidArgument("policy.require_secure_aggregation needs policy.secagg_roster_file");
+  }
+  return out;
+}
+
+std::string SecAggPolicy::TaskRefusal(const wire::TrainTask& task) const {
+  if (require_secure && !IsSecureTask(task)) {
+    return "site policy requires secure aggregation; round " + std::to_string(task.round) +
+           " is not a SecAgg+ round";
+  }
+  if (task.input_size > max_input_size) {
+    return "task input size " + std::to_string(task.input_size) + " exceeds the site policy's " +
+           std::to_string(max_input_size);
+  }
+  return std::string();
+}
+
+Status SecAggPolicy::CheckSetup(const wire::SecAggSetup& setup, const secagg::Config& resolved,
+                                const std::string& site_id) const {
+  const auto n = static_cast<uint32_t>(setup.sites.size());
+  if (n > max_sites) {
+    return PermissionDenied("setup lists " + std::to_string(n) +
+                            " sites; site policy allows at most " + std::to_string(max_sites));
+  }
+  const uint32_t safe = secagg::RecommendedThreshold(resolved.neighbours);
+  const uint32_t min_t = std::max(safe, min_threshold);
+  if (resolved.threshold < min_t) {
+    return PermissionDenied("secure aggregation threshold " + std::to_string(resolved.threshold) +
+                            " is below the safe minimum " + std::to_string(min_t) + " for " +
+                            std::to_string(resolved.neighbours) +
+                            " neighbours (site policy min_secagg_threshold " +
+                            std::to_string(min_threshold) + ")");
+  }
+  if (setup.vector_length > max_model_bytes / 4) {
+    return PermissionDenied("setup announces " + std::to_string(setup.vector_length) +
+                            " words, more than the site policy's max_model_mb");
+  }
+  const uint32_t min_k = std::min(min_neighbours, n - 1);
+  if (resolved.neighbours < min_k) {
+    return PermissionDenied("secure aggregation with " + std::to_string(resolved.neighbours) +
+                            " neighbours is below the site policy's min_secagg_neighbours " +
+                            std::to_string(min_neighbours));
+  }
+  std::set<std::string> names;
+  std::set<uint32_t> ids;
+  for (const wire::SecAggSite& s : setup.sites) {
+    if (!names.insert(s.site_id).second) {
+      return PermissionDenied("setup lists site " + s.site_id + " twice");
+    }
+    if (s.secagg_id < 1 || s.secagg_id > n || !ids.insert(s.secagg_id).second) {
+      return PermissionDenied("setup gives site " + s.site_id + " an invalid or repeated id " +
+                              std::to_string(s.secagg_id));
+    }
+    if (!roster) continue;
+    auto it = roster->find(s.site_id);
+    if (it == roster->end()) {
+      return PermissionDenied("peer " + s.site_id + " is not on the consortium roster");
+    }
+    if (it->second != s.sign_public_key) {
+      return PermissionDenied("peer " + s.site_id +
+                              " is listed with another signing key than the consortium roster's");
+    }
+  }
+  if (!names.count(site_id)) return PermissionDenied("setup does not list this site");
+  return Status::Ok();
+}
+
+}  // namespace fedsmear

@@ -1,0 +1,50 @@
+// SecAggPolicy: the hospital's own rules for secure aggregation, enforced at the site whatever
+// the coordinator sends (docs/security.md, threat model "malicious coordinator").
+//
+// What: built from the `policy:` keys of the client config (SitePolicy), it answers
+//   TaskRefusal(task)        -> "" or the reason to refuse a TrainTask (a task that is not a
+//                              SecAgg+ round under require_secure_aggregation, an oversized input)
+//   CheckSetup(setup, ...)   -> OK or kPermissionDenied naming the violated rule for a SecAggSetup
+//                              (too many sites, t or k below the local minimums, duplicate ids,
+//                              a peer missing from the consortium roster or listed with another
+//                              Ed25519 key than the roster's).
+// The roster is the source of truth for peers' signing keys: a coordinator that lists sites it
+// invented (Sybil peers) is refused before this site sends anything.
+// Thread-safety: immutable after creation; const methods are thread-safe. Ownership: values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/config.h"
+#include "common/net/keys.h"
+#include "common/status.h"
+#include "common/wire/messages.h"
+#include "secagg/config.h"
+
+namespace fedsmear {
+
+struct SecAggPolicy {
+  bool require_secure = false;
+  std::optional<SigningRoster> roster;  // absent: the coordinator's directory is trusted
+  uint32_t min_threshold = 0;
+  uint32_t min_neighbours = 0;
+  uint32_t max_sites = 1000;
+  uint32_t max_input_size = 1024;
+  uint64_t max_model_bytes = uint64_t{1} << 30;  // unpacked float32 values
+
+  // Loads the roster file when one is configured.
+  static Result<SecAggPolicy> FromConfig(const SitePolicy& policy);
+
+  // "" when the task may run, else the reason for the Refusal.
+  std::string TaskRefusal(const wire::TrainTask& task) const;
+  // `resolved`: the setup's parameters after secagg::ResolveConfig; `site_id`: this site.
+  Status CheckSetup(const wire::SecAggSetup& setup, const secagg::Config& resolved,
+                    const std::string& site_id) const;
+};
+
+// True when the task is announced as a SecAgg+ round.
+bool IsSecureTask(const wire::TrainTask& task);
+
+}  // namespace fedsmear

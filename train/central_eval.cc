@@ -1,0 +1,40 @@
+#include "train/central_eval.h"
+
+#include <spdlog/spdlog.h>
+
+#include "train/trainer.h"
+
+namespace fedsmear {
+
+Result<std::unique_ptr<CentralEvaluator>> CentralEvaluator::Create(
+    const std::vector<HoldoutSet>& sets, const std::vector<std::string>& class_names,
+    int input_size, const PreprocessConfig& preprocess) {
+  auto e = std::unique_ptr<CentralEvaluator>(new CentralEvaluator());
+  e->input_size_ = input_size;
+  e->preprocess_ = preprocess;
+  for (const HoldoutSet& s : sets) {
+    Result<Dataset> d = OpenDataset(s.path, class_names);
+    if (!d.ok()) return d.status().WithContext("held-out set " + s.name);
+    if (d->samples.empty()) return NotFound("held-out set " + s.name + " has no usable images");
+    spdlog::info("held-out set {}: {} images, {} skipped{}", s.name, d->samples.size(),
+                 d->skipped.size(),
+                 d->unknown_classes.empty() ? "" : ", unknown classes ignored");
+    e->sets_.push_back({s.name, std::move(*d)});
+  }
+  return e;
+}
+
+Result<std::vector<HoldoutResult>> CentralEvaluator::Evaluate(const ModelState& state) const {
+  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(state));
+  std::vector<HoldoutResult> out;
+  for (const Set& s : sets_) {
+    std::vector<size_t> all(s.data.samples.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    ASSIGN_OR_RETURN(EvalStats ev, fedsmear::Evaluate(model, s.data, all, input_size_,
+                                                      preprocess_, 1));
+    out.push_back({s.name, ev.loss, ev.confusion});
+  }
+  return out;
+}
+
+}  // namespace fedsmear

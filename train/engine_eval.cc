@@ -1,0 +1,56 @@
+#include "train/engine_eval.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/loader.h"
+
+namespace fedsmear {
+
+std::vector<double> Softmax(const float* logits, int n) {
+  const float top = *std::max_element(logits, logits + n);
+  std::vector<double> p(n);
+  double sum = 0;
+  for (int k = 0; k < n; ++k) sum += p[k] = std::exp(static_cast<double>(logits[k]) - top);
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Dataset& data,
+                                 const std::vector<size_t>& indices,
+                                 const PreprocessConfig& preprocess, int loader_threads,
+                                 int batch_size) {
+  const int classes = engine.meta().classes;
+  LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.input_size = engine.meta().input_size;
+  lo.pre = preprocess;
+  lo.train = false;
+  lo.threads = loader_threads;
+  lo.cache = false;
+  BatchLoader loader(data, indices, lo);
+  loader.StartEpoch(0);
+  EvalStats stats{0, ConfusionMatrix(classes)};
+  double loss_sum = 0;
+  Batch b;
+  std::vector<float> logits;
+  while (loader.Next(&b)) {
+    logits.resize(static_cast<size_t>(b.n) * classes);
+    engine.Forward(b.images.data(), b.n, logits.data());
+    for (int i = 0; i < b.n; ++i) {
+      const float* row = logits.data() + static_cast<size_t>(i) * classes;
+      const int64_t label = b.labels[i];
+      if (label < 0 || label >= classes) {
+        return InvalidArgument("label " + std::to_string(label) + " outside the model's " +
+                               std::to_string(classes) + " classes");
+      }
+      loss_sum -= std::log(std::max(Softmax(row, classes)[label], 1e-300));
+      stats.confusion.Add(label, std::max_element(row, row + classes) - row);
+    }
+  }
+  const int64_t n = stats.confusion.total();
+  stats.loss = n ? loss_sum / n : 0;
+  return stats;
+}
+
+}  // namespace fedsmear
