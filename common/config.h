@@ -5,6 +5,7 @@
 // Structs are plain values (copy freely; not synchronised).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -103,7 +104,10 @@ struct CoordinatorConfig {
   PreprocessConfig preprocess;
   TrainConfig train;
   LrScheduleConfig lr_schedule;
-  std::string strategy = kDefaultStrategy;  // fedavg | fedprox | fedadam | fedvote (sign votes)
+  // The strategy registry (coordinator/strategy_registry.h) checks the name and its
+  // strategy_params; `fedsmear-coordinator --help` lists both.
+  std::string strategy = kDefaultStrategy;  // fedvote | fedavg | fedprox | fedadam | fedavgm
+  std::map<std::string, double> strategy_params;  // the strategy's own typed parameters
   double server_lr = 0.01;          // fedadam
   double vote_momentum = 0.0;       // fedvote: server momentum on vote shares (coordinator/vote.h)
   int rounds = 30;
@@ -133,8 +137,9 @@ struct CoordinatorConfig {
   int seed = 1;
   std::string log_level = "info";
   // Secure aggregation (coordinator/secure_round.h): the coordinator learns only the sum of the
-  // selected sites' updates. secagg+ needs fedavg/fedprox with codec_up f32, or fedvote with
-  // codec_up sign1 (packed sign votes), and Ed25519 keys in the allowlist's third column.
+  // selected sites' updates. secagg+ runs under every strategy (it computes the sum the
+  // strategy finishes from; codec_up is not used) and needs Ed25519 keys in the allowlist's
+  // third column.
   std::string secure_aggregation = "off";  // off | secagg+
   int secagg_threshold = 0;                // t; 0 = RecommendedThreshold(k)
   int secagg_neighbours = 0;               // k; 0 = DefaultNeighbourCount(n, t)

@@ -24,6 +24,7 @@
 #include "common/secagg/crypto.h"
 #include "coordinator/server.h"
 #include "coordinator/strategies.h"
+#include "coordinator/strategy_registry.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
 
