@@ -203,6 +203,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("codec_up", &c.codec_up);
   r.Read("max_message_mb", &c.max_message_mb);
   r.Read("latent_epsilon", &c.latent_epsilon);
+  RequireRange(r, "latent_epsilon", c.latent_epsilon, 1e-9, 1);
   r.ReadEnum("latent_start", {"epsilon", "glorot"}, &c.latent_start);
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.Read("early_stop_patience", &c.early_stop_patience);

@@ -86,6 +86,7 @@ extern const char kDefaultCodecDown[];
 extern const char kDefaultCodecUp[];
 // Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
 extern const char kDefaultLatentStart[];
+inline constexpr double kDefaultLatentEpsilon = 1e-3;
 
 // An optional HTTP endpoint (coordinator status page and /metrics, a site's /metrics).
 struct HttpEndpointConfig {
@@ -123,7 +124,8 @@ struct CoordinatorConfig {
   // codec_up: <binary>[+<floats>], binary f32 | sign1 | sign1_scaled | q8_delta, floats
   // f32 | f16 | q8 (see models/codec.h).
   std::string codec_up = kDefaultCodecUp;
-  double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
+  // sign1 downlink: latent magnitude of a flipped sign at a site.
+  double latent_epsilon = kDefaultLatentEpsilon;
   // sign1 downlink: latent magnitude of a binary weight a site holds no state for (its first
   // round): glorot (the initialiser's mean |w| for that layer) | epsilon (latent_epsilon).
   std::string latent_start = kDefaultLatentStart;

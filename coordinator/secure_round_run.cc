@@ -220,7 +220,7 @@ bool Coordinator::Impl::SecureRound::Send(uint32_t id, wire::Body body, uint64_t
 
 void Coordinator::Impl::SecureRound::Broadcast() {
   task_.task_id = task_id_;
-  task_.extra.push_back({"secure_aggregation", "secagg+"});
+  task_.secure_aggregation = true;
   for (const TrainInstruction& ins : plan_) {
     const uint32_t id = by_site_[ins.site_id];
     out_.selected.push_back(ins.site_id);
