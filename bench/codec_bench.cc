@@ -7,8 +7,8 @@
 //   FedAvgAdd/K:10/threads:T      WeightedAccumulator::Add of 10 updates with T = 1 or 2
 //                                 threads (the coordinator's aggregation_threads), GB/s of f32
 //   MemcpyK/K:10/threads:T        memcpy of the same 10 x 18.3 MB in the same binary, T threads
-//   VoteAdd/K:10                  SignVoteAggregator::Add of 10 decoded updates
-//   VoteAddEncoded/<codec>/K:10   SignVoteAggregator::AddEncoded of 10 encoded updates
+//   VoteAdd/K:10                  VoteAccumulator::Add of 10 decoded updates
+//   VoteAddEncoded/<codec>/K:10   VoteAccumulator::AddEncoded of 10 encoded updates
 // After the runs, the FedAvg/memcpy and vote/memcpy throughput ratios are printed.
 //
 // Single-threaded but for the threads:2 pair; all data are built once in main() and borrowed
@@ -170,12 +170,10 @@ void BmMemcpyK(benchmark::State& state, const BenchData& d, int threads) {
 }
 
 void BmVoteAdd(benchmark::State& state, const BenchData& d) {
-  std::vector<SiteUpdate> updates;
-  for (const ModelState& u : d.updates) updates.push_back({"site", 100, u});
-  SignVoteAggregator agg(d.global);
+  VoteAccumulator agg(d.global);
   for (auto _ : state) {
-    for (const SiteUpdate& u : updates) {
-      if (!agg.Add(u).ok()) state.SkipWithError("Add failed");
+    for (const ModelState& u : d.updates) {
+      if (!agg.Add(u, 100).ok()) state.SkipWithError("Add failed");
     }
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kUpdates * d.model_bytes));
@@ -186,7 +184,7 @@ void BmVoteAddEncoded(benchmark::State& state, const BenchData& d, CodecSpec spe
   for (int k = 0; k < kUpdates; ++k) {
     encoded.push_back(EncodeUpdate(d.updates[k], &d.global, spec, static_cast<uint64_t>(k)));
   }
-  SignVoteAggregator agg(d.global);
+  VoteAccumulator agg(d.global);
   for (auto _ : state) {
     for (const std::string& bytes : encoded) {
       if (!agg.AddEncoded(bytes, 100).ok()) state.SkipWithError("AddEncoded failed");

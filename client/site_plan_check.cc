@@ -13,14 +13,6 @@ bool Same(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(1.0, 
 
 std::string Num(double v) { return json(v).dump(); }
 
-std::string ExtraValue(const std::vector<wire::KeyValue>& extra, const std::string& key,
-                       const std::string& fallback) {
-  for (const wire::KeyValue& kv : extra) {
-    if (kv.key == key) return kv.value;
-  }
-  return fallback;
-}
-
 std::string CheckModel(const json& plan, uint32_t round, const std::string& arch,
                        uint32_t classes, uint32_t input_size,
                        const std::vector<std::string>& class_names) {
@@ -95,21 +87,23 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
                                task.class_names);
   if (!why.empty()) return why;
   const std::string down = p["codec_down"].get<std::string>();
-  const wire::Codec want = down.rfind("sign1", 0) == 0 ? wire::Codec::kSign1 : wire::Codec::kF32;
-  if (task.model.codec != want) {
-    return std::string("model arrives as ") + wire::CodecName(task.model.codec) +
-           "; the plan's downlink is " + down;
+  if (task.model.codec != down) {
+    return "model arrives as " + task.model.codec + "; the plan's downlink is " + down;
   }
-  const std::string up = ExtraValue(task.extra, "codec_up", "f32");
+  const std::string& up = task.codec_up;
   if (up != p["codec_up"].get<std::string>()) {
     return "task asks for uplink codec " + up + "; the plan's is " +
            p["codec_up"].get<std::string>();
   }
   if (p.contains("latent_start") &&
-      ExtraValue(task.extra, "latent_start", "") != p["latent_start"].get<std::string>()) {
+      task.latent_start != p["latent_start"].get<std::string>()) {
     return "task's latent_start differs from the plan";
   }
-  const bool secure = !ExtraValue(task.extra, "secure_aggregation", "").empty();
+  if (p.contains("latent_epsilon") &&
+      !Same(task.latent_epsilon, p["latent_epsilon"].get<double>())) {
+    return "task's latent_epsilon differs from the plan";
+  }
+  const bool secure = task.secure_aggregation;
   const std::string mode = p["secure_aggregation"]["mode"].get<std::string>();
   if (mode != "off" && !secure) {
     return "task asks for a plain update, but the plan requires secure aggregation (" + mode + ")";

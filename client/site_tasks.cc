@@ -23,13 +23,6 @@ Status CheckTaskModel(const ModelState& state, const std::string& arch, uint32_t
   return Status::Ok();
 }
 
-std::string Extra(const wire::TrainTask& task, const std::string& key, const std::string& fallback) {
-  for (const wire::KeyValue& kv : task.extra) {
-    if (kv.key == key) return kv.value;
-  }
-  return fallback;
-}
-
 }  // namespace
 
 Result<std::string> Site::PrepareTask(const std::vector<std::string>& class_names, int epochs) {
@@ -65,14 +58,15 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   ASSIGN_OR_RETURN(ModelState global,
                    UnpackModel(task.model.data, secagg_policy_.max_model_bytes / 4));
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
-  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(Extra(task, "codec_up", "f32")));
+  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(task.codec_up));
+  ASSIGN_OR_RETURN(PackOptions down, ParseDownlinkCodec(task.model.codec));
+  const bool signs_down = down.binary == BinaryCodec::kSign1;
   ModelState start = global;
-  if (task.model.codec == wire::Codec::kSign1) {
+  if (signs_down) {
     // Signs only: keep this site's own latent magnitudes where the sign agrees (see
     // models/latent_reinit.h); a weight without state starts at the task's latent_start.
-    double eps = std::atof(Extra(task, "latent_epsilon", "0.001").c_str());
-    if (!(eps > 0)) eps = 1e-3;
-    ASSIGN_OR_RETURN(FreshLatent fresh, ParseFreshLatent(Extra(task, "latent_start", "epsilon")));
+    const double eps = task.latent_epsilon;  // validated > 0 by wire::Decode
+    ASSIGN_OR_RETURN(FreshLatent fresh, ParseFreshLatent(task.latent_start));
     if (!CheckSameLayout(global, latent_).ok()) latent_ = ModelState{};
     ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps), fresh);
     start = latent_;
@@ -108,10 +102,9 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   trained_binary_.store(static_cast<uint64_t>(trained.NumValues(TensorKind::kBinary)));
   trained_float_.store(static_cast<uint64_t>(trained.NumValues() -
                                              trained.NumValues(TensorKind::kBinary)));
-  u.update.codec = uplink.binary == BinaryEncoding::kF32 ? wire::Codec::kF32 : wire::Codec::kSign1;
-  if (uplink.binary == BinaryEncoding::kQ8Delta) u.update.codec = wire::Codec::kQ8;
+  u.update.codec = CodecSpecName(uplink);
   latent_ = trained;
-  if (task.model.codec == wire::Codec::kSign1 && !config_.state_dir.empty()) {
+  if (signs_down && !config_.state_dir.empty()) {
     // Kept on disk so that a restarted site resumes from its own magnitudes (latent_store.h).
     if (Status st = SaveLatentState(config_.state_dir, latent_); !st.ok()) {
       spdlog::warn("could not save the latent weights: {} (they stay in memory)", st.message());
@@ -124,7 +117,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
 
 Result<wire::Body> Site::Train(const wire::TrainTask& task) {
   ASSIGN_OR_RETURN(Trained t, TrainModel(task));
-  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(Extra(task, "codec_up", "f32")));
+  ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(task.codec_up));
   // Each site rounds with its own seed, so that stochastic-rounding errors average out.
   t.update.update.data = EncodeUpdate(t.trained, &t.global, uplink, t.seed);
   return wire::Body(std::move(t.update));
@@ -159,12 +152,6 @@ Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
     r.loss = v.loss;
     r.accuracy = v.confusion.Accuracy();
     r.num_samples = static_cast<uint64_t>(v.confusion.total());
-    for (int k = 0; k < v.confusion.classes(); ++k) {
-      uint64_t total = 0;
-      for (int j = 0; j < v.confusion.classes(); ++j) total += v.confusion.at(k, j);
-      r.class_correct.push_back(static_cast<uint64_t>(v.confusion.at(k, k)));
-      r.class_total.push_back(total);
-    }
   }
   return wire::Body(std::move(r));
 }

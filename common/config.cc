@@ -172,7 +172,22 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("secret_key_file", &c.secret_key_file);
   r.Read("allowed_sites_file", &c.allowed_sites_file);
   r.Read("run_dir", &c.run_dir);
-  r.ReadEnum("strategy", {"fedavg", "fedprox", "fedadam", "fedvote"}, &c.strategy);
+  // The strategy registry checks the name and parameters (CheckRegisteredChoices in
+  // coordinator/strategy_registry.h).
+  r.Read("strategy", &c.strategy);
+  const YAML::Node params_node = static_cast<const YAML::Node&>(root)["strategy_params"];
+  if (params_node && !params_node.IsMap()) {
+    r.Fail("strategy_params", "must be a mapping of parameter names to numbers");
+  } else if (params_node) {
+    YamlReader params = r.Child("strategy_params");
+    for (const auto& kv : params_node) {
+      const std::string key = kv.first.as<std::string>();
+      double value = 0;
+      params.Read(key, &value);
+      c.strategy_params[key] = value;
+    }
+    RETURN_IF_ERROR(params.Finish().WithContext(path));
+  }
   r.Read("server_lr", &c.server_lr);
   r.Read("vote_momentum", &c.vote_momentum);
   RequireRange(r, "vote_momentum", c.vote_momentum, 0, 0.99);
@@ -183,14 +198,12 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("round_deadline_s", &c.round_deadline_s);
   r.Read("max_round_retries", &c.max_round_retries);
   r.Read("wait_for_sites_s", &c.wait_for_sites_s);
-  r.ReadEnum("codec_down", {"f32", "f32+f16", "f32+q8", "sign1", "sign1+f16", "sign1+q8"},
-             &c.codec_down);
-  r.ReadEnum("codec_up",
-             {"f32", "f32+f16", "f32+q8", "sign1", "sign1+f16", "sign1+q8", "sign1_scaled",
-              "sign1_scaled+f16", "sign1_scaled+q8", "q8_delta", "q8_delta+f16", "q8_delta+q8"},
-             &c.codec_up);
+  // Checked against the codec registries by CheckRegisteredChoices (coordinator/).
+  r.Read("codec_down", &c.codec_down);
+  r.Read("codec_up", &c.codec_up);
   r.Read("max_message_mb", &c.max_message_mb);
   r.Read("latent_epsilon", &c.latent_epsilon);
+  RequireRange(r, "latent_epsilon", c.latent_epsilon, 1e-9, 1);
   r.ReadEnum("latent_start", {"epsilon", "glorot"}, &c.latent_start);
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.Read("early_stop_patience", &c.early_stop_patience);
@@ -217,31 +230,9 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("audit_log", &c.audit_log);
   r.Read("audit_max_mb", &c.audit_max_mb);
   RequireRange(r, "audit_max_mb", c.audit_max_mb, 0.01, 1e6);
-  if (c.secure_aggregation == "secagg+") {
-    // The masked sum is a plain (weighted) sum of float deltas: FedAdam's server state and
-    // fedvote's sign votes need other encodings, and a lossy uplink codec would be applied to
-    // the delta before quantization anyway.
-    const bool votes = c.strategy == "fedvote";
-    if (c.strategy != "fedavg" && c.strategy != "fedprox" && !votes) {
-      r.Fail("secure_aggregation",
-             "secagg+ sums weighted update deltas (fedavg, fedprox) or sign votes (fedvote); "
-             "strategy is " +
-                 c.strategy);
-    }
-    const bool sign_up = c.codec_up == "sign1" || c.codec_up.rfind("sign1+", 0) == 0;
-    if (!votes && c.codec_up != "f32") {
-      r.Fail("secure_aggregation",
-             "secagg+ quantizes full-precision deltas itself and needs "
-             "codec_up f32, not " +
-                 c.codec_up);
-    }
-    if (votes && !sign_up) {
-      r.Fail("secure_aggregation",
-             "secagg+ with fedvote sends packed sign votes and needs codec_up sign1 (its float "
-             "tensors are quantized by secagg+), not " +
-                 c.codec_up);
-    }
-  }
+  // secure_aggregation secagg+ works with every strategy: each says what a site adds to the
+  // round's sum (coordinator/round_sum.h) and SecAgg+ computes that sum; codec_up is then not
+  // used (sites send the quantized, masked contribution).
   RequireRange(r, "rounds", c.rounds, 1, 100000);
   RequireRange(r, "min_sites", c.min_sites, 1, 100000);
   RequireRange(r, "fraction", c.fraction, 0.001, 1.0);

@@ -5,6 +5,7 @@
 // Structs are plain values (copy freely; not synchronised).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,7 @@ extern const char kDefaultCodecDown[];
 extern const char kDefaultCodecUp[];
 // Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
 extern const char kDefaultLatentStart[];
+inline constexpr double kDefaultLatentEpsilon = 1e-3;
 
 // An optional HTTP endpoint (coordinator status page and /metrics, a site's /metrics).
 struct HttpEndpointConfig {
@@ -103,7 +105,10 @@ struct CoordinatorConfig {
   PreprocessConfig preprocess;
   TrainConfig train;
   LrScheduleConfig lr_schedule;
-  std::string strategy = kDefaultStrategy;  // fedavg | fedprox | fedadam | fedvote (sign votes)
+  // The strategy registry (coordinator/strategy_registry.h) checks the name and its
+  // strategy_params; `fedsmear-coordinator --help` lists both.
+  std::string strategy = kDefaultStrategy;  // fedvote | fedavg | fedprox | fedadam | fedavgm
+  std::map<std::string, double> strategy_params;  // the strategy's own typed parameters
   double server_lr = 0.01;          // fedadam
   double vote_momentum = 0.0;       // fedvote: server momentum on vote shares (coordinator/vote.h)
   int rounds = 30;
@@ -119,7 +124,8 @@ struct CoordinatorConfig {
   // codec_up: <binary>[+<floats>], binary f32 | sign1 | sign1_scaled | q8_delta, floats
   // f32 | f16 | q8 (see models/codec.h).
   std::string codec_up = kDefaultCodecUp;
-  double latent_epsilon = 1e-3;    // sign1 downlink: latent magnitude of a flipped sign at a site
+  // sign1 downlink: latent magnitude of a flipped sign at a site.
+  double latent_epsilon = kDefaultLatentEpsilon;
   // sign1 downlink: latent magnitude of a binary weight a site holds no state for (its first
   // round): glorot (the initialiser's mean |w| for that layer) | epsilon (latent_epsilon).
   std::string latent_start = kDefaultLatentStart;
@@ -133,8 +139,9 @@ struct CoordinatorConfig {
   int seed = 1;
   std::string log_level = "info";
   // Secure aggregation (coordinator/secure_round.h): the coordinator learns only the sum of the
-  // selected sites' updates. secagg+ needs fedavg/fedprox with codec_up f32, or fedvote with
-  // codec_up sign1 (packed sign votes), and Ed25519 keys in the allowlist's third column.
+  // selected sites' updates. secagg+ runs under every strategy (it computes the sum the
+  // strategy finishes from; codec_up is not used) and needs Ed25519 keys in the allowlist's
+  // third column.
   std::string secure_aggregation = "off";  // off | secagg+
   int secagg_threshold = 0;                // t; 0 = RecommendedThreshold(k)
   int secagg_neighbours = 0;               // k; 0 = DefaultNeighbourCount(n, t)

@@ -90,6 +90,11 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "min_lr", c.lr_schedule.min_lr);
   e << YAML::EndMap;
   Put(e, "strategy", c.strategy);
+  if (!c.strategy_params.empty()) {
+    e << YAML::Key << "strategy_params" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : c.strategy_params) Put(e, key.c_str(), value);
+    e << YAML::EndMap;
+  }
   Put(e, "server_lr", c.server_lr);
   Put(e, "vote_momentum", c.vote_momentum);
   Put(e, "rounds", c.rounds);

@@ -113,6 +113,24 @@ Result<ModelState> WeightedAccumulator::Mean() const {
   return out;
 }
 
+Result<RoundSum> WeightedAccumulator::Sum(const ModelState& base) const {
+  if (base.tensors.size() != sums_.size()) return InvalidArgument("base has another layout");
+  RoundSum out = EmptySum(base, SumSpec{});
+  for (size_t i = 0; i < sums_.size(); ++i) {
+    const std::vector<float>& g = base.tensors[i].values;
+    if (g.size() != sums_[i].size() || base.tensors[i].name != layout_.tensors[i].name) {
+      return InvalidArgument("base tensor " + base.tensors[i].name + " has another layout");
+    }
+    std::vector<double>& d = out.sums[i];
+    for (size_t k = 0; k < g.size(); ++k) {
+      d[k] = sums_[i][k] - total_weight_ * static_cast<double>(g[k]);
+    }
+  }
+  out.weight = total_weight_;
+  out.count = count_;
+  return out;
+}
+
 Status FedAdamStep(const ModelState& mean, const FedAdamParams& p, FedAdamState* state,
                    ModelState* global) {
   RETURN_IF_ERROR(CheckSameLayout(*global, mean));

@@ -1,10 +1,11 @@
 // Aggregation maths shared by the strategies: free functions on torch-free ModelStates.
 //
-// WeightedAccumulator folds updates in one at a time (double-precision running sums), so the
-// coordinator's memory is O(model) however many sites report: an update can be dropped as soon
-// as it has been added. Each Add reads the update once, checking every 64 KiB chunk for NaN/Inf
-// just before adding it; with threads > 1 the values are split into that many contiguous
-// ranges added in parallel (the loop is memory-bound: two cores nearly double its rate).
+// WeightedAccumulator, the plain provider of a round's delta sum (coordinator/round_sum.h),
+// folds updates in one at a time (double-precision running sums), so the coordinator's memory
+// is O(model) however many sites report: an update can be dropped as soon as it has been added.
+// Each Add reads the update once, checking every 64 KiB chunk for NaN/Inf just before adding
+// it; with threads > 1 the values are split into that many contiguous ranges added in parallel
+// (the loop is memory-bound: two cores nearly double its rate).
 // Thread-safety: call from one thread at a time (Add starts and joins its own workers).
 // Ownership: owns its sums.
 #pragma once
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/round_sum.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
@@ -33,6 +35,10 @@ class WeightedAccumulator {
 
   // The weighted mean; FailedPrecondition when nothing was added.
   Result<ModelState> Mean() const;
+
+  // The sum of w_i * (x_i - base) over the added states, every tensor a delta tensor
+  // (RoundSum). InvalidArgument when `base` has another layout.
+  Result<RoundSum> Sum(const ModelState& base) const;
 
  private:
   // Values per checked-then-added chunk: 64 KiB of floats, resident in L2 between the two.

@@ -2,32 +2,10 @@
 #include <cstring>
 
 #include "coordinator/strategies.h"
+#include "coordinator/strategy_registry.h"
 
 namespace fedsmear {
 namespace {
-
-class AdamAggregator : public RoundAggregator {
- public:
-  AdamAggregator(const ModelState& global, FedAdamParams params, int threads,
-                 FedAdamState* state)
-      : global_(global), acc_(global, threads), params_(params), state_(state) {}
-  Status Add(const SiteUpdate& u) override {
-    return acc_.Add(u.state, static_cast<double>(u.num_samples));
-  }
-  int count() const override { return acc_.count(); }
-  Result<ModelState> Finish(const std::vector<SiteFailure>&) override {
-    ASSIGN_OR_RETURN(ModelState mean, acc_.Mean());
-    ModelState next = global_;
-    RETURN_IF_ERROR(FedAdamStep(mean, params_, state_, &next));
-    return next;
-  }
-
- private:
-  ModelState global_;
-  WeightedAccumulator acc_;
-  FedAdamParams params_;
-  FedAdamState* state_;  // the strategy's, updated only by Finish
-};
 
 // Little-endian whatever the host (the state is stored in checkpoints, which move between
 // machines).
@@ -57,8 +35,12 @@ void GetF32s(const char* p, std::vector<float>* values) {
 
 }  // namespace
 
-std::unique_ptr<RoundAggregator> FedAdam::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<AdamAggregator>(global, params_, threads_, &state_);
+Result<ModelState> FedAdam::Finish(int, const ModelState& global, const RoundSum& sum) {
+  if (sum.spec.binary_votes) return Internal("fedadam finishes from deltas only");
+  ASSIGN_OR_RETURN(ModelState mean, sum.Mean());
+  ModelState next = global;
+  RETURN_IF_ERROR(FedAdamStep(mean, params_, &state_, &next));
+  return next;
 }
 
 // Layout, little-endian: u64 tensors, then per tensor u64 n, n float32 of m, n float32 of v.
@@ -102,6 +84,18 @@ Status FedAdam::LoadState(const std::string& bytes) {
   if (pos != bytes.size()) return Corrupt("trailing bytes in FedAdam state");
   state_ = std::move(s);
   return Status::Ok();
+}
+
+StrategyEntry FedAdamEntry() {
+  return {"fedadam",
+          "server-side Adam on the mean delta, learning rate server_lr (Reddi et al. 2021)",
+          {},
+          [](const CoordinatorConfig& c, const StrategyParams&)
+              -> Result<std::unique_ptr<Strategy>> {
+            FedAdamParams p;
+            p.lr = c.server_lr;
+            return NewStrategy<FedAdam>(c.fraction, c.min_sites, p, c.aggregation_threads);
+          }};
 }
 
 }  // namespace fedsmear

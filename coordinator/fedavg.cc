@@ -1,26 +1,12 @@
 // FedAvg and FedProx: the sample-weighted mean of the sites' models.
 #include "coordinator/strategies.h"
+#include "coordinator/strategy_registry.h"
 
 namespace fedsmear {
-namespace {
 
-class MeanAggregator : public RoundAggregator {
- public:
-  MeanAggregator(const ModelState& global, int threads) : acc_(global, threads) {}
-  Status Add(const SiteUpdate& u) override {
-    return acc_.Add(u.state, static_cast<double>(u.num_samples));
-  }
-  int count() const override { return acc_.count(); }
-  Result<ModelState> Finish(const std::vector<SiteFailure>&) override { return acc_.Mean(); }
-
- private:
-  WeightedAccumulator acc_;
-};
-
-}  // namespace
-
-std::unique_ptr<RoundAggregator> FedAvg::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<MeanAggregator>(global, threads_);
+Result<ModelState> FedAvg::Finish(int, const ModelState&, const RoundSum& sum) {
+  if (sum.spec.binary_votes) return Internal(name() + " finishes from deltas only");
+  return sum.Mean();
 }
 
 std::vector<TrainInstruction> FedProx::ConfigureTrain(int round,
@@ -32,6 +18,28 @@ std::vector<TrainInstruction> FedProx::ConfigureTrain(int round,
       Strategy::ConfigureTrain(round, available, base, learning_rate, rng);
   for (TrainInstruction& t : out) t.config.fedprox_mu = mu_;
   return out;
+}
+
+StrategyEntry FedAvgEntry() {
+  return {"fedavg",
+          "sample-weighted mean of the sites' models (McMahan et al. 2017)",
+          {},
+          [](const CoordinatorConfig& c, const StrategyParams&)
+              -> Result<std::unique_ptr<Strategy>> {
+            return NewStrategy<FedAvg>(c.fraction, c.min_sites, c.aggregation_threads);
+          }};
+}
+
+StrategyEntry FedProxEntry() {
+  return {"fedprox",
+          "FedAvg on the server, proximal term train.fedprox_mu in each site's loss (Li et al. "
+          "2020)",
+          {},
+          [](const CoordinatorConfig& c, const StrategyParams&)
+              -> Result<std::unique_ptr<Strategy>> {
+            return NewStrategy<FedProx>(c.fraction, c.min_sites, c.train.fedprox_mu,
+                                        c.aggregation_threads);
+          }};
 }
 
 }  // namespace fedsmear

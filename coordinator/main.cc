@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "coordinator/server.h"
+#include "coordinator/strategy_registry.h"
 
 namespace {
 // The one process-wide flag a signal handler may touch; main() owns its meaning.
@@ -47,6 +48,10 @@ int main(int argc, char** argv) {
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
+  app.footer("Strategies (strategy and strategy_params in the config):\n" +
+             fedsmear::StrategyHelp() + "Codecs:\n  codec_down: " +
+             fedsmear::DownlinkCodecList() + "\n  codec_up: " + fedsmear::UplinkCodecList() +
+             "\n");
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
   if (config_path.empty() && resume_dir.empty()) {
     std::cerr << "fedsmear-coordinator: --config or --resume is required (see --help)\n";

@@ -27,13 +27,13 @@ int64_t UnixMsIn(double seconds) {
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
-// codec_down (validated with the config): see ParseDownlinkCodec.
+// codec_down (checked against the registry by Coordinator::Create): see ParseDownlinkCodec.
 wire::ModelBlob DownlinkBlob(const ModelState& global, const std::string& codec) {
-  const PackOptions options =
-      ParseDownlinkCodec(codec).value_or(PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF32});
+  const Result<PackOptions> options = ParseDownlinkCodec(codec);
   wire::ModelBlob blob;
-  blob.codec = options.binary == BinaryCodec::kSign1 ? wire::Codec::kSign1 : wire::Codec::kF32;
-  blob.data = PackModel(global, options);
+  blob.codec = options.ok() ? codec : "f32";
+  blob.data = PackModel(global, options.value_or(PackOptions{BinaryCodec::kLatentF32,
+                                                             FloatCodec::kF32}));
   return blob;
 }
 
@@ -56,9 +56,9 @@ Result<wire::TrainTask> Coordinator::Impl::MakeTrainTask(int round, double lr,
                                                          ModelState* received) const {
   wire::TrainTask task;
   DescribeModel(global, config.codec_down, round, config.round_deadline_s, &task);
-  task.extra = {{"codec_up", config.codec_up},
-                {"latent_epsilon", std::to_string(config.latent_epsilon)},
-                {"latent_start", config.latent_start}};
+  task.codec_up = config.codec_up;
+  task.latent_start = config.latent_start;
+  task.latent_epsilon = config.latent_epsilon;
   task.train = config.train;
   task.train.learning_rate = lr;
   // Updates are decoded against what the sites received (q8_delta encodes differences to it).

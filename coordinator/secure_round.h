@@ -25,6 +25,9 @@
 // is the vote share (2P - V_S) / V_S over the survivors' weights V_S (a tie keeps the previous
 // sign at magnitude kVoteTieMagnitude), exactly what the plain fedvote aggregator computes at a
 // resolution of 1/V_S. With 4 sites a binary weight costs 6.4 bits instead of 32.
+// The sum is all the strategy gets: SecureRoundSum turns the unmasked words into a RoundSum
+// (coordinator/round_sum.h) and the strategy's own Finish, the one plain rounds use, makes the
+// new global model from it. The vote layout is chosen by the strategy's Contribution().
 // Failures: fewer than the threshold at any stage (or fewer than min_sites survivors) make the
 // round incomplete (retried by Run); a site without a signing key in the allowlist is a
 // FailedPrecondition that stops the run. Sites that shared keys and then left are recovered.
@@ -37,25 +40,29 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/round_sum.h"
 #include "models/model_state.h"
 #include "secagg/quantize.h"
 
 namespace fedsmear {
 
-// base + (dequantized sum over `survivors` contributors) * total_weight / survivor_weight, with
-// `params.clip` for trainable values and `stat_clip` for kStat tensors.
-Result<ModelState> ApplySecureSum(const ModelState& base, const std::vector<uint32_t>& sum,
-                                  const secagg::QuantizationParams& params, float stat_clip,
-                                  uint32_t survivors, uint64_t total_weight,
-                                  uint64_t survivor_weight);
+// How the survivors' vector was made and who survived.
+struct SecureSumShape {
+  secagg::QuantizationParams params;  // trainable values (params.clip = secagg_clip)
+  float stat_clip = 0;                // BN running statistics
+  uint32_t vote_bits = 0;             // > 0: binary tensors were packed votes this wide
+  uint32_t survivors = 0;             // m: sites in the sum
+  uint64_t total_weight = 0;          // W: the selected sites' weights
+  uint64_t survivor_weight = 0;       // sum of w_i over the survivors
+  uint64_t survivor_votes = 0;        // sum of u_i over the survivors (vote rounds)
+};
 
-// Sign-vote rounds: the first PackedVoteWords(binary values, vote_bits) words of `sum` are the
-// packed vote sums over the survivors, whose vote weights add up to `survivor_votes`; the rest
-// is ApplySecureSum's input for the non-binary tensors of `base`.
-Result<ModelState> ApplySecureVote(const ModelState& base, const std::vector<uint32_t>& sum,
-                                   uint32_t vote_bits, uint64_t survivor_votes,
-                                   const secagg::QuantizationParams& params, float stat_clip,
-                                   uint32_t survivors, uint64_t total_weight,
-                                   uint64_t survivor_weight, double momentum = 0);
+// The unmasked sum of the survivors' vectors as a RoundSum relative to `base` (the model the
+// sites decoded): delta sums sum_S w_i d_i = m * W * DequantizeMean, weight = survivor weight;
+// vote sums 2P - V_S, vote_weight = V_S. InvalidArgument when survivors carry no weight or a
+// vote sum exceeds the voters' weight (no honest set of sites sends that); Internal when the
+// words do not fit the model.
+Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32_t>& sum,
+                                const SecureSumShape& shape);
 
 }  // namespace fedsmear

@@ -1,8 +1,9 @@
 // Coordinator::Impl::SecureTrainRound: one SecAgg+ training round, as a small state machine
 // (Coordinator::Impl::SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
 // Prepare (select, parameters, setup) -> Broadcast -> RunStage x 4 with the relays between
-// them -> Aggregate. The maths of the last step (ApplySecureSum / ApplySecureVote) live in
-// secure_round.cc. Thread-safety: the coordinator's round loop only; one object per round.
+// them -> Aggregate: the unmasked sum becomes a RoundSum (SecureRoundSum, secure_round.cc) that
+// the strategy finishes exactly as in a plain round.
+// Thread-safety: the coordinator's round loop only; one object per round.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -190,7 +191,7 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
 }
 
 void Coordinator::Impl::SecureRound::PlanVotes() {
-  if (!impl_.strategy->SignVotes()) return;
+  if (!impl_.strategy->Contribution().binary_votes) return;
   std::vector<uint64_t> sizes;
   for (const TrainInstruction& ins : plan_) {
     sizes.push_back(impl_.SiteWeight(ins.site_id));
@@ -219,7 +220,7 @@ bool Coordinator::Impl::SecureRound::Send(uint32_t id, wire::Body body, uint64_t
 
 void Coordinator::Impl::SecureRound::Broadcast() {
   task_.task_id = task_id_;
-  task_.extra.push_back({"secure_aggregation", "secagg+"});
+  task_.secure_aggregation = true;
   for (const TrainInstruction& ins : plan_) {
     const uint32_t id = by_site_[ins.site_id];
     out_.selected.push_back(ins.site_id);
@@ -359,18 +360,19 @@ Status Coordinator::Impl::SecureRound::RelayShares() {
 
 Result<ModelState> Coordinator::Impl::SecureRound::Aggregate(const std::vector<uint32_t>& sum,
                                              const secagg::UnmaskRequest& request) {
-  const secagg::QuantizationParams qp{static_cast<float>(config_.secagg_clip), sc_.mask_bits,
-                                      static_cast<uint32_t>(plan_.size())};
-  const auto stat_clip = static_cast<float>(setup_.stat_clip);
-  const auto survivors = static_cast<uint32_t>(out_.updates);
-  if (vote_bits_ == 0) {
-    return ApplySecureSum(received_, sum, qp, stat_clip, survivors, setup_.total_weight,
-                          survivor_weight_);
+  SecureSumShape shape;
+  shape.params = {static_cast<float>(config_.secagg_clip), sc_.mask_bits,
+                  static_cast<uint32_t>(plan_.size())};
+  shape.stat_clip = static_cast<float>(setup_.stat_clip);
+  shape.vote_bits = vote_bits_;
+  shape.survivors = static_cast<uint32_t>(out_.updates);
+  shape.total_weight = setup_.total_weight;
+  shape.survivor_weight = survivor_weight_;
+  for (uint32_t id : request.survivors) {
+    shape.survivor_votes += vote_bits_ ? vote_weights_[id - 1] : 0;
   }
-  uint64_t survivor_votes = 0;
-  for (uint32_t id : request.survivors) survivor_votes += vote_weights_[id - 1];
-  return ApplySecureVote(received_, sum, vote_bits_, survivor_votes, qp, stat_clip, survivors,
-                         setup_.total_weight, survivor_weight_, config_.vote_momentum);
+  ASSIGN_OR_RETURN(RoundSum round_sum, SecureRoundSum(received_, sum, shape));
+  return impl_.strategy->Finish(round_, impl_.global, round_sum);
 }
 
 Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {

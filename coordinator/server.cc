@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "coordinator/server_impl.h"
+#include "coordinator/strategy_registry.h"
 #include "models/densenet.h"
 
 namespace fedsmear {
@@ -59,6 +60,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
     std::unique_ptr<CentralEvaluator> evaluator, bool resume) {
   RETURN_IF_ERROR(CheckInsecureUse(config));
+  RETURN_IF_ERROR(CheckRegisteredChoices(config));
   auto impl = std::make_unique<Impl>(config);
   impl->strategy = std::move(strategy);
   impl->evaluator = std::move(evaluator);

@@ -13,12 +13,9 @@ class FedAvg : public Strategy {
  public:
   // `threads`: how many threads add each update (WeightedAccumulator).
   FedAvg(double fraction, int min_sites, int threads = 1)
-      : Strategy(fraction, min_sites), threads_(threads) {}
+      : Strategy(fraction, min_sites, threads) {}
   std::string name() const override { return "fedavg"; }
-  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
-
- private:
-  int threads_;
+  Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) override;
 };
 
 class FedProx : public FedAvg {
@@ -37,15 +34,14 @@ class FedProx : public FedAvg {
 class FedAdam : public Strategy {
  public:
   FedAdam(double fraction, int min_sites, FedAdamParams params, int threads = 1)
-      : Strategy(fraction, min_sites), params_(params), threads_(threads) {}
+      : Strategy(fraction, min_sites, threads), params_(params) {}
   std::string name() const override { return "fedadam"; }
-  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
+  Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) override;
   std::string SaveState() const override;
   Status LoadState(const std::string& bytes) override;
 
  private:
   FedAdamParams params_;
-  int threads_;
   FedAdamState state_;
 };
 

@@ -1,10 +1,54 @@
 #include "coordinator/strategy.h"
 
+#include <optional>
+
 #include "coordinator/aggregate.h"
-#include "coordinator/strategies.h"
 #include "coordinator/vote.h"
 
 namespace fedsmear {
+namespace {
+
+// The plain provider of a round's sum: WeightedAccumulator for delta sums, VoteAccumulator when
+// binary weights vote; Finish hands the sum to the strategy.
+class SumAggregator : public RoundAggregator {
+ public:
+  SumAggregator(Strategy& strategy, int round, const ModelState& global, int threads)
+      : strategy_(strategy), round_(round), global_(global) {
+    if (strategy.Contribution().binary_votes) {
+      votes_.emplace(global);
+    } else {
+      deltas_.emplace(global, threads);
+    }
+  }
+  Status Add(const SiteUpdate& u) override {
+    const auto w = static_cast<double>(u.num_samples);
+    return votes_ ? votes_->Add(u.state, w) : deltas_->Add(u.state, w);
+  }
+  int count() const override { return votes_ ? votes_->count() : deltas_->count(); }
+  Result<ModelState> Finish(const std::vector<SiteFailure>&) override {
+    if (count() == 0) return FailedPrecondition("no update to aggregate");
+    RoundSum sum;
+    if (votes_) {
+      sum = votes_->Sum();
+    } else {
+      ASSIGN_OR_RETURN(sum, deltas_->Sum(global_));
+    }
+    return strategy_.Finish(round_, global_, sum);
+  }
+
+ private:
+  Strategy& strategy_;
+  int round_;
+  ModelState global_;
+  std::optional<WeightedAccumulator> deltas_;
+  std::optional<VoteAccumulator> votes_;
+};
+
+}  // namespace
+
+std::unique_ptr<RoundAggregator> Strategy::BeginAggregate(int round, const ModelState& global) {
+  return std::make_unique<SumAggregator>(*this, round, global, threads_);
+}
 
 std::vector<TrainInstruction> Strategy::ConfigureTrain(int /*round*/,
                                                        const std::vector<SiteInfo>& available,
@@ -43,25 +87,6 @@ EvalSummary Strategy::AggregateEvaluate(int /*round*/, const std::vector<EvalRep
   if (s.num_samples > 0) {
     s.loss = loss / static_cast<double>(s.num_samples);
     s.accuracy = acc / static_cast<double>(s.num_samples);
-  }
-  return s;
-}
-
-Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& c) {
-  std::unique_ptr<Strategy> s;
-  if (c.strategy == "fedavg") {
-    s = std::make_unique<FedAvg>(c.fraction, c.min_sites, c.aggregation_threads);
-  } else if (c.strategy == "fedprox") {
-    s = std::make_unique<FedProx>(c.fraction, c.min_sites, c.train.fedprox_mu,
-                                  c.aggregation_threads);
-  } else if (c.strategy == "fedadam") {
-    FedAdamParams p;
-    p.lr = c.server_lr;
-    s = std::make_unique<FedAdam>(c.fraction, c.min_sites, p, c.aggregation_threads);
-  } else if (c.strategy == "fedvote") {
-    s = std::make_unique<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum);
-  } else {
-    return InvalidArgument("unknown strategy '" + c.strategy + "'");
   }
   return s;
 }

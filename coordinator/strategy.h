@@ -1,13 +1,17 @@
 // Strategy: what the coordinator does each round, after Flower's interface.
 //
 //   ConfigureTrain    which sites train and with what settings
-//   BeginAggregate    an aggregator that folds updates in as they arrive (O(model) memory)
+//   Contribution      what each site adds to the round's sum (coordinator/round_sum.h)
+//   Finish            the new global model from that (weighted) sum
 //   ConfigureEvaluate which sites evaluate the new global model on their validation split
 //   AggregateEvaluate weighted federated-evaluation summary
-//   central evaluation is the coordinator's (coordinator/central_eval.h), not the strategy's
-// Failures (dropouts, refusals, rejected updates) are handed to the aggregator as data.
-// Implementations: FedAvg, FedProx, FedAdam (coordinator/strategies.h). Strategy state that must
-// survive a restart (FedAdam's moments) is saved by SaveState and restored by LoadState.
+//   central evaluation is the coordinator's (train/central_eval.h), not the strategy's
+// A strategy never sees single updates: the sum comes from the plain accumulators (BeginAggregate
+// folds decoded updates in as they arrive, O(model) memory) or from SecAgg+ (coordinator/
+// secure_round.h), and the same Finish runs on either, so every strategy runs with and without
+// secure aggregation. Failures (dropouts, refusals, rejected updates) are logged by the round.
+// Implementations: coordinator/strategy_registry.cc lists them. Strategy state that must survive
+// a restart (FedAdam's moments) is saved by SaveState and restored by LoadState.
 //
 // Thread-safety: called from the coordinator's round loop only. Ownership: main() owns the
 // strategy through std::unique_ptr; aggregators are owned by the round that began them.
@@ -21,6 +25,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "coordinator/round_sum.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
@@ -82,16 +87,19 @@ class Strategy {
                                                        const TrainConfig& base,
                                                        double learning_rate,
                                                        std::mt19937_64& rng);
-  virtual std::unique_ptr<RoundAggregator> BeginAggregate(int round,
-                                                          const ModelState& global) = 0;
+  // What each site contributes to the round's sum; deltas of every tensor unless overridden.
+  virtual SumSpec Contribution() const { return {}; }
+  // The new global model from this round's sum (laid out as Contribution() says); `global` is
+  // the current global model (sum.base, what the sites decoded, may be a lossy copy of it).
+  // Called once per completed round; may advance the strategy's state.
+  virtual Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) = 0;
+  // Plain rounds: folds decoded updates (weighted by num_samples) into the plain sum of
+  // Contribution() and, on its Finish, calls this strategy's Finish. The strategy must outlive it.
+  virtual std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global);
   virtual std::vector<std::string> ConfigureEvaluate(int round,
                                                      const std::vector<SiteInfo>& available);
   virtual EvalSummary AggregateEvaluate(int round, const std::vector<EvalReport>& reports,
                                         const std::vector<SiteFailure>& failures);
-
-  // True when binary-conv weights are aggregated as sign votes (fedvote): secure rounds then
-  // sum packed votes for them instead of quantized deltas (coordinator/secure_round.h).
-  virtual bool SignVotes() const { return false; }
 
   virtual std::string SaveState() const { return ""; }
   virtual Status LoadState(const std::string& bytes) {
@@ -99,12 +107,12 @@ class Strategy {
   }
 
  protected:
-  Strategy(double fraction, int min_sites) : fraction_(fraction), min_sites_(min_sites) {}
+  // `threads`: how many threads add each plain update (WeightedAccumulator).
+  Strategy(double fraction, int min_sites, int threads = 1)
+      : fraction_(fraction), min_sites_(min_sites), threads_(threads) {}
   double fraction_;
   int min_sites_;
+  int threads_;
 };
-
-// fedavg | fedprox | fedadam, configured from the coordinator config.
-Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& config);
 
 }  // namespace fedsmear

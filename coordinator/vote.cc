@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "coordinator/strategy_registry.h"
+
 namespace fedsmear {
 namespace {
 
@@ -30,23 +32,23 @@ float NextVoteValue(float previous, double share, double momentum) {
   return static_cast<float>(m);
 }
 
-SignVoteAggregator::SignVoteAggregator(const ModelState& global, double momentum)
-    : global_(global), momentum_(momentum) {
+VoteAccumulator::VoteAccumulator(const ModelState& global) : global_(global) {
   sums_.reserve(global_.tensors.size());
   for (const NamedTensor& t : global_.tensors) sums_.emplace_back(t.values.size(), 0.0);
 }
 
-Status SignVoteAggregator::CheckWeight(uint64_t num_samples) const {
-  if (num_samples == 0) return InvalidArgument("an update must count at least one sample");
+Status VoteAccumulator::CheckWeight(double weight) const {
+  if (!(weight > 0) || !std::isfinite(weight)) {
+    return InvalidArgument("an update must count at least one sample");
+  }
   return Status::Ok();
 }
 
-Status SignVoteAggregator::Add(const SiteUpdate& update) {
-  RETURN_IF_ERROR(CheckWeight(update.num_samples));
-  const ModelState& s = update.state;
+Status VoteAccumulator::Add(const ModelState& s, double weight) {
+  RETURN_IF_ERROR(CheckWeight(weight));
   RETURN_IF_ERROR(CheckSameLayout(global_, s));
   RETURN_IF_ERROR(CheckFinite(s));
-  const double w = static_cast<double>(update.num_samples);
+  const double w = weight;
   for (size_t i = 0; i < s.tensors.size(); ++i) {
     const std::vector<float>& x = s.tensors[i].values;
     double* dst = sums_[i].data();
@@ -61,8 +63,8 @@ Status SignVoteAggregator::Add(const SiteUpdate& update) {
   return Status::Ok();
 }
 
-Status SignVoteAggregator::AddEncoded(std::string_view bytes, uint64_t num_samples) {
-  RETURN_IF_ERROR(CheckWeight(num_samples));
+Status VoteAccumulator::AddEncoded(std::string_view bytes, uint64_t num_samples) {
+  RETURN_IF_ERROR(CheckWeight(static_cast<double>(num_samples)));
   ASSIGN_OR_RETURN(EncodedUpdateView view, ParseEncodedUpdate(bytes, global_));
   const bool bits = view.spec.binary == BinaryEncoding::kSign1 ||
                     view.spec.binary == BinaryEncoding::kSign1Scaled;
@@ -118,26 +120,49 @@ Status SignVoteAggregator::AddEncoded(std::string_view bytes, uint64_t num_sampl
   return Status::Ok();
 }
 
-Result<ModelState> SignVoteAggregator::Finish(const std::vector<SiteFailure>&) {
-  if (count_ == 0) return FailedPrecondition("no update to vote on");
-  ModelState out = global_;
-  const double inv = 1.0 / total_weight_;
-  for (size_t i = 0; i < out.tensors.size(); ++i) {
-    NamedTensor& t = out.tensors[i];
-    const std::vector<double>& sum = sums_[i];
-    if (t.kind != TensorKind::kBinary) {
-      for (size_t k = 0; k < sum.size(); ++k) t.values[k] = static_cast<float>(sum[k] * inv);
+RoundSum VoteAccumulator::Sum() const {
+  RoundSum out = EmptySum(global_, SumSpec{true});
+  for (size_t i = 0; i < global_.tensors.size(); ++i) {
+    const NamedTensor& t = global_.tensors[i];
+    std::vector<double>& d = out.sums[i];
+    if (t.kind == TensorKind::kBinary) {
+      d = sums_[i];
       continue;
     }
-    for (size_t k = 0; k < sum.size(); ++k) {
-      t.values[k] = NextVoteValue(t.values[k], sum[k] * inv, momentum_);
+    for (size_t k = 0; k < d.size(); ++k) {
+      d[k] = sums_[i][k] - total_weight_ * static_cast<double>(t.values[k]);
+    }
+  }
+  out.weight = out.vote_weight = total_weight_;
+  out.count = count_;
+  return out;
+}
+
+Result<ModelState> SignVoteStrategy::Finish(int /*round*/, const ModelState& global,
+                                            const RoundSum& sum) {
+  if (!sum.spec.binary_votes) return Internal("fedvote finishes from sign votes only");
+  RETURN_IF_ERROR(CheckSameLayout(global, sum.base));
+  ASSIGN_OR_RETURN(ModelState out, sum.Mean());
+  for (size_t i = 0; i < out.tensors.size(); ++i) {
+    NamedTensor& t = out.tensors[i];
+    if (t.kind != TensorKind::kBinary) continue;
+    const std::vector<float>& previous = global.tensors[i].values;
+    for (size_t k = 0; k < t.values.size(); ++k) {
+      t.values[k] = NextVoteValue(previous[k], t.values[k], momentum_);
     }
   }
   return out;
 }
 
-std::unique_ptr<RoundAggregator> SignVoteStrategy::BeginAggregate(int, const ModelState& global) {
-  return std::make_unique<SignVoteAggregator>(global, momentum_);
+StrategyEntry FedVoteEntry() {
+  return {"fedvote",
+          "sign majority vote of the binary weights (server momentum vote_momentum), mean of "
+          "the floats",
+          {},
+          [](const CoordinatorConfig& c, const StrategyParams&)
+              -> Result<std::unique_ptr<Strategy>> {
+            return NewStrategy<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum);
+          }};
 }
 
 }  // namespace fedsmear

@@ -16,6 +16,9 @@
 // estimate: the agreement of the federation), and FedBAT (Li et al., ICML 2024) that binary
 // updates learnt during local training lose little against full-precision FedAvg.
 //
+// The same vote runs under SecAgg+ (coordinator/secure_round.h) with integer vote weights: the
+// sum is all the strategy sees, whichever provider computed it (coordinator/round_sum.h).
+//
 // Downlink. Finish() returns v in the binary tensors, so a sign1_scaled downlink carries sign(v)
 // with scale mean|v|, and central evaluation can import the state as is (only signs reach
 // inference). A site then rebuilds its latent weights with ReinitLatentFromSigns (models/
@@ -31,9 +34,9 @@
 // on real data (docs/benchmarks.md) the first three rounds of a 1-bit run then stayed near
 // chance (0.09-0.16 against 0.20-0.50 with glorot).
 //
-// Thread-safety: SignVoteAggregator follows RoundAggregator (one thread); ReinitLatentFromSigns
-// is reentrant. Ownership: the aggregator copies the global model it starts from (previous signs
-// for ties, reference values for q8_delta decoding) and owns its running sums.
+// Thread-safety: VoteAccumulator and SignVoteStrategy are used from one thread at a time;
+// ReinitLatentFromSigns is reentrant. Ownership: the accumulator copies the model the sites
+// started from (layout, reference values for q8_delta decoding) and owns its running sums.
 #pragma once
 
 #include <cstdint>
@@ -59,35 +62,36 @@ inline constexpr float kVoteTieMagnitude = 1e-6f;
 // 0 this is v itself; with momentum > 0 a global sign flips only when the vote has favoured the
 // other sign for long enough to outweigh the accumulated agreement (hysteresis, as FedAvgM /
 // FedAdam keep server momentum on deltas). m == 0 keeps the previous sign at
-// +-kVoteTieMagnitude. Used by the plain and the secure vote.
+// +-kVoteTieMagnitude.
 float NextVoteValue(float previous, double share, double momentum);
 
-class SignVoteAggregator : public RoundAggregator {
+// The plain provider of a sign-vote round's sum (coordinator/round_sum.h, binary_votes): signed
+// sample-weighted votes for binary tensors, weighted deltas elsewhere.
+class VoteAccumulator {
  public:
-  // `global` is this round's global model: layout, previous signs/vote state (see
-  // NextVoteValue), q8_delta reference. momentum in [0, 1).
-  explicit SignVoteAggregator(const ModelState& global, double momentum = 0);
+  // `global` is the model the sites started from: layout, origin of the deltas, q8_delta
+  // reference of AddEncoded.
+  explicit VoteAccumulator(const ModelState& global);
 
-  // Folds in a decoded update: binary tensors count by their sign (x >= 0 is +1), others by
-  // value. Refuses, leaving the sums untouched, another layout, NaN/Inf or num_samples == 0.
-  Status Add(const SiteUpdate& update) override;
+  // Folds in a decoded update of `weight` (> 0, its sample count): binary tensors count by
+  // their sign (x >= 0 is +1), others by value. Refuses, leaving the sums untouched, another
+  // layout, NaN/Inf or a weight that is not > 0.
+  Status Add(const ModelState& state, double weight);
 
   // Folds in an update straight from EncodeUpdate's bytes, counting sign1/sign1_scaled bits
   // without unpacking them; other encodings are decoded. Corrupt bytes are refused as above.
   Status AddEncoded(std::string_view bytes, uint64_t num_samples);
 
-  int count() const override { return count_; }
+  int count() const { return count_; }
   double total_weight() const { return total_weight_; }
 
-  // The new global model: v per binary weight, weighted means elsewhere. FailedPrecondition
-  // when nothing was added. `failures` are not used (the vote is over the sites that reported).
-  Result<ModelState> Finish(const std::vector<SiteFailure>& failures) override;
+  // The round's sum: vote sums with vote_weight = weight = the total sample weight.
+  RoundSum Sum() const;
 
  private:
-  Status CheckWeight(uint64_t num_samples) const;
+  Status CheckWeight(double weight) const;
 
   ModelState global_;
-  double momentum_;
   std::vector<std::vector<double>> sums_;  // weighted votes (binary) or weighted values
   std::vector<float> scratch_;             // decoded non-sign tensors of AddEncoded
   std::vector<double> sign_table_;         // AddEncoded: +-w for each bit of each byte value
@@ -95,15 +99,19 @@ class SignVoteAggregator : public RoundAggregator {
   int count_ = 0;
 };
 
-// Strategy "fedvote": FedAvg's site selection and evaluation, SignVoteAggregator's aggregation.
+// Strategy "fedvote": FedAvg's site selection and evaluation; sites contribute sign votes of
+// their binary weights (plainly or through SecAgg+), and Finish sets each binary weight to
+// NextVoteValue(its value in the current global model, the vote share, momentum) and the other
+// tensors to the weighted mean. The failures of the round are not used (the vote is over the
+// sites that reported).
 class SignVoteStrategy : public Strategy {
  public:
   SignVoteStrategy(double fraction, int min_sites, double momentum = 0)
       : Strategy(fraction, min_sites), momentum_(momentum) {}
   std::string name() const override { return "fedvote"; }
-  bool SignVotes() const override { return true; }
+  SumSpec Contribution() const override { return SumSpec{true}; }
   double momentum() const { return momentum_; }
-  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override;
+  Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) override;
 
  private:
   double momentum_;

@@ -329,20 +329,39 @@ void UnpackSigns(const uint8_t* bits, int64_t n, float scale, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = ((bits[i >> 3] >> (i & 7)) & 1) ? scale : -scale;
 }
 
+namespace {
+
+// The downlink codec registry: every codec_down name and what it packs.
+struct Downlink {
+  const char* name;
+  PackOptions options;
+};
+constexpr Downlink kDownlinks[] = {
+    {"f32", {BinaryCodec::kLatentF32, FloatCodec::kF32}},
+    {"f32+f16", {BinaryCodec::kLatentF32, FloatCodec::kF16}},
+    {"f32+q8", {BinaryCodec::kLatentF32, FloatCodec::kQ8}},
+    {"sign1", {BinaryCodec::kSign1, FloatCodec::kF32}},
+    {"sign1+f16", {BinaryCodec::kSign1, FloatCodec::kF16}},
+    {"sign1+q8", {BinaryCodec::kSign1, FloatCodec::kQ8}},
+};
+
+}  // namespace
+
 Result<PackOptions> ParseDownlinkCodec(const std::string& codec) {
-  if (codec == "f32") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF32};
-  if (codec == "f32+f16") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kF16};
-  if (codec == "sign1") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF32};
-  if (codec == "sign1+f16") return PackOptions{BinaryCodec::kSign1, FloatCodec::kF16};
-  if (codec == "f32+q8") return PackOptions{BinaryCodec::kLatentF32, FloatCodec::kQ8};
-  if (codec == "sign1+q8") return PackOptions{BinaryCodec::kSign1, FloatCodec::kQ8};
-  return InvalidArgument("unknown downlink codec '" + codec +
-                         "' (f32 | f32+f16 | f32+q8 | sign1 | sign1+f16 | sign1+q8)");
+  std::string names;
+  for (const Downlink& d : kDownlinks) {
+    if (codec == d.name) return d.options;
+    names += (names.empty() ? "" : " | ") + std::string(d.name);
+  }
+  return InvalidArgument("unknown downlink codec '" + codec + "' (" + names + ")");
 }
 
 const std::vector<std::string>& DownlinkCodecNames() {
-  static const std::vector<std::string> names = {"f32",   "f32+f16",   "f32+q8",
-                                                 "sign1", "sign1+f16", "sign1+q8"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const Downlink& d : kDownlinks) out.emplace_back(d.name);
+    return out;
+  }();
   return names;
 }
 

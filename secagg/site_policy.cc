@@ -5,12 +5,7 @@
 
 namespace fedsmear {
 
-bool IsSecureTask(const wire::TrainTask& task) {
-  for (const wire::KeyValue& kv : task.extra) {
-    if (kv.key == "secure_aggregation") return kv.value == "secagg+";
-  }
-  return false;
-}
+bool IsSecureTask(const wire::TrainTask& task) { return task.secure_aggregation; }
 
 Result<SecAggPolicy> SecAggPolicy::FromConfig(const SitePolicy& p) {
   SecAggPolicy out;

@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/net/dealer.h"
 #include "common/net/keys.h"
+#include "coordinator/strategy_registry.h"
 #include "data/dataset.h"
 
 namespace fedsmear {
@@ -289,6 +290,9 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                                             const DoctorOptions& /*options*/) {
   std::vector<Finding> out;
   Result<CoordinatorConfig> config = LoadCoordinatorConfig(config_path);
+  if (config.ok()) {
+    if (Status st = CheckRegisteredChoices(*config); !st.ok()) config = st;
+  }
   if (!config.ok()) {
     out.push_back({Finding::kFail, "the configuration cannot be used: " + config.status().message(),
                    "correct the key named above; configs/coordinator.yaml documents every key"});

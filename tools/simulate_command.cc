@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "coordinator/strategy_registry.h"
 #include "tools/container_layout.h"
 #include "tools/simulate.h"
 
@@ -106,12 +107,17 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
       ->check(CLI::Range(0.0, 0.99));
   app->add_option("--codec-down", o.codec_down,
-                  "override codec_down (f32, f32+f16, f32+q8, sign1, sign1+f16, sign1+q8)");
-  app->add_option("--codec-up", o.codec_up, "override codec_up (e.g. f32, sign1+f16, q8_delta+q8)");
+                  "override codec_down (" + DownlinkCodecList() + ")");
+  app->add_option("--codec-up", o.codec_up, "override codec_up (" + UplinkCodecList() + ")");
   app->add_option("--latent-start", o.latent_start,
                   "override latent_start (sign1 downlinks: epsilon | glorot)")
       ->check(CLI::IsMember({"epsilon", "glorot"}));
-  app->add_option("--strategy", o.strategy, "override strategy (fedavg | fedprox | fedadam | fedvote)");
+  app->add_option("--strategy", o.strategy,
+                  "override strategy (" + StrategyNameList() +
+                      "; parameters: fedsmear-coordinator --help)")
+      ->check([](const std::string& name) {
+        return FindStrategy(name) ? std::string() : "not one of " + StrategyNameList();
+      });
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");
   app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");

@@ -36,7 +36,7 @@ struct Describe {
   std::string operator()(const wire::TrainTask& m) {
     Task(m.round, m.task_id);
     return "train task: " + m.arch + " model (" + N(m.model.data.size()) + " bytes, " +
-           wire::CodecName(m.model.codec) + "), " + std::to_string(m.train.local_epochs) +
+           m.model.codec + "), " + std::to_string(m.train.local_epochs) +
            " local epoch(s)";
   }
   std::string Layout() const {
@@ -47,7 +47,7 @@ struct Describe {
   std::string operator()(const wire::Update& m) {
     Task(m.round, m.task_id);
     return "model update of " + N(m.update.data.size()) + " bytes (" +
-           (c.codec_up.empty() ? wire::CodecName(m.update.codec) : c.codec_up) + ")" + Layout() +
+           (c.codec_up.empty() ? m.update.codec : c.codec_up) + ")" + Layout() +
            ", trained on " + N(m.num_samples) +
            " images, with training and validation loss/accuracy; plain: the coordinator sees "
            "this site's update";
@@ -59,8 +59,7 @@ struct Describe {
   std::string operator()(const wire::EvaluateResult& m) {
     Task(m.round, m.task_id);
     return "evaluation of the global model on " + N(m.num_samples) +
-           " validation images: loss, accuracy and per-class correct/total counts (" +
-           N(m.class_total.size()) + " classes)";
+           " validation images: loss and accuracy";
   }
   std::string operator()(const wire::Heartbeat&) { return "heartbeat (sequence and time)"; }
   std::string operator()(const wire::Error& m) {

@@ -67,6 +67,7 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
   doc["rounds"] = static_cast<unsigned>(c.rounds);
   doc["strategy"] = c.strategy;
   if (c.strategy == "fedadam") doc["server_lr"] = c.server_lr;
+  if (!c.strategy_params.empty()) doc["strategy_params"] = c.strategy_params;
   doc["codec_down"] = c.codec_down;
   doc["codec_up"] = c.codec_up;
   if (c.codec_down.rfind("sign1", 0) == 0) {

@@ -15,7 +15,6 @@ namespace {
 
 namespace p = ::fedsmear::wire::proto;
 
-constexpr uint16_t kMaxCodec = static_cast<uint16_t>(Codec::kQ8);
 constexpr uint16_t kMaxErrorCode = static_cast<uint16_t>(ErrorCode::kWrongRun);
 
 // Reads one message; every Read* returns a non-OK Status instead of producing oversized values.
@@ -57,9 +56,7 @@ class Reader {
   }
 
   Status Blob(p::ModelBlob::Reader in, ModelBlob* out) const {
-    const auto codec = static_cast<uint16_t>(in.getCodec());
-    if (codec > kMaxCodec) return Corrupt("unknown model codec " + std::to_string(codec));
-    out->codec = static_cast<Codec>(codec);
+    RETURN_IF_ERROR(Text(in.getCodec(), "codec", &out->codec));
     auto data = in.getData();
     out->data.assign(reinterpret_cast<const char*>(data.begin()), data.size());
     return Status::Ok();
@@ -100,7 +97,6 @@ class Reader {
     RETURN_IF_ERROR(U64s(in.getClassCounts(), "class_counts", &out->class_counts));
     out->num_train = in.getNumTrain();
     out->num_val = in.getNumVal();
-    out->resume_round = in.getResumeRound();
     return Status::Ok();
   }
 
@@ -123,13 +119,10 @@ class Reader {
     RETURN_IF_ERROR(Train(in.getTrain(), &out->train));
     out->deadline_unix_ms = in.getDeadlineUnixMs();
     out->task_id = in.getTaskId();
-    auto extra = in.getExtra();
-    RETURN_IF_ERROR(ListLength(extra.size(), limits_.max_extra_entries, "extra"));
-    out->extra.resize(extra.size());
-    for (unsigned i = 0; i < extra.size(); ++i) {
-      RETURN_IF_ERROR(Text(extra[i].getKey(), "extra.key", &out->extra[i].key));
-      RETURN_IF_ERROR(Text(extra[i].getValue(), "extra.value", &out->extra[i].value));
-    }
+    RETURN_IF_ERROR(Text(in.getCodecUp(), "codec_up", &out->codec_up));
+    RETURN_IF_ERROR(Text(in.getLatentStart(), "latent_start", &out->latent_start));
+    out->latent_epsilon = in.getLatentEpsilon();
+    out->secure_aggregation = in.getSecureAggregation();
     return Status::Ok();
   }
 
@@ -159,8 +152,6 @@ class Reader {
     out->loss = in.getLoss();
     out->accuracy = in.getAccuracy();
     out->num_samples = in.getNumSamples();
-    RETURN_IF_ERROR(U64s(in.getClassCorrect(), "class_correct", &out->class_correct));
-    RETURN_IF_ERROR(U64s(in.getClassTotal(), "class_total", &out->class_total));
     return Status::Ok();
   }
 

@@ -26,7 +26,7 @@ void SetU64s(ListBuilder out, const std::vector<uint64_t>& in) {
 }
 
 void SetBlob(p::ModelBlob::Builder out, const ModelBlob& in) {
-  out.setCodec(static_cast<p::Codec>(in.codec));
+  out.setCodec(AsText(in.codec));
   auto data = out.initData(static_cast<unsigned>(in.data.size()));
   if (!in.data.empty()) std::memcpy(data.begin(), in.data.data(), in.data.size());
 }
@@ -72,7 +72,6 @@ void Build(p::Envelope::Body::Builder b, const Hello& m) {
   SetU64s(o.initClassCounts(static_cast<unsigned>(m.class_counts.size())), m.class_counts);
   o.setNumTrain(m.num_train);
   o.setNumVal(m.num_val);
-  o.setResumeRound(m.resume_round);
 }
 
 void Build(p::Envelope::Body::Builder b, const Welcome& m) {
@@ -96,11 +95,10 @@ void Build(p::Envelope::Body::Builder b, const TrainTask& m) {
   SetTrainConfig(o.initTrain(), m.train);
   o.setDeadlineUnixMs(m.deadline_unix_ms);
   o.setTaskId(m.task_id);
-  auto extra = o.initExtra(static_cast<unsigned>(m.extra.size()));
-  for (size_t i = 0; i < m.extra.size(); ++i) {
-    extra[static_cast<unsigned>(i)].setKey(AsText(m.extra[i].key));
-    extra[static_cast<unsigned>(i)].setValue(AsText(m.extra[i].value));
-  }
+  o.setCodecUp(AsText(m.codec_up));
+  o.setLatentStart(AsText(m.latent_start));
+  o.setLatentEpsilon(m.latent_epsilon);
+  o.setSecureAggregation(m.secure_aggregation);
 }
 
 void Build(p::Envelope::Body::Builder b, const Update& m) {
@@ -131,8 +129,6 @@ void Build(p::Envelope::Body::Builder b, const EvaluateResult& m) {
   o.setLoss(m.loss);
   o.setAccuracy(m.accuracy);
   o.setNumSamples(m.num_samples);
-  SetU64s(o.initClassCorrect(static_cast<unsigned>(m.class_correct.size())), m.class_correct);
-  SetU64s(o.initClassTotal(static_cast<unsigned>(m.class_total.size())), m.class_total);
 }
 
 void Build(p::Envelope::Body::Builder b, const Heartbeat& m) {
@@ -304,23 +300,6 @@ std::string Encode(const Message& message) {
       kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
   capnp::writeMessage(stream, builder);
   return out;
-}
-
-const char* CodecName(Codec codec) {
-  switch (codec) {
-    case Codec::kF32: return "f32";
-    case Codec::kSign1: return "sign1";
-    case Codec::kF16: return "f16";
-    case Codec::kQ8: return "q8";
-  }
-  return "unknown";
-}
-
-Result<Codec> ParseCodec(std::string_view name) {
-  for (Codec c : {Codec::kF32, Codec::kSign1, Codec::kF16, Codec::kQ8}) {
-    if (name == CodecName(c)) return c;
-  }
-  return InvalidArgument("unknown codec '" + std::string(name) + "' (f32, sign1, f16, q8)");
 }
 
 const char* ErrorCodeName(ErrorCode code) {

@@ -13,25 +13,19 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 2;  # 2: Welcome carries the training plan
+const protocolVersion :UInt16 = 3;
+# 2: Welcome carries the training plan. 3: TrainTask's `extra` strings became typed fields
+# (codecUp, latentStart, latentEpsilon, secureAggregation); ModelBlob.codec names the codec
+# registry's entry instead of a coarse enum; the unused Hello.resumeRound and
+# EvaluateResult.classCorrect/classTotal are gone (their ordinals were the last ones).
 
-# How a ModelBlob's bytes encode the weights. New codecs get new ordinals; receivers that do not
-# know one refuse the message.
-enum Codec {
-  f32 @0;    # little-endian IEEE float32, every tensor in model order
-  sign1 @1;  # 1 bit per binarized weight plus float32 for the rest
-  f16 @2;    # IEEE half precision
-  q8 @3;     # 8-bit linear quantisation
-}
-
+# A model or an update and the codec that encoded it, by its registry name (protocol 3; it was a
+# coarse enum before): a codec_down name (models/packed_model.h DownlinkCodecNames) for models,
+# a codec_up name (models/codec.h CodecSpecName) for updates. The bytes carry their own header;
+# the receiver parses the name with the same registry and refuses one it does not know.
 struct ModelBlob {
-  codec @0 :Codec;
-  data @1 :Data;  # tens of MB are normal; the only cap is the message size limit
-}
-
-struct KeyValue {
-  key @0 :Text;
-  value @1 :Text;
+  codec @0 :Text;  # 1-64 bytes
+  data @1 :Data;   # tens of MB are normal; the only cap is the message size limit
 }
 
 # Mirrors fedsmear::AugmentConfig (common/config.h); defaults match it.
@@ -71,7 +65,6 @@ struct Hello {
   classCounts @3 :List(UInt64);  # empty when the site policy forbids sharing counts
   numTrain @4 :UInt64;
   numVal @5 :UInt64;
-  resumeRound @6 :UInt32;        # last round the site holds state for (0 = none)
 }
 
 # coordinator -> site, answer to Hello.
@@ -97,7 +90,11 @@ struct TrainTask {
   train @6 :TrainConfig;
   deadlineUnixMs @7 :Int64;
   taskId @8 :UInt64;
-  extra @9 :List(KeyValue);      # strategy-specific settings
+  # How the site answers, from the coordinator config (defaults: common/config.h).
+  codecUp @9 :Text;              # uplink codec (models/codec.h), e.g. "sign1+q8"; required
+  latentStart @10 :Text;         # sign1 downlinks: "glorot" | "epsilon"; required
+  latentEpsilon @11 :Float64;    # sign1 downlinks: latent magnitude of a flipped sign, > 0
+  secureAggregation @12 :Bool;   # answer through SecAgg+ (its SecAggSetup came first)
 }
 
 struct TrainMetrics {
@@ -137,8 +134,6 @@ struct EvaluateResult {
   loss @2 :Float64;
   accuracy @3 :Float64;
   numSamples @4 :UInt64;
-  classCorrect @5 :List(UInt64);  # per class, in class-name order
-  classTotal @6 :List(UInt64);
 }
 
 # Either direction; proves liveness.
@@ -175,7 +170,7 @@ struct Goodbye {
   reason @0 :Text;
 }
 
-# --- Secure aggregation (SecAgg+, common/secagg/) -----------------------------------------------
+# --- Secure aggregation (SecAgg+, secagg/) -----------------------------------------------
 # One SecAgg+ round: SecAggSetup -> SecAggKeys* -> SecAggKeysRelay -> SecAggShares* ->
 # SecAggSharesRelay -> (training) SecAggMasked* -> SecAggUnmaskRequest -> SecAggUnmaskResponse*.
 # Every message carries the round and the task id of the TrainTask it belongs to. Keys are raw
@@ -288,7 +283,7 @@ struct SecAggConsistencySignature {
 struct SecAggRevealedShare {
   owner @0 :UInt32;
   kind @1 :UInt8;                # 1 = share of b (owner survived), 2 = share of s_sk (dropped)
-  share @2 :Data;                # common/secagg/shamir.h SerializeShare
+  share @2 :Data;                # secagg/shamir.h SerializeShare
 }
 
 # survivor -> coordinator (stage 4).

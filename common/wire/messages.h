@@ -30,22 +30,15 @@ namespace fedsmear::wire {
 // (signed survivor set) and per-site unmask requests; FedAvg weights from the hello (issue 16);
 // TrainConfig.logitAdjustment (issue 14); the training plan and its
 // SHA-256 in the Welcome (issue 17).
-inline constexpr uint16_t kProtocolVersion = 2;
-
-// Encoding of a ModelBlob's bytes. Values equal the schema's ordinals.
-enum class Codec : uint16_t { kF32 = 0, kSign1 = 1, kF16 = 2, kQ8 = 3 };
-const char* CodecName(Codec codec);
-// "f32" | "sign1" | "f16" | "q8" (as in the coordinator's codec_down/codec_up config).
-Result<Codec> ParseCodec(std::string_view name);
+// 3: typed TrainTask fields instead of `extra` strings; ModelBlob.codec is the codec registry's
+// name; dead fields removed (fedsmear.capnp).
+inline constexpr uint16_t kProtocolVersion = 3;
 
 struct ModelBlob {
-  Codec codec = Codec::kF32;
+  // The codec registry's name of the encoding: a codec_down (models/packed_model.h) for models,
+  // a codec_up (models/codec.h CodecSpecName) for updates; 1-64 bytes, parsed by the receiver.
+  std::string codec = "f32";
   std::string data;  // raw bytes; may be tens of MB
-};
-
-struct KeyValue {
-  std::string key;
-  std::string value;
 };
 
 // site -> coordinator, first message after connecting.
@@ -56,7 +49,6 @@ struct Hello {
   std::vector<uint64_t> class_counts;  // empty, or one per class name
   uint64_t num_train = 0;
   uint64_t num_val = 0;
-  uint32_t resume_round = 0;  // last round the site holds state for (0 = none)
 };
 
 // coordinator -> site.
@@ -80,7 +72,12 @@ struct TrainTask {
   TrainConfig train;                     // learning_rate is this round's rate
   int64_t deadline_unix_ms = 0;
   uint64_t task_id = 0;
-  std::vector<KeyValue> extra;  // strategy-specific settings
+  // How the site answers. The coordinator always sets them from its config, whose defaults
+  // (common/config.h) are the only ones: Decode refuses an empty codec_up or latent_start.
+  std::string codec_up = kDefaultCodecUp;        // models/codec.h ParseCodecSpec
+  std::string latent_start = kDefaultLatentStart;  // glorot | epsilon (sign1 downlinks)
+  double latent_epsilon = kDefaultLatentEpsilon;   // > 0 (sign1 downlinks)
+  bool secure_aggregation = false;                 // answer through SecAgg+
 };
 
 struct TrainMetrics {
@@ -120,8 +117,6 @@ struct EvaluateResult {
   double loss = 0;
   double accuracy = 0;
   uint64_t num_samples = 0;
-  std::vector<uint64_t> class_correct;  // per class; same length as class_total
-  std::vector<uint64_t> class_total;
 };
 
 struct Heartbeat {
@@ -183,7 +178,6 @@ struct DecodeLimits {
   uint64_t max_message_bytes = uint64_t{256} << 20;  // 256 MiB
   uint32_t max_classes = 10000;                      // class names, counts, per-class lists
   uint32_t max_text_bytes = 64 * 1024;               // any single Text field
-  uint32_t max_extra_entries = 1000;                 // TrainTask.extra
   uint32_t nesting_limit = 16;                       // Cap'n Proto pointer depth
   uint32_t max_secagg_sites = 10000;                 // entries of any SecAgg list
   uint32_t max_secagg_blob_bytes = 4096;             // one share ciphertext or revealed share

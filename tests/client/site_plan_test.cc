@@ -33,8 +33,10 @@ wire::TrainTask TaskFor(const CoordinatorConfig& c, uint32_t round) {
   t.input_size = 32;
   t.class_names = c.model.class_names;
   t.train = c.train;
-  t.extra = {{"codec_up", c.codec_up}, {"latent_epsilon", "0.001000"},
-             {"latent_start", c.latent_start}};
+  t.model.codec = c.codec_down;
+  t.codec_up = c.codec_up;
+  t.latent_epsilon = c.latent_epsilon;
+  t.latent_start = c.latent_start;
   return t;
 }
 
@@ -59,17 +61,16 @@ TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
     const std::string why = CheckTrainTask(plan, t);
     EXPECT_NE(why.find(words), std::string::npos) << "'" << why << "' lacks '" << words << "'";
   };
-  refused([](wire::TrainTask& t) { t.extra[0].value = "sign1"; }, "uplink codec sign1");
+  refused([](wire::TrainTask& t) { t.codec_up = "sign1"; }, "uplink codec sign1");
   refused([](wire::TrainTask& t) { t.train.local_epochs = 3; }, "3 local epochs");
   refused([](wire::TrainTask& t) { t.train.learning_rate = 1.0; }, "learning rate");
   refused([](wire::TrainTask& t) { t.train.optimizer = "sgd"; }, "optimizer sgd");
   refused([](wire::TrainTask& t) { t.train.batch_size = 8; }, "batch size");
   refused([](wire::TrainTask& t) { t.train.augment.cutmix = 0.5; }, "augmentation");
-  refused([](wire::TrainTask& t) { t.model.codec = wire::Codec::kSign1; }, "downlink");
+  refused([](wire::TrainTask& t) { t.model.codec = "sign1+q8"; }, "downlink");
   refused([](wire::TrainTask& t) { t.arch = "bdn28"; }, "bdn28");
   refused([](wire::TrainTask& t) { t.round = 6; }, "beyond the plan's 5 rounds");
-  refused([](wire::TrainTask& t) { t.extra.push_back({"secure_aggregation", "secagg+"}); },
-          "secure aggregation");
+  refused([](wire::TrainTask& t) { t.secure_aggregation = true; }, "secure aggregation");
 }
 
 TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
@@ -78,7 +79,7 @@ TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
   const TrainingPlan plan = MakePlan(c);
   wire::TrainTask t = TaskFor(c, 1);
   EXPECT_NE(CheckTrainTask(plan, t).find("plain update"), std::string::npos);
-  t.extra.push_back({"secure_aggregation", "secagg+"});
+  t.secure_aggregation = true;
   EXPECT_EQ(CheckTrainTask(plan, t), "");
   wire::SecAggSetup setup;
   setup.round = 1;
@@ -185,7 +186,7 @@ TEST_F(SiteGovernanceTest, ApprovalRequiredNeedsAPlaceForApprovals) {
   const CoordinatorConfig c = Coordinator();
   EXPECT_EQ((*g)->OnWelcome(WelcomeFor(MakePlan(c))), "");
   wire::TrainTask outside = TaskFor(c, 1);
-  outside.extra[0].value = "q8_delta";
+  outside.codec_up = "q8_delta";
   EXPECT_NE((*g)->Admit(outside), "");  // the published plan still bounds every task
 }
 

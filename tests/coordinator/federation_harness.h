@@ -20,6 +20,7 @@
 #include "common/net/keys.h"
 #include "coordinator/server.h"
 #include "coordinator/strategies.h"
+#include "coordinator/strategy_registry.h"
 #include "data/partition.h"
 #include "data/synth.h"
 #include "models/codec.h"

@@ -37,7 +37,7 @@ class MaliciousTest : public FederationTest {
     wire::TrainTask task;
     task.round = 1;
     task.task_id = 7;
-    task.model.codec = wire::Codec::kF32;
+    task.model.codec = "f32";
     task.model.data = PackModel(state);
     task.arch = "bdn-tiny";
     task.num_classes = 8;
@@ -45,13 +45,13 @@ class MaliciousTest : public FederationTest {
     task.class_names = SynthClassNames("rbc");
     task.train.local_epochs = 1;
     task.train.batch_size = 16;
-    task.extra = {{"codec_up", "f32"}};  // no "secure_aggregation" key
+    task.codec_up = "f32";  // secure_aggregation false
     return task;
   }
 };
 
-// Attack 1, plaintext on request. Old behaviour: the site decided from the task's `extra` map
-// (written by the coordinator) whether the round was secure; without the key it trained and
+// Attack 1, plaintext on request. Old behaviour: the site decided from the task (written by the
+// coordinator) whether the round was secure; with secure_aggregation false it trained and
 // answered with a plain f32 Update holding its whole model. Now a site with
 // policy.require_secure_aggregation answers with a Refusal and sends no update.
 TEST_F(MaliciousTest, PlaintextOnRequestIsRefusedBySitePolicy) {

@@ -1,9 +1,11 @@
 // Secure aggregation: the SecAgg+ stages over the wire codec (sessions + secagg::Server + the
-// coordinator's ApplySecureSum), and end-to-end federated runs with secure_aggregation secagg+.
+// coordinator's SecureRoundSum finished by a strategy), and end-to-end federated runs with
+// secure_aggregation secagg+.
 #include "coordinator/secure_round.h"
 
 #include <cmath>
 
+#include "coordinator/strategies.h"
 #include "coordinator/vote.h"
 #include "secagg/server.h"
 #include "secagg/site_secagg_wire.h"
@@ -144,9 +146,16 @@ Outcome RunRound(uint32_t drop) {
   }
   auto sum = server->Finish();
   EXPECT_TRUE(sum.ok()) << sum.status();
-  auto result =
-      ApplySecureSum(global, *sum, QuantizationFor(setup), static_cast<float>(setup.stat_clip),
-                     static_cast<uint32_t>(request->survivors.size()), 60, survivor_weight);
+  SecureSumShape shape;
+  shape.params = QuantizationFor(setup);
+  shape.stat_clip = static_cast<float>(setup.stat_clip);
+  shape.survivors = static_cast<uint32_t>(request->survivors.size());
+  shape.total_weight = 60;
+  shape.survivor_weight = survivor_weight;
+  auto round_sum = SecureRoundSum(global, *sum, shape);
+  EXPECT_TRUE(round_sum.ok()) << round_sum.status();
+  FedAvg fedavg(1.0, 1);
+  auto result = fedavg.Finish(5, global, *round_sum);
   EXPECT_TRUE(result.ok()) << result.status();
   out.result = *result;
   for (size_t j = 0; j < len; ++j) {
@@ -232,8 +241,17 @@ TEST(SecureRound, SignVotesSumToTheVoteShares) {
     ASSERT_EQ(words->size(), sum.size());
     for (size_t j = 0; j < sum.size(); ++j) sum[j] += (*words)[j];
   }
-  secagg::QuantizationParams qp{4.f, 32, 3};
-  auto next = ApplySecureVote(base, sum, setup.vote_bits, 30, qp, 4096.f, 3, 60, 60);
+  SecureSumShape shape;
+  shape.params = {4.f, 32, 3};
+  shape.stat_clip = 4096.f;
+  shape.vote_bits = setup.vote_bits;
+  shape.survivors = 3;
+  shape.total_weight = shape.survivor_weight = 60;
+  shape.survivor_votes = 30;
+  auto round_sum = SecureRoundSum(base, sum, shape);
+  ASSERT_TRUE(round_sum.ok()) << round_sum.status();
+  SignVoteStrategy fedvote(1.0, 1);
+  auto next = fedvote.Finish(1, base, *round_sum);
   ASSERT_TRUE(next.ok()) << next.status();
   const auto& v = next->tensors[0].values;
   EXPECT_FLOAT_EQ(v[0], 1.f);
@@ -249,7 +267,8 @@ TEST(SecureRound, SignVotesSumToTheVoteShares) {
   }
   EXPECT_NEAR(next->tensors[2].values[0], 10.f + (0 * 10 + 100 * 20 + 200 * 30) / 60.f, 1e-2);
   // A vote sum larger than the voters' weight cannot come from honest sites.
-  EXPECT_FALSE(ApplySecureVote(base, sum, setup.vote_bits, 10, qp, 4096.f, 3, 60, 60).ok());
+  shape.survivor_votes = 10;
+  EXPECT_FALSE(SecureRoundSum(base, sum, shape).ok());
 }
 
 class SecureFederationTest : public FederationTest {
@@ -329,6 +348,27 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
   const double b = plain_rows.back()["accuracy"].get<double>();
   EXPECT_GT(a, 0.3) << rows.back().dump();
   EXPECT_NEAR(a, b, 0.15) << "secure votes " << a << " vs plain votes " << b;
+}
+
+// FedAdam needs only the mean delta: under SecAgg+ it finishes from the secure sum with the same
+// code, and lands where the plain run does (two short rounds).
+TEST_F(SecureFederationTest, FedAdamFinishesFromTheSecureSum) {
+  auto [rows, plain_rows] = SecureThenPlain([](CoordinatorConfig& c) {
+    c.strategy = "fedadam";
+    c.server_lr = 0.03;
+    c.rounds = 2;
+    c.train.local_epochs = 1;
+  });
+  ASSERT_EQ(rows.size(), 2u);
+  for (auto& r : rows) {
+    EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
+    EXPECT_EQ(r["secagg"]["survivors"].size(), 3u) << r.dump();
+    EXPECT_EQ(r["secagg"]["vote_bits"], 0) << r.dump();
+  }
+  ASSERT_EQ(plain_rows.size(), 2u);
+  const double a = rows.back()["accuracy"].get<double>();
+  const double b = plain_rows.back()["accuracy"].get<double>();
+  EXPECT_NEAR(a, b, 0.1) << "secure fedadam " << a << " vs plain " << b;
 }
 
 TEST_F(SecureFederationTest, SiteVanishingAfterSharingIsRecovered) {

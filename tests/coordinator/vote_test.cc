@@ -23,6 +23,13 @@ SiteUpdate Update(const std::string& id, uint64_t n, ModelState state) {
   return {id, n, std::move(state)};
 }
 
+// fedvote's Finish on the plain sum of `acc` (whose base is the current global model).
+Result<ModelState> FinishVote(const VoteAccumulator& acc, double momentum = 0) {
+  SignVoteStrategy strategy(1.0, 1, momentum);
+  RoundSum sum = acc.Sum();
+  return strategy.Finish(1, sum.base, sum);
+}
+
 // Sites A (1 sample), B (2), C (3); only the signs of their latent weights may matter.
 //   weight 0: + + -  -> 1 + 2 - 3 =  0  tie
 //   weight 1: + - +  -> 1 - 2 + 3 =  2  v = 1/3
@@ -33,14 +40,19 @@ void AddHandExample(RoundAggregator* agg) {
   ASSERT_TRUE(agg->Add(Update("B", 2, Layout({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f))).ok());
   ASSERT_TRUE(agg->Add(Update("C", 3, Layout({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f))).ok());
 }
+void AddHandExample(VoteAccumulator* acc) {
+  ASSERT_TRUE(acc->Add(Layout({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f), 1).ok());
+  ASSERT_TRUE(acc->Add(Layout({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f), 2).ok());
+  ASSERT_TRUE(acc->Add(Layout({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f), 3).ok());
+}
 
 TEST(SignVoteTest, VoteSharesMatchHandComputedValues) {
   for (float previous : {-0.5f, 0.5f}) {
-    SignVoteAggregator agg(Layout({previous, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
-    AddHandExample(&agg);
-    EXPECT_EQ(agg.count(), 3);
-    EXPECT_EQ(agg.total_weight(), 6.0);
-    auto global = agg.Finish({});
+    VoteAccumulator acc(Layout({previous, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+    AddHandExample(&acc);
+    EXPECT_EQ(acc.count(), 3);
+    EXPECT_EQ(acc.total_weight(), 6.0);
+    auto global = FinishVote(acc);
     ASSERT_TRUE(global.ok()) << global.status();
     const std::vector<float>& v = global->tensors[0].values;
     // The tie keeps the previous global sign.
@@ -60,10 +72,10 @@ TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
   EXPECT_FLOAT_EQ(NextVoteValue(0.15f, -0.5, 0.5), -0.175f);        // sustained: flips
   EXPECT_EQ(NextVoteValue(-0.5f, 0.5, 0.5), -kVoteTieMagnitude);    // m == 0: keeps the sign
   EXPECT_EQ(NextVoteValue(0.5f, 0.0, 0.0), kVoteTieMagnitude);      // plain tie as before
-  // The aggregator applies it to binary tensors only (floats stay weighted means).
-  SignVoteAggregator agg(Layout({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f), 0.5);
-  AddHandExample(&agg);
-  auto global = agg.Finish({});
+  // The strategy applies it to binary tensors only (floats stay weighted means).
+  VoteAccumulator acc(Layout({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f));
+  AddHandExample(&acc);
+  auto global = FinishVote(acc, 0.5);
   ASSERT_TRUE(global.ok()) << global.status();
   const std::vector<float>& v = global->tensors[0].values;
   EXPECT_FLOAT_EQ(v[0], -0.45f);                 // tie this round: half the old state
@@ -85,14 +97,14 @@ TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
 }
 
 TEST(SignVoteTest, RejectsBadUpdatesWithoutHarm) {
-  SignVoteAggregator agg(Layout({1, 1, 1, 1}, 0, 0));
-  EXPECT_EQ(agg.Finish({}).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(agg.Add(Update("zero", 0, Layout({1, 1, 1, 1}, 0, 0))).ok());
+  VoteAccumulator agg(Layout({1, 1, 1, 1}, 0, 0));
+  EXPECT_EQ(FinishVote(agg).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(agg.Add(Layout({1, 1, 1, 1}, 0, 0), 0).ok());
   ModelState nan = Layout({1, 1, 1, 1}, std::nanf(""), 0);
-  EXPECT_FALSE(agg.Add(Update("nan", 5, nan)).ok());
+  EXPECT_FALSE(agg.Add(nan, 5).ok());
   ModelState other = Layout({1, 1, 1, 1}, 0, 0);
   other.tensors[0].shape = {4};
-  EXPECT_FALSE(agg.Add(Update("shape", 5, other)).ok());
+  EXPECT_FALSE(agg.Add(other, 5).ok());
   EXPECT_FALSE(agg.AddEncoded("not an update", 5).ok());
   ModelState fine = Layout({-1, 1, -1, 1}, 3, 4);
   std::string bytes = EncodeUpdate(fine, nullptr, *ParseCodecSpec("sign1+f32"), 0);
@@ -103,7 +115,7 @@ TEST(SignVoteTest, RejectsBadUpdatesWithoutHarm) {
   EXPECT_FALSE(agg.AddEncoded(EncodeUpdate(nan, nullptr, *ParseCodecSpec("sign1+q8"), 0), 5).ok());
   EXPECT_EQ(agg.count(), 0);
   ASSERT_TRUE(agg.AddEncoded(bytes, 5).ok());
-  auto global = agg.Finish({});
+  auto global = FinishVote(agg);
   ASSERT_TRUE(global.ok());
   EXPECT_EQ(global->tensors[0].values, (std::vector<float>{-1, 1, -1, 1}));
   EXPECT_EQ(global->tensors[1].values[0], 3.f);
@@ -124,7 +136,7 @@ TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
   }
   for (const char* codec : {"sign1+f32", "sign1_scaled+f16", "sign1+q8", "q8_delta+q8", "f32"}) {
     SCOPED_TRACE(codec);
-    SignVoteAggregator encoded(global), decoded(global);
+    VoteAccumulator encoded(global), decoded(global);
     for (int site = 0; site < 5; ++site) {
       ModelState trained = global;
       for (NamedTensor& t : trained.tensors) {
@@ -134,10 +146,10 @@ TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
       ASSERT_TRUE(encoded.AddEncoded(bytes, 10 + site).ok());
       auto state = DecodeUpdate(bytes, global);
       ASSERT_TRUE(state.ok());
-      ASSERT_TRUE(decoded.Add(Update("s", 10 + site, *state)).ok());
+      ASSERT_TRUE(decoded.Add(*state, 10 + site).ok());
     }
-    auto a = encoded.Finish({});
-    auto b = decoded.Finish({});
+    auto a = FinishVote(encoded);
+    auto b = FinishVote(decoded);
     ASSERT_TRUE(a.ok() && b.ok());
     for (size_t i = 0; i < a->tensors.size(); ++i) {
       EXPECT_EQ(a->tensors[i].values, b->tensors[i].values) << a->tensors[i].name;
@@ -147,9 +159,9 @@ TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
 }
 
 TEST(SignVoteTest, Sign1DownlinkCarriesMajorityAndMeanShare) {
-  SignVoteAggregator agg(Layout({-0.5f, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
-  AddHandExample(&agg);
-  ModelState global = *agg.Finish({});
+  VoteAccumulator acc(Layout({-0.5f, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+  AddHandExample(&acc);
+  ModelState global = *FinishVote(acc);
   auto down = DecodeUpdate(EncodeUpdate(global, nullptr, *ParseCodecSpec("sign1_scaled"), 0),
                            global);
   ASSERT_TRUE(down.ok());

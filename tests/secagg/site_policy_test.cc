@@ -128,9 +128,9 @@ TEST(SitePolicyTest, RequireSecureAggregationRefusesPlainTasks) {
   task.round = 4;
   task.input_size = 64;
   EXPECT_NE(policy.TaskRefusal(task).find("requires secure aggregation"), std::string::npos);
-  task.extra = {{"secure_aggregation", "off"}};
+  task.secure_aggregation = false;
   EXPECT_FALSE(policy.TaskRefusal(task).empty());
-  task.extra = {{"secure_aggregation", "secagg+"}};
+  task.secure_aggregation = true;
   EXPECT_EQ(policy.TaskRefusal(task), "");
   task.input_size = 100000;
   EXPECT_NE(policy.TaskRefusal(task).find("input size"), std::string::npos);

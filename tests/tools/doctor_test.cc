@@ -146,5 +146,15 @@ TEST_F(DoctorTest, BrokenConfigAndEmptyDataFolder) {
       << report;
 }
 
+// The coordinator's strategy and codecs are checked against the registries, with their names.
+TEST_F(DoctorTest, UnknownStrategyNamesTheRegistry) {
+  const std::string path = (dir_ / "coordinator.yaml").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "insecure: true\nstrategy: fedsgd\n").ok());
+  auto f = CheckCoordinator(path, DoctorOptions{});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].level, DoctorFinding::kFail);
+  EXPECT_NE(f[0].what.find("fedavg | fedprox | fedadam | fedavgm"), std::string::npos) << f[0].what;
+}
+
 }  // namespace
 }  // namespace fedsmear

@@ -87,10 +87,18 @@ TEST(WireReject, WrongProtocolVersion) {
 TEST(WireReject, OutOfRangeEnums) {
   EXPECT_EQ(CodeAfter<Error>(s::ErrorMessage(), [](Error& e) { e.code = ErrorCode{42}; }),
             StatusCode::kCorrupt);
-  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
-                                 [](TrainTask& t) { t.model.codec = Codec{9}; }),
+}
+
+// A blob's codec is a registry name: empty or oversized names are refused before use (the
+// receiver parses the rest with models/codec.h or models/packed_model.h).
+TEST(WireReject, BlobCodecNames) {
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(), [](TrainTask& t) { t.model.codec = ""; }),
             StatusCode::kCorrupt);
-  EXPECT_EQ(CodeAfter<Update>(s::UpdateMessage(), [](Update& u) { u.update.codec = Codec{4}; }),
+  EXPECT_EQ(CodeAfter<Update>(s::UpdateMessage(),
+                              [](Update& u) { u.update.codec.assign(65, 'q'); }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateTask>(s::EvaluateTaskMessage(),
+                                    [](EvaluateTask& e) { e.model.codec.clear(); }),
             StatusCode::kCorrupt);
 }
 
@@ -113,15 +121,27 @@ TEST(WireReject, InconsistentLists) {
   EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
                                  [](TrainTask& t) { t.class_names.push_back("extra"); }),
             StatusCode::kCorrupt);
-  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
-                                      [](EvaluateResult& r) { r.class_total.pop_back(); }),
+}
+
+// The typed TrainTask fields are checked before use: a task without an uplink codec or with an
+// unknown latent start never reaches the site's trainer.
+TEST(WireReject, TrainTaskSettings) {
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(), [](TrainTask& t) { t.codec_up.clear(); }),
             StatusCode::kCorrupt);
-  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
-                                      [](EvaluateResult& r) { r.class_correct[0] = 3; }),
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                 [](TrainTask& t) { t.codec_up.assign(65, 'x'); }),
             StatusCode::kCorrupt);
-  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
-                                      [](EvaluateResult& r) { r.num_samples = 11; }),
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                 [](TrainTask& t) { t.latent_start = "random"; }),
             StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(), [](TrainTask& t) { t.latent_start = ""; }),
+            StatusCode::kCorrupt);
+  for (double eps : {0.0, -1e-3, 2.0, std::nan("")}) {
+    EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                   [eps](TrainTask& t) { t.latent_epsilon = eps; }),
+              StatusCode::kCorrupt)
+        << eps;
+  }
 }
 
 TEST(WireReject, ListLengthLimits) {

@@ -31,7 +31,6 @@ inline Message HelloMessage() {
   h.class_counts = {10, 20, 30};
   h.num_train = 54;
   h.num_val = 6;
-  h.resume_round = 3;
   Message m = Wrap(h);
   m.run_id.clear();  // before the Welcome
   return m;
@@ -51,7 +50,7 @@ inline Message WelcomeMessage() {
 inline Message TrainTaskMessage() {
   TrainTask t;
   t.round = 7;
-  t.model = {Codec::kSign1, Blob(1000)};
+  t.model = {"sign1+q8", Blob(1000)};
   t.arch = "bdn28";
   t.num_classes = 3;
   t.input_size = 64;
@@ -77,7 +76,10 @@ inline Message TrainTaskMessage() {
   t.train.augment.cutmix = 0.5;
   t.deadline_unix_ms = 1700000000123;
   t.task_id = 99;
-  t.extra = {{"strategy", "fedadam"}, {"server_lr", "0.01"}};
+  t.codec_up = "q8_delta+f16";
+  t.latent_start = "epsilon";
+  t.latent_epsilon = 0.002;
+  t.secure_aggregation = true;
   return Wrap(t);
 }
 
@@ -86,7 +88,7 @@ inline Message UpdateMessage() {
   u.round = 7;
   u.task_id = 99;
   u.num_samples = 54;
-  u.update = {Codec::kF32, Blob(4096)};
+  u.update = {"sign1_scaled+f16", Blob(4096)};
   u.metrics = {0.5, 0.75, 0.6, 0.7, 6, 12.5};
   return Wrap(u);
 }
@@ -95,7 +97,7 @@ inline Message EvaluateTaskMessage() {
   EvaluateTask e;
   e.round = 7;
   e.task_id = 100;
-  e.model = {Codec::kF16, Blob(333)};
+  e.model = {"f32+f16", Blob(333)};
   e.arch = "bdn37";
   e.num_classes = 3;
   e.input_size = 96;
@@ -111,8 +113,6 @@ inline Message EvaluateResultMessage() {
   r.loss = 0.9;
   r.accuracy = 0.6;
   r.num_samples = 10;
-  r.class_correct = {1, 2, 3};
-  r.class_total = {2, 3, 5};
   return Wrap(r);
 }
 

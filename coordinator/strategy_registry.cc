@@ -1,0 +1,121 @@
+#include "coordinator/strategy_registry.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "models/codec.h"
+#include "models/packed_model.h"
+
+namespace fedsmear {
+
+// Each strategy's entry, defined in its own file. A new strategy adds its name here and below.
+StrategyEntry FedAvgEntry(), FedProxEntry(), FedAdamEntry(), FedVoteEntry(), FedAvgMEntry();
+
+const std::vector<StrategyEntry>& Strategies() {
+  static const std::vector<StrategyEntry> all = {FedVoteEntry(), FedAvgEntry(), FedProxEntry(),
+                                                 FedAdamEntry(), FedAvgMEntry()};
+  return all;
+}
+
+const StrategyEntry* FindStrategy(std::string_view name) {
+  for (const StrategyEntry& e : Strategies()) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+std::string StrategyNameList() {
+  std::string out;
+  for (const StrategyEntry& e : Strategies()) out += (out.empty() ? "" : " | ") + e.name;
+  return out;
+}
+
+std::string StrategyHelp() {
+  std::ostringstream o;
+  for (const StrategyEntry& e : Strategies()) {
+    o << "  " << e.name << ": " << e.help << "\n";
+    for (const ParamSpec& p : e.params) {
+      o << "    strategy_params." << p.key << " (default " << p.default_value << ", "
+        << p.min << ".." << p.max << "): " << p.help << "\n";
+    }
+  }
+  return o.str();
+}
+
+Result<double> StrategyParams::Get(std::string_view key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) {
+    return Internal("strategy parameter " + std::string(key) + " is not declared");
+  }
+  return it->second;
+}
+
+Result<StrategyParams> ResolveStrategyParams(const StrategyEntry& entry,
+                                             const std::map<std::string, double>& given) {
+  std::map<std::string, double, std::less<>> values;
+  for (const ParamSpec& p : entry.params) values[p.key] = p.default_value;
+  for (const auto& [key, value] : given) {
+    const ParamSpec* spec = nullptr;
+    for (const ParamSpec& p : entry.params) {
+      if (p.key == key) spec = &p;
+    }
+    if (!spec) {
+      std::string known;
+      for (const ParamSpec& p : entry.params) known += (known.empty() ? "" : ", ") + p.key;
+      return InvalidArgument("strategy_params." + key + ": strategy " + entry.name +
+                             (known.empty() ? " takes no parameters" : " takes " + known));
+    }
+    if (!(std::isfinite(value) && value >= spec->min && value <= spec->max)) {
+      std::ostringstream range;
+      range << "[" << spec->min << ", " << spec->max << "]";
+      return InvalidArgument("strategy_params." + key + ": must be in " + range.str());
+    }
+    values[key] = value;
+  }
+  return StrategyParams(std::move(values));
+}
+
+Status CheckStrategyConfig(const CoordinatorConfig& config) {
+  const StrategyEntry* entry = FindStrategy(config.strategy);
+  if (!entry) {
+    return InvalidArgument("strategy: '" + config.strategy + "' is not one of " +
+                           StrategyNameList());
+  }
+  return ResolveStrategyParams(*entry, config.strategy_params).status();
+}
+
+Status CheckRegisteredChoices(const CoordinatorConfig& config) {
+  RETURN_IF_ERROR(CheckStrategyConfig(config));
+  if (!ParseDownlinkCodec(config.codec_down).ok()) {
+    return InvalidArgument("codec_down: '" + config.codec_down + "' is not one of " +
+                           DownlinkCodecList());
+  }
+  if (!ParseCodecSpec(config.codec_up).ok()) {
+    return InvalidArgument("codec_up: '" + config.codec_up + "' is not one of " +
+                           UplinkCodecList() + " (see models/codec.h)");
+  }
+  return Status::Ok();
+}
+
+std::string DownlinkCodecList() {
+  std::string out;
+  for (const std::string& name : DownlinkCodecNames()) out += (out.empty() ? "" : " | ") + name;
+  return out;
+}
+
+std::string UplinkCodecList() {
+  std::string out;
+  for (const CodecSpec& spec : AllCodecSpecs()) {
+    out += (out.empty() ? "" : " | ") + CodecSpecName(spec);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& config) {
+  RETURN_IF_ERROR(CheckStrategyConfig(config));
+  const StrategyEntry& entry = *FindStrategy(config.strategy);
+  ASSIGN_OR_RETURN(StrategyParams params, ResolveStrategyParams(entry, config.strategy_params));
+  return entry.make(config, params);
+}
+
+}  // namespace fedsmear
