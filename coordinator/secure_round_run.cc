@@ -315,7 +315,8 @@ Verdict Coordinator::Impl::SecureRound::OnMasked(const std::string& site,
 }
 
 Status Coordinator::Impl::SecureRound::RunStage(Clock::time_point until, const char* what) {
-  TaskRound stage(impl_.sites(), "round " + std::to_string(round_) + " " + what);
+  TaskRound stage(impl_.sites(), "round " + std::to_string(round_) + " " + what,
+                  std::string(what) + " deadline passed");
   for (uint32_t id : waiting_) stage.Expect(ids_[id - 1], task_id_);
   waiting_.clear();
   Status st = stage.Collect(until, stop_,
@@ -391,7 +392,7 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
   const auto round_deadline =
       started_ + std::chrono::duration_cast<Clock::duration>(
                      std::chrono::duration<double>(config_.round_deadline_s));
-  RETURN_IF_ERROR(RunStage(round_deadline, "masked updates"));
+  RETURN_IF_ERROR(RunStage(round_deadline, "round"));
   Result<secagg::UnmaskRequest> request = server_->CloseMaskStage();
   if (!request.ok()) return Incomplete(request.status().message());
   for (uint32_t id : request->survivors) out_.reported.push_back(ids_[id - 1]);

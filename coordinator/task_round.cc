@@ -9,8 +9,8 @@ namespace fedsmear {
 
 using std::chrono::milliseconds;
 
-TaskRound::TaskRound(SiteRegistry& sites, std::string what)
-    : sites_(sites), what_(std::move(what)) {}
+TaskRound::TaskRound(SiteRegistry& sites, std::string what, std::string deadline_reason)
+    : sites_(sites), what_(std::move(what)), deadline_reason_(std::move(deadline_reason)) {}
 
 bool TaskRound::Send(const std::string& site, wire::Body body, uint64_t task_id,
                      uint64_t* bytes) {
@@ -86,7 +86,7 @@ Status TaskRound::Collect(Clock::time_point until, const std::atomic<bool>& stop
     if (now >= until) {
       for (const auto& [site, task] : std::map<std::string, uint64_t>(waiting_)) {
         spdlog::warn("{}: no answer from {} before the deadline", what_, site);
-        Fail(site, Timeout(what_ + ": deadline passed"));
+        Fail(site, Timeout(deadline_reason_));
       }
       break;
     }

@@ -48,8 +48,10 @@ class TaskRound {
   using Handler = std::function<Verdict(const std::string& site, const uint64_t* task,
                                         wire::Message& m, size_t bytes)>;
 
-  // `what` names the exchange in logs and deadline failures ("round 3", "key sharing").
-  TaskRound(SiteRegistry& sites, std::string what);
+  // `what` names the exchange in logs ("round 3", "round 3 key sharing"); `deadline_reason`
+  // is the failure recorded for sites that did not answer in time.
+  TaskRound(SiteRegistry& sites, std::string what,
+            std::string deadline_reason = "deadline passed");
 
   // Sends `body` and waits for `site`'s reply to `task_id`. A failed send fails the site (and
   // returns false). `bytes` (optional) accumulates the encoded size.
@@ -74,6 +76,7 @@ class TaskRound {
 
   SiteRegistry& sites_;
   const std::string what_;
+  const std::string deadline_reason_;
   std::map<std::string, uint64_t> waiting_;  // site -> task id
   std::vector<std::string> answered_;
   std::vector<SiteFailure> failures_;
