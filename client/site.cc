@@ -14,6 +14,8 @@
 #include <variant>
 
 #include "client/latent_store.h"
+#include "client/site_connection.h"
+#include "client/site_impl.h"
 #include "client/site_metrics.h"
 #include "client/site_plan.h"
 #include "common/net/dealer.h"
@@ -33,36 +35,7 @@ std::string DataPath(const ClientConfig& c) {
   return c.data.manifest.empty() ? c.data.root : c.data.manifest;
 }
 
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
-
-// What the worker thread hands back: a reply to send, or the input of a secure aggregation
-// round (never sent as such: the session masks it first).
-using WorkOutput = std::variant<wire::Body, SecAggInput>;
-
-template <typename T>
-Result<WorkOutput> AsWork(Result<T> r) {
-  if (!r.ok()) return r.status();
-  return WorkOutput(std::move(r).value());
-}
-
-struct Site::Impl {
-  std::optional<DealerEndpoint> dealer;
-  std::string run_id;
-  uint64_t heartbeat_seq = 0;
-  std::future<Result<WorkOutput>> work;   // the reply of the task being worked on
-  std::unique_ptr<SecAggSession> secagg;  // the current secure aggregation round, if any
-  uint64_t work_task_id = 0;
-  std::unique_ptr<SiteMetrics> metrics;  // config `metrics.enabled`: the site's own /metrics
-  // The newest train task that arrived while busy (e.g. from a restarted coordinator); it starts
-  // as soon as the current work ends. Older queued tasks are superseded.
-  std::optional<wire::TrainTask> queued;
-};
 
 Site::Site(const ClientConfig& config) : config_(config), impl_(std::make_unique<Impl>()) {}
 Site::~Site() {
@@ -152,12 +125,17 @@ Status Site::StartTraining(wire::TrainTask task,
   if (secure) {
     impl_->work = std::async(std::launch::async,
                              [this, t = std::move(task), setup = impl_->secagg->setup()] {
+                               std::optional<WorkGate::Slot> slot;
+                               if (gate_) slot.emplace(*gate_);
                                return AsWork(TrainSecure(t, setup));
                              });
     return Status::Ok();
   }
-  impl_->work =
-      std::async(std::launch::async, [this, t = std::move(task)] { return AsWork(Train(t)); });
+  impl_->work = std::async(std::launch::async, [this, t = std::move(task)] {
+    std::optional<WorkGate::Slot> slot;
+    if (gate_) slot.emplace(*gate_);
+    return AsWork(Train(t));
+  });
   return Status::Ok();
 }
 
@@ -241,33 +219,34 @@ Status Site::HandleSecAgg(wire::Body& body,
 Status Site::Run(const std::atomic<bool>& stop) {
   ASSIGN_OR_RETURN(DealerOptions options, DealerOptionsFromConfig(config_));
   ASSIGN_OR_RETURN(DealerEndpoint dealer, DealerEndpoint::Connect(options));
+  return Serve(dealer, stop);
+}
+
+Status Site::Serve(SiteTransport& transport, const std::atomic<bool>& stop) {
   Impl& s = *impl_;
-  s.dealer.emplace(std::move(dealer));
-  milliseconds heartbeat(static_cast<int64_t>(config_.heartbeat_s * 1000));
   if (config_.metrics.enabled && !s.metrics) {
-    ASSIGN_OR_RETURN(s.metrics, SiteMetrics::Start(config_, static_cast<int64_t>(split_.train.size()),
-                                                   static_cast<int64_t>(split_.val.size())));
+    ASSIGN_OR_RETURN(s.metrics,
+                     SiteMetrics::Start(config_, static_cast<int64_t>(split_.train.size()),
+                                        static_cast<int64_t>(split_.val.size())));
     spdlog::info("site metrics on port {} at /metrics", s.metrics->port());
   }
-
-  std::function<Status(wire::Body, milliseconds)> send = [&](wire::Body body,
-                                                            milliseconds timeout) {
-    wire::Message m;
-    m.run_id = s.run_id;
-    m.body = std::move(body);
-    std::string encoded = wire::Encode(m);
+  ConnectionHooks hooks;
+  hooks.before_send = [&](const wire::Body& body, const std::string& encoded) {
     // Recorded before it leaves: a message the audit log cannot hold is not sent.
     AuditContext context;
     context.vote_bits = s.secagg ? s.secagg->setup().vote_bits : 0;
     context.binary_weights = trained_binary_.load();
     context.float_values = trained_float_.load();
-    RETURN_IF_ERROR(governance_->BeforeSend(m.body, encoded, context));
-    if (s.metrics) s.metrics->Sent(m.body, encoded.size());
-    Status st = s.dealer->Send(encoded, timeout);
-    if (!st.ok()) governance_->SendFailed(m.body, encoded, st.message());
-    return st;
+    RETURN_IF_ERROR(governance_->BeforeSend(body, encoded, context));
+    if (s.metrics) s.metrics->Sent(body, encoded.size());
+    return Status::Ok();
   };
-  auto hello = [&]() {
+  hooks.send_failed = [&](const wire::Body& body, const std::string& encoded,
+                          const std::string& why) { governance_->SendFailed(body, encoded, why); };
+  hooks.received = [&](const wire::Message& m, size_t bytes) {
+    if (s.metrics) s.metrics->Received(m, bytes);
+  };
+  hooks.hello = [&] {
     wire::Hello h;
     h.site_id = config_.site_id;
     h.software_version = kVersion;
@@ -277,128 +256,25 @@ Status Site::Run(const std::atomic<bool>& stop) {
     }
     h.num_train = split_.train.size();
     h.num_val = split_.val.size();
-    return send(h, milliseconds(1000));
+    return h;
   };
-
-  // Introduce ourselves; the coordinator may not be up yet.
-  bool introduced = false;
-  auto last_heartbeat = Clock::now();
+  hooks.welcomed = [&](const wire::Welcome& w) { return governance_->OnWelcome(w); };
+  SiteConnection connection(transport, config_.coordinator,
+                            milliseconds(static_cast<int64_t>(config_.heartbeat_s * 1000)),
+                            std::move(hooks));
+  const SendFn send = [&](wire::Body body, milliseconds timeout) {
+    return connection.Send(std::move(body), timeout);
+  };
+  // Introduce ourselves (the coordinator may not be up yet), then serve: deliver finished
+  // work, start queued work, beat, and hand task traffic to the task runner.
   while (!stop.load()) {
-    if (!introduced) {
-      Status st = hello();
-      if (st.ok()) {
-        introduced = true;
-        spdlog::info("hello sent to {}", config_.coordinator);
-      } else if (st.code() != StatusCode::kTimeout) {
-        return st;
-      } else {
-        spdlog::debug("coordinator not reachable yet: {}", st.message());
-        continue;
-      }
-    }
-    // Deliver a finished task's reply; keep trying until it goes through.
-    if (s.work.valid() && s.work.wait_for(milliseconds(0)) == std::future_status::ready) {
-      Result<WorkOutput> out = s.work.get();
-      Result<wire::Body> reply = wire::Body(wire::Heartbeat{});
-      if (!out.ok()) {
-        spdlog::error("task {} failed: {}", s.work_task_id, out.status().ToString());
-        reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, out.status().message()});
-      } else if (auto* input = std::get_if<SecAggInput>(&*out)) {
-        // Never sent as is: only the session's masked form leaves the site.
-        if (s.secagg && s.secagg->task_id() == input->task_id) {
-          Status st = s.secagg->SetInput(std::move(*input));
-          if (!st.ok()) reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, st.message()});
-          RETURN_IF_ERROR(SendMaskedIfReady(send));
-        } else {
-          spdlog::warn("task {}: its secure aggregation round is over; result dropped",
-                       s.work_task_id);
-        }
-      } else {
-        reply = std::get<wire::Body>(std::move(*out));
-      }
-      if (!std::holds_alternative<wire::Heartbeat>(*reply)) {
-        Status st = send(*reply, milliseconds(30000));
-        if (!st.ok()) {
-          spdlog::warn("could not deliver the reply of task {}: {}", s.work_task_id, st.message());
-        }
-      }
-    }
-    if (!s.work.valid() && s.queued) {
-      wire::TrainTask next = std::move(*s.queued);
-      s.queued.reset();
-      RETURN_IF_ERROR(StartTraining(std::move(next), send));
-    }
-    if (Clock::now() - last_heartbeat >= heartbeat) {
-      last_heartbeat = Clock::now();
-      (void)send(wire::Heartbeat{++s.heartbeat_seq, NowUnixMs()}, milliseconds(100));
-    }
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     s.dealer->Receive(std::min(milliseconds(200), heartbeat / 2)));
-    if (!bytes) continue;
-    Result<wire::Message> msg = wire::Decode(*bytes);
-    if (!msg.ok()) {
-      spdlog::warn("dropped a malformed message from the coordinator: {}", msg.status().message());
-      continue;
-    }
-    if (s.metrics) s.metrics->Received(*msg, bytes->size());
-    if (auto* w = std::get_if<wire::Welcome>(&msg->body)) {
-      if (!w->accepted) return PermissionDenied("coordinator refused this site: " + w->reason);
-      s.run_id = w->run_id;
-      // Beat at least as often as the coordinator expects.
-      if (w->heartbeat_ms > 0) heartbeat = std::min(heartbeat, milliseconds(w->heartbeat_ms));
-      spdlog::info("joined run {}", s.run_id);
-      if (std::string why = governance_->OnWelcome(*w); !why.empty()) {
-        // Stay connected: tasks are refused until the plan is approved, then the site trains.
-        spdlog::warn("{}", why);
-        (void)send(wire::Refusal{0, 0, why}, milliseconds(1000));
-      }
-    } else if (auto* t = std::get_if<wire::TrainTask>(&msg->body)) {
-      s.run_id = msg->run_id;
-      // A resumed coordinator re-issues the interrupted round's tasks with the same ids: the
-      // one already running (or queued) will answer it.
-      if ((s.work.valid() && s.work_task_id == t->task_id) ||
-          (s.queued && s.queued->task_id == t->task_id)) {
-        spdlog::info("round {} task {} is already in hand: duplicate ignored", t->round,
-                     t->task_id);
-        continue;
-      }
-      if (s.work.valid()) {
-        spdlog::info("round {} task queued until the current task ends", t->round);
-        s.queued = std::move(*t);
-        continue;
-      }
-      RETURN_IF_ERROR(StartTraining(std::move(*t), send));
-    } else if (auto* e = std::get_if<wire::EvaluateTask>(&msg->body)) {
-      if (s.work.valid()) {
-        (void)send(wire::Refusal{e->task_id, e->round, "busy with another task"}, milliseconds(1000));
-        continue;
-      }
-      if (std::string why = governance_->Admit(*e); !why.empty()) {
-        spdlog::warn("refusing evaluation of round {}: {}", e->round, why);
-        (void)send(wire::Refusal{e->task_id, e->round, why}, milliseconds(1000));
-        continue;
-      }
-      s.work_task_id = e->task_id;
-      s.work = std::async(std::launch::async,
-                          [this, task = *e] { return AsWork(EvaluateGlobal(task)); });
-    } else if (std::holds_alternative<wire::SecAggSetup>(msg->body) ||
-               std::holds_alternative<wire::SecAggKeysRelay>(msg->body) ||
-               std::holds_alternative<wire::SecAggSharesRelay>(msg->body) ||
-               std::holds_alternative<wire::SecAggConsistencyCheck>(msg->body) ||
-               std::holds_alternative<wire::SecAggUnmaskRequest>(msg->body)) {
-      s.run_id = msg->run_id;
-      RETURN_IF_ERROR(HandleSecAgg(msg->body, send));
-    } else if (auto* err = std::get_if<wire::Error>(&msg->body)) {
-      if (err->code == wire::ErrorCode::kUnknownSite) {
-        spdlog::info("coordinator does not know this site (restarted?): saying hello again");
-        introduced = false;
-      } else {
-        spdlog::warn("coordinator error {}: {}", wire::ErrorCodeName(err->code), err->message);
-      }
-    } else if (auto* bye = std::get_if<wire::Goodbye>(&msg->body)) {
-      spdlog::info("run finished: {}", bye->reason);
-      return Status::Ok();
-    }
+    ASSIGN_OR_RETURN(bool introduced, connection.EnsureIntroduced());
+    if (!introduced) continue;
+    RETURN_IF_ERROR(DeliverWork(send));
+    connection.Beat();
+    ASSIGN_OR_RETURN(std::optional<wire::Message> msg, connection.Receive());
+    if (connection.finished()) return Status::Ok();
+    if (msg) RETURN_IF_ERROR(Dispatch(*msg, connection, send));
   }
   return Aborted("stopped");
 }

@@ -1,5 +1,7 @@
 // Site: the hospital daemon's logic. Loads the site's images, connects out to the coordinator,
-// says hello, and then answers tasks until the coordinator says goodbye:
+// says hello, and then answers tasks until the coordinator says goodbye. Its parts: the
+// connection (client/site_connection.h: hello, welcome, heartbeats over a SiteTransport) and
+// the task runner (site_runner.cc), which hands each task to its handler:
 // Every task is first admitted against the training plan this site approved (client/site_plan.h)
 // and every message sent is recorded in the site's audit log first.
 //   TrainTask    -> policy check -> local training on the train split -> Update (or Refusal);
@@ -25,7 +27,9 @@
 #include <optional>
 #include <string>
 
+#include "client/work_gate.h"
 #include "common/config.h"
+#include "common/net/transport.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
 #include "data/dataset.h"
@@ -37,6 +41,7 @@
 namespace fedsmear {
 
 class SiteGovernance;  // client/site_plan.h
+class SiteConnection;  // client/site_connection.h
 
 class Site {
  public:
@@ -45,14 +50,26 @@ class Site {
   static Result<std::unique_ptr<Site>> Create(const ClientConfig& config);
   ~Site();
 
-  // Serves tasks until Goodbye (OK), a stop request (Aborted) or a fatal error.
+  // Serves tasks until Goodbye (OK), a stop request (Aborted) or a fatal error, over a ZeroMQ
+  // DealerEndpoint built from the config.
   Status Run(const std::atomic<bool>& stop);
+  // The same over a given transport (the in-process hub of a simulation), which must outlive
+  // the call.
+  Status Serve(SiteTransport& transport, const std::atomic<bool>& stop);
 
   const Dataset& dataset() const { return dataset_; }
+  // Training and evaluation wait for a slot of `gate` (simulations of many sites); call before
+  // Run/Serve.
+  void set_work_gate(std::shared_ptr<WorkGate> gate) { gate_ = std::move(gate); }
 
  private:
   struct Impl;
+  using SendFn = std::function<Status(wire::Body, std::chrono::milliseconds)>;
   explicit Site(const ClientConfig& config);
+  // The task runner (client/site_runner.cc): delivers the worker's finished reply (and starts a
+  // queued train task), and dispatches task traffic to the trainer, evaluator and SecAgg+.
+  Status DeliverWork(const SendFn& send);
+  Status Dispatch(wire::Message& msg, SiteConnection& connection, const SendFn& send);
   // Maps the site's data onto the task's class order (rescanning when it differs) and checks
   // the site policy: "" when the task is acceptable, else the reason to refuse it.
   Result<std::string> PrepareTask(const std::vector<std::string>& class_names, int epochs);
@@ -94,6 +111,7 @@ class Site {
   std::unique_ptr<SiteGovernance> governance_;
   std::atomic<uint64_t> trained_binary_{0};
   std::atomic<uint64_t> trained_float_{0};
+  std::shared_ptr<WorkGate> gate_;  // optional (set_work_gate)
 };
 
 }  // namespace fedsmear

@@ -1,6 +1,7 @@
 // One training round, and what follows it: evaluation, metrics, checkpoint, final outputs.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -9,6 +10,7 @@
 #include "common/file_util.h"
 #include "coordinator/checkpoint.h"
 #include "coordinator/server_impl.h"
+#include "coordinator/task_round.h"
 #include "models/codec.h"
 #include "models/densenet.h"
 #include "models/packed_model.h"
@@ -69,11 +71,11 @@ Result<wire::TrainTask> Coordinator::Impl::MakeTrainTask(int round, double lr,
 Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<bool>& stop) {
   if (config.secure_aggregation == "secagg+") return SecureTrainRound(round, stop);
   RoundOutcome out;
-  RETURN_IF_ERROR(DrainQueued());
+  RETURN_IF_ERROR(sites().DrainQueued());
   auto started = Clock::now();
   const double lr = schedule.RateFor(round);
   std::vector<TrainInstruction> plan =
-      strategy->ConfigureTrain(round, LiveSites(), config.train, lr, rng);
+      strategy->ConfigureTrain(round, sites().Live(), config.train, lr, rng);
   if (static_cast<int>(plan.size()) < config.min_sites) {
     spdlog::warn("round {}: only {} site(s) available, {} required", round, plan.size(),
                  config.min_sites);
@@ -82,105 +84,65 @@ Result<RoundOutcome> Coordinator::Impl::TrainRound(int round, const std::atomic<
   ModelState received;
   ASSIGN_OR_RETURN(wire::TrainTask task, MakeTrainTask(round, lr, &received));
 
-  std::map<std::string, uint64_t> pending;  // site -> task id
+  TaskRound tasks(sites(), "round " + std::to_string(round));
   for (const TrainInstruction& ins : plan) {
     task.train = ins.config;
     task.task_id = next_task_id++;
-    uint64_t bytes = 0;
-    Status st = Send(ins.site_id, task, &bytes);
     out.selected.push_back(ins.site_id);
-    if (!st.ok()) {
-      spdlog::warn("round {}: could not send the task to {}: {}", round, ins.site_id, st.message());
-      out.failures.push_back({ins.site_id, st});
-      continue;
-    }
-    out.bytes_down += bytes;
-    pending[ins.site_id] = task.task_id;
+    tasks.Send(ins.site_id, task, task.task_id, &out.bytes_down);
   }
   status->RoundStarted(round, out.selected);
   spdlog::info("round {}: {} site(s) selected, lr {:.2e}, model {:.2f} MiB ({})", round,
                plan.size(), lr, task.model.data.size() / 1048576.0, config.codec_down);
 
   std::unique_ptr<RoundAggregator> agg = strategy->BeginAggregate(round, global);
-  std::set<std::string> answered;
   double val_weighted = 0, val_samples = 0;
-  auto on_round = [&](const std::string& site, wire::Message& m, size_t bytes) {
-    if (auto* u = std::get_if<wire::Update>(&m.body)) {
-      out.bytes_up += bytes;
-      auto it = pending.find(site);
-      if (u->round != static_cast<uint32_t>(round)) {
-        spdlog::warn("rejected update from {}: round {} is closed (now {})", site, u->round, round);
-        return;
-      }
-      if (it == pending.end()) {
-        spdlog::warn("rejected update from {}: {}", site,
-                     answered.count(site) ? "duplicate" : "site was not selected this round");
-        return;
-      }
-      if (u->task_id != it->second) {
-        spdlog::warn("rejected update from {}: unknown task {}", site, u->task_id);
-        return;
-      }
-      pending.erase(it);
-      answered.insert(site);
-      Result<ModelState> state = DecodeUpdate(u->update.data, received);
-      Status st = state.ok() ? CheckSameLayout(global, *state) : state.status();
-      if (st.ok()) {
-        state->meta = global.meta;
-        // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
-        st = agg->Add({site, SiteWeight(site), std::move(*state)});
-      }
-      if (!st.ok()) {
-        spdlog::warn("rejected update from {}: {}", site, st.message());
-        out.failures.push_back({site, st});
-        return;
-      }
-      out.reported.push_back(site);
-      status->SetSiteState(site, "reported", "round " + std::to_string(round));
-      out.train_s = std::max(out.train_s, u->metrics.train_seconds);
-      if (u->metrics.num_val > 0) {
-        val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
-        val_samples += static_cast<double>(u->metrics.num_val);
-      }
-      spdlog::info("round {}: update from {} ({} samples, {:.2f} MiB, train acc {:.3f})", round,
-                   site, u->num_samples, bytes / 1048576.0, u->metrics.train_accuracy);
-    } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
-      if (pending.erase(site)) {
-        spdlog::warn("round {}: site {} refused: {}", round, site, r->reason);
-        out.failures.push_back({site, PermissionDenied(r->reason)});
-      }
-    } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
-      if (pending.erase(site)) {
-        spdlog::warn("round {}: site {} failed: {}", round, site, e->message);
-        out.failures.push_back({site, Internal(e->message)});
-      }
+  auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
+                      size_t bytes) -> Verdict {
+    auto* u = std::get_if<wire::Update>(&m.body);
+    if (u == nullptr) return Verdict::Ignore();
+    out.bytes_up += bytes;
+    if (u->round != static_cast<uint32_t>(round)) {
+      spdlog::warn("rejected update from {}: round {} is closed (now {})", site, u->round, round);
+      return Verdict::Ignore();
     }
+    if (task_id == nullptr) {
+      const bool selected =
+          std::find(out.selected.begin(), out.selected.end(), site) != out.selected.end();
+      spdlog::warn("rejected update from {}: {}", site,
+                   selected ? "duplicate" : "site was not selected this round");
+      return Verdict::Ignore();
+    }
+    if (u->task_id != *task_id) {
+      spdlog::warn("rejected update from {}: unknown task {}", site, u->task_id);
+      return Verdict::Ignore();
+    }
+    Result<ModelState> state = DecodeUpdate(u->update.data, received);
+    Status st = state.ok() ? CheckSameLayout(global, *state) : state.status();
+    if (st.ok()) {
+      state->meta = global.meta;
+      // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
+      st = agg->Add({site, sites().Weight(site), std::move(*state)});
+    }
+    if (!st.ok()) {
+      spdlog::warn("rejected update from {}: {}", site, st.message());
+      return Verdict::Fail(st);
+    }
+    out.reported.push_back(site);
+    status->SetSiteState(site, "reported", "round " + std::to_string(round));
+    out.train_s = std::max(out.train_s, u->metrics.train_seconds);
+    if (u->metrics.num_val > 0) {
+      val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
+      val_samples += static_cast<double>(u->metrics.num_val);
+    }
+    spdlog::info("round {}: update from {} ({} samples, {:.2f} MiB, train acc {:.3f})", round,
+                 site, u->num_samples, bytes / 1048576.0, u->metrics.train_accuracy);
+    return Verdict::Answer();
   };
   const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(config.round_deadline_s));
-  while (!pending.empty()) {
-    if (stop.load()) return Aborted("stopped during round " + std::to_string(round));
-    auto now = Clock::now();
-    if (now >= deadline) {
-      for (const auto& [site, id] : pending) {
-        spdlog::warn("round {}: no update from {} before the deadline", round, site);
-        out.failures.push_back({site, Timeout("deadline passed")});
-      }
-      break;
-    }
-    auto slice = std::min<Clock::duration>(deadline - now, milliseconds(200));
-    RETURN_IF_ERROR(Pump(std::chrono::duration_cast<milliseconds>(slice), on_round).status());
-    for (auto it = pending.begin(); it != pending.end();) {
-      if (IsSilent(it->first)) {
-        spdlog::warn("round {}: site {} went silent (no heartbeat): dropped from the round", round,
-                     it->first);
-        out.failures.push_back({it->first, Unavailable("site went silent")});
-        it = pending.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  RETURN_IF_ERROR(tasks.Collect(deadline, stop, on_reply));
+  out.failures = tasks.failures();
   out.updates = agg->count();
   out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
   out.mean_site_val_accuracy = val_samples > 0 ? val_weighted / val_samples : 0;
@@ -322,7 +284,7 @@ Status Coordinator::Impl::WriteFinalOutputs() {
   info.strategy = strategy->name();
   info.codec_down = config.codec_down;
   info.codec_up = config.codec_up;
-  info.sites_total = static_cast<int>(sites.size());
+  info.sites_total = static_cast<int>(sites().size());
   if (Status st = WriteRunReport(config.run_dir, info); !st.ok()) {
     // The model is what matters; a report problem must not fail the run.
     spdlog::warn("could not write the run report: {}", st.message());
@@ -338,50 +300,34 @@ namespace fedsmear {
 
 Result<EvalSummary> Coordinator::Impl::FederatedEvaluate(int round, uint64_t* bytes_down,
                                                          const std::atomic<bool>& stop) {
-  RETURN_IF_ERROR(DrainQueued());
-  std::vector<std::string> ids = strategy->ConfigureEvaluate(round, LiveSites());
+  RETURN_IF_ERROR(sites().DrainQueued());
+  std::vector<std::string> ids = strategy->ConfigureEvaluate(round, sites().Live());
   if (ids.empty()) return EvalSummary{};
   const double budget = std::min(config.round_deadline_s, 300.0);
   wire::EvaluateTask task;
   DescribeModel(global, config.codec_down, round, budget, &task);
-  std::map<std::string, uint64_t> pending;
+  TaskRound tasks(sites(), "evaluation of round " + std::to_string(round));
   for (const std::string& id : ids) {
     task.task_id = next_task_id++;
-    uint64_t bytes = 0;
-    if (Send(id, task, &bytes).ok()) {
-      *bytes_down += bytes;
-      pending[id] = task.task_id;
-    }
+    tasks.Send(id, task, task.task_id, bytes_down);
   }
   std::vector<EvalReport> reports;
-  std::vector<SiteFailure> failures;
-  auto on_round = [&](const std::string& site, wire::Message& m, size_t) {
-    auto it = pending.find(site);
-    if (it == pending.end()) return;
+  auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
+                      size_t) -> Verdict {
     if (auto* r = std::get_if<wire::EvaluateResult>(&m.body)) {
-      if (r->task_id != it->second) return;
+      if (task_id == nullptr || r->task_id != *task_id) return Verdict::Ignore();
       reports.push_back({site, r->num_samples, r->loss, r->accuracy});
-      pending.erase(it);
-    } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
-      failures.push_back({site, Internal(e->message)});
-      pending.erase(it);
-    } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
-      failures.push_back({site, PermissionDenied(r->reason)});
-      pending.erase(it);
-    } else if (std::holds_alternative<wire::Update>(m.body)) {
+      return Verdict::Answer();
+    }
+    if (std::holds_alternative<wire::Update>(m.body)) {
       spdlog::warn("late update from {} for a closed round: rejected", site);
     }
+    return Verdict::Ignore();
   };
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(budget));
-  while (!pending.empty() && Clock::now() < deadline) {
-    if (stop.load()) return Aborted("stopped during evaluation of round " + std::to_string(round));
-    RETURN_IF_ERROR(Pump(milliseconds(200), on_round).status());
-    for (auto it = pending.begin(); it != pending.end();) {
-      it = IsSilent(it->first) ? pending.erase(it) : std::next(it);
-    }
-  }
-  EvalSummary s = strategy->AggregateEvaluate(round, reports, failures);
+  RETURN_IF_ERROR(tasks.Collect(deadline, stop, on_reply));
+  EvalSummary s = strategy->AggregateEvaluate(round, reports, tasks.failures());
   spdlog::info("round {} federated evaluation: accuracy {:.4f} over {} validation images at {} "
                "site(s)", round, s.accuracy, s.num_samples, s.sites);
   return s;

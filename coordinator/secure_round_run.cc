@@ -1,9 +1,10 @@
 // Coordinator::Impl::SecureTrainRound: one SecAgg+ training round, as a small state machine
 // (Coordinator::Impl::SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
-// Prepare (select, parameters, setup) -> Broadcast -> RunStage x 4 with the relays between
-// them -> Aggregate: the unmasked sum becomes a RoundSum (SecureRoundSum, secure_round.cc) that
-// the strategy finishes exactly as in a plain round.
-// Thread-safety: the coordinator's round loop only; one object per round.
+// Prepare (select, parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
+// coordinator/task_round.h) with the relays between them -> Aggregate: the unmasked sum
+// becomes a RoundSum (SecureRoundSum, secure_round.cc) that the strategy finishes exactly
+// as in a plain round. Thread-safety: the coordinator's round loop only; one object per
+// round.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "coordinator/secure_round.h"
 #include "coordinator/server_impl.h"
+#include "coordinator/task_round.h"
 #include "secagg/config.h"
 #include "secagg/server.h"
 #include "secagg/site_secagg.h"
@@ -49,14 +51,15 @@ class Coordinator::Impl::SecureRound {
   void PlanVotes();
   // Sends SecAggSetup, then the TrainTask, to every selected site.
   void Broadcast();
-  // Receives until every expected site answered, `until` passed, or the missing fell silent.
+  // Collects the current stage's answers (a TaskRound over the waiting sites) until every
+  // expected site answered, `until` passed, or the missing fell silent.
   Status RunStage(Clock::time_point until, const char* what);
   // Moves to `next`, expecting answers from those who answered the last stage.
   void NextStage(Stage next);
-  void OnMessage(const std::string& site, wire::Message& m, size_t bytes);
-  void OnMasked(uint32_t id, const std::string& site, const wire::SecAggMasked& x, size_t bytes);
-  // Validates one stage message's outcome and moves its sender on.
-  void Accept(uint32_t id, Stage expected, Status st);
+  // `task`: the task id the site owes in this stage, nullptr when it is not waited for.
+  Verdict OnMessage(const std::string& site, const uint64_t* task, wire::Message& m,
+                    size_t bytes);
+  Verdict OnMasked(const std::string& site, const wire::SecAggMasked& x, size_t bytes);
   void Fail(uint32_t id, Status why);
   bool Send(uint32_t id, wire::Body body, uint64_t* counter);
   Status RelayKeys();
@@ -115,7 +118,7 @@ RoundOutcome Coordinator::Impl::SecureRound::Incomplete(const std::string& why) 
 
 Result<bool> Coordinator::Impl::SecureRound::Prepare() {
   lr_ = impl_.schedule.RateFor(round_);
-  std::vector<SiteInfo> live = impl_.LiveSites();
+  std::vector<SiteInfo> live = impl_.sites().Live();
   live.erase(std::remove_if(live.begin(), live.end(),
                             [&](const SiteInfo& s) { return impl_.secagg_benched.count(s.site_id); }),
              live.end());
@@ -169,7 +172,7 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
     const std::string& key = impl_.sign_keys[ins.site_id];
     setup_.sites.push_back({ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
-    if (__builtin_add_overflow(setup_.total_weight, impl_.SiteWeight(ins.site_id),
+    if (__builtin_add_overflow(setup_.total_weight, impl_.sites().Weight(ins.site_id),
                                &setup_.total_weight)) {
       return Internal("secagg: total weight overflows");
     }
@@ -194,7 +197,7 @@ void Coordinator::Impl::SecureRound::PlanVotes() {
   if (!impl_.strategy->Contribution().binary_votes) return;
   std::vector<uint64_t> sizes;
   for (const TrainInstruction& ins : plan_) {
-    sizes.push_back(impl_.SiteWeight(ins.site_id));
+    sizes.push_back(impl_.sites().Weight(ins.site_id));
   }
   vote_weights_ = secagg::VoteWeights(sizes);
   uint64_t total_votes = 0;
@@ -212,7 +215,7 @@ void Coordinator::Impl::SecureRound::Fail(uint32_t id, Status why) {
 
 bool Coordinator::Impl::SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
   uint64_t bytes = 0;
-  Status st = impl_.Send(ids_[id - 1], std::move(body), &bytes);
+  Status st = impl_.sites().Send(ids_[id - 1], std::move(body), &bytes);
   *counter += bytes;
   if (!st.ok()) Fail(id, st);
   return st.ok();
@@ -238,67 +241,70 @@ void Coordinator::Impl::SecureRound::Broadcast() {
       lr_);
 }
 
-void Coordinator::Impl::SecureRound::Accept(uint32_t id, Stage expected, Status st) {
-  if (stage_ != expected || !waiting_.count(id)) return;  // late or unexpected: ignored
-  if (!st.ok()) return Fail(id, st);
-  waiting_.erase(id);
-  answered_.insert(id);
-}
-
-void Coordinator::Impl::SecureRound::OnMessage(const std::string& site, wire::Message& m,
-                                               size_t bytes) {
+Verdict Coordinator::Impl::SecureRound::OnMessage(const std::string& site, const uint64_t* task,
+                                                  wire::Message& m, size_t bytes) {
   auto it = by_site_.find(site);
-  if (it == by_site_.end()) return;
+  if (it == by_site_.end()) return Verdict::Ignore();
   const uint32_t id = it->second;
   // Each stage message counts on the wire, then is dropped unless it is this round's, of the
   // current stage, from a site still expected.
   auto expected = [&](uint32_t r, uint64_t t, Stage s) {
-    return Ours(r, t) && stage_ == s && waiting_.count(id);
+    return task != nullptr && Ours(r, t) && stage_ == s;
   };
+  auto outcome = [](Status st) { return st.ok() ? Verdict::Answer() : Verdict::Fail(st); };
   if (auto* k = std::get_if<wire::SecAggKeys>(&m.body)) {
     out_.bytes_secagg += bytes;
-    if (!expected(k->round, k->task_id, Stage::kAdvertise)) return;
+    if (!expected(k->round, k->task_id, Stage::kAdvertise)) return Verdict::Ignore();
     Result<secagg::AdvertisedKeys> keys = KeysFromWire(*k, id, task_id_);
-    Accept(id, Stage::kAdvertise, keys.ok() ? server_->AddAdvertisedKeys(*keys) : keys.status());
-  } else if (auto* s = std::get_if<wire::SecAggShares>(&m.body)) {
+    return outcome(keys.ok() ? server_->AddAdvertisedKeys(*keys) : keys.status());
+  }
+  if (auto* s = std::get_if<wire::SecAggShares>(&m.body)) {
     out_.bytes_secagg += bytes;
-    if (!expected(s->round, s->task_id, Stage::kShare)) return;
+    if (!expected(s->round, s->task_id, Stage::kShare)) return Verdict::Ignore();
     std::vector<secagg::EncryptedShares> shares;
     for (const wire::SecAggShare& e : s->shares) shares.push_back(ShareFromWire(e));
-    Accept(id, Stage::kShare, server_->AddEncryptedShares(id, shares));
-  } else if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
+    return outcome(server_->AddEncryptedShares(id, shares));
+  }
+  if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
     out_.bytes_up += bytes;
-    if (expected(x->round, x->task_id, Stage::kMask)) OnMasked(id, site, *x, bytes);
-  } else if (auto* c = std::get_if<wire::SecAggConsistencySignature>(&m.body)) {
+    if (!expected(x->round, x->task_id, Stage::kMask)) return Verdict::Ignore();
+    return OnMasked(site, *x, bytes);
+  }
+  if (auto* c = std::get_if<wire::SecAggConsistencySignature>(&m.body)) {
     out_.bytes_secagg += bytes;
-    if (!expected(c->round, c->task_id, Stage::kConsistency)) return;
+    if (!expected(c->round, c->task_id, Stage::kConsistency)) return Verdict::Ignore();
     Result<secagg::Signature64> signature = Signature64FromBytes(c->signature);
-    Accept(id, Stage::kConsistency,
-           signature.ok() ? server_->AddConsistencySignature(id, *signature) : signature.status());
-  } else if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
+    return outcome(signature.ok() ? server_->AddConsistencySignature(id, *signature)
+                                  : signature.status());
+  }
+  if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
     out_.bytes_secagg += bytes;
-    if (!expected(u->round, u->task_id, Stage::kUnmask)) return;
+    if (!expected(u->round, u->task_id, Stage::kUnmask)) return Verdict::Ignore();
     Result<secagg::UnmaskResponse> r = UnmaskResponseFromWire(*u, id);
-    Accept(id, Stage::kUnmask, r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
-  } else if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
+    return outcome(r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
+  }
+  // Refusals and errors of waited-for sites are the TaskRound's; a site that already answered
+  // this stage and then fails is out of the next one.
+  if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
     if (r->task_id == task_id_) Fail(id, PermissionDenied(r->reason));
   } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
     Fail(id, Internal(e->message));
   } else if (std::holds_alternative<wire::Update>(m.body)) {
     spdlog::warn("round {}: discarded a plain update from {} in a secure round", round_, site);
   }
+  return Verdict::Ignore();
 }
 
-void Coordinator::Impl::SecureRound::OnMasked(uint32_t id, const std::string& site,
-                                              const wire::SecAggMasked& x, size_t bytes) {
+Verdict Coordinator::Impl::SecureRound::OnMasked(const std::string& site,
+                                                 const wire::SecAggMasked& x, size_t bytes) {
+  const uint32_t id = by_site_[site];
   Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
   Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
-  Accept(id, Stage::kMask, st);
-  if (!st.ok()) return;
+  if (!st.ok()) return Verdict::Fail(st);
   // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
   // a second, independent claim).
-  if (__builtin_add_overflow(survivor_weight_, impl_.SiteWeight(site), &survivor_weight_)) {
-    return Fail(id, Internal("secagg: survivor weight overflows"));
+  if (__builtin_add_overflow(survivor_weight_, impl_.sites().Weight(site), &survivor_weight_)) {
+    return Verdict::Fail(Internal("secagg: survivor weight overflows"));
   }
   out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
   if (x.metrics.num_val > 0) {
@@ -306,29 +312,22 @@ void Coordinator::Impl::SecureRound::OnMasked(uint32_t id, const std::string& si
     val_samples_ += static_cast<double>(x.metrics.num_val);
   }
   spdlog::info("round {}: masked update from {} ({:.2f} MiB)", round_, site, bytes / 1048576.0);
+  return Verdict::Answer();
 }
 
 Status Coordinator::Impl::SecureRound::RunStage(Clock::time_point until, const char* what) {
-  auto on_round = [this](const std::string& site, wire::Message& m, size_t bytes) {
-    OnMessage(site, m, bytes);
-  };
-  while (!waiting_.empty()) {
-    if (stop_.load()) return Aborted("stopped during round " + std::to_string(round_));
-    const auto now = Clock::now();
-    if (now >= until) {
-      for (uint32_t id : std::set<uint32_t>(waiting_)) {
-        Fail(id, Timeout(std::string(what) + " deadline passed"));
-      }
-      break;
-    }
-    auto slice = std::min<Clock::duration>(until - now, milliseconds(200));
-    RETURN_IF_ERROR(
-        impl_.Pump(std::chrono::duration_cast<milliseconds>(slice), on_round).status());
-    for (uint32_t id : std::set<uint32_t>(waiting_)) {
-      if (impl_.IsSilent(ids_[id - 1])) Fail(id, Unavailable("site went silent"));
-    }
-  }
-  return Status::Ok();
+  TaskRound stage(impl_.sites(), "round " + std::to_string(round_) + " " + what,
+                  std::string(what) + " deadline passed");
+  for (uint32_t id : waiting_) stage.Expect(ids_[id - 1], task_id_);
+  waiting_.clear();
+  Status st = stage.Collect(until, stop_,
+                            [this](const std::string& site, const uint64_t* task,
+                                   wire::Message& m, size_t bytes) {
+                              return OnMessage(site, task, m, bytes);
+                            });
+  for (const SiteFailure& f : stage.failures()) Fail(by_site_[f.site_id], f.reason);
+  for (const std::string& site : stage.answered()) answered_.insert(by_site_[site]);
+  return st;
 }
 
 void Coordinator::Impl::SecureRound::NextStage(Stage next) {
@@ -436,7 +435,7 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
 }
 
 Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::atomic<bool>& stop) {
-  RETURN_IF_ERROR(DrainQueued());
+  RETURN_IF_ERROR(sites().DrainQueued());
   return SecureRound(*this, round, stop).Run();
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/net/router.h"
 #include "coordinator/server_impl.h"
 #include "coordinator/strategy_registry.h"
 #include "models/densenet.h"
@@ -50,7 +51,7 @@ Status CheckInsecureUse(const CoordinatorConfig& config) {
 Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Coordinator::~Coordinator() = default;
 
-std::string Coordinator::endpoint() const { return impl_->router->endpoint(); }
+std::string Coordinator::endpoint() const { return impl_->transport->endpoint(); }
 
 int Coordinator::status_port() const {
   return impl_->status_service ? impl_->status_service->port() : 0;
@@ -58,9 +59,11 @@ int Coordinator::status_port() const {
 
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
-    std::unique_ptr<CentralEvaluator> evaluator, bool resume) {
+    std::unique_ptr<CentralEvaluator> evaluator, bool resume,
+    std::unique_ptr<ServerTransport> transport) {
   RETURN_IF_ERROR(CheckInsecureUse(config));
   RETURN_IF_ERROR(CheckRegisteredChoices(config));
+  const bool transport_given = transport != nullptr;
   auto impl = std::make_unique<Impl>(config);
   impl->strategy = std::move(strategy);
   impl->evaluator = std::move(evaluator);
@@ -102,167 +105,45 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
   if (config.secure_aggregation == "secagg+") RETURN_IF_ERROR(impl->LoadSigningKeys());
   RETURN_IF_ERROR(impl->OpenAudit());
   RETURN_IF_ERROR(impl->StartStatus(restored));
-  ASSIGN_OR_RETURN(RouterOptions ro, RouterOptionsFromConfig(config));
-  ASSIGN_OR_RETURN(RouterEndpoint router, RouterEndpoint::Bind(ro));
-  impl->router.emplace(std::move(router));
+  RETURN_IF_ERROR(impl->Attach(std::move(transport)));
   spdlog::info("coordinator {} listening on {} ({}), run {}", impl->strategy->name(),
-               impl->router->endpoint(), config.insecure ? "INSECURE plain TCP" : "CurveZMQ",
+               impl->transport->endpoint(),
+               transport_given ? "in-process"
+               : config.insecure ? "INSECURE plain TCP" : "CurveZMQ",
                impl->run_id);
   return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));
 }
 
-Status Coordinator::Impl::Send(const std::string& site_id, wire::Body body, uint64_t* bytes) {
-  auto it = sites.find(site_id);
-  if (it == sites.end()) return NotFound("site " + site_id + " is not registered");
-  wire::Message m;
-  m.run_id = run_id;
-  m.body = std::move(body);
-  std::string encoded = wire::Encode(m);
-  if (bytes) *bytes = encoded.size();
-  AuditMessage("sent", site_id, m.body, encoded);
-  return router->Send(it->second.peer_id, encoded, milliseconds(10000));
-}
-
-std::vector<SiteInfo> Coordinator::Impl::LiveSites() const {
-  std::vector<SiteInfo> out;
-  for (const auto& [id, rec] : sites) {
-    if (!IsSilent(id)) out.push_back(rec.info);
+Status Coordinator::Impl::Attach(std::unique_ptr<ServerTransport> given) {
+  if (given) {
+    transport = std::move(given);
+  } else {
+    ASSIGN_OR_RETURN(RouterOptions ro, RouterOptionsFromConfig(config));
+    ASSIGN_OR_RETURN(RouterEndpoint router, RouterEndpoint::Bind(ro));
+    transport = std::make_unique<RouterEndpoint>(std::move(router));
   }
-  return out;
-}
-
-bool Coordinator::Impl::IsSilent(const std::string& site_id) const {
-  auto it = sites.find(site_id);
-  if (it == sites.end()) return true;
-  return Clock::now() - it->second.last_seen >
-         std::chrono::duration<double>(3 * config.heartbeat_s);
-}
-
-uint64_t Coordinator::Impl::SiteWeight(const std::string& site_id) const {
-  auto it = sites.find(site_id);
-  const uint64_t cap = static_cast<uint64_t>(std::max<int64_t>(1, config.max_site_samples));
-  if (it == sites.end()) return 1;
-  return std::clamp<uint64_t>(it->second.info.num_train, 1, cap);
-}
-
-Result<bool> Coordinator::Impl::Pump(
-    milliseconds timeout,
-    const std::function<void(const std::string&, wire::Message&, size_t)>& on_round) {
-  ASSIGN_OR_RETURN(std::optional<Incoming> in, router->Receive(timeout));
-  if (!in) return false;
-  wire::DecodeLimits limits;
-  limits.max_message_bytes = static_cast<uint64_t>(config.max_message_mb * 1048576.0);
-  Result<wire::Message> msg = wire::Decode(in->bytes, limits);
-  if (!msg.ok()) {
-    spdlog::warn("dropped a malformed message from {} ({}): {}", in->site_id, in->peer_address,
-                 msg.status().message());
-    return true;
-  }
-  if (muted_peers.count(in->peer_id)) return true;  // a connection dropped for not reading
-  if (auto* hello = std::get_if<wire::Hello>(&msg->body)) {
-    const std::string id = hello->site_id;
-    wire::Welcome w{true, "", run_id, static_cast<uint32_t>(config.heartbeat_s * 1000),
-                    plan.bytes, plan.hash};
-    AuditMessage("received", id, msg->body, in->bytes);
-    if (!in->site_id.empty() && in->site_id != id) {
-      w.accepted = false;
-      w.reason = "hello names site " + id + " but the key belongs to " + in->site_id;
-    } else if (!wire::IsValidSiteId(id)) {
-      w.accepted = false;
-      w.reason = "invalid site id";
-    } else if (!config.model.class_names.empty() && hello->class_names.empty()) {
-      w.accepted = false;
-      w.reason = "site reports no classes";
-    }
-    if (!w.accepted) {
-      spdlog::warn("refused site {}: {}", id, w.reason);
-      AuditEvent("site_refused", {{"site", id}, {"reason", w.reason}});
-      wire::Message m{wire::kProtocolVersion, run_id, w};
-      (void)router->Send(in->peer_id, wire::Encode(m), milliseconds(1000));
-      return true;
-    }
-    if (hello->num_train > static_cast<uint64_t>(config.max_site_samples)) {
-      spdlog::warn("site {} claims {} training images; its weight is capped at max_site_samples {}",
-                   id, hello->num_train, config.max_site_samples);
-    }
-    SiteRecord& rec = sites[id];
-    bool known = !rec.peer_id.empty();
-    const bool repeated = known && rec.peer_id == in->peer_id;
-    if (known && rec.peer_id != in->peer_id) peer_sites.erase(rec.peer_id);
-    rec.peer_id = in->peer_id;
-    rec.info = {id, hello->num_train, hello->num_val, hello->class_counts};
-    rec.last_seen = Clock::now();
-    peer_sites[in->peer_id] = id;
-    status->SiteJoined(id, static_cast<int64_t>(hello->num_train),
-                       static_cast<int64_t>(hello->num_val));
-    spdlog::log(repeated ? spdlog::level::debug : spdlog::level::info,
-                "site {} {} ({} train / {} val images)", id,
-                repeated ? "said hello again" : known ? "reconnected" : "joined", hello->num_train,
-                hello->num_val);
-    // A site that vanished or does not read its socket is dropped, never the run (issue 16).
-    wire::Message welcome{wire::kProtocolVersion, run_id, w};
-    Status sent = router->Send(in->peer_id, wire::Encode(welcome), milliseconds(1000));
-    if (!sent.ok()) {
-      spdlog::warn("site {}: could not deliver the welcome ({}): connection dropped", id,
-                   sent.message());
-      peer_sites.erase(in->peer_id);
-      rec.peer_id.clear();
-      rec.last_seen = Clock::time_point{};  // silent from now on: rounds drop it
-      muted_peers.insert(in->peer_id);
-    }
-    return true;
-  }
-  auto peer = peer_sites.find(in->peer_id);
-  if (peer == peer_sites.end() && !in->site_id.empty()) {
-    // CurveZMQ authenticated a known site on a new connection (its network came back): adopt
-    // the connection, so that tasks and replies of the round in progress are not lost.
-    auto known = sites.find(in->site_id);
-    if (known != sites.end()) {
-      peer_sites.erase(known->second.peer_id);
-      known->second.peer_id = in->peer_id;
-      peer = peer_sites.emplace(in->peer_id, in->site_id).first;
-      spdlog::info("site {} is back on a new connection ({})", in->site_id, in->peer_address);
-    }
-  }
-  if (peer == peer_sites.end()) {
-    // A site we do not know (we restarted, or it skipped its hello): ask it to introduce itself.
-    wire::Message m{wire::kProtocolVersion, run_id,
-                    wire::Error{wire::ErrorCode::kUnknownSite, "say hello first"}};
-    (void)router->Send(in->peer_id, wire::Encode(m), milliseconds(1000));
-    return true;
-  }
-  const std::string site = peer->second;
-  if (!in->site_id.empty() && in->site_id != site) {
-    // The routing id belongs to one site, the CurveZMQ key to another: never trust the message.
-    spdlog::warn("dropped {} on the connection of {}: authenticated as {}",
-                 wire::BodyName(msg->body), site, in->site_id);
-    return true;
-  }
-  sites[site].last_seen = Clock::now();
-  status->SiteSeen(site);
-  if (std::holds_alternative<wire::Heartbeat>(msg->body)) return true;
-  if (!msg->run_id.empty() && msg->run_id != run_id) {
-    spdlog::warn("site {} sent {} for another run ({}): ignored", site, wire::BodyName(msg->body),
-                 msg->run_id);
-    return true;
-  }
-  AuditMessage("received", site, msg->body, in->bytes);
-  if (auto* r = std::get_if<wire::Refusal>(&msg->body); r != nullptr && r->task_id == 0) {
-    // Not an answer to a task: the site declines the run as a whole (e.g. an unapproved plan).
-    spdlog::warn("site {} declines the run: {}", site, r->reason);
-  }
-  on_round(site, *msg, in->bytes.size());
-  return true;
-}
-
-Status Coordinator::Impl::DrainQueued() {
-  auto late = [](const std::string& site, wire::Message& m, size_t) {
-    spdlog::warn("ignoring {} from {} that arrived between rounds", wire::BodyName(m.body), site);
+  SiteRegistryOptions o;
+  o.run_id = run_id;
+  o.heartbeat_s = config.heartbeat_s;
+  o.max_site_samples = config.max_site_samples;
+  o.max_message_bytes = static_cast<uint64_t>(config.max_message_mb * 1048576.0);
+  o.require_class_names = !config.model.class_names.empty();
+  o.plan_bytes = plan.bytes;
+  o.plan_hash = plan.hash;
+  SiteRegistryObserver observer;
+  observer.message = [this](const char* kind, const std::string& site, const wire::Body& body,
+                            const std::string& encoded) {
+    AuditMessage(kind, site, body, encoded);
   };
-  for (int i = 0; i < 100000; ++i) {
-    ASSIGN_OR_RETURN(bool got, Pump(milliseconds(0), late));
-    if (!got) break;
-  }
+  observer.refused = [this](const std::string& site, const std::string& reason) {
+    AuditEvent("site_refused", {{"site", site}, {"reason", reason}});
+  };
+  observer.joined = [this](const std::string& site, const SiteInfo& info) {
+    status->SiteJoined(site, static_cast<int64_t>(info.num_train),
+                       static_cast<int64_t>(info.num_val));
+  };
+  observer.seen = [this](const std::string& site) { status->SiteSeen(site); };
+  registry.emplace(*transport, std::move(o), std::move(observer));
   return Status::Ok();
 }
 
@@ -272,14 +153,14 @@ Status Coordinator::Impl::WaitForSites(int count, double seconds, const std::ato
   auto ignore = [](const std::string& site, wire::Message& m, size_t) {
     spdlog::debug("ignoring {} from {} between rounds", wire::BodyName(m.body), site);
   };
-  while (static_cast<int>(LiveSites().size()) < count) {
+  while (static_cast<int>(sites().Live().size()) < count) {
     if (stop.load()) return Aborted("stopped");
     if (Clock::now() >= until) {
-      return Unavailable(std::to_string(LiveSites().size()) + " of the " +
+      return Unavailable(std::to_string(sites().Live().size()) + " of the " +
                          std::to_string(count) + " required sites connected within " +
                          std::to_string(static_cast<int>(seconds)) + " s");
     }
-    RETURN_IF_ERROR(Pump(milliseconds(200), ignore).status());
+    RETURN_IF_ERROR(sites().Pump(milliseconds(200), ignore).status());
   }
   return Status::Ok();
 }
@@ -292,15 +173,13 @@ Status Coordinator::Impl::Pause(double seconds, const std::atomic<bool>& stop) {
   };
   while (Clock::now() < until) {
     if (stop.load()) return Aborted("stopped");
-    RETURN_IF_ERROR(Pump(milliseconds(100), ignore).status());
+    RETURN_IF_ERROR(sites().Pump(milliseconds(100), ignore).status());
   }
   return Status::Ok();
 }
 
 void Coordinator::Impl::SayGoodbye(const std::string& reason) {
-  for (const auto& [id, rec] : sites) {
-    (void)Send(id, wire::Goodbye{reason});
-  }
+  for (const std::string& id : sites().Ids()) (void)sites().Send(id, wire::Goodbye{reason});
 }
 
 Status Coordinator::Run(const std::atomic<bool>& stop) {
@@ -316,8 +195,8 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
   spdlog::info("waiting up to {:.0f} s for {} site(s)", c.wait_for_sites_s, start);
   s.status->SetStage(0, "waiting for sites", std::to_string(start) + " needed");
   Status st = s.WaitForSites(start, c.wait_for_sites_s, stop);
-  if (!st.ok() && start > c.min_sites && static_cast<int>(s.LiveSites().size()) >= c.min_sites) {
-    spdlog::warn("{}; starting with {} site(s)", st.message(), s.LiveSites().size());
+  if (!st.ok() && start > c.min_sites && static_cast<int>(s.sites().Live().size()) >= c.min_sites) {
+    spdlog::warn("{}; starting with {} site(s)", st.message(), s.sites().Live().size());
     st = Status::Ok();
   }
   if (!st.ok()) {

@@ -1,4 +1,6 @@
-// Coordinator: runs a federated training run over a RouterEndpoint.
+// Coordinator: runs a federated training run over a ServerTransport (common/net/transport.h):
+// the ZeroMQ/CurveZMQ RouterEndpoint bound from the config, or one handed to Create (the
+// in-process hub in tests and simulations).
 //
 // Lifecycle: bind -> wait for min_sites -> rounds -> final model and Goodbye. Each round:
 // the strategy selects sites; each gets a TrainTask with the global model (downlink codec) and a
@@ -14,7 +16,7 @@
 // the run.
 //
 // Thread-safety: Run() on one thread; `stop` may be set from elsewhere. Ownership: owns the
-// endpoint, strategy and evaluator handed to Create().
+// transport, strategy and evaluator handed to Create().
 #pragma once
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/net/transport.h"
 #include "common/status.h"
 #include "coordinator/strategy.h"
 #include "train/central_eval.h"
@@ -35,10 +38,11 @@ Status CheckInsecureUse(const CoordinatorConfig& config);
 class Coordinator {
  public:
   // `resume`: continue from RUN_DIR's latest valid checkpoint (fresh start when there is none).
-  static Result<std::unique_ptr<Coordinator>> Create(const CoordinatorConfig& config,
-                                                     std::unique_ptr<Strategy> strategy,
-                                                     std::unique_ptr<CentralEvaluator> evaluator,
-                                                     bool resume);
+  // `transport`: where sites are served; nullptr binds the config's ZeroMQ endpoint.
+  static Result<std::unique_ptr<Coordinator>> Create(
+      const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
+      std::unique_ptr<CentralEvaluator> evaluator, bool resume,
+      std::unique_ptr<ServerTransport> transport = nullptr);
   ~Coordinator();
 
   // Runs the remaining rounds. OK when the run completed (or stopped early on a plateau).

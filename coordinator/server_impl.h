@@ -1,5 +1,7 @@
-// Private to coordinator/: the Coordinator's state, shared by server.cc (lifecycle, site
-// registry, message pump) and round.cc (one training round, metrics, checkpoints).
+// Private to coordinator/: the Coordinator's state, shared by server.cc (lifecycle, run loop),
+// round.cc (one training round, metrics, checkpoints) and secure_round_run.cc. The sites and
+// the message pump are a SiteRegistry (site_registry.h); every exchange of tasks and replies
+// is a TaskRound (task_round.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,10 +18,11 @@
 #include "common/governance/audit_describe.h"
 #include "common/governance/audit_log.h"
 #include "common/governance/plan.h"
-#include "common/net/router.h"
+#include "common/net/transport.h"
 #include "common/wire/messages.h"
 #include "coordinator/lr_schedule.h"
 #include "coordinator/server.h"
+#include "coordinator/site_registry.h"
 #include "coordinator/status/status_model.h"
 #include "coordinator/status/status_service.h"
 #include "models/model_state.h"
@@ -27,12 +30,6 @@
 namespace fedsmear {
 
 using Clock = std::chrono::steady_clock;
-
-struct SiteRecord {
-  std::string peer_id;
-  SiteInfo info;
-  Clock::time_point last_seen;
-};
 
 struct RoundOutcome {
   bool completed = false;
@@ -61,19 +58,15 @@ struct Coordinator::Impl {
   CoordinatorConfig config;
   std::unique_ptr<Strategy> strategy;
   std::unique_ptr<CentralEvaluator> evaluator;
-  std::optional<RouterEndpoint> router;
+  std::unique_ptr<ServerTransport> transport;
   std::string run_id;
   ModelState global;
   std::mt19937_64 rng;
   LrSchedule schedule;
   int next_round = 1;
   uint64_t next_task_id = 1;
-  std::map<std::string, SiteRecord> sites;        // by site id
-  std::map<std::string, std::string> peer_sites;  // peer id -> site id
-  // Connections whose Welcome could not be delivered (gone, or not reading): their messages are
-  // ignored so that a flood costs one send timeout, not one per message. A new connection of
-  // the same site gets a new peer id and is served again.
-  std::set<std::string> muted_peers;
+  // Joins, liveness and the message pump over `transport` (created once it is bound).
+  std::optional<SiteRegistry> registry;
   // Sites that left the last secure round before masking (sites mask only with complete views,
   // so such a round restarts): not selected again until a secure round completes.
   std::set<std::string> secagg_benched;
@@ -89,21 +82,10 @@ struct Coordinator::Impl {
   Impl(const CoordinatorConfig& c) : config(c), rng(c.seed), schedule(c.lr_schedule, c.train.learning_rate, c.rounds) {}
 
   // --- server.cc ---
-  // Receives for up to `timeout`; handles hello/heartbeat/unknown peers itself and passes
-  // round traffic (update, refusal, evaluate result, error) from known sites to `on_round`.
-  // Returns whether a message arrived.
-  Result<bool> Pump(std::chrono::milliseconds timeout,
-              const std::function<void(const std::string& site, wire::Message&, size_t bytes)>&
-                  on_round);
-  Status Send(const std::string& site_id, wire::Body body, uint64_t* bytes = nullptr);
-  std::vector<SiteInfo> LiveSites() const;
-  bool IsSilent(const std::string& site_id) const;
-  // The FedAvg weight of a site: its hello's training-set size, in 1..max_site_samples. The one
-  // source of weights in plain and secure rounds (a site's Update.num_samples is only logged).
-  uint64_t SiteWeight(const std::string& site_id) const;
-  // Handles everything that queued up while the coordinator was busy (evaluating, writing a
-  // checkpoint), so that heartbeats sent meanwhile count before anyone is judged silent.
-  Status DrainQueued();
+  SiteRegistry& sites() { return *registry; }
+  const SiteRegistry& sites() const { return *registry; }
+  // Binds the transport (ZeroMQ from the config unless one is given) and creates the registry.
+  Status Attach(std::unique_ptr<ServerTransport> given);
   Status WaitForSites(int count, double seconds, const std::atomic<bool>& stop);
   // Keeps serving hellos and heartbeats for `seconds`.
   Status Pause(double seconds, const std::atomic<bool>& stop);

@@ -65,7 +65,7 @@ Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* p
   if (!o.synthetic.empty()) {
     SynthOptions s;
     s.task = o.synthetic;
-    s.per_class = o.per_class;
+    s.per_class = o.per_class_per_site ? o.per_class * o.sites : o.per_class;
     s.size = std::max(o.input_size, 32);
     s.seed = static_cast<uint64_t>(o.seed);
     *pool = (data_dir / "train").string();

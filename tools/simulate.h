@@ -1,11 +1,17 @@
 // Local simulation of a consortium: a coordinator and N hospital daemons as separate processes
-// on 127.0.0.1, each site with its own key pair, config and data partition.
+// on 127.0.0.1, each site with its own key pair, config and data partition — or, with
+// RunInProcess, as threads of one process over the in-process transport.
 //
 // PrepareSimulation lays out RUN_DIR (data/, keys/, config/, logs/, coordinator.yaml and, with a
 // fault schedule, faults.yaml) from the options; RunSimulation starts the processes, injects the
 // scheduled faults (recorded in RUN_DIR/faults.log), prints one table row per finished round
 // from RUN_DIR/metrics.jsonl, and stops every child when the run ends (or on `stop`).
-// Thread-safety: call from one thread. Ownership: child processes live inside RunSimulation.
+// RunInProcess runs the same plan's coordinator and sites as threads over an InprocHub
+// (common/net/inproc_transport.h): no sockets, at most `parallel` sites train at once, optional
+// dropouts, and RUN_DIR/inprocess.jsonl with each round's time, the wall time during which
+// sites trained, and the difference (the round's overhead).
+// Thread-safety: call from one thread. Ownership: child processes and site threads live inside
+// RunSimulation / RunInProcess.
 #pragma once
 
 #include <atomic>
@@ -24,7 +30,9 @@ struct SimOptions {
   std::string arch = "bdn-tiny";
   int input_size = 32;
   std::string synthetic;         // rbc | wbc (generated data), or empty with `data`
-  int per_class = 120;           // synthetic images per class (training pool)
+  int per_class = 120;           // synthetic images per class (training pool; per site when
+                                 // per_class_per_site)
+  bool per_class_per_site = false;
   std::string data;              // image folder or manifest of real data
   std::string holdout;           // held-out folder; empty: 15% of the data is held out
   std::vector<std::string> classes;  // the model's classes (default: base config's, else data's)
@@ -61,5 +69,14 @@ Result<SimPlan> PrepareSimulation(const SimOptions& options);
 
 // `resume`: restart the coordinator with --resume on an existing RUN_DIR.
 Status RunSimulation(const SimPlan& plan, bool resume, const std::atomic<bool>& stop);
+
+struct InProcessOptions {
+  int parallel = 0;       // sites training (or evaluating) at once; 0: the machine's cores
+  int dropouts = 0;       // sites that leave during `dropout_round`: under SecAgg+ after the
+  int dropout_round = 2;  // key shares were relayed (recovered), else on receiving their task
+};
+
+Status RunInProcess(const SimPlan& plan, const InProcessOptions& options,
+                    const std::atomic<bool>& stop);
 
 }  // namespace fedsmear

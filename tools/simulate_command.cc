@@ -21,9 +21,22 @@ struct SimulateCmd {
   SimOptions o;
   bool resume = false;
   std::string layout = "processes";
+  bool in_process = false;
+  InProcessOptions in_process_options;
 };
 
-int RunSimulate(const SimulateCmd& c) {
+int RunSimulate(SimulateCmd c) {
+  if (c.in_process) {
+    if (c.resume || c.layout != "processes" || !c.o.faults.empty()) {
+      std::cerr << "fedsmear simulate: --in-process runs fresh, without --resume, --layout or "
+                   "--faults (use --dropouts)\n";
+      return 1;
+    }
+    // Many sites in one process: synthetic images are per site, and every site trains on one
+    // thread (at most --parallel at once).
+    c.o.per_class_per_site = true;
+    if (c.o.threads_per_site == 0) c.o.threads_per_site = 1;
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   SimPlan plan;
@@ -63,7 +76,8 @@ int RunSimulate(const SimulateCmd& c) {
                 plan.run_dir.c_str());
     return 0;
   }
-  Status st = RunSimulation(plan, c.resume, g_sim_stop);
+  Status st = c.in_process ? RunInProcess(plan, c.in_process_options, g_sim_stop)
+                           : RunSimulation(plan, c.resume, g_sim_stop);
   if (!st.ok()) {
     std::cerr << "fedsmear simulate: " << st.message() << "\n";
     return 1;
@@ -86,7 +100,12 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--input-size", o.input_size, "input side in pixels")->capture_default_str();
   auto* syn = app->add_option("--synthetic", o.synthetic, "generate data: rbc | wbc")
                   ->check(CLI::IsMember({"rbc", "wbc"}));
-  app->add_option("--per-class", o.per_class, "synthetic images per class")->capture_default_str();
+  app->add_option("--per-class", o.per_class,
+                  "synthetic images per class (in the training pool; per site with "
+                  "--per-class-per-site or --in-process)")
+      ->capture_default_str();
+  app->add_flag("--per-class-per-site", o.per_class_per_site,
+                "--per-class counts images per site (the pool holds per-class x sites)");
   auto* data = app->add_option("--data", o.data, "real image folder (or manifest)");
   syn->excludes(data);
   app->add_option("--holdout", o.holdout, "held-out folder (default: 15% of --data)");
@@ -132,6 +151,19 @@ Command AddSimulateCommand(CLI::App& root) {
       ->check(CLI::IsMember({"processes", "docker"}))
       ->capture_default_str();
   app->add_flag("--resume", c->resume, "continue the simulation in --out after a crash");
+  app->add_flag("--in-process", c->in_process,
+                "run the coordinator and the sites as threads of this process over the "
+                "in-process transport (no sockets; for many sites)");
+  app->add_option("--parallel", c->in_process_options.parallel,
+                  "--in-process: sites training at once (0: the cores)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--dropouts", c->in_process_options.dropouts,
+                  "--in-process: sites that leave during --dropout-round (under SecAgg+ after "
+                  "their key shares were relayed)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--dropout-round", c->in_process_options.dropout_round,
+                  "--in-process: the round of the dropouts")
+      ->capture_default_str();
   return {app, [c] { return RunSimulate(*c); }};
 }
 

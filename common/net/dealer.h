@@ -14,6 +14,7 @@
 // reconnect_ivl_max, so a site whose key is added to the allowlist later connects without a
 // restart. Send and Receive wait in slices of at most 100 ms to do this bookkeeping.
 //
+// Implements SiteTransport (common/net/transport.h).
 // Thread-safety: one thread at a time. Ownership: move-only; owns its context and socket;
 // destruction closes them with a bounded linger, so shutdown never hangs on an absent peer.
 #pragma once
@@ -27,6 +28,7 @@
 
 #include "common/config.h"
 #include "common/net/keys.h"
+#include "common/net/transport.h"
 #include "common/status.h"
 
 namespace fedsmear {
@@ -49,7 +51,7 @@ struct DealerOptions {
 // Builds options from the site config, loading the key files.
 Result<DealerOptions> DealerOptionsFromConfig(const ClientConfig& config);
 
-class DealerEndpoint {
+class DealerEndpoint final : public SiteTransport {
  public:
   // Starts connecting in the background; succeeds even while the coordinator is down.
   static Result<DealerEndpoint> Connect(const DealerOptions& options);
@@ -58,15 +60,15 @@ class DealerEndpoint {
   DealerEndpoint& operator=(DealerEndpoint&&) noexcept;
   DealerEndpoint(const DealerEndpoint&) = delete;
   DealerEndpoint& operator=(const DealerEndpoint&) = delete;
-  ~DealerEndpoint();
+  ~DealerEndpoint() override;
 
   const std::string& endpoint() const;
 
   // kTimeout when no connection accepted the message within `timeout`.
-  Status Send(std::string_view bytes, std::chrono::milliseconds timeout);
+  Status Send(std::string_view bytes, std::chrono::milliseconds timeout) override;
 
   // Waits up to `timeout`; std::nullopt when nothing arrived.
-  Result<std::optional<std::string>> Receive(std::chrono::milliseconds timeout);
+  Result<std::optional<std::string>> Receive(std::chrono::milliseconds timeout) override;
 
   // Handshakes that failed so far (refused key, wrong coordinator key, mechanism mismatch).
   uint64_t handshake_failures() const;

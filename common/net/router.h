@@ -13,6 +13,7 @@
 // (ZMQ_ROUTER_MANDATORY); a peer whose queue stays full past the timeout is kTimeout. Receive
 // timeouts are values (std::nullopt), not errors.
 //
+// Implements ServerTransport (common/net/transport.h).
 // Thread-safety: one thread at a time (ZeroMQ sockets are not thread-safe); the auth counters may
 // be read from any thread. Ownership: move-only; owns its context, socket and ZAP thread, and
 // destruction closes them with a bounded linger.
@@ -28,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/net/keys.h"
+#include "common/net/transport.h"
 #include "common/status.h"
 
 namespace fedsmear {
@@ -48,14 +50,9 @@ struct RouterOptions {
 // Builds options from the coordinator config, loading the key and allowlist files.
 Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config);
 
-struct Incoming {
-  std::string peer_id;       // ZeroMQ routing identity; pass to Send() to answer
-  std::string site_id;       // authenticated site id (secure mode), "" in insecure mode
-  std::string peer_address;  // remote IP, for logs
-  std::string bytes;         // the message
-};
-
-class RouterEndpoint {
+// Incoming (common/net/transport.h): peer_id is the ZeroMQ routing identity, site_id the
+// authenticated site id (secure mode, "" in insecure mode), peer_address the remote IP.
+class RouterEndpoint final : public ServerTransport {
  public:
   static Result<RouterEndpoint> Bind(const RouterOptions& options);
 
@@ -63,21 +60,24 @@ class RouterEndpoint {
   RouterEndpoint& operator=(RouterEndpoint&&) noexcept;
   RouterEndpoint(const RouterEndpoint&) = delete;
   RouterEndpoint& operator=(const RouterEndpoint&) = delete;
-  ~RouterEndpoint();
+  ~RouterEndpoint() override;
 
   // The bound endpoint with the actual port (ZMQ_LAST_ENDPOINT).
-  const std::string& endpoint() const;
+  const std::string& endpoint() const override;
   bool secure() const;
 
   // Waits up to `timeout` for one message; std::nullopt when none arrived. Malformed multi-frame
   // messages are discarded and the wait continues. kUnavailable once the ZAP handler has failed
   // (the coordinator then stops with that reason instead of silently admitting no one).
-  Result<std::optional<Incoming>> Receive(std::chrono::milliseconds timeout);
+  Result<std::optional<Incoming>> Receive(std::chrono::milliseconds timeout) override;
 
   // Sends one message to a connected peer. kUnavailable: the peer is not connected;
   // kTimeout: its queue stayed full for `timeout`.
   Status Send(std::string_view peer_id, std::string_view bytes,
-              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+              std::chrono::milliseconds timeout) override;
+  Status Send(std::string_view peer_id, std::string_view bytes) {
+    return Send(peer_id, bytes, std::chrono::seconds(5));
+  }
 
   // Replaces the allowlist (secure mode); established connections are kept.
   void SetAllowedSites(std::vector<AllowedSite> sites);
