@@ -173,7 +173,8 @@ Status Site::HandleSecAgg(wire::Body& body,
     }
     wire::SecAggKeys keys;
     auto session =
-        SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys, secagg_policy_);
+        SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys, secagg_policy_,
+                             memo_);
     if (!session.ok()) {
       refuse(setup->task_id, setup->round, session.status().message());
       return Status::Ok();

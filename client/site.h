@@ -61,6 +61,8 @@ class Site {
   // Training and evaluation wait for a slot of `gate` (simulations of many sites); call before
   // Run/Serve.
   void set_work_gate(std::shared_ptr<WorkGate> gate) { gate_ = std::move(gate); }
+  // SecAgg+ signature checks shared with the other sites of this process (secagg/verify_memo.h).
+  void set_verify_memo(std::shared_ptr<secagg::VerifyMemo> memo) { memo_ = std::move(memo); }
 
  private:
   struct Impl;
@@ -112,6 +114,7 @@ class Site {
   std::atomic<uint64_t> trained_binary_{0};
   std::atomic<uint64_t> trained_float_{0};
   std::shared_ptr<WorkGate> gate_;  // optional (set_work_gate)
+  std::shared_ptr<secagg::VerifyMemo> memo_;  // optional (set_verify_memo)
 };
 
 }  // namespace fedsmear

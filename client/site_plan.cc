@@ -87,8 +87,9 @@ Result<std::unique_ptr<SiteGovernance>> SiteGovernance::Create(
   if (path.empty()) {
     spdlog::warn("no state_dir or audit_log: this site keeps no audit log");
   } else {
-    ASSIGN_OR_RETURN(AuditLog log, AuditLog::Open(path, static_cast<uint64_t>(
-                                                            config.audit_max_mb * 1048576.0)));
+    ASSIGN_OR_RETURN(AuditLog log,
+                     AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0),
+                                    config.audit_sync));
     g->audit_.emplace(std::move(log));
   }
   g->Record("start", {{"site_id", config.site_id},

@@ -229,6 +229,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   // Governance.
   r.Read("audit_log", &c.audit_log);
   r.Read("audit_max_mb", &c.audit_max_mb);
+  r.Read("audit_sync", &c.audit_sync);
   RequireRange(r, "audit_max_mb", c.audit_max_mb, 0.01, 1e6);
   // secure_aggregation secagg+ works with every strategy: each says what a site adds to the
   // round's sum (coordinator/round_sum.h) and SecAgg+ computes that sum; codec_up is then not
@@ -279,6 +280,7 @@ Result<ClientConfig> LoadClientConfig(const std::string& path) {
   r.Read("approved_plans", &c.approved_plans);
   r.Read("audit_log", &c.audit_log);
   r.Read("audit_max_mb", &c.audit_max_mb);
+  r.Read("audit_sync", &c.audit_sync);
   RequireRange(r, "audit_max_mb", c.audit_max_mb, 0.01, 1e6);
   if (c.site_id.empty()) r.Fail("site_id", "is required");
   RequireRange(r, "threads", c.threads, 1, 256);

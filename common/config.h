@@ -156,6 +156,7 @@ struct CoordinatorConfig {
   // Governance (docs/deploy.md): the coordinator's audit log of what it received and decided.
   std::string audit_log;     // "" = RUN_DIR/audit.jsonl
   double audit_max_mb = 16;  // rotates to AUDIT_LOG.N at this size
+  bool audit_sync = true;    // fdatasync every entry; false only in simulations
   // Live status page, JSON API and Prometheus /metrics (coordinator/status/status_service.h).
   HttpEndpointConfig status{false, "127.0.0.1:9464", ""};
 };
@@ -215,6 +216,7 @@ struct ClientConfig {
                                // by configuration management); STATE_DIR/approved_plans too
   std::string audit_log;       // "" = STATE_DIR/audit.jsonl
   double audit_max_mb = 16;    // the audit log rotates to AUDIT_LOG.N at this size
+  bool audit_sync = true;      // fdatasync every entry; false only in simulations
   // The site's own Prometheus /metrics for the hospital's monitoring (client/site_metrics.h).
   HttpEndpointConfig metrics{false, "127.0.0.1:9465", ""};
 };

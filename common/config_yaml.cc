@@ -126,6 +126,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "force_insecure", c.force_insecure);
   Put(e, "audit_log", c.audit_log);
   Put(e, "audit_max_mb", c.audit_max_mb);
+  Put(e, "audit_sync", c.audit_sync);
   Emit(e, "status", c.status);
   e << YAML::Key << "holdout" << YAML::Value << YAML::BeginSeq;
   for (const HoldoutSet& h : c.holdout) {
@@ -156,6 +157,7 @@ std::string ToYaml(const ClientConfig& c) {
   Put(e, "approved_plans", c.approved_plans);
   Put(e, "audit_log", c.audit_log);
   Put(e, "audit_max_mb", c.audit_max_mb);
+  Put(e, "audit_sync", c.audit_sync);
   const DataConfig& d = c.data;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   Put(e, "root", d.root);

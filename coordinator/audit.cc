@@ -20,7 +20,8 @@ Status Coordinator::Impl::OpenAudit() {
   const std::string path =
       config.audit_log.empty() ? (run / "audit.jsonl").string() : config.audit_log;
   ASSIGN_OR_RETURN(AuditLog log,
-                   AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0)));
+                   AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0),
+                                  config.audit_sync));
   audit.emplace(std::move(log));
   spdlog::info("training plan {} (RUN_DIR/plan.json); audit log {}", plan.hash, path);
   std::string allowed_sha;

@@ -79,7 +79,7 @@ Result<std::vector<EncryptedShares>> Site::ShareKeys(
         return PermissionDenied("secagg: " + who + " keys for wrong round");
       auto dir = directory_.find(k.site_id);
       if (dir == directory_.end()) return PermissionDenied("secagg: " + who + " is not enrolled");
-      Status sig = Ed25519Verify(dir->second, SigningPayload(k), k.signature);
+      Status sig = VerifySignature(memo_.get(), dir->second, SigningPayload(k), k.signature);
       if (!sig.ok()) return sig.WithContext("secagg: advertised keys of " + who);
       if (!seen_keys.insert(k.c_pk).second || !seen_keys.insert(k.s_pk).second) {
         return Corrupt("secagg: " + who + " reuses a public key");
@@ -305,7 +305,7 @@ Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
     if (!std::binary_search(want_survivors.begin(), want_survivors.end(), signer)) continue;
     auto key = directory_.find(signer);
     if (key == directory_.end()) continue;
-    if (Ed25519Verify(key->second, payload, signature).ok()) ++valid;
+    if (VerifySignature(memo_.get(), key->second, payload, signature).ok()) ++valid;
   }
   if (valid < config_.threshold) {
     return PermissionDenied("secagg: only " + std::to_string(valid) +

@@ -26,6 +26,7 @@
 
 #include <map>
 #include <memory>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "secagg/crypto.h"
 #include "secagg/messages.h"
 #include "secagg/shamir.h"
+#include "secagg/verify_memo.h"
 
 namespace fedsmear::secagg {
 
@@ -50,6 +52,8 @@ class Site {
   ~Site();
 
   uint32_t id() const { return id_; }
+  // Sites of one process may share their Ed25519 verifications (secagg/verify_memo.h).
+  void set_verify_memo(std::shared_ptr<VerifyMemo> memo) { memo_ = std::move(memo); }
   const NeighbourGraph& graph() const { return graph_; }
 
   // Stage 1: fresh (c, s) X25519 pairs, signed.
@@ -91,6 +95,7 @@ class Site {
   IdentityDirectory directory_;
   Stage stage_ = Stage::kCreated;
   std::unique_ptr<State> state_;
+  std::shared_ptr<VerifyMemo> memo_;  // none in a deployment
 };
 
 }  // namespace fedsmear::secagg

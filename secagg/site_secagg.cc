@@ -100,7 +100,8 @@ Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(const wire::SecAggSe
                                                             const std::string& site_id,
                                                             const secagg::Secret32& identity_seed,
                                                             wire::SecAggKeys* advertise,
-                                                            const SecAggPolicy& policy) {
+                                                            const SecAggPolicy& policy,
+                                                            std::shared_ptr<secagg::VerifyMemo> memo) {
   if (setup.sites.size() > policy.max_sites) {  // before anything is sized by n
     return PermissionDenied("setup lists " + std::to_string(setup.sites.size()) +
                             " sites; site policy allows at most " +
@@ -133,6 +134,7 @@ Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(const wire::SecAggSe
   RETURN_IF_ERROR(secagg::QuantizationLevels(QuantizationFor(setup)).status());
   ASSIGN_OR_RETURN(secagg::Site site,
                    secagg::Site::Create(config, me, std::move(identity), std::move(directory)));
+  site.set_verify_memo(std::move(memo));
   std::unique_ptr<SecAggSession> session(new SecAggSession(setup, std::move(site)));
   ASSIGN_OR_RETURN(secagg::AdvertisedKeys keys, session->site_.AdvertiseKeys());
   wire::SecAggPeerKeys w = PeerKeysToWire(keys);

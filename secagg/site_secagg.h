@@ -28,6 +28,7 @@
 #include "secagg/crypto.h"
 #include "secagg/quantize.h"
 #include "secagg/site.h"
+#include "secagg/verify_memo.h"
 #include "secagg/site_policy.h"
 
 namespace fedsmear {
@@ -65,12 +66,15 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 class SecAggSession {
  public:
   // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity;
-  // `policy`: the site's own limits and consortium roster (SecAggPolicy::CheckSetup).
+  // `policy`: the site's own limits and consortium roster (SecAggPolicy::CheckSetup); `memo`:
+  // verifications shared with the other sites of this process (simulations only).
   static Result<std::unique_ptr<SecAggSession>> Start(const wire::SecAggSetup& setup,
                                                       const std::string& site_id,
                                                       const secagg::Secret32& identity_seed,
                                                       wire::SecAggKeys* advertise,
-                                                      const SecAggPolicy& policy = {});
+                                                      const SecAggPolicy& policy = {},
+                                                      std::shared_ptr<secagg::VerifyMemo> memo =
+                                                          nullptr);
 
   uint64_t task_id() const { return setup_.task_id; }
   uint32_t round() const { return setup_.round; }

@@ -145,14 +145,14 @@ std::vector<std::string> AuditFiles(const std::string& path) {
   return out;
 }
 
-Result<AuditLog> AuditLog::Open(const std::string& path, uint64_t max_file_bytes) {
+Result<AuditLog> AuditLog::Open(const std::string& path, uint64_t max_file_bytes, bool sync) {
   const fs::path dir = fs::path(path).parent_path();
   std::error_code ec;
   if (!dir.empty()) fs::create_directories(dir, ec);
   if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
   ASSIGN_OR_RETURN(std::unique_ptr<Fd> lock, LockChain(path));
   RETURN_IF_ERROR(ChainTail(path).status());
-  return AuditLog(path, std::max<uint64_t>(max_file_bytes, 4096));
+  return AuditLog(path, std::max<uint64_t>(max_file_bytes, 4096), sync);
 }
 
 Status AuditLog::Append(const std::string& kind, json fields) {
@@ -177,7 +177,7 @@ Status AuditLog::Append(const std::string& kind, json fields) {
   if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     return Errno("cannot append to audit log", path_);
   }
-  if (::fdatasync(fd.get()) != 0) return Errno("cannot sync audit log", path_);
+  if (sync_ && ::fdatasync(fd.get()) != 0) return Errno("cannot sync audit log", path_);
   return Status::Ok();
 }
 

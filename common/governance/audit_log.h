@@ -34,8 +34,10 @@ class AuditLog {
  public:
   // Creates the folder if needed and checks that the chain's tail is readable (a torn or
   // foreign last line is an error: move the file aside, it is evidence, and restart).
+  // `sync`: every entry reaches the disk (fdatasync) before Append returns; false only for
+  // simulations, where a power cut may lose the last entries.
   static Result<AuditLog> Open(const std::string& path,
-                               uint64_t max_file_bytes = kDefaultAuditFileBytes);
+                               uint64_t max_file_bytes = kDefaultAuditFileBytes, bool sync = true);
 
   // Appends one entry of `kind` with `fields` (a JSON object).
   Status Append(const std::string& kind, nlohmann::json fields);
@@ -43,10 +45,11 @@ class AuditLog {
   const std::string& path() const { return path_; }
 
  private:
-  AuditLog(std::string path, uint64_t max_file_bytes)
-      : path_(std::move(path)), max_file_bytes_(max_file_bytes) {}
+  AuditLog(std::string path, uint64_t max_file_bytes, bool sync)
+      : path_(std::move(path)), max_file_bytes_(max_file_bytes), sync_(sync) {}
   std::string path_;
   uint64_t max_file_bytes_;
+  bool sync_;
 };
 
 // The rotated files of the log at `path` followed by `path` itself, oldest first.
