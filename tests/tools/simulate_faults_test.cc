@@ -11,6 +11,7 @@
 
 #include "common/file_util.h"
 #include "common/process.h"
+#include "tests/json_lines.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
@@ -18,13 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<nlohmann::json> ReadJsonLines(const fs::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using testing::ReadJsonLines;
 
 std::set<std::string> Reported(const nlohmann::json& row) {
   return row["sites_reported"].get<std::set<std::string>>();

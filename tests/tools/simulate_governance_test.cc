@@ -11,6 +11,7 @@
 
 #include "common/file_util.h"
 #include "common/process.h"
+#include "tests/json_lines.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
@@ -19,13 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<nlohmann::json> ReadJsonLines(const fs::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) out.push_back(j);
-  }
-  return out;
+  return testing::ReadJsonLines(path, /*skip_malformed=*/true);
 }
 
 // Runs a program to completion; returns its exit code (-1 when it hangs) and output.

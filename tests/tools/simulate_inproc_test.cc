@@ -10,6 +10,7 @@
 
 #include "common/file_util.h"
 #include "common/process.h"
+#include "tests/json_lines.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
@@ -17,13 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<nlohmann::json> ReadJsonLines(const fs::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using testing::ReadJsonLines;
 
 TEST(SimulateInProcessTest, TwentySitesSecAggWithADropout) {
   testing::TempDir dir("fedsmear-sim-inproc");
