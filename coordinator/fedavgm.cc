@@ -7,8 +7,8 @@
 // would never reach. momentum 0 and server_lr 1 is FedAvg. v survives restarts (SaveState).
 // Thread-safety and ownership: see coordinator/strategy.h.
 #include <algorithm>
-#include <cstring>
 
+#include "common/le_bytes.h"
 #include "coordinator/strategy_registry.h"
 
 namespace fedsmear {
@@ -22,20 +22,6 @@ struct FedAvgMParams {
 
 // State layout, all little-endian: u32 version (1), u64 tensors, per tensor u64 n and n f32.
 constexpr uint32_t kStateVersion = 1;
-
-void PutLE(std::string& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool GetLE(const std::string& in, size_t* pos, int bytes, uint64_t* v) {
-  if (in.size() - *pos < static_cast<size_t>(bytes)) return false;
-  *v = 0;
-  for (int i = 0; i < bytes; ++i) {
-    *v |= static_cast<uint64_t>(static_cast<uint8_t>(in[*pos + i])) << (8 * i);
-  }
-  *pos += static_cast<size_t>(bytes);
-  return true;
-}
 
 class FedAvgM : public Strategy {
  public:
@@ -77,45 +63,35 @@ class FedAvgM : public Strategy {
   std::string SaveState() const override {
     std::string out;
     if (velocity_.empty()) return out;
-    PutLE(out, kStateVersion, 4);
-    PutLE(out, velocity_.size(), 8);
+    AppendLe32(out, kStateVersion);
+    AppendLe64(out, velocity_.size());
     for (const std::vector<float>& v : velocity_) {
-      PutLE(out, v.size(), 8);
-      for (float f : v) {
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        PutLE(out, bits, 4);
-      }
+      AppendLe64(out, v.size());
+      AppendLeF32s(out, v);
     }
     return out;
   }
 
   Status LoadState(const std::string& bytes) override {
     std::vector<std::vector<float>> velocity;
-    size_t pos = 0;
-    uint64_t version = 0, tensors = 0;
+    LeReader in(bytes);
+    uint32_t version = 0;
+    uint64_t tensors = 0;
     if (!bytes.empty()) {
-      if (!GetLE(bytes, &pos, 4, &version) || version != kStateVersion) {
+      if (!in.U32(&version) || version != kStateVersion) {
         return Corrupt("fedavgm state has an unknown version");
       }
-      if (!GetLE(bytes, &pos, 8, &tensors) || tensors > (bytes.size() - pos) / 8) {
+      if (!in.U64(&tensors) || tensors > in.remaining() / 8) {
         return Corrupt("truncated fedavgm state");
       }
     }
     for (uint64_t i = 0; i < tensors; ++i) {
       uint64_t n = 0;
-      if (!GetLE(bytes, &pos, 8, &n) || n > (bytes.size() - pos) / 4) {
+      if (!in.U64(&n) || !in.F32s(n, &velocity.emplace_back())) {
         return Corrupt("truncated fedavgm state");
       }
-      std::vector<float>& v = velocity.emplace_back(n);
-      for (float& f : v) {
-        uint64_t bits = 0;
-        GetLE(bytes, &pos, 4, &bits);
-        const auto b32 = static_cast<uint32_t>(bits);
-        std::memcpy(&f, &b32, 4);
-      }
     }
-    if (pos != bytes.size()) return Corrupt("trailing bytes in fedavgm state");
+    if (!in.done()) return Corrupt("trailing bytes in fedavgm state");
     velocity_ = std::move(velocity);
     return Status::Ok();
   }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/le_bytes.h"
 #include "common/sha256.h"
 #include "models/packed_model.h"
 #include "models/q8.h"
@@ -49,28 +50,6 @@ size_t BlockBytes(Block b, int64_t n64) {
     case Block::kF32: return 4 * n;
   }
   return 0;
-}
-
-void PutU32(uint32_t v, char* p) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-void PutU64(uint64_t v, char* p) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-float GetF32(const char* p) {
-  float f;
-  std::memcpy(&f, p, 4);  // x86/ARM are little-endian, as in packed_model.cc
-  return f;
 }
 
 // Same result as UnpackSigns (bit 1 -> +scale, 0 -> -scale), but branch-free on the float's
@@ -207,9 +186,9 @@ std::string EncodeUpdate(const ModelState& trained, const ModelState* reference,
   p[4] = static_cast<char>(kCodecVersion);
   p[5] = static_cast<char>(spec.binary);
   p[6] = static_cast<char>(spec.floats);
-  PutU32(static_cast<uint32_t>(trained.tensors.size()), p + 8);
-  PutU64(LayoutFingerprint(trained), p + 12);
-  PutU64(payload, p + 20);
+  StoreLe32(static_cast<uint32_t>(trained.tensors.size()), p + 8);
+  StoreLe64(LayoutFingerprint(trained), p + 12);
+  StoreLe64(payload, p + 20);
   char* at = p + kCodecHeaderBytes;
   for (size_t i = 0; i < trained.tensors.size(); ++i) {
     const NamedTensor& t = trained.tensors[i];
@@ -273,16 +252,16 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
   }
   EncodedUpdateView view;
   view.spec = {static_cast<BinaryEncoding>(bin), static_cast<FloatEncoding>(flt)};
-  const uint32_t count = GetU32(p + 8);
+  const uint32_t count = LoadLe32(p + 8);
   if (count != layout.tensors.size()) {
     return Corrupt("update holds " + std::to_string(count) + " tensors, the model has " +
                    std::to_string(layout.tensors.size()));
   }
-  if (GetU64(p + 12) != LayoutFingerprint(layout)) {
+  if (LoadLe64(p + 12) != LayoutFingerprint(layout)) {
     return Corrupt("update was encoded for another model layout");
   }
   const size_t expected = PayloadBytes(layout, view.spec);
-  const uint64_t claimed = GetU64(p + 20);
+  const uint64_t claimed = LoadLe64(p + 20);
   if (claimed != expected || bytes.size() - kCodecHeaderBytes != expected) {
     return Corrupt("update payload is " + std::to_string(bytes.size() - kCodecHeaderBytes) +
                    " bytes (header says " + std::to_string(claimed) + "), the model needs " +
@@ -303,7 +282,7 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
     if (block == Block::kQ8Delta && static_cast<int64_t>(t.values.size()) != n) {
       return InvalidArgument("q8_delta needs the reference values of " + t.name);
     }
-    if (block == Block::kSign1Scaled && GetF32(b.data()) < 0) {
+    if (block == Block::kSign1Scaled && LoadLeF32(b.data()) < 0) {
       return Corrupt("negative sign scale in " + t.name);
     }
     if (block == Block::kQ8 || block == Block::kQ8Delta) {
@@ -323,7 +302,7 @@ void DecodeBlock(const CodecSpec& spec, const NamedTensor& reference, std::strin
       UnpackSignBits(reinterpret_cast<const uint8_t*>(b), n, 1.f, out);
       break;
     case Block::kSign1Scaled:
-      UnpackSignBits(reinterpret_cast<const uint8_t*>(b + 4), n, GetF32(b), out);
+      UnpackSignBits(reinterpret_cast<const uint8_t*>(b + 4), n, LoadLeF32(b), out);
       break;
     case Block::kQ8:
       DecodeQ8(b, nullptr, n, out);

@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "common/le_bytes.h"
+
 namespace fedsmear::secagg {
 namespace {
 
 constexpr size_t kSecretBytes = 32;
 
-void PutU32(Bytes& out, uint32_t v) {
-  for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>(v >> (8 * b)));
-}
-void PutU64(Bytes& out, uint64_t v) {
-  for (int b = 0; b < 8; ++b) out.push_back(static_cast<uint8_t>(v >> (8 * b)));
-}
 void PutLabel(Bytes& out, std::string_view label) {
   // push_back rather than insert: GCC 12 -Wstringop-overflow misfires on the latter.
   for (char ch : kProtocolSalt) out.push_back(static_cast<uint8_t>(ch));
@@ -20,24 +16,14 @@ void PutLabel(Bytes& out, std::string_view label) {
   for (char ch : label) out.push_back(static_cast<uint8_t>(ch));
   out.push_back(0);
 }
-uint32_t GetU32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int b = 0; b < 4; ++b) v |= static_cast<uint32_t>(p[b]) << (8 * b);
-  return v;
-}
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int b = 0; b < 8; ++b) v |= static_cast<uint64_t>(p[b]) << (8 * b);
-  return v;
-}
 
 }  // namespace
 
 Bytes SigningPayload(const AdvertisedKeys& keys) {
   Bytes out;
   PutLabel(out, "advertise");
-  PutU64(out, keys.round);
-  PutU32(out, keys.site_id);
+  AppendLe64(out, keys.round);
+  AppendLe32(out, keys.site_id);
   out.insert(out.end(), keys.c_pk.begin(), keys.c_pk.end());
   out.insert(out.end(), keys.s_pk.begin(), keys.s_pk.end());
   return out;
@@ -46,27 +32,27 @@ Bytes SigningPayload(const AdvertisedKeys& keys) {
 Bytes ConsistencyPayload(uint64_t round, const std::vector<uint32_t>& survivors) {
   Bytes out;
   PutLabel(out, "consistency");
-  PutU64(out, round);
-  PutU32(out, static_cast<uint32_t>(survivors.size()));
-  for (uint32_t id : survivors) PutU32(out, id);
+  AppendLe64(out, round);
+  AppendLe32(out, static_cast<uint32_t>(survivors.size()));
+  for (uint32_t id : survivors) AppendLe32(out, id);
   return out;
 }
 
 Bytes ShareAad(uint64_t round, uint32_t from, uint32_t to) {
   Bytes out;
   PutLabel(out, "shares");
-  PutU64(out, round);
-  PutU32(out, from);
-  PutU32(out, to);
+  AppendLe64(out, round);
+  AppendLe32(out, from);
+  AppendLe32(out, to);
   return out;
 }
 
 Bytes KdfInfo(std::string_view label, uint64_t round, uint32_t a, uint32_t b) {
   Bytes out;
   PutLabel(out, label);
-  PutU64(out, round);
-  PutU32(out, a);
-  PutU32(out, b);
+  AppendLe64(out, round);
+  AppendLe32(out, a);
+  AppendLe32(out, b);
   return out;
 }
 
@@ -88,9 +74,9 @@ SecretBuffer EncodeSharePlaintext(uint32_t from, uint32_t to, uint64_t round, co
                                   const Share& s_share) {
   Bytes out;
   out.reserve(16 + 8 + 8 * (b_share.values.size() + s_share.values.size()));  // no realloc copies
-  PutU32(out, from);
-  PutU32(out, to);
-  PutU64(out, round);
+  AppendLe32(out, from);
+  AppendLe32(out, to);
+  AppendLe64(out, round);
   SecretBuffer b(SerializeShare(b_share));
   SecretBuffer s(SerializeShare(s_share));
   out.insert(out.end(), b.bytes().begin(), b.bytes().end());
@@ -104,7 +90,7 @@ Result<DecodedShares> DecodeSharePlaintext(const SecretBuffer& plain, uint32_t f
   const size_t share_len = 4 + 8 * chunks;
   if (plain.size() != 16 + 2 * share_len) return Corrupt("secagg: share plaintext has wrong size");
   const uint8_t* p = plain.data();
-  if (GetU32(p) != from || GetU32(p + 4) != to || GetU64(p + 8) != round) {
+  if (LoadLe32(p) != from || LoadLe32(p + 4) != to || LoadLe64(p + 8) != round) {
     return Corrupt("secagg: share plaintext names the wrong sender, receiver or round");
   }
   DecodedShares out;

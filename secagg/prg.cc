@@ -6,20 +6,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/le_bytes.h"
+
 namespace fedsmear::secagg {
 namespace {
 
 constexpr size_t kBlockBytes = 64 * 1024;  // fits L2; OpenSSL's CTR loop runs at full speed
 constexpr size_t kBlockWords = kBlockBytes / sizeof(uint32_t);
-
-inline uint32_t LoadLe32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap32(v);
-#endif
-  return v;
-}
 
 }  // namespace
 
