@@ -18,7 +18,7 @@
 #include "client/site_impl.h"
 #include "client/site_metrics.h"
 #include "client/site_plan.h"
-#include "common/net/dealer.h"
+#include "common/net/endpoint_config.h"
 #include "common/net/keys.h"
 #include "common/wire/messages.h"
 #include "fedsmear/version.h"

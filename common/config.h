@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/train_config.h"
 
 namespace fedsmear {
 
@@ -24,44 +25,12 @@ struct ModelSpec {
   std::string initial_model;             // packed or float model to start from ("" = random)
 };
 
-// Training-time augmentation; all off except flips and quarter turns (data/augment.h).
-struct AugmentConfig {
-  bool hflip = true;
-  bool vflip = true;
-  bool rot90 = true;         // random multiples of 90 degrees (cells have no "up")
-  double rotate_deg = 0;     // free rotation, uniform in [-x, x]
-  double zoom = 0;           // scale uniform in [1-x, 1+x]
-  double translate = 0;      // shift uniform in [-x, x] of the side
-  double brightness = 0;     // additive, uniform in [-x, x] (pixel values in [0,1])
-  double contrast = 0;       // multiplicative, uniform in [1-x, 1+x]
-  double hue = 0;            // hue shift, uniform in [-x, x] of the full circle
-  double cutmix = 0;         // probability of CutMix per batch
-};
-
 // Image-to-tensor preprocessing, identical for training and evaluation.
 struct PreprocessConfig {
   std::string resize = "pad";                 // pad (keep aspect) | stretch
   double center_crop = 1.0;                   // fraction of the shorter side kept (1 = none)
   std::vector<double> mean = {0.5, 0.5, 0.5};  // per channel, after scaling to [0,1]
   std::vector<double> std = {0.25, 0.25, 0.25};
-};
-
-// What one site does in one round; the coordinator sends it with every train task.
-struct TrainConfig {
-  std::string optimizer = "adam";  // adam | sgd
-  double learning_rate = 2e-3;    // round 1 (coordinator) / peak (train); scheduled per round
-  double momentum = 0.9;           // sgd only
-  double weight_decay = 0.0;
-  int local_epochs = 1;
-  int batch_size = 32;
-  bool class_weights = false;      // inverse-frequency weights in the loss
-  double bn_momentum = 0.1;        // PyTorch convention (Keras 0.9)
-  double fedprox_mu = 0.0;         // FedProx proximal term; 0 = plain local training
-  // Label-skew calibration of the local loss (logit adjustment, Menon et al. 2021; FedLC):
-  // logits + tau * log(local class prior) during training only, so a site that has few or no
-  // images of a class does not push that class's scores down. 0 = plain cross-entropy.
-  double logit_adjustment = 1.0;
-  AugmentConfig augment;
 };
 
 // Round-level learning-rate schedule applied by the coordinator.
@@ -78,15 +47,6 @@ struct HoldoutSet {
   std::string path;  // image folder root/<class>/<files>
 };
 
-// The default aggregation strategy and codecs: the compact 1-bit path (docs/accuracy.md has the
-// real-data measurements behind the choice).
-// Defined in config.cc, next to the loader, so that a new measurement changes one file.
-extern const char kDefaultStrategy[];
-extern const char kDefaultCodecDown[];
-extern const char kDefaultCodecUp[];
-// Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
-extern const char kDefaultLatentStart[];
-inline constexpr double kDefaultLatentEpsilon = 1e-3;
 
 // An optional HTTP endpoint (coordinator status page and /metrics, a site's /metrics).
 struct HttpEndpointConfig {

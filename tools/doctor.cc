@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "common/config.h"
-#include "common/net/dealer.h"
+#include "common/net/endpoint_config.h"
 #include "common/net/keys.h"
 #include "coordinator/strategy_registry.h"
 #include "data/dataset.h"

@@ -128,22 +128,6 @@ Status DealerEndpoint::State::Maintain() {
   return Status::Ok();
 }
 
-Result<DealerOptions> DealerOptionsFromConfig(const ClientConfig& config) {
-  DealerOptions options;
-  options.endpoint = config.coordinator;
-  options.insecure = config.insecure;
-  if (!config.insecure) {
-    if (config.secret_key_file.empty() || config.coordinator_public_key_file.empty()) {
-      return InvalidArgument(
-          "secure mode needs secret_key_file and coordinator_public_key_file (or insecure: true)");
-    }
-    ASSIGN_OR_RETURN(options.client_keys, LoadSecretKeyFile(config.secret_key_file));
-    ASSIGN_OR_RETURN(options.server_public_key,
-                     LoadPublicKeyFile(config.coordinator_public_key_file));
-  }
-  return options;
-}
-
 Result<DealerEndpoint> DealerEndpoint::Connect(const DealerOptions& options) {
   if (options.max_message_bytes <= 0) return InvalidArgument("max_message_bytes must be > 0");
   if (options.reconnect_ivl.count() <= 0 || options.reconnect_ivl_max < options.reconnect_ivl) {

@@ -26,7 +26,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/config.h"
 #include "common/net/keys.h"
 #include "common/net/transport.h"
 #include "common/status.h"
@@ -48,8 +47,6 @@ struct DealerOptions {
   std::chrono::milliseconds heartbeat_timeout{15000};
 };
 
-// Builds options from the site config, loading the key files.
-Result<DealerOptions> DealerOptionsFromConfig(const ClientConfig& config);
 
 class DealerEndpoint final : public SiteTransport {
  public:

@@ -23,25 +23,6 @@ struct RouterEndpoint::State {
   bool secure = false;
 };
 
-Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config) {
-  RouterOptions options;
-  options.endpoint = config.bind;
-  options.insecure = config.insecure;
-  if (!(config.max_message_mb > 0) || config.max_message_mb > 4096) {
-    return InvalidArgument("max_message_mb must be in (0, 4096]");
-  }
-  options.max_message_bytes = static_cast<int64_t>(std::llround(config.max_message_mb * 1048576));
-  if (!config.insecure) {
-    if (config.secret_key_file.empty() || config.allowed_sites_file.empty()) {
-      return InvalidArgument(
-          "secure mode needs secret_key_file and allowed_sites_file (or set insecure: true)");
-    }
-    ASSIGN_OR_RETURN(options.server_keys, LoadSecretKeyFile(config.secret_key_file));
-    ASSIGN_OR_RETURN(options.allowed_sites, LoadAllowedSites(config.allowed_sites_file));
-  }
-  return options;
-}
-
 Result<RouterEndpoint> RouterEndpoint::Bind(const RouterOptions& options) {
   if (options.max_message_bytes <= 0) return InvalidArgument("max_message_bytes must be > 0");
   auto state = std::make_unique<State>();

@@ -27,7 +27,6 @@
 #include <string_view>
 #include <vector>
 
-#include "common/config.h"
 #include "common/net/keys.h"
 #include "common/net/transport.h"
 #include "common/status.h"
@@ -47,8 +46,6 @@ struct RouterOptions {
   std::chrono::milliseconds heartbeat_timeout{15000};
 };
 
-// Builds options from the coordinator config, loading the key and allowlist files.
-Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config);
 
 // Incoming (common/net/transport.h): peer_id is the ZeroMQ routing identity, site_id the
 // authenticated site id (secure mode, "" in insecure mode), peer_address the remote IP.

@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/config.h"
+#include "common/train_config.h"
 #include "common/status.h"
 
 namespace fedsmear::wire {
@@ -73,7 +73,7 @@ struct TrainTask {
   int64_t deadline_unix_ms = 0;
   uint64_t task_id = 0;
   // How the site answers. The coordinator always sets them from its config, whose defaults
-  // (common/config.h) are the only ones: Decode refuses an empty codec_up or latent_start.
+  // (common/train_config.h) are the only ones: Decode refuses an empty codec_up or latent_start.
   std::string codec_up = kDefaultCodecUp;        // models/codec.h ParseCodecSpec
   std::string latent_start = kDefaultLatentStart;  // glorot | epsilon (sign1 downlinks)
   double latent_epsilon = kDefaultLatentEpsilon;   // > 0 (sign1 downlinks)

@@ -16,7 +16,7 @@
 
 #include "client/site.h"
 #include "common/file_util.h"
-#include "common/net/dealer.h"
+#include "common/net/endpoint_config.h"
 #include "common/net/keys.h"
 #include "coordinator/server.h"
 #include "coordinator/strategies.h"

@@ -3,7 +3,7 @@
 // documents how the attack went against the old code and asserts the refusal now.
 #include "tests/coordinator/federation_harness.h"
 
-#include "common/net/router.h"
+#include "common/net/endpoint_config.h"
 #include "models/densenet.h"
 
 namespace fedsmear {

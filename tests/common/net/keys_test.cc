@@ -7,9 +7,8 @@
 #include <fstream>
 
 #include "common/file_util.h"
-#include "common/net/dealer.h"
+#include "common/net/endpoint_config.h"
 #include "common/net/keys.h"
-#include "common/net/router.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
