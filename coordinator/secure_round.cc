@@ -6,7 +6,6 @@
 #include <string>
 
 #include "common/net/keys.h"
-#include "coordinator/server_impl.h"
 #include "secagg/votes.h"
 
 namespace fedsmear {
@@ -91,18 +90,19 @@ Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32
   return out;
 }
 
-Status Coordinator::Impl::LoadSigningKeys() {
+Result<std::map<std::string, std::string>> LoadSigningKeys(const CoordinatorConfig& config) {
   if (config.allowed_sites_file.empty()) {
     return InvalidArgument(
         "secure_aggregation secagg+ needs allowed_sites_file with each site's "
         "Ed25519 signing key in the third column");
   }
   ASSIGN_OR_RETURN(std::vector<AllowedSite> allowed, LoadAllowedSites(config.allowed_sites_file));
+  std::map<std::string, std::string> sign_keys;
   for (const AllowedSite& a : allowed) {
     if (a.sign_public_key.empty()) continue;
     ASSIGN_OR_RETURN(sign_keys[a.site_id], HexDecodeKey(a.sign_public_key, "signing key"));
   }
-  return Status::Ok();
+  return sign_keys;
 }
 
 }  // namespace fedsmear

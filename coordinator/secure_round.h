@@ -1,7 +1,7 @@
 // Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
 //
-// What: Coordinator::Impl::SecureTrainRound (secure_round_run.cc) replaces TrainRound's plain update
-// collection. Stage order, each stage closing when every expected site answered, at its
+// What: SecureTrainRound (coordinator/round.h, secure_round_run.cc) replaces PlainTrainRound's
+// update collection. Stage order, each stage closing when every expected site answered, at its
 // deadline, or when the missing sites fell silent:
 //   0. select sites (strategy), assign secagg ids 1..n in selection order, send SecAggSetup and
 //      then the TrainTask to each (sites train while the key stages run);
@@ -37,8 +37,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "common/status.h"
 #include "coordinator/round_sum.h"
 #include "models/model_state.h"
@@ -64,5 +67,9 @@ struct SecureSumShape {
 // words do not fit the model.
 Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32_t>& sum,
                                 const SecureSumShape& shape);
+
+// The sites' Ed25519 signing keys (site id -> raw 32 bytes) from the third column of
+// allowed_sites_file; InvalidArgument when no allowlist is configured.
+Result<std::map<std::string, std::string>> LoadSigningKeys(const CoordinatorConfig& config);
 
 }  // namespace fedsmear

@@ -1,5 +1,5 @@
-// Coordinator::Impl::SecureTrainRound: one SecAgg+ training round, as a small state machine
-// (Coordinator::Impl::SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
+// SecureTrainRound (coordinator/round.h): one SecAgg+ training round, as a small state machine
+// (SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
 // Prepare (select, parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
 // coordinator/task_round.h) with the relays between them -> Aggregate: the unmasked sum
 // becomes a RoundSum (SecureRoundSum, secure_round.cc) that the strategy finishes exactly
@@ -12,7 +12,7 @@
 #include <set>
 
 #include "coordinator/secure_round.h"
-#include "coordinator/server_impl.h"
+#include "coordinator/round.h"
 #include "coordinator/task_round.h"
 #include "secagg/config.h"
 #include "secagg/server.h"
@@ -32,12 +32,10 @@ Clock::time_point In(double seconds) {
 
 enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
 
-}  // namespace
-
-class Coordinator::Impl::SecureRound {
+class SecureRound {
  public:
-  SecureRound(Coordinator::Impl& impl, int round, const std::atomic<bool>& stop)
-      : impl_(impl), config_(impl.config), round_(round), stop_(stop) {
+  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round, const std::atomic<bool>& stop)
+      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop) {
     out_.secure = true;
   }
 
@@ -73,7 +71,8 @@ class Coordinator::Impl::SecureRound {
     return round == setup_.round && task_id == task_id_;
   }
 
-  Coordinator::Impl& impl_;
+  RoundContext& ctx_;
+  SecAggRoster& roster_;
   const CoordinatorConfig& config_;
   const int round_;
   const std::atomic<bool>& stop_;
@@ -99,30 +98,30 @@ class Coordinator::Impl::SecureRound {
   double val_weighted_ = 0, val_samples_ = 0;
 };
 
-RoundOutcome Coordinator::Impl::SecureRound::LostBeforeMasking(const char* stage) {
+RoundOutcome SecureRound::LostBeforeMasking(const char* stage) {
   std::string names;
   for (uint32_t id : failed_) {
-    impl_.secagg_benched.insert(ids_[id - 1]);
+    roster_.benched.insert(ids_[id - 1]);
     names += (names.empty() ? "" : ", ") + ids_[id - 1];
   }
   return Incomplete(names + " left during " + stage +
                     "; sites mask only with complete views, so the round restarts without them");
 }
 
-RoundOutcome Coordinator::Impl::SecureRound::Incomplete(const std::string& why) {
+RoundOutcome SecureRound::Incomplete(const std::string& why) {
   spdlog::warn("round {}: secure aggregation round incomplete: {}", round_, why);
   out_.incomplete_reason = why;
   out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
   return out_;
 }
 
-Result<bool> Coordinator::Impl::SecureRound::Prepare() {
-  lr_ = impl_.schedule.RateFor(round_);
-  std::vector<SiteInfo> live = impl_.sites().Live();
+Result<bool> SecureRound::Prepare() {
+  lr_ = ctx_.lr;
+  std::vector<SiteInfo> live = ctx_.sites.Live();
   live.erase(std::remove_if(live.begin(), live.end(),
-                            [&](const SiteInfo& s) { return impl_.secagg_benched.count(s.site_id); }),
+                            [&](const SiteInfo& s) { return roster_.benched.count(s.site_id); }),
              live.end());
-  plan_ = impl_.strategy->ConfigureTrain(round_, live, config_.train, lr_, impl_.rng);
+  plan_ = ctx_.strategy.ConfigureTrain(round_, live, config_.train, lr_, ctx_.rng);
   const auto n = static_cast<uint32_t>(plan_.size());
   if (static_cast<int>(n) < config_.min_sites || n < 2) {
     Incomplete(std::to_string(n) + " site(s) available; secure aggregation needs " +
@@ -130,14 +129,14 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
     return false;
   }
   for (const TrainInstruction& ins : plan_) {
-    if (!impl_.sign_keys.count(ins.site_id)) {
+    if (!roster_.sign_keys.count(ins.site_id)) {
       return FailedPrecondition("secure_aggregation secagg+: site " + ins.site_id +
                                 " has no Ed25519 signing key in allowed_sites (add the third "
                                 "column from `fedsmear keygen`'s NAME.sign.pub)");
     }
   }
-  ASSIGN_OR_RETURN(task_, impl_.MakeTrainTask(round_, lr_, &received_));
-  task_id_ = impl_.next_task_id++;
+  ASSIGN_OR_RETURN(task_, MakeTrainTask(ctx_, round_, &received_));
+  task_id_ = ctx_.next_task_id++;
 
   // Parameters: complete graph for small federations, t > (k+1)/2 unless configured.
   sc_.num_sites = n;
@@ -169,10 +168,10 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
     const auto id = static_cast<uint32_t>(ids_.size() + 1);
     ids_.push_back(ins.site_id);
     by_site_[ins.site_id] = id;
-    const std::string& key = impl_.sign_keys[ins.site_id];
+    const std::string& key = roster_.sign_keys[ins.site_id];
     setup_.sites.push_back({ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
-    if (__builtin_add_overflow(setup_.total_weight, impl_.sites().Weight(ins.site_id),
+    if (__builtin_add_overflow(setup_.total_weight, ctx_.sites.Weight(ins.site_id),
                                &setup_.total_weight)) {
       return Internal("secagg: total weight overflows");
     }
@@ -193,11 +192,11 @@ Result<bool> Coordinator::Impl::SecureRound::Prepare() {
   return true;
 }
 
-void Coordinator::Impl::SecureRound::PlanVotes() {
-  if (!impl_.strategy->Contribution().binary_votes) return;
+void SecureRound::PlanVotes() {
+  if (!ctx_.strategy.Contribution().binary_votes) return;
   std::vector<uint64_t> sizes;
   for (const TrainInstruction& ins : plan_) {
-    sizes.push_back(impl_.sites().Weight(ins.site_id));
+    sizes.push_back(ctx_.sites.Weight(ins.site_id));
   }
   vote_weights_ = secagg::VoteWeights(sizes);
   uint64_t total_votes = 0;
@@ -205,7 +204,7 @@ void Coordinator::Impl::SecureRound::PlanVotes() {
   vote_bits_ = secagg::VoteFieldBits(total_votes);
 }
 
-void Coordinator::Impl::SecureRound::Fail(uint32_t id, Status why) {
+void SecureRound::Fail(uint32_t id, Status why) {
   if (!failed_.insert(id).second) return;
   waiting_.erase(id);
   spdlog::warn("round {}: site {} left the secure aggregation: {}", round_, ids_[id - 1],
@@ -213,15 +212,15 @@ void Coordinator::Impl::SecureRound::Fail(uint32_t id, Status why) {
   out_.failures.push_back({ids_[id - 1], std::move(why)});
 }
 
-bool Coordinator::Impl::SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
+bool SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
   uint64_t bytes = 0;
-  Status st = impl_.sites().Send(ids_[id - 1], std::move(body), &bytes);
+  Status st = ctx_.sites.Send(ids_[id - 1], std::move(body), &bytes);
   *counter += bytes;
   if (!st.ok()) Fail(id, st);
   return st.ok();
 }
 
-void Coordinator::Impl::SecureRound::Broadcast() {
+void SecureRound::Broadcast() {
   task_.task_id = task_id_;
   task_.secure_aggregation = true;
   for (const TrainInstruction& ins : plan_) {
@@ -232,7 +231,7 @@ void Coordinator::Impl::SecureRound::Broadcast() {
       waiting_.insert(id);
     }
   }
-  impl_.status->RoundStarted(round_, out_.selected);
+  ctx_.status.RoundStarted(round_, out_.selected);
   spdlog::info(
       "round {}: {} site(s) selected for secure aggregation (threshold {}, {} neighbours, "
       "clip {}{}), lr {:.2e}",
@@ -241,7 +240,7 @@ void Coordinator::Impl::SecureRound::Broadcast() {
       lr_);
 }
 
-Verdict Coordinator::Impl::SecureRound::OnMessage(const std::string& site, const uint64_t* task,
+Verdict SecureRound::OnMessage(const std::string& site, const uint64_t* task,
                                                   wire::Message& m, size_t bytes) {
   auto it = by_site_.find(site);
   if (it == by_site_.end()) return Verdict::Ignore();
@@ -295,7 +294,7 @@ Verdict Coordinator::Impl::SecureRound::OnMessage(const std::string& site, const
   return Verdict::Ignore();
 }
 
-Verdict Coordinator::Impl::SecureRound::OnMasked(const std::string& site,
+Verdict SecureRound::OnMasked(const std::string& site,
                                                  const wire::SecAggMasked& x, size_t bytes) {
   const uint32_t id = by_site_[site];
   Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
@@ -303,7 +302,7 @@ Verdict Coordinator::Impl::SecureRound::OnMasked(const std::string& site,
   if (!st.ok()) return Verdict::Fail(st);
   // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
   // a second, independent claim).
-  if (__builtin_add_overflow(survivor_weight_, impl_.sites().Weight(site), &survivor_weight_)) {
+  if (__builtin_add_overflow(survivor_weight_, ctx_.sites.Weight(site), &survivor_weight_)) {
     return Verdict::Fail(Internal("secagg: survivor weight overflows"));
   }
   out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
@@ -315,8 +314,8 @@ Verdict Coordinator::Impl::SecureRound::OnMasked(const std::string& site,
   return Verdict::Answer();
 }
 
-Status Coordinator::Impl::SecureRound::RunStage(Clock::time_point until, const char* what) {
-  TaskRound stage(impl_.sites(), "round " + std::to_string(round_) + " " + what,
+Status SecureRound::RunStage(Clock::time_point until, const char* what) {
+  TaskRound stage(ctx_.sites, "round " + std::to_string(round_) + " " + what,
                   std::string(what) + " deadline passed");
   for (uint32_t id : waiting_) stage.Expect(ids_[id - 1], task_id_);
   waiting_.clear();
@@ -330,14 +329,14 @@ Status Coordinator::Impl::SecureRound::RunStage(Clock::time_point until, const c
   return st;
 }
 
-void Coordinator::Impl::SecureRound::NextStage(Stage next) {
+void SecureRound::NextStage(Stage next) {
   stage_ = next;
   waiting_ = answered_;
   for (uint32_t id : failed_) waiting_.erase(id);
   answered_.clear();
 }
 
-Status Coordinator::Impl::SecureRound::RelayKeys() {
+Status SecureRound::RelayKeys() {
   for (uint32_t id : std::set<uint32_t>(answered_)) {
     ASSIGN_OR_RETURN(std::vector<secagg::AdvertisedKeys> keys, server_->KeysFor(id));
     wire::SecAggKeysRelay relay{setup_.round, task_id_, {}};
@@ -347,7 +346,7 @@ Status Coordinator::Impl::SecureRound::RelayKeys() {
   return Status::Ok();
 }
 
-Status Coordinator::Impl::SecureRound::RelayShares() {
+Status SecureRound::RelayShares() {
   for (uint32_t id : std::set<uint32_t>(answered_)) {
     ASSIGN_OR_RETURN(std::vector<secagg::EncryptedShares> shares, server_->SharesFor(id));
     wire::SecAggSharesRelay relay{setup_.round, task_id_, {}};
@@ -357,7 +356,7 @@ Status Coordinator::Impl::SecureRound::RelayShares() {
   return Status::Ok();
 }
 
-Result<ModelState> Coordinator::Impl::SecureRound::Aggregate(const std::vector<uint32_t>& sum,
+Result<ModelState> SecureRound::Aggregate(const std::vector<uint32_t>& sum,
                                              const secagg::UnmaskRequest& request) {
   SecureSumShape shape;
   shape.params = {static_cast<float>(config_.secagg_clip), sc_.mask_bits,
@@ -371,10 +370,10 @@ Result<ModelState> Coordinator::Impl::SecureRound::Aggregate(const std::vector<u
     shape.survivor_votes += vote_bits_ ? vote_weights_[id - 1] : 0;
   }
   ASSIGN_OR_RETURN(RoundSum round_sum, SecureRoundSum(received_, sum, shape));
-  return impl_.strategy->Finish(round_, impl_.global, round_sum);
+  return ctx_.strategy.Finish(round_, ctx_.global, round_sum);
 }
 
-Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
+Result<RoundOutcome> SecureRound::Run() {
   ASSIGN_OR_RETURN(bool ready, Prepare());
   if (!ready) return out_;
   Broadcast();
@@ -422,10 +421,10 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
                       std::to_string(config_.min_sites));
   }
   ASSIGN_OR_RETURN(ModelState next, Aggregate(*sum, *request));
-  next.meta = impl_.global.meta;
-  impl_.global = std::move(next);
+  next.meta = ctx_.global.meta;
+  ctx_.global = std::move(next);
   out_.completed = true;
-  impl_.secagg_benched.clear();
+  roster_.benched.clear();
   out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
   spdlog::info(
       "round {}: secure sum of {} site(s) ({} dropped and recovered), {:.2f} MiB of "
@@ -434,9 +433,12 @@ Result<RoundOutcome> Coordinator::Impl::SecureRound::Run() {
   return out_;
 }
 
-Result<RoundOutcome> Coordinator::Impl::SecureTrainRound(int round, const std::atomic<bool>& stop) {
-  RETURN_IF_ERROR(sites().DrainQueued());
-  return SecureRound(*this, round, stop).Run();
+}  // namespace
+
+Result<RoundOutcome> SecureTrainRound(RoundContext& ctx, SecAggRoster& roster, int round,
+                                      const std::atomic<bool>& stop) {
+  RETURN_IF_ERROR(ctx.sites.DrainQueued());
+  return SecureRound(ctx, roster, round, stop).Run();
 }
 
 }  // namespace fedsmear

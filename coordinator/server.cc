@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "common/net/router.h"
+#include "common/net/endpoint_config.h"
+#include "coordinator/secure_round.h"
 #include "coordinator/server_impl.h"
 #include "coordinator/strategy_registry.h"
 #include "models/densenet.h"
@@ -100,9 +101,11 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
       impl->global = ExportState(model, m.class_names);
     }
     // A fresh run starts a fresh metrics file.
-    std::filesystem::remove(std::filesystem::path(config.run_dir) / "metrics.jsonl", ec);
+    RETURN_IF_ERROR(impl->log.StartFresh());
   }
-  if (config.secure_aggregation == "secagg+") RETURN_IF_ERROR(impl->LoadSigningKeys());
+  if (config.secure_aggregation == "secagg+") {
+    ASSIGN_OR_RETURN(impl->secagg.sign_keys, LoadSigningKeys(config));
+  }
   RETURN_IF_ERROR(impl->OpenAudit());
   RETURN_IF_ERROR(impl->StartStatus(restored));
   RETURN_IF_ERROR(impl->Attach(std::move(transport)));
@@ -180,75 +183,6 @@ Status Coordinator::Impl::Pause(double seconds, const std::atomic<bool>& stop) {
 
 void Coordinator::Impl::SayGoodbye(const std::string& reason) {
   for (const std::string& id : sites().Ids()) (void)sites().Send(id, wire::Goodbye{reason});
-}
-
-Status Coordinator::Run(const std::atomic<bool>& stop) {
-  Status st = impl_->RunLoop(stop);
-  impl_->status->RunEnded(st);
-  return st;
-}
-
-Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
-  Impl& s = *this;
-  const CoordinatorConfig& c = s.config;
-  const int start = std::max(c.min_sites, c.start_sites);
-  spdlog::info("waiting up to {:.0f} s for {} site(s)", c.wait_for_sites_s, start);
-  s.status->SetStage(0, "waiting for sites", std::to_string(start) + " needed");
-  Status st = s.WaitForSites(start, c.wait_for_sites_s, stop);
-  if (!st.ok() && start > c.min_sites && static_cast<int>(s.sites().Live().size()) >= c.min_sites) {
-    spdlog::warn("{}; starting with {} site(s)", st.message(), s.sites().Live().size());
-    st = Status::Ok();
-  }
-  if (!st.ok()) {
-    s.SayGoodbye(st.message());
-    return st;
-  }
-  int retries = 0;
-  for (int round = s.next_round; round <= c.rounds;) {
-    if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
-    s.status->SetStage(round, "training");
-    Result<RoundOutcome> outcome = s.TrainRound(round, stop);
-    if (!outcome.ok()) return outcome.status();
-    s.AuditRound(round, *outcome);
-    if (!outcome->completed) {
-      s.status->RoundFinished({{"round", round}}, outcome->failures, /*completed=*/false);
-      s.status->SetStage(round, "waiting to retry", outcome->incomplete_reason);
-      if (++retries > c.max_round_retries) {
-        std::string why = "round " + std::to_string(round) + " failed " +
-                          std::to_string(retries) + " times with fewer than " +
-                          std::to_string(c.min_sites) + " updates; stopping the run";
-        if (!outcome->incomplete_reason.empty())
-          why += " (last: " + outcome->incomplete_reason + ")";
-        s.SayGoodbye(why);
-        return Unavailable(why);
-      }
-      spdlog::warn("round {} incomplete ({} updates < min_sites {}): retry {}/{}", round,
-                   outcome->updates, c.min_sites, retries, c.max_round_retries);
-      // Give sites time to come back (or finish work they started for a crashed predecessor).
-      RETURN_IF_ERROR(s.Pause(std::min(10.0, c.round_deadline_s / 10), stop));
-      (void)s.WaitForSites(c.min_sites, c.wait_for_sites_s, stop);
-      continue;
-    }
-    retries = 0;
-    if (c.federated_evaluation) {
-      s.status->SetStage(round, "federated evaluation");
-      Result<EvalSummary> fed = s.FederatedEvaluate(round, &outcome->bytes_eval_down, stop);
-      if (!fed.ok()) return fed.status();
-      if (fed->sites > 0) outcome->federated = *fed;
-    }
-    bool early_stop = false;
-    s.status->SetStage(round, "central evaluation and checkpoint");
-    RETURN_IF_ERROR(s.AfterRound(round, *outcome, &early_stop));
-    s.next_round = ++round;
-    if (early_stop) {
-      spdlog::info("central macro-F1 has not improved for {} rounds: stopping early",
-                   c.early_stop_patience);
-      break;
-    }
-  }
-  RETURN_IF_ERROR(s.WriteFinalOutputs());
-  s.SayGoodbye("run complete");
-  return Status::Ok();
 }
 
 }  // namespace fedsmear

@@ -1,0 +1,103 @@
+// One round's work, as functions over a RoundContext: what a round borrows from the coordinator
+// (config, sites, strategy, the global model, the RNG, task ids, the status model). The run
+// loop (server.cc) owns those parts and lends them for one round at a time; a round owns only
+// its TaskRound collectors and the RoundOutcome it returns.
+//
+//   PlainTrainRound   send TrainTasks, fold updates into the strategy's aggregator (round.cc)
+//   SecureTrainRound  the same round with the sum computed by SecAgg+ (secure_round_run.cc)
+//   FederatedEvaluate send the new global model to sites that hold a validation split
+//   RecordOf          the outcome as the RoundRecord written to metrics.jsonl (report/)
+//
+// A completed round replaces `global`; an incomplete one leaves it as it was.
+// Thread-safety: the coordinator's round loop only. Ownership: RoundContext holds references,
+// valid for the call it is passed to.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <set>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "common/wire/messages.h"
+#include "coordinator/site_registry.h"
+#include "coordinator/status/status_model.h"
+#include "coordinator/strategy.h"
+#include "models/model_state.h"
+#include "report/round_record.h"
+#include "train/central_eval.h"
+
+namespace fedsmear {
+
+using Clock = std::chrono::steady_clock;
+
+struct RoundContext {
+  const CoordinatorConfig& config;
+  SiteRegistry& sites;
+  Strategy& strategy;
+  StatusModel& status;
+  ModelState& global;          // the model sent; replaced when the round completes
+  std::mt19937_64& rng;        // site selection
+  uint64_t& next_task_id;      // every task sent takes the next id
+  double lr = 0;               // this round's learning rate (the run's schedule)
+};
+
+// Who may take part in SecAgg+ rounds: the sites' Ed25519 keys (allowlist) and the sites that
+// left a round before masking (benched until a secure round completes).
+struct SecAggRoster {
+  std::map<std::string, std::string> sign_keys;  // site id -> raw 32-byte key
+  std::set<std::string> benched;
+};
+
+struct RoundOutcome {
+  bool completed = false;
+  int updates = 0;
+  std::vector<std::string> selected;
+  std::vector<std::string> reported;
+  std::vector<SiteFailure> failures;
+  uint64_t bytes_down = 0;
+  uint64_t bytes_up = 0;
+  double train_s = 0;  // slowest reporting site's training time
+  double round_s = 0;
+  double mean_site_val_accuracy = 0;
+  std::optional<EvalSummary> federated;  // federated evaluation of the new global model
+  uint64_t bytes_eval_down = 0;
+  // Secure aggregation: only set when the round ran SecAgg+.
+  bool secure = false;
+  std::string incomplete_reason;     // why an incomplete round stopped early (logged, reported)
+  std::vector<std::string> dropped;  // shared keys, then left: recovered from their shares
+  uint32_t secagg_threshold = 0;
+  uint32_t secagg_neighbours = 0;
+  uint32_t secagg_vote_bits = 0;  // sign-vote rounds: bits per binary weight's vote field
+  uint64_t bytes_secagg = 0;      // setup, keys, shares and unmasking traffic (both directions)
+};
+
+// The round's TrainTask (task_id unset) and the model the sites will decode from it.
+Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelState* received);
+
+Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::atomic<bool>& stop);
+
+// secure_aggregation secagg+ (coordinator/secure_round.h). FailedPrecondition when a selected
+// site has no signing key.
+Result<RoundOutcome> SecureTrainRound(RoundContext& ctx, SecAggRoster& roster, int round,
+                                      const std::atomic<bool>& stop);
+
+// Sends the global model to the sites the strategy picks and aggregates their scores; an empty
+// summary when none is picked.
+Result<EvalSummary> FederatedEvaluate(RoundContext& ctx, int round, uint64_t* bytes_down,
+                                      const std::atomic<bool>& stop);
+
+// The round's metrics.jsonl line, without central scores.
+RoundRecord RecordOf(int round, double lr, const RoundOutcome& outcome);
+// Scores `global` on every held-out set into record.central, accuracy and macro_f1 (weighted
+// by set size).
+Status AddCentralScores(CentralEvaluator& evaluator, const ModelState& global,
+                        RoundRecord* record);
+
+}  // namespace fedsmear

@@ -1,0 +1,146 @@
+// The coordinator's run loop: rounds, retries, what follows each round (central evaluation,
+// metrics, best model, checkpoint: RunLog) and the final outputs; resume from a checkpoint.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "coordinator/server_impl.h"
+
+namespace fedsmear {
+
+RoundContext Coordinator::Impl::ContextFor(int round) {
+  return RoundContext{config, sites(), *strategy, *status, global,
+                      rng,    next_task_id, schedule.RateFor(round)};
+}
+
+Status Coordinator::Run(const std::atomic<bool>& stop) {
+  Status st = impl_->RunLoop(stop);
+  impl_->status->RunEnded(st);
+  return st;
+}
+
+Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
+  const CoordinatorConfig& c = config;
+  const int start = std::max(c.min_sites, c.start_sites);
+  spdlog::info("waiting up to {:.0f} s for {} site(s)", c.wait_for_sites_s, start);
+  status->SetStage(0, "waiting for sites", std::to_string(start) + " needed");
+  Status st = WaitForSites(start, c.wait_for_sites_s, stop);
+  if (!st.ok() && start > c.min_sites && static_cast<int>(sites().Live().size()) >= c.min_sites) {
+    spdlog::warn("{}; starting with {} site(s)", st.message(), sites().Live().size());
+    st = Status::Ok();
+  }
+  if (!st.ok()) {
+    SayGoodbye(st.message());
+    return st;
+  }
+  int retries = 0;
+  for (int round = next_round; round <= c.rounds;) {
+    if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
+    status->SetStage(round, "training");
+    RoundContext ctx = ContextFor(round);
+    Result<RoundOutcome> outcome = c.secure_aggregation == "secagg+"
+                                       ? SecureTrainRound(ctx, secagg, round, stop)
+                                       : PlainTrainRound(ctx, round, stop);
+    if (!outcome.ok()) return outcome.status();
+    AuditRound(round, *outcome);
+    if (!outcome->completed) {
+      status->RoundFinished({{"round", round}}, outcome->failures, /*completed=*/false);
+      status->SetStage(round, "waiting to retry", outcome->incomplete_reason);
+      if (++retries > c.max_round_retries) {
+        std::string why = "round " + std::to_string(round) + " failed " +
+                          std::to_string(retries) + " times with fewer than " +
+                          std::to_string(c.min_sites) + " updates; stopping the run";
+        if (!outcome->incomplete_reason.empty())
+          why += " (last: " + outcome->incomplete_reason + ")";
+        SayGoodbye(why);
+        return Unavailable(why);
+      }
+      spdlog::warn("round {} incomplete ({} updates < min_sites {}): retry {}/{}", round,
+                   outcome->updates, c.min_sites, retries, c.max_round_retries);
+      // Give sites time to come back (or finish work they started for a crashed predecessor).
+      RETURN_IF_ERROR(Pause(std::min(10.0, c.round_deadline_s / 10), stop));
+      (void)WaitForSites(c.min_sites, c.wait_for_sites_s, stop);
+      continue;
+    }
+    retries = 0;
+    if (c.federated_evaluation) {
+      status->SetStage(round, "federated evaluation");
+      Result<EvalSummary> fed = FederatedEvaluate(ctx, round, &outcome->bytes_eval_down, stop);
+      if (!fed.ok()) return fed.status();
+      if (fed->sites > 0) outcome->federated = *fed;
+    }
+    bool early_stop = false;
+    status->SetStage(round, "central evaluation and checkpoint");
+    RETURN_IF_ERROR(FinishRound(round, *outcome, &early_stop));
+    next_round = ++round;
+    if (early_stop) {
+      spdlog::info("central macro-F1 has not improved for {} rounds: stopping early",
+                   c.early_stop_patience);
+      break;
+    }
+  }
+  RETURN_IF_ERROR(WriteFinalOutputs());
+  SayGoodbye("run complete");
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::FinishRound(int round, const RoundOutcome& o, bool* early_stop) {
+  RoundRecord rec = RecordOf(round, schedule.RateFor(round), o);
+  if (evaluator) RETURN_IF_ERROR(AddCentralScores(*evaluator, global, &rec));
+  ASSIGN_OR_RETURN(nlohmann::ordered_json line, log.Record(rec, global));
+  status->RoundFinished(line, o.failures);
+  const double macro_f1 = rec.macro_f1.value_or(0);
+  spdlog::info("round {} done: {}/{} updates, accuracy {:.4f}, macro-F1 {:.4f}, {:.1f} MiB down, "
+               "{:.1f} MiB up, {:.1f} s", round, o.reported.size(), o.selected.size(),
+               rec.accuracy.value_or(0), macro_f1, o.bytes_down / 1048576.0,
+               o.bytes_up / 1048576.0, o.round_s);
+  schedule.Observe(round, macro_f1);
+  *early_stop = log.ShouldStopEarly();
+  std::ostringstream rng_state;
+  rng_state << rng;
+  nlohmann::json run_state = {{"run_id", run_id},
+                              {"rng", rng_state.str()},
+                              {"next_task_id", next_task_id},
+                              {"lr_scale", schedule.plateau_scale()},
+                              {"lr_best", schedule.best_metric()},
+                              {"lr_since_best", schedule.rounds_since_best()}};
+  return log.SaveCheckpoint(round, std::move(run_state), strategy->SaveState(), global);
+}
+
+Status Coordinator::Impl::Restore() {
+  ASSIGN_OR_RETURN(Checkpoint c, log.Resume());
+  const ModelSpec& m = config.model;
+  if (c.global.meta.arch != m.arch || c.global.meta.classes != m.classes) {
+    return InvalidArgument("checkpoint holds " + c.global.meta.arch + ", config asks for " + m.arch);
+  }
+  RETURN_IF_ERROR(strategy->LoadState(c.strategy_state));
+  try {
+    run_id = c.header.at("run_id").get<std::string>();
+    std::istringstream rng_state(c.header.at("rng").get<std::string>());
+    rng_state >> rng;
+    next_task_id = c.header.at("next_task_id").get<uint64_t>();
+    schedule.Restore(c.header.at("lr_scale").get<double>(), c.header.at("lr_best").get<double>(),
+                     c.header.at("lr_since_best").get<int>());
+  } catch (const nlohmann::json::exception& e) {
+    return Corrupt(std::string("checkpoint header: ") + e.what());
+  }
+  global = std::move(c.global);
+  next_round = c.round + 1;
+  spdlog::info("resumed run {} after round {}", run_id, c.round);
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::WriteFinalOutputs() {
+  ReportInfo info;
+  info.title = "fedsmear run " + run_id;
+  info.arch = global.meta.arch;
+  info.class_names = global.meta.class_names;
+  info.strategy = strategy->name();
+  info.codec_down = config.codec_down;
+  info.codec_up = config.codec_up;
+  info.sites_total = static_cast<int>(sites().size());
+  return log.WriteFinal(global, info);
+}
+
+}  // namespace fedsmear
