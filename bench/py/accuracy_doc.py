@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """Writes docs/accuracy.md from scripts/accuracy-table runs (runs/accuracy/<task>/).
 
+Runs are read from two places, the live one first: the runs folder (this machine's runs, with
+models and checkpoints) and the records folder docs/accuracy-runs/<task>/ (the small files of
+every completed run, kept in the repository by scripts/accuracy-table: metrics.jsonl per
+federated run, central.log and central.eval.json), so that a table can be completed run by run
+on different days and machines.
+
 For each task folder: a table of the centralized reference, float FedAvg (f32), the default and
 any other run present (accuracy, macro-F1, best and last round, bytes per site per round, ratio
 to float FedAvg, wall time), a generated SVG plot of accuracy per round (docs/accuracy-<task>.svg),
@@ -116,14 +122,16 @@ def plot(task, runs, path):
         f.write("\n".join(out) + "\n")
 
 
-def section(task, folder, docs_dir):
+def section(task, folders, docs_dir):
     runs = {}
     for name in ORDER:
-        r = central(folder) if name == "central" else (
-            federated(os.path.join(folder, name, "metrics.jsonl"))
-            if os.path.exists(os.path.join(folder, name, "metrics.jsonl")) else None)
-        if r:
-            runs[name] = r
+        for folder in folders:
+            r = central(folder) if name == "central" else (
+                federated(os.path.join(folder, name, "metrics.jsonl"))
+                if os.path.exists(os.path.join(folder, name, "metrics.jsonl")) else None)
+            if r:
+                runs[name] = r
+                break
     if not runs:
         return []
     lines = [f"## {task}: {TASKS.get(task, task)}", "", machine(), ""]
@@ -216,18 +224,23 @@ def kept_sections(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", default="runs/accuracy")
+    ap.add_argument("--records", default="docs/accuracy-runs")
     ap.add_argument("--out", default="docs/accuracy.md")
     a = ap.parse_args()
     docs_dir = os.path.dirname(os.path.abspath(a.out))
     head_path = os.path.join(docs_dir, "accuracy.head.md")
     lines = open(head_path).read().rstrip("\n").split("\n") + [""] if os.path.exists(head_path) else []
     sections = kept_sections(a.out)
-    for task in sorted(os.listdir(a.runs)) if os.path.isdir(a.runs) else []:
-        folder = os.path.join(a.runs, task)
-        if os.path.isdir(folder):
-            fresh = section(task, folder, docs_dir)
-            if fresh:
-                sections[task] = fresh
+    tasks = set()
+    for root in (a.runs, a.records):
+        if os.path.isdir(root):
+            tasks |= {t for t in os.listdir(root) if os.path.isdir(os.path.join(root, t))}
+    for task in sorted(tasks):
+        folders = [os.path.join(root, task) for root in (a.runs, a.records)
+                   if os.path.isdir(os.path.join(root, task))]
+        fresh = section(task, folders, docs_dir)
+        if fresh:
+            sections[task] = fresh
     for task in sorted(sections):
         lines += sections[task]
     with open(a.out, "w") as f:
