@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/config.h"
 #include "common/wire/messages.h"
 #include "tests/common/wire/sample_messages.h"
 
