@@ -7,6 +7,7 @@
 
 #include "common/file_util.h"
 #include "models/packed_model.h"
+#include "tests/temp_dir.h"
 
 namespace fedsmear {
 namespace {
@@ -47,14 +48,9 @@ std::vector<int> RoundsIn(const std::string& metrics) {
 
 class RunLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = (fs::temp_directory_path() / ("fedsmear_runlog_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   RunLog Log(int patience) { return RunLog(RunLogOptions{dir_, patience, 3}); }
-  std::string dir_;
+  testing::TempDir tmp_{"fedsmear-runlog"};
+  std::string dir_ = tmp_.path().string();
 };
 
 TEST_F(RunLogTest, KeepsTheBestModelAndStopsAfterPatienceRoundsWithoutGain) {
