@@ -84,20 +84,26 @@ layout() {
 
 case $CASE in
   kill_site)
-    layout --rounds 4
+    # Rounds of this tiny task take 5-7 s and a loaded machine can notice round 2 a few rounds
+    # late: 8 rounds keep the run going when the kill comes.
+    layout --rounds 8
     fedsmear_up "$IMAGE" "$RUN" "$PROJECT"
     wait_for 180 "round 2 to start" coordinator_logged "round 2: 3 site(s) selected"
     docker kill "$(cid site-2)" >/dev/null
     echo "killed site-2 in round 2"
     finish
-    check 'sorted(by) == [1, 2, 3, 4] and len(rows) == 4' "every round recorded once"
-    # The kill lands in round 2 (or, on a slow machine, the next round that selected site-2).
-    check 'any("site-2" in sel(k) and rep(k) == {"site-1", "site-3"} for k in by if k >= 2)' \
-      "a round that selected site-2 completed with the other two"
-    check 'rep(4) == {"site-1", "site-3"}' "the run went on without site-2"
+    check 'sorted(by) == list(range(1, 9)) and len(rows) == 8' "every round recorded once"
+    # The kill lands in round 2, or on a loaded machine later: in a round that selected site-2
+    # or between rounds (dropped at the evaluation, then no longer selected). Either way rounds
+    # complete with the other two.
+    check 'any(rep(k) == {"site-1", "site-3"} for k in by if k >= 2)' \
+      "rounds after the kill completed with the other two"
+    check 'rep(8) == {"site-1", "site-3"}' "the run went on without site-2"
     ;;
   disconnect)
-    layout --rounds 10
+    # 14 rounds: site-3 needs a few rounds after reconnecting (a fresh socket, then the next
+    # round's selection), and a loaded machine can notice round 2 late.
+    layout --rounds 14
     fedsmear_up "$IMAGE" "$RUN" "$PROJECT"
     net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$(cid site-3)")
     wait_for 180 "round 2 to start" coordinator_logged "round 2: 3 site(s) selected"
@@ -109,7 +115,7 @@ case $CASE in
     docker network connect "$net" "$(cid site-3)"
     echo "reconnected site-3 after round $(rows)"
     finish
-    check 'sorted(by) == list(range(1, 11))' "every round recorded once"
+    check 'sorted(by) == list(range(1, 15))' "every round recorded once"
     check 'any(rep(k) == {"site-1", "site-2"} for k in by if k >= 2)' \
       "rounds closed with the two sites still connected"
     first_without='min(k for k in by if k >= 2 and rep(k) == {"site-1", "site-2"})'
