@@ -115,7 +115,19 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
 }
 
 std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask& task) {
-  if (!plan.doc["federated_evaluation"].get<bool>()) {
+  // Under secure aggregation a site's statistics would reach the coordinator in the clear: never,
+  // whatever else the plan says.
+  const bool secure = plan.doc["secure_aggregation"]["mode"].get<std::string>() != "off";
+  if (secure && task.bn_calibration_images > 0) {
+    return "task asks for batch-norm statistics, which would leave the site unmasked in a "
+           "secure-aggregation plan";
+  }
+  const uint64_t allowed = plan.doc.value("bn_recalibration_images", uint64_t{0});
+  if (task.bn_calibration_images > allowed) {
+    return "task asks for batch-norm statistics of " + std::to_string(task.bn_calibration_images) +
+           " images; the plan allows " + std::to_string(allowed);
+  }
+  if (!plan.doc["federated_evaluation"].get<bool>() && task.bn_calibration_images == 0) {
     return "the plan has no federated evaluation";
   }
   return CheckModel(plan.doc, task.round, task.arch, task.num_classes, task.input_size,

@@ -6,8 +6,10 @@
 #include "client/latent_store.h"
 #include "client/site.h"
 #include "models/codec.h"
+#include "models/bn_statistics.h"
 #include "models/latent_reinit.h"
 #include "models/packed_model.h"
+#include "train/bn_calibrate.h"
 #include "train/trainer.h"
 
 namespace fedsmear {
@@ -145,6 +147,25 @@ Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
   wire::EvaluateResult r;
   r.round = task.round;
   r.task_id = task.task_id;
+  if (task.bn_calibration_images > 0 && secagg_policy_.require_secure) {
+    spdlog::warn("round {}: no batch-norm statistics sent: site policy requires secure "
+                 "aggregation and they would travel unmasked", task.round);
+  } else if (task.bn_calibration_images > 0 && !split_.train.empty()) {
+    // The new weights' statistics on this site's training images; the validation score below
+    // is then the global model as this site would use it, with its own statistics.
+    CalibrateOptions o;
+    o.input_size = static_cast<int>(task.input_size);
+    o.preprocess = config_.preprocess;
+    o.max_images = static_cast<int>(task.bn_calibration_images);
+    o.batch_size = static_cast<int>(task.bn_calibration_batch);
+    o.loader_threads = config_.data.loader_threads;
+    o.seed = task.round;
+    ASSIGN_OR_RETURN(CalibrateStats calibrated, CalibrateBatchNorm(model, dataset_, split_.train, o));
+    ModelState stats = BatchNormStatisticsOf(ExportState(model, global.meta.class_names));
+    r.bn_statistics.codec = "f32";
+    r.bn_statistics.data = PackModel(stats, {BinaryCodec::kLatentF32, FloatCodec::kF32});
+    r.bn_images = static_cast<uint64_t>(calibrated.images);
+  }
   if (!split_.val.empty()) {
     ASSIGN_OR_RETURN(EvalStats v, Evaluate(model, dataset_, split_.val,
                                            static_cast<int>(task.input_size), config_.preprocess,

@@ -208,6 +208,8 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.Read("early_stop_patience", &c.early_stop_patience);
   r.Read("federated_evaluation", &c.federated_evaluation);
+  r.Read("bn_recalibration_images", &c.bn_recalibration_images);
+  RequireRange(r, "bn_recalibration_images", c.bn_recalibration_images, 0, 1000000);
   r.Read("keep_checkpoints", &c.keep_checkpoints);
   r.Read("aggregation_threads", &c.aggregation_threads);
   r.Read("seed", &c.seed);

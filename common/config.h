@@ -55,6 +55,8 @@ struct HttpEndpointConfig {
   std::string token_file;    // optional: a file holding a bearer token every request must carry
 };
 
+inline constexpr int kDefaultBnRecalibrationImages = 256;
+
 struct CoordinatorConfig {
   std::string bind = "tcp://127.0.0.1:7878";  // ZeroMQ endpoint the ROUTER binds
   bool insecure = false;                      // plain TCP: local debugging only
@@ -91,6 +93,10 @@ struct CoordinatorConfig {
   std::string latent_start = kDefaultLatentStart;
   std::vector<HoldoutSet> holdout;
   bool federated_evaluation = true;  // sites also score each new global model on their val split
+  // Batch-norm recalibration after each round: sites recompute the new global model's BN
+  // statistics over up to this many training images and the coordinator pools them
+  // (train/bn_calibrate.h); 0 = off. Off under secagg+ (the statistics would travel in the clear).
+  int bn_recalibration_images = kDefaultBnRecalibrationImages;
   double max_message_mb = 256;      // larger messages are refused unread
   double heartbeat_s = 5;           // sites silent for 3x this are considered gone
   int early_stop_patience = 0;      // rounds without central macro-F1 gain (0 = off)

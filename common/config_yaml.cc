@@ -112,6 +112,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "heartbeat_s", c.heartbeat_s);
   Put(e, "early_stop_patience", c.early_stop_patience);
   Put(e, "federated_evaluation", c.federated_evaluation);
+  Put(e, "bn_recalibration_images", c.bn_recalibration_images);
   Put(e, "keep_checkpoints", c.keep_checkpoints);
   Put(e, "aggregation_threads", c.aggregation_threads);
   Put(e, "seed", c.seed);

@@ -8,6 +8,7 @@
 #include "coordinator/task_round.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
+#include "models/bn_statistics.h"
 
 namespace fedsmear {
 namespace {
@@ -150,25 +151,59 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
   return out;
 }
 
-Result<EvalSummary> FederatedEvaluate(RoundContext& ctx, int round, uint64_t* bytes_down,
-                                      const std::atomic<bool>& stop) {
+Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
+                         const std::atomic<bool>& stop) {
+  const CoordinatorConfig& c = ctx.config;
   RETURN_IF_ERROR(ctx.sites.DrainQueued());
-  std::vector<std::string> ids = ctx.strategy.ConfigureEvaluate(round, ctx.sites.Live());
-  if (ids.empty()) return EvalSummary{};
-  const double budget = std::min(ctx.config.round_deadline_s, 300.0);
+  const std::vector<SiteInfo> live = ctx.sites.Live();
+  std::vector<std::string> ids;
+  if (c.federated_evaluation) ids = ctx.strategy.ConfigureEvaluate(round, live);
+  const std::set<std::string> evaluators(ids.begin(), ids.end());
+  // Recalibration asks every live site with training images (the statistics are of their union).
+  const bool calibrate = c.bn_recalibration_images > 0 && c.secure_aggregation == "off";
+  if (calibrate) {
+    for (const SiteInfo& s : live) {
+      if (s.num_train > 0 && !evaluators.count(s.site_id)) ids.push_back(s.site_id);
+    }
+  }
+  if (ids.empty()) return Status::Ok();
+  const double budget = std::min(c.round_deadline_s, 300.0);
   wire::EvaluateTask task;
-  DescribeModel(ctx.global, ctx.config.codec_down, round, budget, &task);
+  DescribeModel(ctx.global, c.codec_down, round, budget, &task);
+  if (calibrate) {
+    task.bn_calibration_images = static_cast<uint32_t>(c.bn_recalibration_images);
+    task.bn_calibration_batch = static_cast<uint32_t>(c.train.batch_size);
+  }
   TaskRound tasks(ctx.sites, "evaluation of round " + std::to_string(round));
   for (const std::string& id : ids) {
     task.task_id = ctx.next_task_id++;
-    tasks.Send(id, task, task.task_id, bytes_down);
+    tasks.Send(id, task, task.task_id, &outcome->bytes_eval_down);
   }
   std::vector<EvalReport> reports;
+  std::vector<SiteBnStatistics> statistics;
+  uint64_t statistics_bytes = 0;
+  const uint64_t max_stat_values = static_cast<uint64_t>(ctx.global.NumValues(TensorKind::kStat));
   auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
-                      size_t) -> Verdict {
+                      size_t bytes) -> Verdict {
     if (auto* r = std::get_if<wire::EvaluateResult>(&m.body)) {
       if (task_id == nullptr || r->task_id != *task_id) return Verdict::Ignore();
-      reports.push_back({site, r->num_samples, r->loss, r->accuracy});
+      if (evaluators.count(site) && r->num_samples > 0) {
+        reports.push_back({site, r->num_samples, r->loss, r->accuracy});
+      }
+      if (calibrate && r->bn_images > 0) {
+        // A site weighs by the images it says it used, at most what it was asked for; one
+        // whose statistics do not fit the model is left out (and logged), the rest still pool.
+        Result<ModelState> s = UnpackModel(r->bn_statistics.data, max_stat_values);
+        Status fits = s.ok() ? CheckBatchNormStatistics(*s, ctx.global) : s.status();
+        if (fits.ok()) {
+          const uint64_t n = std::min<uint64_t>(r->bn_images, task.bn_calibration_images);
+          statistics.push_back({BatchNormStatisticsOf(*s), static_cast<int64_t>(n)});
+          statistics_bytes += bytes;
+        } else {
+          spdlog::warn("round {}: batch-norm statistics of {} left out: {}", round, site,
+                       fits.message());
+        }
+      }
       return Verdict::Answer();
     }
     if (std::holds_alternative<wire::Update>(m.body)) {
@@ -177,10 +212,26 @@ Result<EvalSummary> FederatedEvaluate(RoundContext& ctx, int round, uint64_t* by
     return Verdict::Ignore();
   };
   RETURN_IF_ERROR(tasks.Collect(In(budget), stop, on_reply));
+  if (!statistics.empty()) {
+    Status pooled = PoolBatchNormStatistics(statistics, &ctx.global);
+    int64_t images = 0;
+    for (const SiteBnStatistics& s : statistics) images += s.images;
+    if (pooled.ok()) {
+      outcome->bn_recalibration = BnRecalibration{statistics.size(),
+                                                  static_cast<uint64_t>(images), statistics_bytes};
+      spdlog::info("round {}: batch-norm statistics recalibrated from {} images at {} site(s)",
+                   round, images, statistics.size());
+    } else {
+      spdlog::warn("round {}: batch-norm statistics not recalibrated: {}", round,
+                   pooled.message());
+    }
+  }
+  if (!c.federated_evaluation) return Status::Ok();
   EvalSummary s = ctx.strategy.AggregateEvaluate(round, reports, tasks.failures());
+  if (s.sites > 0) outcome->federated = s;
   spdlog::info("round {} federated evaluation: accuracy {:.4f} over {} validation images at {} "
                "site(s)", round, s.accuracy, s.num_samples, s.sites);
-  return s;
+  return Status::Ok();
 }
 
 RoundRecord RecordOf(int round, double lr, const RoundOutcome& o) {
@@ -194,8 +245,9 @@ RoundRecord RecordOf(int round, double lr, const RoundOutcome& o) {
   if (o.federated) {
     rec.federated = FederatedScores{o.federated->accuracy, o.federated->loss,
                                     o.federated->num_samples, o.federated->sites};
-    rec.bytes_eval_down = o.bytes_eval_down;
   }
+  rec.bn_recalibration = o.bn_recalibration;
+  rec.bytes_eval_down = o.bytes_eval_down;
   rec.bytes_down = o.bytes_down;
   rec.bytes_up = o.bytes_up;
   rec.train_s = o.train_s;

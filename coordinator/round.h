@@ -5,7 +5,8 @@
 //
 //   PlainTrainRound   send TrainTasks, fold updates into the strategy's aggregator (round.cc)
 //   SecureTrainRound  the same round with the sum computed by SecAgg+ (secure_round_run.cc)
-//   FederatedEvaluate send the new global model to sites that hold a validation split
+//   FederatedEvaluate send the new global model to sites that hold a validation split and,
+//                     with bn_recalibration_images, pool their BN statistics into it
 //   RecordOf          the outcome as the RoundRecord written to metrics.jsonl (report/)
 //
 // A completed round replaces `global`; an incomplete one leaves it as it was.
@@ -67,6 +68,7 @@ struct RoundOutcome {
   double round_s = 0;
   double mean_site_val_accuracy = 0;
   std::optional<EvalSummary> federated;  // federated evaluation of the new global model
+  std::optional<BnRecalibration> bn_recalibration;  // when the stage pooled statistics
   uint64_t bytes_eval_down = 0;
   // Secure aggregation: only set when the round ran SecAgg+.
   bool secure = false;
@@ -88,10 +90,13 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
 Result<RoundOutcome> SecureTrainRound(RoundContext& ctx, SecAggRoster& roster, int round,
                                       const std::atomic<bool>& stop);
 
-// Sends the global model to the sites the strategy picks and aggregates their scores; an empty
-// summary when none is picked.
-Result<EvalSummary> FederatedEvaluate(RoundContext& ctx, int round, uint64_t* bytes_down,
-                                      const std::atomic<bool>& stop);
+// The round's evaluation stage (run when federated_evaluation or bn_recalibration_images is on):
+// sends the global model to the sites the strategy picks for evaluation (and, recalibrating, to
+// every live site with training images), sets outcome->federated from their scores and, when
+// sites returned batch-norm statistics, replaces global's by their pool (outcome->
+// bn_recalibration). Statistics that do not fit are logged and leave global's as they were.
+Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
+                         const std::atomic<bool>& stop);
 
 // The round's metrics.jsonl line, without central scores.
 RoundRecord RecordOf(int round, double lr, const RoundOutcome& outcome);

@@ -64,11 +64,9 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
       continue;
     }
     retries = 0;
-    if (c.federated_evaluation) {
+    if (c.federated_evaluation || c.bn_recalibration_images > 0) {
       status->SetStage(round, "federated evaluation");
-      Result<EvalSummary> fed = FederatedEvaluate(ctx, round, &outcome->bytes_eval_down, stop);
-      if (!fed.ok()) return fed.status();
-      if (fed->sites > 0) outcome->federated = *fed;
+      RETURN_IF_ERROR(FederatedEvaluate(ctx, round, &*outcome, stop));
     }
     bool early_stop = false;
     status->SetStage(round, "central evaluation and checkpoint");

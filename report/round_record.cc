@@ -191,8 +191,13 @@ Json ToJson(const RoundRecord& rec) {
                          {"loss", rec.federated->loss},
                          {"samples", rec.federated->samples},
                          {"sites", rec.federated->sites}};
-    line["bytes_eval_down"] = rec.bytes_eval_down;
   }
+  if (rec.bn_recalibration) {
+    line["bn_recalibration"] = {{"sites", rec.bn_recalibration->sites},
+                                {"images", rec.bn_recalibration->images},
+                                {"bytes_up", rec.bn_recalibration->bytes_up}};
+  }
+  if (rec.federated || rec.bn_recalibration) line["bytes_eval_down"] = rec.bytes_eval_down;
   line["bytes_down"] = rec.bytes_down;
   line["bytes_up"] = rec.bytes_up;
   line["train_s"] = rec.train_s;
@@ -251,6 +256,14 @@ Result<RoundRecord> RoundRecordFromJson(const Json& j, int line_number) {
     RETURN_IF_ERROR(r.Number(*obj, "samples", &f.samples, "federated"));
     RETURN_IF_ERROR(r.Number(*obj, "sites", &f.sites, "federated"));
     rec.federated = f;
+  }
+  RETURN_IF_ERROR(r.Object(j, "bn_recalibration", &obj));
+  if (obj) {
+    BnRecalibration b;
+    RETURN_IF_ERROR(r.Number(*obj, "sites", &b.sites, "bn_recalibration"));
+    RETURN_IF_ERROR(r.Number(*obj, "images", &b.images, "bn_recalibration"));
+    RETURN_IF_ERROR(r.Number(*obj, "bytes_up", &b.bytes_up, "bn_recalibration"));
+    rec.bn_recalibration = b;
   }
   RETURN_IF_ERROR(r.Number(j, "bytes_eval_down", &rec.bytes_eval_down));
   RETURN_IF_ERROR(r.Number(j, "bytes_down", &rec.bytes_down));

@@ -6,10 +6,12 @@
 //    "accuracy", "macro_f1" (null without central evaluation), "central": {set: {"accuracy",
 //    "macro_f1", "samples", "per_class": [{"class", "precision", "recall", "f1", "support"}],
 //    "confusion", "loss"}}, "site_val_accuracy", "federated": {"accuracy", "loss", "samples",
-//    "sites"}, "bytes_eval_down", "bytes_down", "bytes_up", "train_s", "round_s",
+//    "sites"}, "bn_recalibration": {"sites", "images", "bytes_up"}, "bytes_eval_down",
+//    "bytes_down", "bytes_up", "train_s", "round_s",
 //    "secure_aggregation", "secagg": {"survivors", "dropped", "threshold", "neighbours",
 //    "vote_bits", "bytes"}}
-// Keys are written in this order; "central", "federated"/"bytes_eval_down" and
+// Keys are written in this order; "central", "federated", "bn_recalibration", "bytes_eval_down"
+// (with either of the two before it) and
 // "secure_aggregation"/"secagg" only when present. Reading: "round" (an integer) is the one
 // required key; a missing key keeps its default (lines of older runs), unknown keys are ignored
 // (lines of newer runs), a known key of the wrong type is an error naming the key and the line.
@@ -54,6 +56,12 @@ struct FederatedScores {
   int sites = 0;
 };
 
+// Batch-norm recalibration of the round's new model: the sites whose statistics were pooled,
+// the training images they summarise and the bytes of their statistics (site -> coordinator).
+struct BnRecalibration {
+  uint64_t sites = 0, images = 0, bytes_up = 0;
+};
+
 // A SecAgg+ round's counts and ids (never a vector: nothing a site sent is recorded).
 struct SecAggCounts {
   std::vector<std::string> survivors, dropped;
@@ -71,7 +79,8 @@ struct RoundRecord {
   std::optional<std::vector<std::pair<std::string, SetScores>>> central;  // in file order
   double site_val_accuracy = 0;
   std::optional<FederatedScores> federated;
-  uint64_t bytes_eval_down = 0;  // written with `federated`
+  std::optional<BnRecalibration> bn_recalibration;
+  uint64_t bytes_eval_down = 0;  // written with `federated` or `bn_recalibration`
   uint64_t bytes_down = 0, bytes_up = 0;
   double train_s = 0, round_s = 0;
   std::optional<SecAggCounts> secagg;  // SecAgg+ rounds only

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       fedsmear::AddModelInfoCommand(app),
       fedsmear::AddTrainCommand(app),
       fedsmear::AddEvaluateCommand(app),
+      fedsmear::AddCalibrateCommand(app),
       fedsmear::AddPredictCommand(app),
       fedsmear::AddSimulateCommand(app),
       fedsmear::AddReportCommand(app),

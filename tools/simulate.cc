@@ -214,6 +214,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
   if (o.logit_adjustment >= 0) c.train.logit_adjustment = o.logit_adjustment;
   if (o.vote_momentum >= 0) c.vote_momentum = o.vote_momentum;
+  if (o.bn_recalibration_images >= 0) c.bn_recalibration_images = o.bn_recalibration_images;
   if (!o.codec_down.empty()) c.codec_down = o.codec_down;
   if (!o.codec_up.empty()) c.codec_up = o.codec_up;
   if (!o.strategy.empty()) c.strategy = o.strategy;

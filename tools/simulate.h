@@ -46,7 +46,8 @@ struct SimOptions {
   int local_epochs = -1;
   double learning_rate = -1;
   double logit_adjustment = -1;
-  double vote_momentum = -1;     // vote_momentum (fedvote)  // train.logit_adjustment (tau; 0 = plain cross-entropy)
+  double vote_momentum = -1;     // vote_momentum (fedvote)
+  int bn_recalibration_images = -1;
   std::string codec_down;
   std::string codec_up;
   std::string strategy;

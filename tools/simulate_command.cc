@@ -125,6 +125,9 @@ Command AddSimulateCommand(CLI::App& root) {
       ->check(CLI::Range(0.0, 4.0));
   app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
       ->check(CLI::Range(0.0, 0.99));
+  app->add_option("--bn-recalibration", o.bn_recalibration_images,
+                  "override bn_recalibration_images (0 = off)")
+      ->check(CLI::Range(0, 1000000));
   app->add_option("--codec-down", o.codec_down,
                   "override codec_down (" + DownlinkCodecList() + ")");
   app->add_option("--codec-up", o.codec_up, "override codec_up (" + UplinkCodecList() + ")");

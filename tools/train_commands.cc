@@ -12,6 +12,7 @@
 #include "data/preprocess.h"
 #include "data/split.h"
 #include "models/packed_model.h"
+#include "train/bn_calibrate.h"
 #include "train/engine_eval.h"
 #include "train/trainer.h"
 
@@ -182,6 +183,43 @@ int RunEvaluate(const EvalCmd& c) {
   return 0;
 }
 
+struct CalibrateCmd {
+  std::string model;
+  std::string data;
+  std::string out;
+  int images = 1024;
+  int batch_size = 32;
+  int threads = 2;
+  uint64_t seed = 1;
+};
+
+// Recomputes the model's batch-norm statistics on an image set (train/bn_calibrate.h): a site
+// adapting the global model to its own images, or a researcher checking what the federated
+// bn_recalibration stage would gain.
+int RunCalibrate(const CalibrateCmd& c) {
+  torch::set_num_threads(c.threads);
+  Result<ModelState> state = LoadModelFile(c.model);
+  if (!state.ok()) return Fail("calibrate", state.status());
+  Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
+  if (!data.ok()) return Fail("calibrate", data.status());
+  Result<DenseNet> model = ModelFromState(*state);
+  if (!model.ok()) return Fail("calibrate", model.status());
+  CalibrateOptions o;
+  o.input_size = state->meta.input_size;
+  o.max_images = c.images;
+  o.batch_size = c.batch_size;
+  o.loader_threads = 1;
+  o.seed = c.seed;
+  Result<CalibrateStats> stats = CalibrateBatchNorm(*model, *data, AllIndices(*data), o);
+  if (!stats.ok()) return Fail("calibrate", stats.status());
+  ModelState out = ExportState(*model, state->meta.class_names);
+  if (Status st = WriteFileAtomic(c.out, PackModel(out)); !st.ok()) return Fail("calibrate", st);
+  std::printf("wrote %s: batch-norm statistics from %lld images of %s (%lld batches)\n",
+              c.out.c_str(), static_cast<long long>(stats->images), c.data.c_str(),
+              static_cast<long long>(stats->batches));
+  return 0;
+}
+
 struct PredictCmd {
   std::string model;
   std::vector<std::string> images;
@@ -297,6 +335,24 @@ Command AddEvaluateCommand(CLI::App& root) {
   app->add_option("--threads", c->threads, "torch threads / binary-engine threads")
       ->capture_default_str();
   return {app, [c] { return RunEvaluate(*c); }};
+}
+
+Command AddCalibrateCommand(CLI::App& root) {
+  auto c = std::make_shared<CalibrateCmd>();
+  CLI::App* app = root.add_subcommand(
+      "calibrate", "recompute a model's batch-norm statistics on an image folder");
+  app->add_option("--model", c->model, "packed or float model file")->required();
+  app->add_option("--data", c->data, "image folder root/<class>/ or CSV manifest")->required();
+  app->add_option("--out", c->out, "packed model to write")->required();
+  app->add_option("--images", c->images, "at most this many images (a seeded random subset)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 10000000));
+  app->add_option("--batch-size", c->batch_size, "batch size (the training one)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
+  app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
+  app->add_option("--seed", c->seed, "seed of the subset")->capture_default_str();
+  return {app, [c] { return RunCalibrate(*c); }};
 }
 
 Command AddPredictCommand(CLI::App& root) {

@@ -9,6 +9,7 @@ namespace fedsmear {
 
 Command AddTrainCommand(CLI::App& root);
 Command AddEvaluateCommand(CLI::App& root);
+Command AddCalibrateCommand(CLI::App& root);
 Command AddPredictCommand(CLI::App& root);
 
 }  // namespace fedsmear

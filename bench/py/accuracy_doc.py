@@ -26,11 +26,14 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "default", "f32", "nola", "down1", "both1", "smallest", "glorot"]
+ORDER = ["central", "default", "f32", "nola", "nobn", "mom5", "down1", "both1", "smallest",
+         "glorot"]
 LABEL = {
-    "default": "default (sign votes, sign1+q8 both ways, logit adjustment)",
+    "default": "default (sign votes, sign1+q8 both ways, logit adjustment, BN recalibration)",
     "f32": "float FedAvg (f32 both ways), same schedule",
     "nola": "default without logit adjustment",
+    "nobn": "default without BN recalibration",
+    "mom5": "default with vote momentum 0.5",
     "down1": "sign1+f16 down, f32 up, fedavg",
     "both1": "sign1+f16 both ways, fedvote",
     "smallest": "sign1+q8 both ways, fedvote, epsilon start",
@@ -38,6 +41,7 @@ LABEL = {
     "central": "centralized (`fedsmear train`, pooled sites' data)",
 }
 COLOURS = {"central": "#222222", "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
+           "nobn": "#17becf", "mom5": "#7f7f7f",
            "down1": "#2ca02c", "both1": "#9467bd", "smallest": "#8c564b", "glorot": "#e377c2"}
 GOAL_POINTS = 1.0     # accuracy and macro-F1 within this many points of centralized
 RECALL_POINTS = 3.0   # every class's recall within this many points of centralized
@@ -61,16 +65,52 @@ def federated(path):
         "rounds": len(rows), "final_accuracy": last["accuracy"], "final_macro_f1": last["macro_f1"],
         "best_accuracy": best["accuracy"], "best_macro_f1": best["macro_f1"],
         "best_round": best["round"], "curve": [r["accuracy"] for r in rows],
+        # Training traffic both ways, SecAgg+'s own, and the statistics sites send back for BN
+        # recalibration (its model travels with federated evaluation, which every run has).
         "per_round_site": sum(r.get("bytes_down", 0) + r.get("bytes_up", 0) +
-                              r.get("secagg", {}).get("bytes", 0) for r in rows) / len(rows) / sites,
+                              r.get("secagg", {}).get("bytes", 0) +
+                              r.get("bn_recalibration", {}).get("bytes_up", 0)
+                              for r in rows) / len(rows) / sites,
         "wall_s": sum(r.get("round_s", 0) for r in rows), "recall": per_class(holdout),
     }
+
+
+def central_summary(path):
+    """A centralized reference whose log was not kept: its figures as transcribed, with a note
+    saying from where (docs/accuracy-runs/<task>/central.summary.json)."""
+    s = json.load(open(path))
+    return {"rounds": s["epochs"], "final_accuracy": s["final_accuracy"],
+            "final_macro_f1": s["final_macro_f1"], "best_accuracy": s["best_accuracy"],
+            "best_round": s["best_epoch"], "curve": [], "per_round_site": None,
+            "wall_s": 60 * s["wall_min"], "recall": s["recall"], "note": s["note"]}
+
+
+def federated_summary(path):
+    """A federated run whose metrics.jsonl was not kept: its figures as transcribed, with a note
+    saying from where (docs/accuracy-runs/<task>/<run>/summary.json)."""
+    s = json.load(open(path))
+    return {"rounds": s["rounds"], "final_accuracy": s["final_accuracy"],
+            "final_macro_f1": s["final_macro_f1"], "best_accuracy": s["best_accuracy"],
+            "best_round": s["best_round"], "curve": [],
+            "per_round_site": s["mib_per_site_round"] * 1048576, "wall_s": 60 * s["wall_min"],
+            "recall": s["recall"], "note": s["note"]}
+
+
+def run_of(folder, name):
+    if name == "central":
+        return central(folder)
+    metrics = os.path.join(folder, name, "metrics.jsonl")
+    if os.path.exists(metrics):
+        return federated(metrics)
+    summary = os.path.join(folder, name, "summary.json")
+    return federated_summary(summary) if os.path.exists(summary) else None
 
 
 def central(folder):
     log = os.path.join(folder, "central.log")
     if not os.path.exists(log):
-        return None
+        summary = os.path.join(folder, "central.summary.json")
+        return central_summary(summary) if os.path.exists(summary) else None
     pattern = re.compile(r"^epoch\s+(\d+).*holdout acc ([0-9.]+)\s+macro-F1 ([0-9.]+)")
     rows, secs = [], 0.0
     for line in open(log):
@@ -94,6 +134,9 @@ def central(folder):
 
 def plot(task, runs, path):
     w, h, left, top, right, bottom = 640, 320, 50, 20, 170, 40
+    runs = {k: r for k, r in runs.items() if r["curve"]}
+    if not runs:
+        return
     n = max(len(r["curve"]) for r in runs.values())
     sx = lambda i: left + (w - left - right) * (i / max(1, n - 1))
     sy = lambda a: top + (h - top - bottom) * (1 - a)
@@ -126,9 +169,7 @@ def section(task, folders, docs_dir):
     runs = {}
     for name in ORDER:
         for folder in folders:
-            r = central(folder) if name == "central" else (
-                federated(os.path.join(folder, name, "metrics.jsonl"))
-                if os.path.exists(os.path.join(folder, name, "metrics.jsonl")) else None)
+            r = run_of(folder, name)
             if r:
                 runs[name] = r
                 break
@@ -155,7 +196,8 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "default", "f32", "nola") if n in runs and runs[n]["recall"]]
+        cols = [n for n in ("central", "default", "f32", "nola", "nobn", "mom5")
+                if n in runs and runs[n]["recall"]]
         lines += ["", "Per-class recall on the held-out set (last round / last epoch):", "",
                   "| class | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
         for k in classes:
@@ -188,6 +230,9 @@ def section(task, folders, docs_dir):
         lines.append(f"Float FedAvg vs centralized: accuracy "
                      f"{100 * (f32['final_accuracy'] - c['final_accuracy']):+.1f} points, macro-F1 "
                      f"{100 * (f32['final_macro_f1'] - c['final_macro_f1']):+.1f}.")
+    for name, r in runs.items():
+        if r.get("note"):
+            lines += ["", f"{LABEL.get(name, name)}: {r['note']}"]
     lines.append("")
     return lines
 

@@ -75,6 +75,9 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
     doc["latent_epsilon"] = c.latent_epsilon;
   }
   doc["federated_evaluation"] = c.federated_evaluation;
+  if (c.bn_recalibration_images > 0 && c.secure_aggregation == "off") {
+    doc["bn_recalibration_images"] = static_cast<unsigned>(c.bn_recalibration_images);
+  }
   doc["model"] = {{"arch", c.model.arch},
                   {"classes", static_cast<unsigned>(c.model.classes)},
                   {"class_names", c.model.class_names},

@@ -143,6 +143,8 @@ class Reader {
     out->input_size = in.getInputSize();
     RETURN_IF_ERROR(Strings(in.getClassNames(), "class_names", &out->class_names));
     out->deadline_unix_ms = in.getDeadlineUnixMs();
+    out->bn_calibration_images = in.getBnCalibrationImages();
+    out->bn_calibration_batch = in.getBnCalibrationBatch();
     return Status::Ok();
   }
 
@@ -152,6 +154,8 @@ class Reader {
     out->loss = in.getLoss();
     out->accuracy = in.getAccuracy();
     out->num_samples = in.getNumSamples();
+    if (in.hasBnStatistics()) RETURN_IF_ERROR(Blob(in.getBnStatistics(), &out->bn_statistics));
+    out->bn_images = in.getBnImages();
     return Status::Ok();
   }
 

@@ -120,6 +120,8 @@ void Build(p::Envelope::Body::Builder b, const EvaluateTask& m) {
   o.setInputSize(m.input_size);
   SetStrings(o.initClassNames(static_cast<unsigned>(m.class_names.size())), m.class_names);
   o.setDeadlineUnixMs(m.deadline_unix_ms);
+  o.setBnCalibrationImages(m.bn_calibration_images);
+  o.setBnCalibrationBatch(m.bn_calibration_batch);
 }
 
 void Build(p::Envelope::Body::Builder b, const EvaluateResult& m) {
@@ -129,6 +131,8 @@ void Build(p::Envelope::Body::Builder b, const EvaluateResult& m) {
   o.setLoss(m.loss);
   o.setAccuracy(m.accuracy);
   o.setNumSamples(m.num_samples);
+  if (!m.bn_statistics.data.empty()) SetBlob(o.initBnStatistics(), m.bn_statistics);
+  o.setBnImages(m.bn_images);
 }
 
 void Build(p::Envelope::Body::Builder b, const Heartbeat& m) {

@@ -125,6 +125,11 @@ struct EvaluateTask {
   inputSize @5 :UInt32;
   classNames @6 :List(Text);
   deadlineUnixMs @7 :Int64;
+  # Batch-norm recalibration (coordinator config bn_recalibration_images): > 0 asks the site to
+  # recompute the model's BN statistics over up to this many of its training images, in batches
+  # of bnCalibrationBatch, return them and evaluate with them; 0 = evaluate the model as sent.
+  bnCalibrationImages @8 :UInt32;
+  bnCalibrationBatch @9 :UInt32;
 }
 
 # site -> coordinator, answer to an EvaluateTask.
@@ -134,6 +139,11 @@ struct EvaluateResult {
   loss @2 :Float64;
   accuracy @3 :Float64;
   numSamples @4 :UInt64;
+  # Answer to bnCalibrationImages > 0: the model's BN running means and variances on the site's
+  # images (a packed model of those tensors only, codec "f32"), and how many images they
+  # summarise; empty and 0 otherwise.
+  bnStatistics @5 :ModelBlob;
+  bnImages @6 :UInt64;
 }
 
 # Either direction; proves liveness.

@@ -108,6 +108,8 @@ struct EvaluateTask {
   uint32_t input_size = 0;
   std::vector<std::string> class_names;
   int64_t deadline_unix_ms = 0;
+  uint32_t bn_calibration_images = 0;  // > 0: return BN statistics of the site's images
+  uint32_t bn_calibration_batch = 0;
 };
 
 // site -> coordinator.
@@ -117,6 +119,8 @@ struct EvaluateResult {
   double loss = 0;
   double accuracy = 0;
   uint64_t num_samples = 0;
+  ModelBlob bn_statistics;  // codec "f32", BN running statistics only; empty when not asked
+  uint64_t bn_images = 0;
 };
 
 struct Heartbeat {

@@ -98,6 +98,8 @@ Status TrainMetricsOk(const TrainMetrics& x) {
 // AES-GCM nonce (12) + tag (16) around a non-empty share pair.
 constexpr size_t kMinSealedBytes = 29;
 
+constexpr uint32_t kMaxBnCalibrationImages = 1000000;
+
 class Validator {
  public:
   explicit Validator(const DecodeLimits& limits) : limits_(limits) {}
@@ -143,11 +145,20 @@ class Validator {
 
   Status operator()(const EvaluateTask& m) const {
     RETURN_IF_ERROR(BlobCodec(m.model));
+    RETURN_IF_ERROR(Check(m.bn_calibration_images <= kMaxBnCalibrationImages,
+                          "bn_calibration_images is out of range"));
+    RETURN_IF_ERROR(Check(m.bn_calibration_images == 0 ||
+                              (m.bn_calibration_batch >= 2 && m.bn_calibration_batch <= 4096),
+                          "bn_calibration_batch must be in [2, 4096] with calibration"));
     return ModelShape(m.arch, m.num_classes, m.input_size, m.class_names, limits_);
   }
 
   Status operator()(const EvaluateResult& m) const {
     RETURN_IF_ERROR(Metric(m.loss, 0, INFINITY, "loss"));
+    RETURN_IF_ERROR(Check((m.bn_images == 0) == m.bn_statistics.data.empty(),
+                          "bn_statistics and bn_images come together"));
+    if (m.bn_images > 0) RETURN_IF_ERROR(Check(m.bn_statistics.codec == "f32",
+                                               "bn_statistics codec must be f32"));
     return Metric(m.accuracy, 0, 1, "accuracy");
   }
 

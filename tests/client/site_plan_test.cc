@@ -103,6 +103,34 @@ TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
   EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
 }
 
+// A site hands out batch-norm statistics of its images only as far as the approved plan says.
+TEST(SitePlanCheckTest, BatchNormStatisticsOnlyAsThePlanAllows) {
+  CoordinatorConfig c = Coordinator();
+  wire::EvaluateTask e;
+  e.round = 1;
+  e.arch = c.model.arch;
+  e.num_classes = 3;
+  e.input_size = 32;
+  e.bn_calibration_images = 256;
+  e.bn_calibration_batch = 32;
+  c.bn_recalibration_images = 0;
+  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e).find("plan allows 0"), std::string::npos);
+  c.bn_recalibration_images = 128;
+  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  c.bn_recalibration_images = 256;
+  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  // Recalibration alone (no federated evaluation in the plan) is still allowed.
+  c.federated_evaluation = false;
+  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  e.bn_calibration_images = 0;
+  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  // Under SecAgg+ the plan never allows them (they would travel in the clear).
+  c.federated_evaluation = true;
+  c.secure_aggregation = "secagg+";
+  e.bn_calibration_images = 256;
+  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+}
+
 class SiteGovernanceTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -101,6 +101,13 @@ TEST_F(ConfigTest, OutOfRangeAndBadEnum) {
   EXPECT_NE(word.status().message().find("strategy_params.momentum"), std::string::npos)
       << word.status();
   EXPECT_FALSE(LoadCoordinatorConfig(Write("l.yaml", "strategy_params: [1, 2]\n")).ok());
+  auto bn = LoadCoordinatorConfig(Write("bn.yaml", "bn_recalibration_images: -1\n"));
+  ASSERT_FALSE(bn.ok());
+  EXPECT_NE(bn.status().message().find("bn_recalibration_images"), std::string::npos)
+      << bn.status();
+  auto bn_ok = LoadCoordinatorConfig(Write("bn2.yaml", "bn_recalibration_images: 256\n"));
+  ASSERT_TRUE(bn_ok.ok()) << bn_ok.status();
+  EXPECT_EQ(bn_ok->bn_recalibration_images, 256);
 }
 
 TEST_F(ConfigTest, MissingFileAndSyntaxError) {

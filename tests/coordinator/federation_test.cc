@@ -173,5 +173,34 @@ TEST_F(FederationTest, CoordinatorCrashAndResumeLosesNoRound) {
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
 }
 
+// bn_recalibration_images: after each round every site computes the new model's batch-norm
+// statistics on its training images and the coordinator pools them, also when federated
+// evaluation is off; the metrics line says how many sites and images, and what it cost.
+TEST_F(FederationTest, BatchNormRecalibrationPoolsEverySite) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = MakeConfig(2, 3, 3);
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  c.bn_recalibration_images = 40;
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  auto rows = Metrics();
+  ASSERT_EQ(rows.size(), 2u);
+  for (auto& r : rows) {
+    ASSERT_TRUE(r.contains("bn_recalibration")) << r.dump();
+    EXPECT_FALSE(r.contains("federated")) << "federated evaluation is off";
+    const auto& b = r["bn_recalibration"];
+    EXPECT_EQ(b["sites"].get<int>(), 3);
+    // Each site gives min(40, its training images), all of them readable here.
+    EXPECT_GT(b["images"].get<int>(), 3 * 32);
+    EXPECT_LE(b["images"].get<int>(), 3 * 40);
+    EXPECT_GT(b["bytes_up"].get<double>(), 0);
+    EXPECT_GT(r["bytes_eval_down"].get<double>(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace fedsmear

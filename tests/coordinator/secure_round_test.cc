@@ -295,6 +295,9 @@ class SecureFederationTest : public FederationTest {
     auto rows = Metrics();
     CoordinatorConfig plain = secure;
     plain.secure_aggregation = "off";
+    // Like with like: secure rounds never recalibrate BN statistics (they would leave the sites
+    // in the clear), so the plain twin does not either.
+    plain.bn_recalibration_images = 0;
     plain.run_dir = (run_dir_ / "plain").string();
     stop_.store(false);
     endpoint = StartCoordinator(plain);

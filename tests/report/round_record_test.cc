@@ -32,6 +32,7 @@ RoundRecord FullRecord() {
   r.central->emplace_back("holdout", SetScores::FromConfusion(m, {"normal", "sickle"}, 0.7));
   r.site_val_accuracy = 0.5;
   r.federated = FederatedScores{0.75, 0.4, 120, 2};
+  r.bn_recalibration = BnRecalibration{3, 768, 230000};
   r.bytes_eval_down = 1000;
   r.bytes_down = 3 << 20;
   r.bytes_up = 1 << 20;
@@ -57,6 +58,9 @@ TEST(RoundRecordTest, RoundTripKeepsEveryField) {
   EXPECT_DOUBLE_EQ(*b->Set("holdout")->loss, 0.7);
   ASSERT_TRUE(b->federated.has_value());
   EXPECT_EQ(b->federated->samples, 120u);
+  ASSERT_TRUE(b->bn_recalibration.has_value());
+  EXPECT_EQ(b->bn_recalibration->images, 768u);
+  EXPECT_EQ(b->bn_recalibration->bytes_up, 230000u);
   ASSERT_TRUE(b->secagg.has_value());
   EXPECT_EQ(b->secagg->dropped, std::vector<std::string>{"site-3"});
   EXPECT_EQ(b->secagg->bytes, 4096u);
@@ -69,7 +73,7 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "round", "lr", "sites_selected", "sites_reported", "sites_failed",
                       "accuracy", "macro_f1", "central", "site_val_accuracy", "federated",
-                      "bytes_eval_down", "bytes_down", "bytes_up", "train_s", "round_s",
+                      "bn_recalibration", "bytes_eval_down", "bytes_down", "bytes_up", "train_s", "round_s",
                       "secure_aggregation", "secagg"}));
   // The central set is ConfusionMatrix::ToJson plus the loss, as before.
   ConfusionMatrix m(2);
@@ -87,6 +91,8 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   EXPECT_TRUE(b["macro_f1"].is_null());
   EXPECT_FALSE(b.contains("central"));
   EXPECT_FALSE(b.contains("federated"));
+  EXPECT_FALSE(b.contains("bn_recalibration"));
+  EXPECT_FALSE(b.contains("bytes_eval_down"));
   EXPECT_FALSE(b.contains("secagg"));
   EXPECT_TRUE(b["sites_failed"].is_object());
 }

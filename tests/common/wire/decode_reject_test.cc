@@ -102,6 +102,32 @@ TEST(WireReject, BlobCodecNames) {
             StatusCode::kCorrupt);
 }
 
+// Batch-norm statistics come with their image count, in f32; a calibration request names a
+// usable batch size.
+TEST(WireReject, BatchNormStatistics) {
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.bn_images = 0; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.bn_statistics = {}; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) { r.bn_statistics.codec = "q8"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateResult>(s::EvaluateResultMessage(),
+                                      [](EvaluateResult& r) {
+                                        r.bn_statistics = {};
+                                        r.bn_images = 0;
+                                      }),
+            StatusCode::kOk);
+  EXPECT_EQ(CodeAfter<EvaluateTask>(s::EvaluateTaskMessage(),
+                                    [](EvaluateTask& e) { e.bn_calibration_batch = 1; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<EvaluateTask>(s::EvaluateTaskMessage(),
+                                    [](EvaluateTask& e) { e.bn_calibration_images = 2000000; }),
+            StatusCode::kCorrupt);
+}
+
 TEST(WireReject, UnknownUnionTag) {
   std::string bytes = Encode(s::GoodbyeMessage());
   // Single segment: 8-byte segment table, 8-byte root pointer, then the Envelope's data section

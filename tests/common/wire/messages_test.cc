@@ -113,12 +113,17 @@ TEST(WireRoundTrip, EvaluateTask) {
   auto e = RoundTrip<EvaluateTask>(testing_samples::EvaluateTaskMessage());
   EXPECT_EQ(e.model.codec, "f32+f16");
   EXPECT_EQ(e.class_names.size(), 3u);
+  EXPECT_EQ(e.bn_calibration_images, 512u);
+  EXPECT_EQ(e.bn_calibration_batch, 32u);
 }
 
 TEST(WireRoundTrip, EvaluateResult) {
   auto r = RoundTrip<EvaluateResult>(testing_samples::EvaluateResultMessage());
   EXPECT_DOUBLE_EQ(r.accuracy, 0.6);
   EXPECT_EQ(r.num_samples, 10u);
+  EXPECT_EQ(r.bn_statistics.codec, "f32");
+  EXPECT_EQ(r.bn_statistics.data.size(), 99u);
+  EXPECT_EQ(r.bn_images, 512u);
 }
 
 TEST(WireRoundTrip, HeartbeatErrorRefusalGoodbye) {

@@ -103,6 +103,8 @@ inline Message EvaluateTaskMessage() {
   e.input_size = 96;
   e.class_names = Classes();
   e.deadline_unix_ms = 1700000000999;
+  e.bn_calibration_images = 512;
+  e.bn_calibration_batch = 32;
   return Wrap(e);
 }
 
@@ -113,6 +115,8 @@ inline Message EvaluateResultMessage() {
   r.loss = 0.9;
   r.accuracy = 0.6;
   r.num_samples = 10;
+  r.bn_statistics = {"f32", Blob(99)};
+  r.bn_images = 512;
   return Wrap(r);
 }
 

@@ -1,0 +1,149 @@
+// Batch-norm recalibration (train/bn_calibrate.h): the statistics it computes are the batch
+// statistics of the model's own activations, whatever the running statistics held before, and
+// pooling two sites' answers (models/bn_statistics.h) gives the statistics of their union.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/loader.h"
+#include "data/synth.h"
+#include "models/bn_statistics.h"
+#include "tests/temp_dir.h"
+#include "train/bn_calibrate.h"
+
+namespace fedsmear {
+namespace {
+
+class BnCalibrateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SynthOptions s;
+    s.task = "rbc";
+    s.per_class = 8;  // 64 images
+    s.size = 32;
+    ASSERT_TRUE(WriteSynthDataset(s, dir_.Sub("train")).ok());
+    auto d = OpenDataset(dir_.Sub("train"), {});
+    ASSERT_TRUE(d.ok());
+    data_ = std::move(*d);
+    for (size_t i = 0; i < data_.samples.size(); ++i) all_.push_back(i);
+  }
+  // Every image of `indices` as one normalised batch, as the loader builds it.
+  torch::Tensor Images(const std::vector<size_t>& indices) {
+    LoaderOptions lo;
+    lo.batch_size = static_cast<int>(indices.size());
+    lo.input_size = 32;
+    BatchLoader loader(data_, indices, lo);
+    loader.StartEpoch(0);
+    EXPECT_TRUE(loader.Next(&batch_));
+    return torch::from_blob(batch_.images.data(), {batch_.n, 3, 32, 32}, torch::kFloat32);
+  }
+  static CalibrateOptions Options(int images, int batch) {
+    CalibrateOptions o;
+    o.input_size = 32;
+    o.max_images = images;
+    o.batch_size = batch;
+    return o;
+  }
+  static ModelState Stats(DenseNet& m) { return BatchNormStatisticsOf(ExportState(m, {})); }
+
+  testing::TempDir dir_{"fedsmear-bncal"};
+  Dataset data_;
+  std::vector<size_t> all_;
+  Batch batch_;
+};
+
+// With one batch holding every image, the recalibrated model in eval mode computes what the
+// model computes in training mode on that batch (up to var's n/(n-1) correction): the running
+// statistics are that batch's statistics at every layer.
+TEST_F(BnCalibrateTest, EvalModeReproducesTrainModeOnTheCalibrationBatch) {
+  torch::manual_seed(3);
+  DenseNet model = *MakeModel("bdn-tiny", 8, 32);
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = Images(all_).clone();
+  model->eval();
+  const torch::Tensor before = model->forward(x);
+  model->train();
+  const torch::Tensor train_mode = model->forward(x);  // also moves the running stats a bit
+  Result<CalibrateStats> st = CalibrateBatchNorm(model, data_, all_, Options(64, 64));
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(st->images, 64);
+  EXPECT_EQ(st->batches, 1);
+  EXPECT_FALSE(model->is_training());
+  const torch::Tensor after = model->forward(x);
+  const double scale = train_mode.abs().max().item<double>();
+  EXPECT_LT((after - train_mode).abs().max().item<double>(), 0.05 * scale);
+  EXPECT_GT((before - train_mode).abs().max().item<double>(), 0.05 * scale)
+      << "a fresh model's unit statistics must differ from its real ones, or this test shows nothing";
+}
+
+// The result does not depend on the statistics the model held before (they are reset), and the
+// layers' momentum is as it was.
+TEST_F(BnCalibrateTest, PreviousStatisticsAreReplacedAndMomentumRestored) {
+  torch::manual_seed(4);
+  DenseNet a = *MakeModel("bdn-tiny", 8, 32, /*bn_momentum=*/0.25);
+  DenseNet b = *ModelFromState(ExportState(a, {}), 0.25);
+  for (auto& buffer : b->named_buffers()) {
+    if (buffer.key().find("running_") != std::string::npos) buffer.value().fill_(7.0);
+  }
+  ASSERT_TRUE(CalibrateBatchNorm(a, data_, all_, Options(48, 16)).ok());
+  ASSERT_TRUE(CalibrateBatchNorm(b, data_, all_, Options(48, 16)).ok());
+  const ModelState sa = Stats(a), sb = Stats(b);
+  ASSERT_FALSE(sa.tensors.empty());
+  for (size_t t = 0; t < sa.tensors.size(); ++t) {
+    for (size_t i = 0; i < sa.tensors[t].values.size(); ++i) {
+      ASSERT_NEAR(sa.tensors[t].values[i], sb.tensors[t].values[i], 1e-4) << sa.tensors[t].name;
+    }
+  }
+  for (auto& m : a->modules(false)) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+      ASSERT_TRUE(bn->options.momentum().has_value());
+      EXPECT_DOUBLE_EQ(*bn->options.momentum(), 0.25);
+    }
+  }
+}
+
+TEST_F(BnCalibrateTest, TooFewImagesIsAnErrorAndLeavesTheStatistics) {
+  torch::manual_seed(5);
+  DenseNet model = *MakeModel("bdn-tiny", 8, 32);
+  const ModelState before = Stats(model);
+  Result<CalibrateStats> st = CalibrateBatchNorm(model, data_, {all_[0]}, Options(64, 32));
+  EXPECT_EQ(st.status().code(), StatusCode::kFailedPrecondition);
+  const ModelState after = Stats(model);
+  for (size_t t = 0; t < before.tensors.size(); ++t) {
+    EXPECT_EQ(before.tensors[t].values, after.tensors[t].values);
+  }
+}
+
+// Two sites calibrate on their halves; the pooled statistics of the first BN layer (whose input
+// depends on no other BN layer) are those of one calibration over both halves.
+TEST_F(BnCalibrateTest, PooledSitesMatchTheUnion) {
+  torch::manual_seed(6);
+  DenseNet base = *MakeModel("bdn-tiny", 8, 32);
+  const ModelState global = ExportState(base, {});
+  std::vector<size_t> half_a, half_b;
+  for (size_t i : all_) (i % 2 ? half_b : half_a).push_back(i);
+  std::vector<SiteBnStatistics> sites;
+  for (const auto* half : {&half_a, &half_b}) {
+    DenseNet m = *ModelFromState(global);
+    // One batch per site: batch statistics are the site's exact statistics.
+    ASSERT_TRUE(CalibrateBatchNorm(m, data_, *half, Options(32, 32)).ok());
+    sites.push_back({Stats(m), static_cast<int64_t>(half->size())});
+  }
+  ModelState pooled = global;
+  ASSERT_TRUE(PoolBatchNormStatistics(sites, &pooled).ok());
+  DenseNet whole = *ModelFromState(global);
+  ASSERT_TRUE(CalibrateBatchNorm(whole, data_, all_, Options(64, 64)).ok());
+  const ModelState expected = Stats(whole);
+  const NamedTensor& first = expected.tensors[0];
+  const NamedTensor* got = pooled.Find(first.name);
+  ASSERT_NE(got, nullptr);
+  for (size_t i = 0; i < first.values.size(); ++i) {
+    // running_var is unbiased per batch: n/(n-1) differs between 32- and 64-image batches.
+    EXPECT_NEAR(got->values[i], first.values[i], 0.04 * std::abs(first.values[i]) + 1e-4)
+        << first.name << "[" << i << "]";
+  }
+}
+
+}  // namespace
+}  // namespace fedsmear

@@ -1,0 +1,46 @@
+// Batch-norm recalibration: recompute every BatchNorm layer's running statistics for a model's
+// current weights from a site's images (forward passes in training mode, no gradient, no
+// augmentation), as PyTorch's swa_utils.update_bn does for averaged weights.
+//
+// Why: after a federated round the global weights are an average (or a sign vote) that no site
+// trained, and the averaged running statistics belong to the sites' own weights, not to it.
+// Recomputing them for the new weights is what the coordinator's `bn_recalibration` stage asks
+// the sites to do (models/bn_statistics.h pools their answers), and what
+// `fedsmear calibrate` does on one image set.
+//
+// Thread-safety: one call at a time per model. Ownership: borrows model and dataset.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "data/dataset.h"
+#include "models/densenet.h"
+
+namespace fedsmear {
+
+struct CalibrateOptions {
+  int input_size = 64;
+  PreprocessConfig preprocess;
+  int max_images = 1024;   // a seeded random subset of `indices` when there are more
+  int batch_size = 32;     // the training batch size: BN statistics depend on it
+  int loader_threads = 1;
+  uint64_t seed = 1;
+};
+
+struct CalibrateStats {
+  int64_t images = 0;   // images the statistics were computed from
+  int64_t batches = 0;
+};
+
+// Replaces the running mean and variance of every BatchNorm layer of `model` by the cumulative
+// average of its batch statistics over up to max_images images; the model is left in eval mode
+// with its BN momentum as it was. FailedPrecondition when fewer than 2 images could be read (the
+// statistics are then left as they were).
+Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
+                                          const std::vector<size_t>& indices,
+                                          const CalibrateOptions& options);
+
+}  // namespace fedsmear
