@@ -91,13 +91,19 @@ TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
   EXPECT_NE(CheckSecAggSetup(MakePlan(Coordinator()), setup), "");  // plan without secagg
 }
 
-TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
-  CoordinatorConfig c = Coordinator();
+// An evaluation task of round 1 for the model `c` describes.
+wire::EvaluateTask EvaluateTaskFor(const CoordinatorConfig& c) {
   wire::EvaluateTask e;
   e.round = 1;
   e.arch = c.model.arch;
   e.num_classes = 3;
   e.input_size = 32;
+  return e;
+}
+
+TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
+  CoordinatorConfig c = Coordinator();
+  wire::EvaluateTask e = EvaluateTaskFor(c);
   EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
   c.federated_evaluation = false;
   EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
@@ -106,11 +112,7 @@ TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
 // A site hands out batch-norm statistics of its images only as far as the approved plan says.
 TEST(SitePlanCheckTest, BatchNormStatisticsOnlyAsThePlanAllows) {
   CoordinatorConfig c = Coordinator();
-  wire::EvaluateTask e;
-  e.round = 1;
-  e.arch = c.model.arch;
-  e.num_classes = 3;
-  e.input_size = 32;
+  wire::EvaluateTask e = EvaluateTaskFor(c);
   e.bn_calibration_images = 256;
   e.bn_calibration_batch = 32;
   c.bn_recalibration_images = 0;
