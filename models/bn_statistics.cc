@@ -18,6 +18,11 @@ bool IsVar(const NamedTensor& t) {
   return t.kind == TensorKind::kStat && EndsWith(t.name, ".running_var");
 }
 
+// "<layer>." of a running_mean or running_var tensor.
+std::string LayerOf(const NamedTensor& t) {
+  return t.name.substr(0, t.name.rfind('.') + 1);
+}
+
 }  // namespace
 
 ModelState BatchNormStatisticsOf(const ModelState& state) {
@@ -63,20 +68,21 @@ Status PoolBatchNormStatistics(const std::vector<SiteBnStatistics>& sites, Model
   for (size_t i = 0; i < sites.size(); ++i) {
     for (const NamedTensor& t : sites[i].stats.tensors) by_name[i][t.name] = &t;
   }
-  // Every running_mean with its running_var ("<layer>.running_mean" / "<layer>.running_var").
+  // Every running_mean with its layer's running_var.
   std::map<std::string, NamedTensor*> vars;
   for (NamedTensor& t : global->tensors) {
-    if (IsVar(t)) vars[t.name.substr(0, t.name.size() - std::string("running_var").size())] = &t;
+    if (IsVar(t)) vars[LayerOf(t)] = &t;
   }
+  std::vector<std::pair<NamedTensor*, NamedTensor*>> layers;
   for (NamedTensor& mean : global->tensors) {
     if (!IsMean(mean)) continue;
-    auto v = vars.find(mean.name.substr(0, mean.name.size() - std::string("running_mean").size()));
+    auto v = vars.find(LayerOf(mean));
     if (v == vars.end()) return InvalidArgument("model has " + mean.name + " but no running_var");
+    layers.emplace_back(&mean, v->second);
   }
-  for (NamedTensor& mean : global->tensors) {
-    if (!IsMean(mean)) continue;
-    NamedTensor& var =
-        *vars.at(mean.name.substr(0, mean.name.size() - std::string("running_mean").size()));
+  for (auto [mean_ptr, var_ptr] : layers) {
+    NamedTensor& mean = *mean_ptr;
+    NamedTensor& var = *var_ptr;
     const size_t n = mean.values.size();
     std::vector<double> m(n, 0.0), second(n, 0.0);
     for (size_t i = 0; i < sites.size(); ++i) {
