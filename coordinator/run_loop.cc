@@ -64,13 +64,14 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
       continue;
     }
     retries = 0;
+    const auto eval_started = std::chrono::steady_clock::now();
     if (c.federated_evaluation || c.bn_recalibration_images > 0) {
       status->SetStage(round, "federated evaluation");
       RETURN_IF_ERROR(FederatedEvaluate(ctx, round, &*outcome, stop));
     }
     bool early_stop = false;
     status->SetStage(round, "central evaluation and checkpoint");
-    RETURN_IF_ERROR(FinishRound(round, *outcome, &early_stop));
+    RETURN_IF_ERROR(FinishRound(round, *outcome, eval_started, &early_stop));
     next_round = ++round;
     if (early_stop) {
       spdlog::info("central macro-F1 has not improved for {} rounds: stopping early",
@@ -83,9 +84,13 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
   return Status::Ok();
 }
 
-Status Coordinator::Impl::FinishRound(int round, const RoundOutcome& o, bool* early_stop) {
+Status Coordinator::Impl::FinishRound(int round, const RoundOutcome& o,
+                                      std::chrono::steady_clock::time_point eval_started,
+                                      bool* early_stop) {
   RoundRecord rec = RecordOf(round, schedule.RateFor(round), o);
   if (evaluator) RETURN_IF_ERROR(AddCentralScores(*evaluator, global, &rec));
+  rec.eval_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_started).count();
   ASSIGN_OR_RETURN(nlohmann::ordered_json line, log.Record(rec, global));
   status->RoundFinished(line, o.failures);
   const double macro_f1 = rec.macro_f1.value_or(0);

@@ -74,7 +74,10 @@ struct Coordinator::Impl {
   // What round `round` borrows (coordinator/round.h).
   RoundContext ContextFor(int round);
   // Central evaluation, the metrics line, best model, LR plateau and the checkpoint.
-  Status FinishRound(int round, const RoundOutcome& outcome, bool* early_stop);
+  // Records the round (central scores, metrics line, checkpoint); `eval_started` is when its
+  // evaluation stages began, for the record's eval_s.
+  Status FinishRound(int round, const RoundOutcome& outcome,
+                     std::chrono::steady_clock::time_point eval_started, bool* early_stop);
   // Continues from the newest valid checkpoint (kNotFound when there is none).
   Status Restore();
   Status WriteFinalOutputs();

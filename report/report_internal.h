@@ -34,6 +34,7 @@ struct RoundRow {
   std::optional<double> accuracy, macro_f1, fed_accuracy;
   std::vector<std::pair<std::string, SetResult>> central;  // in file order
   double bytes_down = 0, bytes_up = 0, round_s = 0;
+  double eval_s = 0;  // evaluation stages after the training round (0 in older runs)
 
   const SetResult* Set(const std::string& name) const {
     for (const auto& [n, r] : central) {

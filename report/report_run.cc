@@ -26,6 +26,7 @@ RoundRow FromRecord(RoundRecord rec) {
   r.bytes_down = static_cast<double>(rec.bytes_down);
   r.bytes_up = static_cast<double>(rec.bytes_up);
   r.round_s = rec.round_s;
+  r.eval_s = rec.eval_s;
   return r;
 }
 
@@ -109,7 +110,7 @@ Result<Run> LoadRun(const std::string& run_dir) {
     }
     run.total_down += r.bytes_down;
     run.total_up += r.bytes_up;
-    run.total_s += r.round_s;
+    run.total_s += r.round_s + r.eval_s;
     run.has_federated |= r.fed_accuracy.has_value();
   }
   run.sites.assign(sites.begin(), sites.end());

@@ -7,7 +7,7 @@
 //    "macro_f1", "samples", "per_class": [{"class", "precision", "recall", "f1", "support"}],
 //    "confusion", "loss"}}, "site_val_accuracy", "federated": {"accuracy", "loss", "samples",
 //    "sites"}, "bn_recalibration": {"sites", "images", "bytes_up"}, "bytes_eval_down",
-//    "bytes_down", "bytes_up", "train_s", "round_s",
+//    "bytes_down", "bytes_up", "train_s", "round_s", "eval_s",
 //    "secure_aggregation", "secagg": {"survivors", "dropped", "threshold", "neighbours",
 //    "vote_bits", "bytes"}}
 // Keys are written in this order; "central", "federated", "bn_recalibration", "bytes_eval_down"
@@ -83,6 +83,10 @@ struct RoundRecord {
   uint64_t bytes_eval_down = 0;  // written with `federated` or `bn_recalibration`
   uint64_t bytes_down = 0, bytes_up = 0;
   double train_s = 0, round_s = 0;
+  // Seconds after the training round until the record: federated evaluation (with batch-norm
+  // recalibration) and central evaluation. round_s + eval_s is the round's wall time; lines of
+  // runs before the key existed read 0.
+  double eval_s = 0;
   std::optional<SecAggCounts> secagg;  // SecAgg+ rounds only
 
   // Adds or replaces a failed site's reason (the JSON object's rule).

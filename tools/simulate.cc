@@ -109,6 +109,8 @@ Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* p
 
 }  // namespace
 
+int MachineCores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (o.sites < 1) return InvalidArgument("--sites must be at least 1");
   const fs::path run = fs::absolute(o.out);
@@ -155,12 +157,13 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     ASSIGN_OR_RETURN(std::string text, ReadFile(o.faults));
     RETURN_IF_ERROR(WriteFileAtomic((run / "faults.yaml").string(), text));
   }
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = MachineCores();
   const int site_threads =
       o.threads_per_site > 0 ? o.threads_per_site : std::max(1, cores / std::max(1, o.sites));
 
   SimPlan plan;
   plan.run_dir = run.string();
+  plan.coordinator_threads = cores;
   for (int k = 1; k <= o.sites; ++k) {
     ClientConfig s;
     s.site_id = "site-" + std::to_string(k);

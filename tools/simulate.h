@@ -64,7 +64,13 @@ struct SimPlan {
   std::string coordinator_config;         // RUN_DIR/coordinator.yaml
   std::vector<std::string> site_configs;  // RUN_DIR/config/site-<k>.yaml
   int rounds = 0;
+  // Torch threads of the coordinator process: the machine's cores, because its central
+  // evaluation runs while every site waits for the next round.
+  int coordinator_threads = 1;
 };
+
+// The machine's hardware threads, at least 1.
+int MachineCores();
 
 Result<SimPlan> PrepareSimulation(const SimOptions& options);
 

@@ -59,6 +59,7 @@ int RunSimulate(SimulateCmd c) {
       return 1;
     }
     plan.rounds = cc->rounds;
+    plan.coordinator_threads = MachineCores();
   } else {
     Result<SimPlan> p = PrepareSimulation(c.o);
     if (!p.ok()) {

@@ -86,7 +86,7 @@ Status RunInProcess(const SimPlan& plan, const InProcessOptions& options,
                    Coordinator::Create(c, std::move(strategy), std::move(evaluator),
                                        /*resume=*/false, std::move(server)));
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = MachineCores();
   auto gate = std::make_shared<WorkGate>(options.parallel > 0 ? options.parallel : cores);
   std::vector<std::unique_ptr<SiteThread>> sites;
   for (const std::string& path : plan.site_configs) {

@@ -46,7 +46,8 @@ class Processes {
         sites_(plan.site_configs.size()) {}
 
   Status StartCoordinator(bool resume) {
-    std::vector<std::string> args = {coordinator_bin_, "--threads", "1"};
+    std::vector<std::string> args = {coordinator_bin_, "--threads",
+                                     std::to_string(plan_.coordinator_threads)};
     if (resume) {
       args.insert(args.end(), {"--resume", plan_.run_dir});
     } else {

@@ -52,6 +52,25 @@ def per_class(block):
     return {c["class"]: c["recall"] for c in block.get("per_class", [])}
 
 
+def support(block):
+    """Held-out images per class: one image of a class with n of them moves its recall by
+    100/n points, which is what a per-class recall difference has to be read against."""
+    return {c["class"]: c["support"] for c in block.get("per_class", []) if "support" in c}
+
+
+def command_of(folders, name):
+    """The record of how a run was made: (first line "date commit", the rest), from
+    <folder>/<name>/command.txt or <folder>/central.command.txt; None if no folder has one."""
+    for folder in folders:
+        path = os.path.join(folder, "central.command.txt" if name == "central" else
+                            os.path.join(name, "command.txt"))
+        if os.path.exists(path):
+            lines = [l.rstrip() for l in open(path) if l.strip()]
+            if lines:
+                return lines[0], lines[1:]
+    return None
+
+
 def federated(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
     rows = [r for r in rows if r.get("accuracy") is not None]
@@ -71,7 +90,11 @@ def federated(path):
                               r.get("secagg", {}).get("bytes", 0) +
                               r.get("bn_recalibration", {}).get("bytes_up", 0)
                               for r in rows) / len(rows) / sites,
-        "wall_s": sum(r.get("round_s", 0) for r in rows), "recall": per_class(holdout),
+        # A round's wall time is its training round plus its evaluation stages (eval_s); runs
+        # recorded before eval_s existed count the training rounds only (marked in the table).
+        "wall_s": sum(r.get("round_s", 0) + r.get("eval_s", 0) for r in rows),
+        "wall_partial": any("eval_s" not in r for r in rows), "recall": per_class(holdout),
+        "support": support(holdout),
     }
 
 
@@ -128,7 +151,8 @@ def central(folder):
            "curve": [r[1] for r in rows], "per_round_site": None, "wall_s": secs, "recall": {}}
     ev = os.path.join(folder, "central.eval.json")
     if os.path.exists(ev) and os.path.getsize(ev) > 0:
-        out["recall"] = per_class(json.load(open(ev)))
+        ev = json.load(open(ev))
+        out["recall"], out["support"] = per_class(ev), support(ev)
     return out
 
 
@@ -192,14 +216,21 @@ def section(task, folders, docs_dir):
         lines.append("| " + " | ".join([
             LABEL.get(name, name), str(r["rounds"]), f"{r['final_accuracy']:.4f}",
             f"{r['final_macro_f1']:.4f}", f"{r['best_accuracy']:.4f} ({r['best_round']})",
-            traffic, ratio, f"{r['wall_s'] / 60:.0f} min"]) + " |")
+            traffic, ratio,
+            f"{r['wall_s'] / 60:.0f} min" + (" (training only)" if r.get("wall_partial") else "")])
+            + " |")
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
         cols = [n for n in ("central", "default", "f32", "nola", "nobn", "mom5")
                 if n in runs and runs[n]["recall"]]
-        lines += ["", "Per-class recall on the held-out set (last round / last epoch):", "",
-                  "| class | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        n_of = next((runs[n].get("support") for n in ("central", "default", "f32")
+                     if n in runs and runs[n].get("support")), {})
+        lines += ["", "Per-class recall on the held-out set (last round / last epoch); "
+                  "\"images\" is the class's held-out count, so one image moves its recall by "
+                  "100/images points:", "",
+                  "| class | images | " + " | ".join(cols) + " |",
+                  "|---|---|" + "---|" * len(cols)]
         for k in classes:
             cells = []
             for n in cols:
@@ -209,7 +240,7 @@ def section(task, folders, docs_dir):
                         100 * (c["recall"][k] - v) > RECALL_POINTS:
                     mark = " (**-{:.1f}**)".format(100 * (c["recall"][k] - v))
                 cells.append("" if v is None else f"{v:.3f}{mark}")
-            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+            lines.append(f"| {k} | {n_of.get(k, '')} | " + " | ".join(cells) + " |")
     if c and d:
         da, df = 100 * (c["final_accuracy"] - d["final_accuracy"]), 100 * (c["final_macro_f1"] - d["final_macro_f1"])
         ratio = f32["per_round_site"] / d["per_round_site"] if f32 and d["per_round_site"] else None
@@ -233,6 +264,14 @@ def section(task, folders, docs_dir):
     for name, r in runs.items():
         if r.get("note"):
             lines += ["", f"{LABEL.get(name, name)}: {r['note']}"]
+    made = [(name, command_of(folders, name)) for name in runs]
+    if any(m for _, m in made):
+        lines += ["", "How each row was made (date, commit, command; from "
+                  f"`docs/accuracy-runs/{task}/`):", ""]
+        for name, m in made:
+            if m:
+                lines.append(f"- **{name}** ({m[0]}):")
+                lines += ["  ```", *[f"  {l}" for l in m[1]], "  ```"]
     lines.append("")
     return lines
 
@@ -244,8 +283,10 @@ def machine():
                              capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
-    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), no GPU; generated by "
-            "`python3 bench/py/accuracy_doc.py` from the runs of `scripts/accuracy-table`.")
+    return (f"Generated on {platform.machine()}, {os.cpu_count()} cores ({cpu}), no GPU, by "
+            "`python3 bench/py/accuracy_doc.py` from the runs of `scripts/accuracy-table`. Runs "
+            "may come from different machines (all 2 cores, no GPU): each run's machine is in its "
+            "record below, and wall times compare only within one machine.")
 
 
 def kept_sections(path):

@@ -44,7 +44,7 @@ def federated(path, rounds):
         "secagg_per_round_site": secagg / len(rows) / sites,
         "eval_down_per_round_site": sum(r.get("bytes_eval_down", 0) for r in rows) / len(rows) / sites,
         "total_bytes": down + up + secagg,
-        "wall_s": sum(r.get("round_s", 0) for r in rows),
+        "wall_s": sum(r.get("round_s", 0) + r.get("eval_s", 0) for r in rows),
     }
 
 

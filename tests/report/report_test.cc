@@ -54,6 +54,7 @@ Json RoundJson(int round, double macro_f1, bool fail_site_3) {
   j["bytes_up"] = 1048576;
   j["train_s"] = 1.0;
   j["round_s"] = 10.0 * round;
+  j["eval_s"] = 1.5;
   return j;
 }
 
@@ -142,7 +143,8 @@ TEST_F(ReportTest, SummaryHasRoundsBestAndLast) {
       << md;
   EXPECT_NE(md.find("**Last round**: 3 (macro-F1 0.6000, accuracy 0.5300)"), std::string::npos);
   EXPECT_NE(md.find("12.00 MiB (9.00 MiB down, 3.00 MiB up)"), std::string::npos) << md;
-  EXPECT_NE(md.find("**Total wall time**: 60.0 s over 3 rounds"), std::string::npos) << md;
+  // Wall time: the training rounds (10 + 20 + 30 s) and their evaluation stages (3 x 1.5 s).
+  EXPECT_NE(md.find("**Total wall time**: 64.5 s over 3 rounds"), std::string::npos) << md;
   EXPECT_NE(md.find("## Final per-class F1 (round 3)"), std::string::npos);
   EXPECT_NE(md.find("| normal | 0.2500 | 10 | 0.2500 | 10 |"), std::string::npos) << md;
 }

@@ -38,6 +38,7 @@ RoundRecord FullRecord() {
   r.bytes_up = 1 << 20;
   r.train_s = 1.5;
   r.round_s = 10.25;
+  r.eval_s = 2.5;
   r.secagg = SecAggCounts{{"site-2", "site-1"}, {"site-3"}, 2, 2, 0, 4096};
   return r;
 }
@@ -73,8 +74,8 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "round", "lr", "sites_selected", "sites_reported", "sites_failed",
                       "accuracy", "macro_f1", "central", "site_val_accuracy", "federated",
-                      "bn_recalibration", "bytes_eval_down", "bytes_down", "bytes_up", "train_s", "round_s",
-                      "secure_aggregation", "secagg"}));
+                      "bn_recalibration", "bytes_eval_down", "bytes_down", "bytes_up", "train_s",
+                      "round_s", "eval_s", "secure_aggregation", "secagg"}));
   // The central set is ConfusionMatrix::ToJson plus the loss, as before.
   ConfusionMatrix m(2);
   m.Add(0, 0);
