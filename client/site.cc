@@ -112,8 +112,14 @@ Status Site::StartTraining(wire::TrainTask task,
     (void)send(wire::Refusal{task.task_id, task.round, *refusal}, milliseconds(1000));
     return Status::Ok();
   }
-  spdlog::info("round {}: training {} epoch(s) at lr {:.2e}", task.round, task.train.local_epochs,
-               task.train.learning_rate);
+  if (task.train.local_steps > 0) {
+    spdlog::info("round {}: training at most {} step(s) within {} epoch(s) at lr {:.2e}",
+                 task.round, task.train.local_steps, task.train.local_epochs,
+                 task.train.learning_rate);
+  } else {
+    spdlog::info("round {}: training {} epoch(s) at lr {:.2e}", task.round,
+                 task.train.local_epochs, task.train.learning_rate);
+  }
   const bool secure = IsSecureTask(task);
   if (secure && !(impl_->secagg && impl_->secagg->task_id() == task.task_id)) {
     // Training without a session would end in a plain Update the coordinator must not see.

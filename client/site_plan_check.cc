@@ -49,6 +49,16 @@ std::string CheckTrainSettings(const json& p, const TrainConfig& t) {
     return "task asks for " + std::to_string(t.local_epochs) + " local epochs; the plan allows " +
            p["local_epochs"].dump();
   }
+  // A plan that caps the steps of a round allows no more; a plan without a cap allows any.
+  if (p.contains("local_steps")) {
+    if (!p["local_steps"].is_number_unsigned()) return "the plan's train.local_steps is not a count";
+    const uint64_t cap = p["local_steps"].get<uint64_t>();
+    if (t.local_steps <= 0 || static_cast<uint64_t>(t.local_steps) > cap) {
+      return "task asks for " +
+             (t.local_steps <= 0 ? std::string("uncapped") : std::to_string(t.local_steps)) +
+             " local steps; the plan allows " + std::to_string(cap);
+    }
+  }
   if (static_cast<uint64_t>(t.batch_size) != p["batch_size"].get<uint64_t>()) {
     return "batch size " + std::to_string(t.batch_size) + " is not the plan's " +
            p["batch_size"].dump();

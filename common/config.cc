@@ -132,6 +132,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   r.Read("momentum", &t->momentum);
   r.Read("weight_decay", &t->weight_decay);
   r.Read("local_epochs", &t->local_epochs);
+  r.Read("local_steps", &t->local_steps);
   r.Read("batch_size", &t->batch_size);
   r.Read("class_weights", &t->class_weights);
   r.Read("bn_momentum", &t->bn_momentum);
@@ -141,6 +142,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   RequireRange(r, "momentum", t->momentum, 0, 1);
   RequireRange(r, "weight_decay", t->weight_decay, 0, 1);
   RequireRange(r, "local_epochs", t->local_epochs, 1, 1000);
+  RequireRange(r, "local_steps", t->local_steps, 0, 10000000);
   RequireRange(r, "batch_size", t->batch_size, 1, 4096);
   RequireRange(r, "bn_momentum", t->bn_momentum, 0, 1);
   RequireRange(r, "fedprox_mu", t->fedprox_mu, 0, 100);

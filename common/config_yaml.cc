@@ -34,6 +34,7 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   Put(e, "momentum", t.momentum);
   Put(e, "weight_decay", t.weight_decay);
   Put(e, "local_epochs", t.local_epochs);
+  Put(e, "local_steps", t.local_steps);
   Put(e, "batch_size", t.batch_size);
   Put(e, "class_weights", t.class_weights);
   Put(e, "bn_momentum", t.bn_momentum);

@@ -30,6 +30,10 @@ struct TrainConfig {
   double momentum = 0.9;           // sgd only
   double weight_decay = 0.0;
   int local_epochs = 1;
+  // Cap on the optimizer steps (batches) of one round; 0 = local_epochs full passes. With a cap
+  // every site does the same work per round whatever its size, and rounds can be shorter than
+  // an epoch (less client drift under label skew, FedAvg's "local steps").
+  int local_steps = 0;
   int batch_size = 32;
   bool class_weights = false;      // inverse-frequency weights in the loss
   double bn_momentum = 0.1;        // PyTorch convention (Keras 0.9)

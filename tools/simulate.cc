@@ -214,6 +214,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   c.seed = o.seed;
   c.holdout = {{"holdout", holdout}};
   if (o.local_epochs > 0) c.train.local_epochs = o.local_epochs;
+  if (o.local_steps >= 0) c.train.local_steps = o.local_steps;
   if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
   if (o.logit_adjustment >= 0) c.train.logit_adjustment = o.logit_adjustment;
   if (o.vote_momentum >= 0) c.vote_momentum = o.vote_momentum;

@@ -44,6 +44,7 @@ struct SimOptions {
   int threads_per_site = 0;      // 0: share the machine's cores
   // Overrides of the base config's training settings (negative/empty = keep).
   int local_epochs = -1;
+  int local_steps = -1;          // train.local_steps (0 = full epochs)
   double learning_rate = -1;
   double logit_adjustment = -1;
   double vote_momentum = -1;     // vote_momentum (fedvote)

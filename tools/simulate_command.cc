@@ -120,6 +120,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--seed", o.seed, "seed")->capture_default_str();
   app->add_option("--threads-per-site", o.threads_per_site, "torch threads per site (0: share)");
   app->add_option("--local-epochs", o.local_epochs, "override train.local_epochs");
+  app->add_option("--local-steps", o.local_steps,
+                  "override train.local_steps (optimizer steps per round; 0 = full epochs)")
+      ->check(CLI::Range(0, 10000000));
   app->add_option("--lr", o.learning_rate, "override train.learning_rate");
   app->add_option("--logit-adjustment", o.logit_adjustment,
                   "override train.logit_adjustment (tau; 0 = plain cross-entropy)")

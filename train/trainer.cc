@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include "data/split.h"
@@ -82,7 +83,9 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
 
   TrainStats stats;
   auto start = Clock::now();
-  for (int epoch = 0; epoch < t.local_epochs; ++epoch) {
+  const int64_t step_cap = t.local_steps > 0 ? t.local_steps : INT64_MAX;
+  int64_t steps = 0;
+  for (int epoch = 0; epoch < t.local_epochs && steps < step_cap; ++epoch) {
     if (o.epoch_lr) {
       for (auto& group : optimizer->param_groups()) group.options().set_lr(o.epoch_lr(epoch));
     }
@@ -90,7 +93,7 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, batch_index = 0;
     Batch b;
-    while (loader.Next(&b)) {
+    while (steps < step_cap && loader.Next(&b)) {
       if (b.n < 2) continue;  // BatchNorm cannot train on a single image
       torch::Tensor x = ImagesOf(b, o.input_size);
       torch::Tensor y = torch::tensor(b.labels);
@@ -123,6 +126,7 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
       }
       loss.backward();
       optimizer->step();
+      ++steps;
       model->ClipLatentWeights();
       loss_sum += loss_value * b.n;
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();

@@ -2,8 +2,9 @@
 // round, `fedsmear train` runs centrally, and the coordinator uses for held-out evaluation.
 //
 // Batches come from data/'s BatchLoader (decoding on worker threads); the optimizer is
-// Adam or SGD per TrainConfig; binary latent weights are clipped after every step; CutMix
-// batches use the mixed loss; class weights and the FedProx proximal term are optional.
+// Adam or SGD per TrainConfig, for local_epochs passes or at most local_steps steps; binary
+// latent weights are clipped after every step; CutMix batches use the mixed loss; class
+// weights and the FedProx proximal term are optional.
 // Failures inside LibTorch are converted to Status here.
 // Thread-safety: one call at a time per model. Ownership: borrows model and dataset.
 #pragma once
@@ -22,7 +23,7 @@
 namespace fedsmear {
 
 struct TrainStats {
-  double loss = 0;          // mean loss of the last epoch
+  double loss = 0;          // mean loss of the last (possibly partial: local_steps) epoch
   double accuracy = 0;      // training accuracy of the last epoch (hard labels)
   int64_t samples = 0;      // images seen in the last epoch
   double seconds = 0;       // wall time of all epochs

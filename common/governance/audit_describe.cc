@@ -36,8 +36,10 @@ struct Describe {
   std::string operator()(const wire::TrainTask& m) {
     Task(m.round, m.task_id);
     return "train task: " + m.arch + " model (" + N(m.model.data.size()) + " bytes, " +
-           m.model.codec + "), " + std::to_string(m.train.local_epochs) +
-           " local epoch(s)";
+           m.model.codec + "), " + std::to_string(m.train.local_epochs) + " local epoch(s)" +
+           (m.train.local_steps > 0
+                ? ", at most " + std::to_string(m.train.local_steps) + " step(s)"
+                : std::string());
   }
   std::string Layout() const {
     if (c.binary_weights + c.float_values == 0) return "";

@@ -103,6 +103,8 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
                   {"fedprox_mu", t.fedprox_mu},
                   {"logit_adjustment", t.logit_adjustment},
                   {"augment", AugmentJson(t.augment)}};
+  // Named only when set, so that plans of runs without a cap keep their hashes.
+  if (t.local_steps > 0) doc["train"]["local_steps"] = static_cast<unsigned>(t.local_steps);
   json secure = {{"mode", c.secure_aggregation}};
   if (c.secure_aggregation != "off") {
     secure["threshold"] = static_cast<unsigned>(c.secagg_threshold);

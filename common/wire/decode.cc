@@ -67,10 +67,12 @@ class Reader {
     out->learning_rate = in.getLearningRate();
     out->momentum = in.getMomentum();
     out->weight_decay = in.getWeightDecay();
-    if (in.getLocalEpochs() > 1000000 || in.getBatchSize() > 1000000) {
-      return Corrupt("train.local_epochs or train.batch_size is absurdly large");
+    if (in.getLocalEpochs() > 1000000 || in.getBatchSize() > 1000000 ||
+        in.getLocalSteps() > 100000000) {
+      return Corrupt("train.local_epochs, local_steps or batch_size is absurdly large");
     }
     out->local_epochs = static_cast<int>(in.getLocalEpochs());
+    out->local_steps = static_cast<int>(in.getLocalSteps());
     out->batch_size = static_cast<int>(in.getBatchSize());
     out->class_weights = in.getClassWeights();
     out->bn_momentum = in.getBnMomentum();

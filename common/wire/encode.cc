@@ -46,6 +46,7 @@ void SetTrainConfig(p::TrainConfig::Builder out, const TrainConfig& in) {
   out.setMomentum(in.momentum);
   out.setWeightDecay(in.weight_decay);
   out.setLocalEpochs(static_cast<uint32_t>(in.local_epochs));
+  out.setLocalSteps(static_cast<uint32_t>(in.local_steps));
   out.setBatchSize(static_cast<uint32_t>(in.batch_size));
   out.setClassWeights(in.class_weights);
   out.setBnMomentum(in.bn_momentum);

@@ -55,6 +55,7 @@ struct TrainConfig {
   fedproxMu @8 :Float64;
   augment @9 :AugmentConfig;
   logitAdjustment @10 :Float64;  # tau of the local loss's logit adjustment (0 = off)
+  localSteps @11 :UInt32;        # cap on optimizer steps per round (0 = localEpochs full passes)
 }
 
 # site -> coordinator, first message after connecting.

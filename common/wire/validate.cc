@@ -72,6 +72,7 @@ Status TrainSettings(const TrainConfig& t) {
   RETURN_IF_ERROR(Range(t.momentum, 0, 1, "train.momentum"));
   RETURN_IF_ERROR(Range(t.weight_decay, 0, 1, "train.weight_decay"));
   RETURN_IF_ERROR(Range(t.local_epochs, 1, 1000, "train.local_epochs"));
+  RETURN_IF_ERROR(Range(t.local_steps, 0, 10000000, "train.local_steps"));
   RETURN_IF_ERROR(Range(t.batch_size, 1, 4096, "train.batch_size"));
   RETURN_IF_ERROR(Range(t.bn_momentum, 0, 1, "train.bn_momentum"));
   RETURN_IF_ERROR(Range(t.fedprox_mu, 0, 100, "train.fedprox_mu"));

@@ -52,6 +52,28 @@ TEST(SitePlanCheckTest, TaskInsideThePlanIsAdmitted) {
   EXPECT_EQ(CheckTrainTask(plan, fewer), "");
 }
 
+// A plan without a step cap admits a capped task (less work); a plan with one admits at most it.
+TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
+  CoordinatorConfig c = Coordinator();
+  wire::TrainTask capped = TaskFor(c, 1);
+  capped.train.local_steps = 50;
+  EXPECT_EQ(CheckTrainTask(MakePlan(c), capped), "");
+
+  c.train.local_steps = 40;
+  const TrainingPlan plan = MakePlan(c);
+  EXPECT_EQ(CheckTrainTask(plan, TaskFor(c, 1)), "");
+  wire::TrainTask fewer = TaskFor(c, 1);
+  fewer.train.local_steps = 10;
+  EXPECT_EQ(CheckTrainTask(plan, fewer), "");
+  wire::TrainTask more = TaskFor(c, 1);
+  more.train.local_steps = 41;
+  EXPECT_NE(CheckTrainTask(plan, more).find("41 local steps; the plan allows 40"),
+            std::string::npos);
+  wire::TrainTask uncapped = TaskFor(c, 1);
+  uncapped.train.local_steps = 0;
+  EXPECT_NE(CheckTrainTask(plan, uncapped).find("uncapped local steps"), std::string::npos);
+}
+
 TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
   const CoordinatorConfig c = Coordinator();
   const TrainingPlan plan = MakePlan(c);

@@ -61,6 +61,42 @@ TEST_F(TrainerTest, SmallNetworkLearnsSyntheticRbc) {
   EXPECT_EQ(ev->confusion.total(), 160);
 }
 
+// train.local_steps caps the optimizer steps of a call across epochs: 480 images in batches of
+// 16 are 30 steps per epoch, so 40 steps are one full epoch and 10 batches of the second.
+TEST_F(TrainerTest, LocalStepsCapTheRoundAcrossEpochs) {
+  torch::manual_seed(3);
+  auto train = OpenDataset((dir_ / "train").string(), {});
+  ASSERT_TRUE(train.ok());
+  DenseNet model = *MakeModel("bdn-tiny", 8, 64);
+  TrainOptions o;
+  o.train.local_epochs = 3;
+  o.train.local_steps = 40;
+  o.train.batch_size = 16;
+  o.input_size = 64;
+  std::vector<int64_t> seen_per_epoch;
+  int64_t batches = 0;
+  o.on_epoch = [&](int, const TrainStats& s) {
+    seen_per_epoch.push_back(s.samples);
+    return Status::Ok();
+  };
+  o.progress = [&](const ProgressTick&) { ++batches; };
+  auto stats = TrainLocal(model, *train, All(*train), o);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(batches, 40);
+  EXPECT_EQ(seen_per_epoch, (std::vector<int64_t>{480, 160})) << "the third epoch never starts";
+  EXPECT_EQ(stats->samples, 160);
+
+  // A cap above the epochs' batches changes nothing: local_epochs still bounds the call.
+  o.train.local_epochs = 1;
+  o.train.local_steps = 1000;
+  batches = 0;
+  seen_per_epoch.clear();
+  stats = TrainLocal(model, *train, All(*train), o);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(batches, 30);
+  EXPECT_EQ(seen_per_epoch, (std::vector<int64_t>{480}));
+}
+
 TEST_F(TrainerTest, ClassWeightsCutMixSgdAndProxTermRun) {
   torch::manual_seed(2);
   auto train = OpenDataset((dir_ / "train").string(), {});

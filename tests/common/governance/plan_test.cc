@@ -46,6 +46,7 @@ TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
     return MakePlan(d).hash != base;
   };
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.local_epochs = 3; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.local_steps = 30; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.codec_up = "sign1"; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.codec_down = "f32+q8"; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.rounds = 11; }));
@@ -78,6 +79,19 @@ TEST(PlanTest, ParseAcceptsOnlyCanonicalCompletePlans) {
   nlohmann::json other = plan.doc;
   other["format"] = "fedsmear-plan/99";
   EXPECT_FALSE(ParsePlan(other.dump()).ok());
+}
+
+// Plans of runs without a step cap do not name local_steps, so their hashes stay what they were.
+TEST(PlanTest, LocalStepsAppearOnlyWhenCapped) {
+  CoordinatorConfig c;
+  EXPECT_FALSE(MakePlan(c).doc["train"].contains("local_steps"));
+  c.train.local_steps = 35;
+  const TrainingPlan capped = MakePlan(c);
+  ASSERT_TRUE(capped.doc["train"].contains("local_steps"));
+  EXPECT_EQ(capped.doc["train"]["local_steps"].get<int>(), 35);
+  auto back = ParsePlan(capped.bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->hash, capped.hash);
 }
 
 TEST(PlanTest, DescriptionNamesTheHashAndSettings) {

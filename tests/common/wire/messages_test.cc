@@ -66,6 +66,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_DOUBLE_EQ(t.train.momentum, 0.8);
   EXPECT_DOUBLE_EQ(t.train.weight_decay, 1e-4);
   EXPECT_EQ(t.train.local_epochs, 3);
+  EXPECT_EQ(t.train.local_steps, 40);
   EXPECT_EQ(t.train.batch_size, 16);
   EXPECT_TRUE(t.train.class_weights);
   EXPECT_DOUBLE_EQ(t.train.bn_momentum, 0.2);

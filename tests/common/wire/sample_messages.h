@@ -60,6 +60,7 @@ inline Message TrainTaskMessage() {
   t.train.momentum = 0.8;
   t.train.weight_decay = 1e-4;
   t.train.local_epochs = 3;
+  t.train.local_steps = 40;
   t.train.batch_size = 16;
   t.train.class_weights = true;
   t.train.bn_momentum = 0.2;
