@@ -112,13 +112,17 @@ Status Site::StartTraining(wire::TrainTask task,
     (void)send(wire::Refusal{task.task_id, task.round, *refusal}, milliseconds(1000));
     return Status::Ok();
   }
+  const std::string target =
+      task.train.logit_adjustment <= 0 ? ""
+      : task.class_prior.empty()       ? ", logit adjustment toward balanced classes"
+                                       : ", logit adjustment toward the pooled class prior";
   if (task.train.local_steps > 0) {
-    spdlog::info("round {}: training at most {} step(s) within {} epoch(s) at lr {:.2e}",
+    spdlog::info("round {}: training at most {} step(s) within {} epoch(s) at lr {:.2e}{}",
                  task.round, task.train.local_steps, task.train.local_epochs,
-                 task.train.learning_rate);
+                 task.train.learning_rate, target);
   } else {
-    spdlog::info("round {}: training {} epoch(s) at lr {:.2e}", task.round,
-                 task.train.local_epochs, task.train.learning_rate);
+    spdlog::info("round {}: training {} epoch(s) at lr {:.2e}{}", task.round,
+                 task.train.local_epochs, task.train.learning_rate, target);
   }
   const bool secure = IsSecureTask(task);
   if (secure && !(impl_->secagg && impl_->secagg->task_id() == task.task_id)) {

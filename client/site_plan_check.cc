@@ -35,7 +35,8 @@ std::string CheckModel(const json& plan, uint32_t round, const std::string& arch
   return "";
 }
 
-std::string CheckTrainSettings(const json& p, const TrainConfig& t) {
+std::string CheckTrainSettings(const json& p, const TrainConfig& t,
+                               const std::vector<double>& class_prior) {
   if (t.optimizer != p["optimizer"].get<std::string>()) {
     return "task uses optimizer " + t.optimizer + "; the plan says " +
            p["optimizer"].get<std::string>();
@@ -73,6 +74,12 @@ std::string CheckTrainSettings(const json& p, const TrainConfig& t) {
       return std::string("train.") + key + " " + Num(value) + " is not the plan's " +
              (p.contains(key) ? p[key].dump() : "(absent)");
     }
+  }
+  // Plans from before the pooled prior say nothing and meant a balanced one.
+  const bool plan_pooled = p.contains("logit_adjustment_prior") &&
+                           p["logit_adjustment_prior"] == json("pooled");
+  if (!class_prior.empty() && !plan_pooled) {
+    return "task sends a pooled class prior; the plan's logit adjustment is balanced";
   }
   if (!p.contains("class_weights") || p["class_weights"] != json(t.class_weights)) {
     return "train.class_weights differs from the plan";
@@ -121,7 +128,7 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
   if (mode == "off" && secure) {
     return "task asks for secure aggregation, which the plan does not use";
   }
-  return CheckTrainSettings(p["train"], task.train);
+  return CheckTrainSettings(p["train"], task.train, task.class_prior);
 }
 
 std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask& task) {

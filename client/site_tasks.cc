@@ -82,6 +82,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   o.loader_threads = config_.data.loader_threads;
   o.seed = std::hash<std::string>()(config_.site_id) * 31 + task.round;
   o.proximal_anchor = task.train.fedprox_mu > 0 ? &global : nullptr;
+  o.class_prior = task.class_prior;  // validated by wire::Decode: empty or num_classes shares
   o.progress = TerminalProgress(config_.site_id + " round " + std::to_string(task.round),
                                 task.train.local_epochs);
   ASSIGN_OR_RETURN(TrainStats stats, TrainLocal(model, dataset_, split_.train, o));

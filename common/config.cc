@@ -138,6 +138,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   r.Read("bn_momentum", &t->bn_momentum);
   r.Read("fedprox_mu", &t->fedprox_mu);
   r.Read("logit_adjustment", &t->logit_adjustment);
+  r.ReadEnum("logit_adjustment_prior", {"pooled", "balanced"}, &t->logit_adjustment_prior);
   RequirePositive(r, "learning_rate", t->learning_rate);
   RequireRange(r, "momentum", t->momentum, 0, 1);
   RequireRange(r, "weight_decay", t->weight_decay, 0, 1);

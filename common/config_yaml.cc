@@ -40,6 +40,7 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   Put(e, "bn_momentum", t.bn_momentum);
   Put(e, "fedprox_mu", t.fedprox_mu);
   Put(e, "logit_adjustment", t.logit_adjustment);
+  Put(e, "logit_adjustment_prior", t.logit_adjustment_prior);
   const AugmentConfig& a = t.augment;
   e << YAML::Key << "augment" << YAML::Value << YAML::BeginMap;
   Put(e, "hflip", a.hflip);

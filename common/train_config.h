@@ -42,6 +42,12 @@ struct TrainConfig {
   // logits + tau * log(local class prior) during training only, so a site that has few or no
   // images of a class does not push that class's scores down. 0 = plain cross-entropy.
   double logit_adjustment = 1.0;
+  // The prior the adjusted loss calibrates toward: "pooled" (the coordinator sends the pooled
+  // class distribution of the sites' class counts with each task, TrainTask.class_prior, so the
+  // model learns what centralized training on the union would; balanced when no site shares its
+  // counts) or "balanced" (a class-balanced model). Coordinator-side: not a TrainConfig field
+  // on the wire; the task's class_prior carries it.
+  std::string logit_adjustment_prior = "pooled";
   AugmentConfig augment;
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "coordinator/class_prior.h"
 #include "coordinator/task_round.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
@@ -61,6 +62,9 @@ Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelS
   task.latent_epsilon = config.latent_epsilon;
   task.train = config.train;
   task.train.learning_rate = ctx.lr;
+  if (config.train.logit_adjustment > 0 && config.train.logit_adjustment_prior == "pooled") {
+    task.class_prior = PooledClassPrior(ctx.sites.Live(), ctx.global.meta.class_names);
+  }
   // Updates are decoded against what the sites received (q8_delta encodes differences to it).
   ASSIGN_OR_RETURN(*received, UnpackModel(task.model.data));
   return task;

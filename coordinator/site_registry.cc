@@ -89,7 +89,7 @@ void SiteRegistry::OnHello(const Incoming& in, const wire::Message& msg,
   const bool repeated = known && rec.peer_id == in.peer_id;
   if (known && rec.peer_id != in.peer_id) peer_sites_.erase(rec.peer_id);
   rec.peer_id = in.peer_id;
-  rec.info = {id, hello.num_train, hello.num_val, hello.class_counts};
+  rec.info = {id, hello.num_train, hello.num_val, hello.class_counts, hello.class_names};
   rec.last_seen = Clock::now();
   peer_sites_[in.peer_id] = id;
   if (observer_.joined) observer_.joined(id, rec.info);

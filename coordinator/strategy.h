@@ -35,6 +35,7 @@ struct SiteInfo {
   uint64_t num_train = 0;
   uint64_t num_val = 0;
   std::vector<uint64_t> class_counts;  // empty when the site's policy withholds them
+  std::vector<std::string> class_names;  // the Hello's, naming class_counts (site order)
 };
 
 struct TrainInstruction {

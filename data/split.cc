@@ -19,14 +19,21 @@ std::vector<int64_t> CountClasses(const Dataset& ds, const std::vector<size_t>* 
   return counts;
 }
 
-std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau) {
+std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau,
+                                           const std::vector<double>& target) {
   std::vector<double> out(counts.size(), 0.0);
   double total = 0;
   for (int64_t n : counts) total += n > 0 ? static_cast<double>(n) : 0.0;
   if (tau == 0 || total == 0) return out;
+  const bool pooled = target.size() == counts.size();
   for (size_t c = 0; c < counts.size(); ++c) {
-    out[c] = counts[c] > 0 ? tau * std::log(static_cast<double>(counts[c]) / total)
-                           : kAbsentClassOffset;
+    if (counts[c] <= 0) {
+      out[c] = kAbsentClassOffset;
+      continue;
+    }
+    double log_ratio = std::log(static_cast<double>(counts[c]) / total);
+    if (pooled) log_ratio -= std::log(std::max(target[c], kMinTargetPrior));
+    out[c] = tau * log_ratio;
   }
   return out;
 }

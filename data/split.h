@@ -31,8 +31,17 @@ std::vector<double> InverseFrequencyWeights(const std::vector<int64_t>& counts);
 // (restricted softmax, FedRS, Li & Zhan 2021): its softmax share, and with it every gradient on
 // its score, is exactly zero, so a site that never sees a class leaves its scores to the sites
 // that do. Returns all zeros when tau is 0 or there are no samples.
+//
+// With a `target` prior (the pooled class distribution of all sites, one per class), the
+// offsets become tau * (log pi_c - log target_c): the model's own logits then learn the pooled
+// posterior, which plain cross-entropy on the union of the sites' data would learn, instead of
+// a class-balanced one (Menon et al.'s loss with the test prior; FedLC's calibration toward the
+// global distribution). A target share below kMinTargetPrior is raised to it, so a class the
+// pool barely has cannot give an unbounded offset. An empty target is the balanced one.
 inline constexpr double kAbsentClassOffset = -1e4;
-std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau);
+inline constexpr double kMinTargetPrior = 1e-4;
+std::vector<double> LogitAdjustmentOffsets(const std::vector<int64_t>& counts, double tau,
+                                           const std::vector<double>& target = {});
 
 struct TrainValIndices {
   std::vector<size_t> train;  // indices into Dataset::samples, ascending

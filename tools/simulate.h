@@ -47,6 +47,7 @@ struct SimOptions {
   int local_steps = -1;          // train.local_steps (0 = full epochs)
   double learning_rate = -1;
   double logit_adjustment = -1;
+  std::string logit_adjustment_prior;  // pooled | balanced
   double vote_momentum = -1;     // vote_momentum (fedvote)
   int bn_recalibration_images = -1;
   std::string codec_down;

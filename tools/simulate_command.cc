@@ -127,6 +127,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--logit-adjustment", o.logit_adjustment,
                   "override train.logit_adjustment (tau; 0 = plain cross-entropy)")
       ->check(CLI::Range(0.0, 4.0));
+  app->add_option("--logit-adjustment-prior", o.logit_adjustment_prior,
+                  "override train.logit_adjustment_prior (pooled | balanced)")
+      ->check(CLI::IsMember({"pooled", "balanced"}));
   app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
       ->check(CLI::Range(0.0, 0.99));
   app->add_option("--bn-recalibration", o.bn_recalibration_images,

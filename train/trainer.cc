@@ -61,7 +61,7 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
   torch::Tensor logit_offsets;  // label-skew calibration (split.h: LogitAdjustmentOffsets)
   if (t.logit_adjustment > 0) {
     std::vector<double> off = LogitAdjustmentOffsets(CountClasses(data, &indices),
-                                                     t.logit_adjustment);
+                                                     t.logit_adjustment, o.class_prior);
     logit_offsets = torch::tensor(std::vector<float>(off.begin(), off.end())).unsqueeze(0);
   }
   std::vector<torch::Tensor> anchor;

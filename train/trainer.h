@@ -45,6 +45,9 @@ struct TrainOptions {
   int loader_threads = 1;
   uint64_t seed = 1;
   const ModelState* proximal_anchor = nullptr;  // FedProx: the round's global model
+  // Target prior of the logit adjustment (data/split.h LogitAdjustmentOffsets): the pooled
+  // class distribution the coordinator sends; empty = balanced.
+  std::vector<double> class_prior;
   ProgressFn progress;  // called after each batch (train/progress.h)
   // Optional: learning rate of each epoch (centralized schedules); else constant.
   std::function<double(int epoch)> epoch_lr;

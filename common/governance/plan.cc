@@ -102,6 +102,7 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
                   {"bn_momentum", t.bn_momentum},
                   {"fedprox_mu", t.fedprox_mu},
                   {"logit_adjustment", t.logit_adjustment},
+                  {"logit_adjustment_prior", t.logit_adjustment_prior},
                   {"augment", AugmentJson(t.augment)}};
   // Named only when set, so that plans of runs without a cap keep their hashes.
   if (t.local_steps > 0) doc["train"]["local_steps"] = static_cast<unsigned>(t.local_steps);

@@ -55,6 +55,13 @@ class Reader {
     return Status::Ok();
   }
 
+  Status F64s(capnp::List<double>::Reader in, const char* field, std::vector<double>* out) const {
+    RETURN_IF_ERROR(ListLength(in.size(), limits_.max_classes, field));
+    out->resize(in.size());
+    for (unsigned i = 0; i < in.size(); ++i) (*out)[i] = in[i];
+    return Status::Ok();
+  }
+
   Status Blob(p::ModelBlob::Reader in, ModelBlob* out) const {
     RETURN_IF_ERROR(Text(in.getCodec(), "codec", &out->codec));
     auto data = in.getData();
@@ -125,7 +132,7 @@ class Reader {
     RETURN_IF_ERROR(Text(in.getLatentStart(), "latent_start", &out->latent_start));
     out->latent_epsilon = in.getLatentEpsilon();
     out->secure_aggregation = in.getSecureAggregation();
-    return Status::Ok();
+    return F64s(in.getClassPrior(), "class_prior", &out->class_prior);
   }
 
   Status Read(p::Update::Reader in, Update* out) const {

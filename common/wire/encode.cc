@@ -20,8 +20,8 @@ void SetStrings(capnp::List<capnp::Text>::Builder out, const std::vector<std::st
   for (size_t i = 0; i < in.size(); ++i) out.set(static_cast<unsigned>(i), AsText(in[i]));
 }
 
-template <typename ListBuilder>
-void SetU64s(ListBuilder out, const std::vector<uint64_t>& in) {
+template <typename ListBuilder, typename T>
+void SetNumbers(ListBuilder out, const std::vector<T>& in) {
   for (size_t i = 0; i < in.size(); ++i) out.set(static_cast<unsigned>(i), in[i]);
 }
 
@@ -70,7 +70,7 @@ void Build(p::Envelope::Body::Builder b, const Hello& m) {
   o.setSiteId(AsText(m.site_id));
   o.setSoftwareVersion(AsText(m.software_version));
   SetStrings(o.initClassNames(static_cast<unsigned>(m.class_names.size())), m.class_names);
-  SetU64s(o.initClassCounts(static_cast<unsigned>(m.class_counts.size())), m.class_counts);
+  SetNumbers(o.initClassCounts(static_cast<unsigned>(m.class_counts.size())), m.class_counts);
   o.setNumTrain(m.num_train);
   o.setNumVal(m.num_val);
 }
@@ -100,6 +100,7 @@ void Build(p::Envelope::Body::Builder b, const TrainTask& m) {
   o.setLatentStart(AsText(m.latent_start));
   o.setLatentEpsilon(m.latent_epsilon);
   o.setSecureAggregation(m.secure_aggregation);
+  SetNumbers(o.initClassPrior(static_cast<unsigned>(m.class_prior.size())), m.class_prior);
 }
 
 void Build(p::Envelope::Body::Builder b, const Update& m) {

@@ -96,6 +96,9 @@ struct TrainTask {
   latentStart @10 :Text;         # sign1 downlinks: "glorot" | "epsilon"; required
   latentEpsilon @11 :Float64;    # sign1 downlinks: latent magnitude of a flipped sign, > 0
   secureAggregation @12 :Bool;   # answer through SecAgg+ (its SecAggSetup came first)
+  # The pooled class distribution of the sites' training sets (one per class, summing to 1):
+  # the target prior of the site's logit adjustment. Empty = a balanced target.
+  classPrior @13 :List(Float64);
 }
 
 struct TrainMetrics {

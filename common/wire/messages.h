@@ -78,6 +78,10 @@ struct TrainTask {
   std::string latent_start = kDefaultLatentStart;  // glorot | epsilon (sign1 downlinks)
   double latent_epsilon = kDefaultLatentEpsilon;   // > 0 (sign1 downlinks)
   bool secure_aggregation = false;                 // answer through SecAgg+
+  // Pooled class distribution of the sites' training sets, the target of the logit adjustment
+  // (data/split.h LogitAdjustmentOffsets); empty = balanced. Validated: num_classes entries,
+  // each finite and >= 0, summing to 1 within 1e-6.
+  std::vector<double> class_prior;
 };
 
 struct TrainMetrics {

@@ -132,9 +132,25 @@ class Validator {
                           "codec_up must be 1-64 bytes"));
     RETURN_IF_ERROR(Check(m.latent_start == "glorot" || m.latent_start == "epsilon",
                           "latent_start must be glorot or epsilon"));
+    RETURN_IF_ERROR(ClassPrior(m.class_prior, m.num_classes));
     return Check(std::isfinite(m.latent_epsilon) && m.latent_epsilon > 0 &&
                      m.latent_epsilon <= 1,
                  "latent_epsilon must be in (0, 1]");
+  }
+
+  // Empty, or a distribution over the model's classes.
+  static Status ClassPrior(const std::vector<double>& prior, uint32_t classes) {
+    if (prior.empty()) return Status::Ok();
+    RETURN_IF_ERROR(Check(prior.size() == classes,
+                          "class_prior has " + std::to_string(prior.size()) + " entries for " +
+                              std::to_string(classes) + " classes"));
+    double sum = 0;
+    for (double p : prior) {
+      RETURN_IF_ERROR(Check(std::isfinite(p) && p >= 0, "class_prior holds a negative or "
+                                                        "non-finite share"));
+      sum += p;
+    }
+    return Check(std::fabs(sum - 1) <= 1e-6, "class_prior does not sum to 1");
   }
 
   Status operator()(const Update& m) const {

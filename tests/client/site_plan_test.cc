@@ -74,6 +74,18 @@ TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
   EXPECT_NE(CheckTrainTask(plan, uncapped).find("uncapped local steps"), std::string::npos);
 }
 
+// The pooled class prior rides only under a plan whose logit adjustment targets it.
+TEST(SitePlanCheckTest, PooledPriorNeedsAPooledPlan) {
+  CoordinatorConfig c = Coordinator();
+  wire::TrainTask task = TaskFor(c, 1);
+  task.class_prior = {0.5, 0.25, 0.25};
+  EXPECT_EQ(CheckTrainTask(MakePlan(c), task), "");
+  c.train.logit_adjustment_prior = "balanced";
+  EXPECT_NE(CheckTrainTask(MakePlan(c), task).find("pooled class prior"), std::string::npos);
+  task.class_prior.clear();
+  EXPECT_EQ(CheckTrainTask(MakePlan(c), task), "");
+}
+
 TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
   const CoordinatorConfig c = Coordinator();
   const TrainingPlan plan = MakePlan(c);

@@ -37,6 +37,27 @@ TEST(LogitAdjustmentTest, OffsetsAreTauTimesLogPrior) {
   for (double v : even) EXPECT_NEAR(v, std::log(0.25), 1e-12);
 }
 
+// With the pooled prior as target, the offsets are tau * log(local / pooled): a site whose
+// classes come in the pool's proportions trains with plain cross-entropy (equal offsets), and a
+// class the site has more of than the pool gets a positive offset (its own score learns less).
+TEST(LogitAdjustmentTest, PooledTargetOffsetsAreTheLogRatioToThePool) {
+  const std::vector<double> pool = {0.5, 0.25, 0.25};
+  std::vector<double> off = LogitAdjustmentOffsets({30, 10, 0}, 1.0, pool);
+  ASSERT_EQ(off.size(), 3u);
+  EXPECT_NEAR(off[0], std::log(0.75 / 0.5), 1e-12);
+  EXPECT_NEAR(off[1], std::log(0.25 / 0.25), 1e-12);
+  EXPECT_EQ(off[2], kAbsentClassOffset) << "a class the site lacks stays masked";
+  std::vector<double> half = LogitAdjustmentOffsets({30, 10, 0}, 0.5, pool);
+  EXPECT_NEAR(half[0], 0.5 * std::log(1.5), 1e-12);
+  std::vector<double> same = LogitAdjustmentOffsets({20, 10, 10}, 1.0, pool);
+  for (double v : same) EXPECT_NEAR(v, 0.0, 1e-12);
+  // A pooled share of 0 (a site that joined after the counts were pooled) is floored.
+  std::vector<double> floored = LogitAdjustmentOffsets({10, 10}, 1.0, {1.0, 0.0});
+  EXPECT_NEAR(floored[1], std::log(0.5 / kMinTargetPrior), 1e-9);
+  // A prior of another length is ignored: the balanced target.
+  EXPECT_EQ(LogitAdjustmentOffsets({30, 10, 0}, 1.0, {1.0}), LogitAdjustmentOffsets({30, 10, 0}, 1.0));
+}
+
 class LabelSkewTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

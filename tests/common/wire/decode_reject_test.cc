@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "common/wire/messages.h"
@@ -168,6 +169,21 @@ TEST(WireReject, TrainTaskSettings) {
               StatusCode::kCorrupt)
         << eps;
   }
+  // The pooled class prior: empty, or one share per class, finite, >= 0, summing to 1.
+  const std::vector<std::vector<double>> bad_priors = {
+      {0.5, 0.5}, {0.5, 0.25, 0.25, 0}, {0.5, 0.6, -0.1}, {0.5, 0.25, 0.2},
+      {0.5, 0.5, std::nan("")}, {1.0, 0.0, std::numeric_limits<double>::infinity()}};
+  for (const auto& prior : bad_priors) {
+    EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                   [&](TrainTask& t) { t.class_prior = prior; }),
+              StatusCode::kCorrupt)
+        << testing::PrintToString(prior);
+  }
+  Message ok = s::TrainTaskMessage();
+  std::get<TrainTask>(ok.body).class_prior = {0.5, 0.5, 0.0};
+  auto back = Decode(Encode(ok));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(std::get<TrainTask>(back->body).class_prior, (std::vector<double>{0.5, 0.5, 0.0}));
 }
 
 TEST(WireReject, ListLengthLimits) {
