@@ -26,14 +26,17 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "default", "f32", "nola", "nobn", "mom5", "down1", "both1", "smallest",
-         "glorot"]
+ORDER = ["central", "default", "f32", "steps", "stepsbal", "f32steps", "nola", "nobn", "mom5",
+         "down1", "both1", "smallest", "glorot"]
 LABEL = {
     "default": "default (sign votes, sign1+q8 both ways, logit adjustment, BN recalibration)",
     "f32": "float FedAvg (f32 both ways), same schedule",
     "nola": "default without logit adjustment",
     "nobn": "default without BN recalibration",
     "mom5": "default with vote momentum 0.5",
+    "steps": "default with rounds of K local steps (train.local_steps)",
+    "stepsbal": "rounds of K local steps, logit adjustment toward balanced classes",
+    "f32steps": "float FedAvg, rounds of K local steps",
     "down1": "sign1+f16 down, f32 up, fedavg",
     "both1": "sign1+f16 both ways, fedvote",
     "smallest": "sign1+q8 both ways, fedvote, epsilon start",
@@ -41,7 +44,8 @@ LABEL = {
     "central": "centralized (`fedsmear train`, pooled sites' data)",
 }
 COLOURS = {"central": "#222222", "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
-           "nobn": "#17becf", "mom5": "#7f7f7f",
+           "nobn": "#17becf", "mom5": "#7f7f7f", "steps": "#bcbd22", "stepsbal": "#ff9896",
+           "f32steps": "#aec7e8",
            "down1": "#2ca02c", "both1": "#9467bd", "smallest": "#8c564b", "glorot": "#e377c2"}
 GOAL_POINTS = 1.0     # accuracy and macro-F1 within this many points of centralized
 RECALL_POINTS = 3.0   # every class's recall within this many points of centralized
@@ -222,7 +226,8 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "default", "f32", "nola", "nobn", "mom5")
+        cols = [n for n in ("central", "default", "f32", "steps", "stepsbal", "f32steps", "nola",
+                            "nobn", "mom5")
                 if n in runs and runs[n]["recall"]]
         n_of = next((runs[n].get("support") for n in ("central", "default", "f32")
                      if n in runs and runs[n].get("support")), {})
