@@ -65,7 +65,7 @@ struct CoordinatorConfig {
   std::string run_dir = "runs/latest";
   ModelSpec model;
   PreprocessConfig preprocess;
-  TrainConfig train;
+  TrainConfig train = FederatedTrainDefaults();  // local_steps capped (train_config.h)
   LrScheduleConfig lr_schedule;
   // The strategy registry (coordinator/strategy_registry.h) checks the name and its
   // strategy_params; `fedsmear-coordinator --help` lists both.

@@ -61,4 +61,14 @@ extern const char kDefaultCodecUp[];
 extern const char kDefaultLatentStart[];
 inline constexpr double kDefaultLatentEpsilon = 1e-3;
 
+// A federated round's local work by default: at most this many optimizer steps (TrainConfig
+// stays uncapped for centralized training, `fedsmear train`). docs/accuracy.md: 30 rounds of
+// 28 steps at 4 sites are the centralized reference's 10 epochs of compute on wbc-pbc.
+inline constexpr int kDefaultFederatedLocalSteps = 28;
+inline TrainConfig FederatedTrainDefaults() {
+  TrainConfig t;
+  t.local_steps = kDefaultFederatedLocalSteps;
+  return t;
+}
+
 }  // namespace fedsmear

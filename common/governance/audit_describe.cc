@@ -39,7 +39,9 @@ struct Describe {
            m.model.codec + "), " + std::to_string(m.train.local_epochs) + " local epoch(s)" +
            (m.train.local_steps > 0
                 ? ", at most " + std::to_string(m.train.local_steps) + " step(s)"
-                : std::string());
+                : std::string()) +
+           (m.class_prior.empty() ? std::string()
+                                  : ", logit adjustment toward the pooled class prior");
   }
   std::string Layout() const {
     if (c.binary_weights + c.float_values == 0) return "";

@@ -55,6 +55,7 @@ TEST(SitePlanCheckTest, TaskInsideThePlanIsAdmitted) {
 // A plan without a step cap admits a capped task (less work); a plan with one admits at most it.
 TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
   CoordinatorConfig c = Coordinator();
+  c.train.local_steps = 0;  // an uncapped plan
   wire::TrainTask capped = TaskFor(c, 1);
   capped.train.local_steps = 50;
   EXPECT_EQ(CheckTrainTask(MakePlan(c), capped), "");

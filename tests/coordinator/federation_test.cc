@@ -24,6 +24,18 @@ TEST_F(FederationTest, ThreeSitesLearnWellAboveChance) {
   EXPECT_GT(rows.back()["accuracy"].get<double>(), 0.4) << rows.back().dump();
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.pt"));
+  // The sites share their class counts (the default policy), so every train task carries their
+  // pooled distribution, and the audit log says so (train.logit_adjustment_prior: pooled).
+  std::ifstream audit(run_dir_ / "run" / "audit.jsonl");
+  std::string line;
+  int tasks = 0, pooled = 0;
+  while (std::getline(audit, line)) {
+    if (line.find("train task:") == std::string::npos) continue;
+    ++tasks;
+    if (line.find("toward the pooled class prior") != std::string::npos) ++pooled;
+  }
+  EXPECT_EQ(tasks, 12) << "4 rounds x 3 sites";
+  EXPECT_EQ(pooled, tasks);
 }
 
 // FedAvg whose aggregation takes a second, as central evaluation of a large held-out set does.

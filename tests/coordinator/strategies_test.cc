@@ -37,7 +37,7 @@ TEST_P(AllStrategiesTest, ContractHolds) {
   ASSERT_TRUE(made.ok()) << made.status();
   Strategy& s = **made;
   EXPECT_EQ(s.name(), GetParam());
-  std::vector<SiteInfo> sites = {{"a", 10, 2, {}}, {"b", 30, 0, {}}, {"c", 20, 5, {}}};
+  std::vector<SiteInfo> sites = {{"a", 10, 2, {}, {}}, {"b", 30, 0, {}, {}}, {"c", 20, 5, {}, {}}};
   std::mt19937_64 rng(1);
   TrainConfig base;
   auto plan = s.ConfigureTrain(1, sites, base, 0.005, rng);
@@ -113,7 +113,7 @@ TEST(FedAvgTest, IsTheWeightedMean) {
 TEST(FedProxTest, SendsMuToSites) {
   FedProx s(1.0, 1, 0.25);
   std::mt19937_64 rng(1);
-  auto plan = s.ConfigureTrain(1, {{"a", 1, 0, {}}}, TrainConfig{}, 0.01, rng);
+  auto plan = s.ConfigureTrain(1, {{"a", 1, 0, {}, {}}}, TrainConfig{}, 0.01, rng);
   ASSERT_EQ(plan.size(), 1u);
   EXPECT_DOUBLE_EQ(plan[0].config.fedprox_mu, 0.25);
 }

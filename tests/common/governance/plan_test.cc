@@ -84,6 +84,8 @@ TEST(PlanTest, ParseAcceptsOnlyCanonicalCompletePlans) {
 // Plans of runs without a step cap do not name local_steps, so their hashes stay what they were.
 TEST(PlanTest, LocalStepsAppearOnlyWhenCapped) {
   CoordinatorConfig c;
+  EXPECT_EQ(c.train.local_steps, kDefaultFederatedLocalSteps) << "federated rounds are capped";
+  c.train.local_steps = 0;
   EXPECT_FALSE(MakePlan(c).doc["train"].contains("local_steps"));
   c.train.local_steps = 35;
   const TrainingPlan capped = MakePlan(c);
