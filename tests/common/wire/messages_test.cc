@@ -87,9 +87,10 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_TRUE(t.secure_aggregation);
   // The C++ defaults are the coordinator config's: one source (common/config.h).
   TrainTask fresh;
-  EXPECT_EQ(fresh.codec_up, CoordinatorConfig{}.codec_up);
-  EXPECT_EQ(fresh.latent_start, CoordinatorConfig{}.latent_start);
-  EXPECT_EQ(fresh.latent_epsilon, CoordinatorConfig{}.latent_epsilon);
+  const CoordinatorConfig defaults;
+  EXPECT_EQ(fresh.codec_up, defaults.codec_up);
+  EXPECT_EQ(fresh.latent_start, defaults.latent_start);
+  EXPECT_EQ(fresh.latent_epsilon, defaults.latent_epsilon);
   EXPECT_FALSE(fresh.secure_aggregation);
 }
 
