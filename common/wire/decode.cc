@@ -47,15 +47,10 @@ class Reader {
     return Status::Ok();
   }
 
-  Status U64s(capnp::List<uint64_t>::Reader in, const char* field,
-              std::vector<uint64_t>* out) const {
-    RETURN_IF_ERROR(ListLength(in.size(), limits_.max_classes, field));
-    out->resize(in.size());
-    for (unsigned i = 0; i < in.size(); ++i) (*out)[i] = in[i];
-    return Status::Ok();
-  }
-
-  Status F64s(capnp::List<double>::Reader in, const char* field, std::vector<double>* out) const {
+  // A per-class list of numbers (counts, shares): at most max_classes entries.
+  template <typename T>
+  Status Numbers(typename capnp::List<T>::Reader in, const char* field,
+                 std::vector<T>* out) const {
     RETURN_IF_ERROR(ListLength(in.size(), limits_.max_classes, field));
     out->resize(in.size());
     for (unsigned i = 0; i < in.size(); ++i) (*out)[i] = in[i];
@@ -103,7 +98,7 @@ class Reader {
     RETURN_IF_ERROR(Text(in.getSiteId(), "site_id", &out->site_id));
     RETURN_IF_ERROR(Text(in.getSoftwareVersion(), "software_version", &out->software_version));
     RETURN_IF_ERROR(Strings(in.getClassNames(), "class_names", &out->class_names));
-    RETURN_IF_ERROR(U64s(in.getClassCounts(), "class_counts", &out->class_counts));
+    RETURN_IF_ERROR(Numbers<uint64_t>(in.getClassCounts(), "class_counts", &out->class_counts));
     out->num_train = in.getNumTrain();
     out->num_val = in.getNumVal();
     return Status::Ok();
@@ -132,7 +127,7 @@ class Reader {
     RETURN_IF_ERROR(Text(in.getLatentStart(), "latent_start", &out->latent_start));
     out->latent_epsilon = in.getLatentEpsilon();
     out->secure_aggregation = in.getSecureAggregation();
-    return F64s(in.getClassPrior(), "class_prior", &out->class_prior);
+    return Numbers<double>(in.getClassPrior(), "class_prior", &out->class_prior);
   }
 
   Status Read(p::Update::Reader in, Update* out) const {
