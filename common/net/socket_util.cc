@@ -37,6 +37,13 @@ Status SetCommonOptions(zmq::socket_t& s, std::chrono::milliseconds linger,
                         std::chrono::milliseconds heartbeat_timeout) {
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::linger, ClampMs(linger), "ZMQ_LINGER"));
   RETURN_IF_ERROR(SetOption(s, zmq::sockopt::maxmsgsize, max_message_bytes, "ZMQ_MAXMSGSIZE"));
+  // No receive queue limit. libzmq (4.3.4 here, unchanged in 4.3.5 and master; issue 4841)
+  // aborts the whole process, "Assertion failed: !_io_error (stream_engine_base.cpp:331)", when a
+  // connection whose input a full receive queue stopped is reset by its peer and then sends a
+  // heartbeat PING or answers one. A peer that floods and resets could do that on purpose
+  // (tests/common/net/flood_reset_test.cc). Without the limit input never stops; memory stays
+  // bounded per message by ZMQ_MAXMSGSIZE (docs/security.md, attack 6).
+  RETURN_IF_ERROR(SetOption(s, zmq::sockopt::rcvhwm, 0, "ZMQ_RCVHWM"));
   RETURN_IF_ERROR(
       SetOption(s, zmq::sockopt::heartbeat_ivl, ClampMs(heartbeat_ivl), "ZMQ_HEARTBEAT_IVL"));
   return SetOption(s, zmq::sockopt::heartbeat_timeout, ClampMs(heartbeat_timeout),

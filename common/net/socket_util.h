@@ -45,8 +45,9 @@ Status SetOption(zmq::socket_t& socket, Opt opt, const T& value, const char* nam
 // Milliseconds as the int libzmq options take, clamped to [-1, INT_MAX].
 int ClampMs(std::chrono::milliseconds ms);
 
-// The options every endpoint sets: linger, maximum message size, and ZeroMQ heartbeats (PING
-// every `heartbeat_ivl`; a connection silent for `heartbeat_timeout` is closed).
+// The options every endpoint sets: linger, maximum message size, no receive queue limit (see
+// the .cc: a libzmq abort), and ZeroMQ heartbeats (PING every `heartbeat_ivl`; a connection
+// silent for `heartbeat_timeout` is closed).
 Status SetCommonOptions(zmq::socket_t& socket, std::chrono::milliseconds linger,
                         int64_t max_message_bytes, std::chrono::milliseconds heartbeat_ivl,
                         std::chrono::milliseconds heartbeat_timeout);
