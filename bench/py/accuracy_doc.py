@@ -27,7 +27,7 @@ TASKS = {
                 "smear (no smear split between sites or between training and held-out data)",
 }
 ORDER = ["central", "default", "f32", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn",
-         "mom5", "epochnobn", "epochmom5", "down1", "both1", "smallest", "glorot"]
+         "mom5", "lr4", "epochnobn", "epochmom5", "down1", "both1", "smallest", "glorot"]
 LABEL = {
     "default": "default (sign votes, sign1+q8 both ways, 28 local steps a round, logit adjustment "
                "toward the pooled prior, BN recalibration)",
@@ -39,6 +39,7 @@ LABEL = {
     "nola": "default without logit adjustment",
     "nobn": "default without BN recalibration",
     "mom5": "default with vote momentum 0.5",
+    "lr4": "default with twice the sites' learning rate (0.004)",
     "steps": "default with rounds of K local steps (--steps K)",
     "stepsbal": "default with the balanced logit target (before the pooled prior)",
     "down1": "sign1+f16 down, f32 up, fedavg",
@@ -48,7 +49,8 @@ LABEL = {
     "central": "centralized (`fedsmear train`, pooled sites' data)",
 }
 COLOURS = {"central": "#222222", "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
-           "nobn": "#17becf", "mom5": "#7f7f7f", "steps": "#bcbd22", "stepsbal": "#ff9896",
+           "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
+           "stepsbal": "#ff9896",
            "epochbal": "#9467bd", "f32epoch": "#aec7e8", "epochnobn": "#17becf",
            "epochmom5": "#7f7f7f",
            "down1": "#2ca02c", "both1": "#9467bd", "smallest": "#8c564b", "glorot": "#e377c2"}
