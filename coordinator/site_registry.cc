@@ -139,6 +139,19 @@ Result<bool> SiteRegistry::Pump(milliseconds timeout, const Handler& on_round) {
   }
   if (muted_peers_.count(in->peer_id)) return true;  // a connection dropped for not reading
   if (auto* hello = std::get_if<wire::Hello>(&msg->body)) {
+    auto peer = peer_sites_.find(in->peer_id);
+    if (peer != peer_sites_.end() && peer->second == hello->site_id) {
+      // Hello again on the connection it was welcomed on: that welcome is already queued to it
+      // (one connection delivers in order), so only last-seen moves. A site that floods hellos
+      // costs a decode each, not a welcome and an audit entry each.
+      Record& rec = sites_[peer->second];
+      rec.last_seen = Clock::now();
+      if (rec.repeated_hellos++ == 0) {
+        spdlog::warn("site {} said hello again on the same connection: repeats are ignored",
+                     peer->second);
+      }
+      return true;
+    }
     OnHello(*in, *msg, *hello);
     return true;
   }

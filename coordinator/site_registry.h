@@ -4,10 +4,11 @@
 //
 // Pump() receives one message and handles the connection traffic itself: a Hello is checked
 // (authenticated id, valid id, classes) and answered with a Welcome, a repeated Hello on a new
-// connection replaces the old one, a known site authenticated on a new connection (its network
-// came back) is adopted, heartbeats only refresh last-seen, a message from an unknown
-// connection gets "say hello first", and a connection whose Welcome could not be delivered is
-// muted (its messages are ignored, so a flood costs one send timeout, not one per message).
+// connection replaces the old one (on the same one it only refreshes last-seen), a known site
+// authenticated on a new connection (its network came back) is adopted, heartbeats only
+// refresh last-seen, a message from an unknown connection gets "say hello first", and a
+// connection whose Welcome could not be delivered is muted (its messages are ignored, so a
+// flood costs one send timeout, not one per message).
 // Everything else from a known site, for this run, goes to the caller's handler: round traffic
 // (updates, stage messages, refusals, errors, evaluation results).
 // A site is silent when nothing came from it for 3 heartbeat intervals; its weight is its
@@ -82,6 +83,7 @@ class SiteRegistry {
     std::string peer_id;
     SiteInfo info;
     Clock::time_point last_seen;
+    uint64_t repeated_hellos = 0;  // on the connection already welcomed (ignored)
   };
   void OnHello(const Incoming& in, const wire::Message& msg, const wire::Hello& hello);
   // The site of a connection ("" when unknown); adopts a known site's new authenticated one.

@@ -34,8 +34,8 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 // kHugeWeight: claims 2^60 images (hello and update) and sends a model of 1000s.
-// kFloodHellos: sends 200,000 hellos (more welcomes than the socket buffers hold) and never reads. kHelloAndVanish: says hello and
-// closes its connection at once, over and over.
+// kFloodHellos: sends 200,000 hellos on one connection and never reads. kHelloAndVanish: says
+// hello and closes its connection at once, over and over.
 enum class Fake {
   kVanish,
   kSilentButAlive,
