@@ -86,17 +86,15 @@ void SiteRegistry::OnHello(const Incoming& in, const wire::Message& msg,
   }
   Record& rec = sites_[id];
   const bool known = !rec.peer_id.empty();
-  const bool repeated = known && rec.peer_id == in.peer_id;
-  if (known && rec.peer_id != in.peer_id) peer_sites_.erase(rec.peer_id);
+  if (known) peer_sites_.erase(rec.peer_id);  // its old connection
   rec.peer_id = in.peer_id;
   rec.info = {id, hello.num_train, hello.num_val, hello.class_counts, hello.class_names};
   rec.last_seen = Clock::now();
   peer_sites_[in.peer_id] = id;
   if (observer_.joined) observer_.joined(id, rec.info);
-  spdlog::log(repeated ? spdlog::level::debug : spdlog::level::info,
-              "site {} {} ({} train / {} val images)", id,
-              repeated ? "said hello again" : known ? "reconnected" : "joined", hello.num_train,
-              hello.num_val);
+  // (A hello again on this same connection never gets here: Pump() ignores it.)
+  spdlog::info("site {} {} ({} train / {} val images)", id, known ? "reconnected" : "joined",
+               hello.num_train, hello.num_val);
   // A site that vanished or does not read its socket is dropped, never the run (issue 16).
   wire::Message welcome{wire::kProtocolVersion, options_.run_id, w};
   Status sent = transport_.Send(in.peer_id, wire::Encode(welcome), milliseconds(1000));
