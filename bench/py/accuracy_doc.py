@@ -26,8 +26,9 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "default", "f32", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn",
-         "mom5", "lr4", "epochnobn", "epochmom5", "down1", "both1", "smallest", "glorot"]
+ORDER = ["central", "central128", "default", "f32", "iid", "f32iid", "f32m", "steps", "stepsbal",
+         "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
+         "both1", "smallest", "glorot"]
 LABEL = {
     "default": "default (sign votes, sign1+q8 both ways, 28 local steps a round, logit adjustment "
                "toward the pooled prior, BN recalibration)",
@@ -47,8 +48,15 @@ LABEL = {
     "smallest": "sign1+q8 both ways, fedvote, epsilon start",
     "glorot": "sign1+q8 both ways, fedvote, glorot start",
     "central": "centralized (`fedsmear train`, pooled sites' data)",
+    "central128": "centralized with batches of 128 (4 sites x 32): about a federated run's "
+                  "number of sequential optimizer steps",
+    "f32m": "float FedAvgM (server momentum 0.7, server step 0.3), same schedule",
+    "iid": "default with the images dealt to the sites at random (no label skew)",
+    "f32iid": "float FedAvg, same schedule, images dealt to the sites at random",
 }
-COLOURS = {"central": "#222222", "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
+COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32m": "#9edae5",
+           "f32iid": "#98df8a",
+           "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
            "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
            "stepsbal": "#ff9896",
            "epochbal": "#9467bd", "f32epoch": "#aec7e8", "epochnobn": "#17becf",
@@ -73,7 +81,7 @@ def command_of(folders, name):
     """The record of how a run was made: (first line "date commit", the rest), from
     <folder>/<name>/command.txt or <folder>/central.command.txt; None if no folder has one."""
     for folder in folders:
-        path = os.path.join(folder, "central.command.txt" if name == "central" else
+        path = os.path.join(folder, f"{name}.command.txt" if name.startswith("central") else
                             os.path.join(name, "command.txt"))
         if os.path.exists(path):
             lines = [l.rstrip() for l in open(path) if l.strip()]
@@ -131,8 +139,8 @@ def federated_summary(path):
 
 
 def run_of(folder, name):
-    if name == "central":
-        return central(folder)
+    if name.startswith("central"):
+        return central(folder, name)
     metrics = os.path.join(folder, name, "metrics.jsonl")
     if os.path.exists(metrics):
         return federated(metrics)
@@ -140,10 +148,10 @@ def run_of(folder, name):
     return federated_summary(summary) if os.path.exists(summary) else None
 
 
-def central(folder):
-    log = os.path.join(folder, "central.log")
+def central(folder, name="central"):
+    log = os.path.join(folder, f"{name}.log")
     if not os.path.exists(log):
-        summary = os.path.join(folder, "central.summary.json")
+        summary = os.path.join(folder, f"{name}.summary.json")
         return central_summary(summary) if os.path.exists(summary) else None
     pattern = re.compile(r"^epoch\s+(\d+).*holdout acc ([0-9.]+)\s+macro-F1 ([0-9.]+)")
     rows, secs = [], 0.0
@@ -160,7 +168,7 @@ def central(folder):
     out = {"rounds": len(rows), "final_accuracy": rows[-1][1], "final_macro_f1": rows[-1][2],
            "best_accuracy": best[1], "best_macro_f1": best[2], "best_round": best[0],
            "curve": [r[1] for r in rows], "per_round_site": None, "wall_s": secs, "recall": {}}
-    ev = os.path.join(folder, "central.eval.json")
+    ev = os.path.join(folder, f"{name}.eval.json")
     if os.path.exists(ev) and os.path.getsize(ev) > 0:
         ev = json.load(open(ev))
         out["recall"], out["support"] = per_class(ev), support(ev)
@@ -236,8 +244,9 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "default", "f32", "stepsbal", "epochbal", "f32epoch",
-                            "nola", "nobn", "mom5", "epochnobn", "epochmom5")
+        cols = [n for n in ("central", "central128", "default", "f32", "iid", "f32iid", "f32m",
+                            "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
+                            "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
         n_of = next((runs[n].get("support") for n in ("central", "default", "f32")
                      if n in runs and runs[n].get("support")), {})
