@@ -41,6 +41,7 @@
 namespace fedsmear {
 
 class SiteGovernance;  // client/site_plan.h
+struct OptimizerState;  // train/optimizer_state.h
 class SiteConnection;  // client/site_connection.h
 
 class Site {
@@ -105,6 +106,9 @@ class Site {
   TrainValIndices split_;
   std::vector<std::string> class_order_;  // the class order dataset_ was scanned with
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
+  // The optimizer's moments after this site's last round, kept as the task's
+  // train.optimizer_state says (memory only: a restarted site starts a fresh optimizer).
+  std::unique_ptr<OptimizerState> optimizer_state_;
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   SecAggPolicy secagg_policy_;                    // policy.* secure aggregation rules + roster
   std::unique_ptr<Impl> impl_;

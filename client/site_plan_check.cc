@@ -81,6 +81,15 @@ std::string CheckTrainSettings(const json& p, const TrainConfig& t,
   if (!class_prior.empty() && !plan_pooled) {
     return "task sends a pooled class prior; the plan's logit adjustment is balanced";
   }
+  // Plans that do not name it meant a fresh optimizer every round.
+  const std::string plan_state =
+      p.contains("optimizer_state") && p["optimizer_state"].is_string()
+          ? p["optimizer_state"].get<std::string>()
+          : std::string("fresh");
+  if (t.optimizer_state != plan_state) {
+    return "task keeps optimizer state '" + t.optimizer_state + "'; the plan says '" + plan_state +
+           "'";
+  }
   if (!p.contains("class_weights") || p["class_weights"] != json(t.class_weights)) {
     return "train.class_weights differs from the plan";
   }

@@ -83,6 +83,12 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   o.seed = std::hash<std::string>()(config_.site_id) * 31 + task.round;
   o.proximal_anchor = task.train.fedprox_mu > 0 ? &global : nullptr;
   o.class_prior = task.class_prior;  // validated by wire::Decode: empty or num_classes shares
+  if (task.train.optimizer_state != "fresh") {
+    if (!optimizer_state_) optimizer_state_ = std::make_unique<OptimizerState>();
+    o.optimizer_state = optimizer_state_.get();
+  } else {
+    optimizer_state_.reset();  // a run that does not keep it frees the memory
+  }
   o.progress = TerminalProgress(config_.site_id + " round " + std::to_string(task.round),
                                 task.train.local_epochs);
   ASSIGN_OR_RETURN(TrainStats stats, TrainLocal(model, dataset_, split_.train, o));

@@ -12,6 +12,15 @@ const char kDefaultStrategy[] = "fedvote";
 const char kDefaultCodecDown[] = "sign1+q8";
 const char kDefaultCodecUp[] = "sign1+q8";
 const char kDefaultLatentStart[] = "glorot";
+// Sites keep their Adam moments between rounds since 2026-11-29, night (docs/accuracy.md).
+const char kDefaultOptimizerState[] = "keep";
+
+TrainConfig FederatedTrainDefaults() {
+  TrainConfig t;
+  t.local_steps = kDefaultFederatedLocalSteps;
+  t.optimizer_state = kDefaultOptimizerState;
+  return t;
+}
 namespace {
 
 void RequirePositive(YamlReader& r, const std::string& key, double value) {
@@ -137,6 +146,7 @@ Status ReadTrainConfig(YamlReader r, TrainConfig* t) {
   r.Read("class_weights", &t->class_weights);
   r.Read("bn_momentum", &t->bn_momentum);
   r.Read("fedprox_mu", &t->fedprox_mu);
+  r.ReadEnum("optimizer_state", {"fresh", "keep", "keep_scale"}, &t->optimizer_state);
   r.Read("logit_adjustment", &t->logit_adjustment);
   r.ReadEnum("logit_adjustment_prior", {"pooled", "balanced"}, &t->logit_adjustment_prior);
   RequirePositive(r, "learning_rate", t->learning_rate);

@@ -39,6 +39,7 @@ void Emit(YAML::Emitter& e, const char* key, const TrainConfig& t) {
   Put(e, "class_weights", t.class_weights);
   Put(e, "bn_momentum", t.bn_momentum);
   Put(e, "fedprox_mu", t.fedprox_mu);
+  Put(e, "optimizer_state", t.optimizer_state);
   Put(e, "logit_adjustment", t.logit_adjustment);
   Put(e, "logit_adjustment_prior", t.logit_adjustment_prior);
   const AugmentConfig& a = t.augment;

@@ -38,6 +38,11 @@ struct TrainConfig {
   bool class_weights = false;      // inverse-frequency weights in the loss
   double bn_momentum = 0.1;        // PyTorch convention (Keras 0.9)
   double fedprox_mu = 0.0;         // FedProx proximal term; 0 = plain local training
+  // What a site's optimizer keeps from one round to its next (train/optimizer_state.h):
+  // "fresh" (a new optimizer every round, as FedAvg is usually run), "keep" (Adam's moments or
+  // SGD's momentum carry over) or "keep_scale" (only Adam's second moment and step count: the
+  // per-weight gradient scale, not the site's own direction). Costs no bytes on the wire.
+  std::string optimizer_state = "fresh";
   // Label-skew calibration of the local loss (logit adjustment, Menon et al. 2021; FedLC):
   // logits + tau * log(local class prior) during training only, so a site that has few or no
   // images of a class does not push that class's scores down. 0 = plain cross-entropy.
@@ -65,10 +70,10 @@ inline constexpr double kDefaultLatentEpsilon = 1e-3;
 // stays uncapped for centralized training, `fedsmear train`). docs/accuracy.md: 30 rounds of
 // 28 steps at 4 sites are the centralized reference's 10 epochs of compute on wbc-pbc.
 inline constexpr int kDefaultFederatedLocalSteps = 28;
-inline TrainConfig FederatedTrainDefaults() {
-  TrainConfig t;
-  t.local_steps = kDefaultFederatedLocalSteps;
-  return t;
-}
+// What a site's optimizer keeps between rounds by default (TrainConfig.optimizer_state; a bare
+// TrainConfig, and a task from a coordinator that predates the setting, mean "fresh").
+extern const char kDefaultOptimizerState[];
+// TrainConfig with the federated defaults above (config.cc).
+TrainConfig FederatedTrainDefaults();
 
 }  // namespace fedsmear

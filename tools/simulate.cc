@@ -218,6 +218,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
   if (o.logit_adjustment >= 0) c.train.logit_adjustment = o.logit_adjustment;
   if (!o.logit_adjustment_prior.empty()) c.train.logit_adjustment_prior = o.logit_adjustment_prior;
+  if (!o.optimizer_state.empty()) c.train.optimizer_state = o.optimizer_state;
   if (o.vote_momentum >= 0) c.vote_momentum = o.vote_momentum;
   if (o.bn_recalibration_images >= 0) c.bn_recalibration_images = o.bn_recalibration_images;
   if (!o.codec_down.empty()) c.codec_down = o.codec_down;

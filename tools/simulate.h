@@ -48,6 +48,7 @@ struct SimOptions {
   double learning_rate = -1;
   double logit_adjustment = -1;
   std::string logit_adjustment_prior;  // pooled | balanced
+  std::string optimizer_state;   // train.optimizer_state: fresh | keep | keep_scale
   double vote_momentum = -1;     // vote_momentum (fedvote)
   int bn_recalibration_images = -1;
   std::string codec_down;

@@ -130,6 +130,10 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--logit-adjustment-prior", o.logit_adjustment_prior,
                   "override train.logit_adjustment_prior (pooled | balanced)")
       ->check(CLI::IsMember({"pooled", "balanced"}));
+  app->add_option("--optimizer-state", o.optimizer_state,
+                  "override train.optimizer_state (what a site's optimizer keeps between its "
+                  "rounds: fresh | keep | keep_scale)")
+      ->check(CLI::IsMember({"fresh", "keep", "keep_scale"}));
   app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
       ->check(CLI::Range(0.0, 0.99));
   app->add_option("--bn-recalibration", o.bn_recalibration_images,

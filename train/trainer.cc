@@ -53,6 +53,10 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
   model->SetBatchNormMomentum(t.bn_momentum);
   model->train();
   auto optimizer = MakeOptimizer(model, t, lr);
+  if (o.optimizer_state != nullptr) {
+    RestoreOptimizerState(*o.optimizer_state, t.optimizer_state, model->named_parameters(),
+                          *optimizer);
+  }
   torch::Tensor class_weights;
   if (t.class_weights) {
     std::vector<double> w = InverseFrequencyWeights(CountClasses(data, &indices));
@@ -146,6 +150,10 @@ Result<TrainStats> TrainImpl(DenseNet& model, const Dataset& data,
   stats.data_wait_s = loader.stats().wait_seconds;
   stats.skipped = loader.stats().skipped;
   if (stats.samples == 0) return FailedPrecondition("no trainable images (need at least 2)");
+  if (o.optimizer_state != nullptr) {
+    *o.optimizer_state =
+        ExportOptimizerState(t.optimizer_state, model->named_parameters(), *optimizer);
+  }
   return stats;
 }
 

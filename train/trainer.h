@@ -2,7 +2,8 @@
 // round, `fedsmear train` runs centrally, and the coordinator uses for held-out evaluation.
 //
 // Batches come from data/'s BatchLoader (decoding on worker threads); the optimizer is
-// Adam or SGD per TrainConfig, for local_epochs passes or at most local_steps steps; binary
+// Adam or SGD per TrainConfig (optionally resuming the moments of the site's previous round,
+// train/optimizer_state.h), for local_epochs passes or at most local_steps steps; binary
 // latent weights are clipped after every step; CutMix batches use the mixed loss; class
 // weights and the FedProx proximal term are optional.
 // Failures inside LibTorch are converted to Status here.
@@ -18,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "models/densenet.h"
+#include "train/optimizer_state.h"
 #include "train/progress.h"
 
 namespace fedsmear {
@@ -45,6 +47,10 @@ struct TrainOptions {
   int loader_threads = 1;
   uint64_t seed = 1;
   const ModelState* proximal_anchor = nullptr;  // FedProx: the round's global model
+  // In/out, optional: the optimizer state of this site's previous round, restored as
+  // train.optimizer_state says and replaced by this call's when it succeeds (a failed call
+  // leaves it as it was). nullptr = a fresh optimizer, nothing kept.
+  OptimizerState* optimizer_state = nullptr;
   // Target prior of the logit adjustment (data/split.h LogitAdjustmentOffsets): the pooled
   // class distribution the coordinator sends; empty = balanced.
   std::vector<double> class_prior;

@@ -106,6 +106,7 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
                   {"augment", AugmentJson(t.augment)}};
   // Named only when set, so that plans of runs without a cap keep their hashes.
   if (t.local_steps > 0) doc["train"]["local_steps"] = static_cast<unsigned>(t.local_steps);
+  if (t.optimizer_state != "fresh") doc["train"]["optimizer_state"] = t.optimizer_state;
   json secure = {{"mode", c.secure_aggregation}};
   if (c.secure_aggregation != "off") {
     secure["threshold"] = static_cast<unsigned>(c.secagg_threshold);

@@ -79,6 +79,8 @@ class Reader {
     out->class_weights = in.getClassWeights();
     out->bn_momentum = in.getBnMomentum();
     out->fedprox_mu = in.getFedproxMu();
+    RETURN_IF_ERROR(Text(in.getOptimizerState(), "train.optimizer_state", &out->optimizer_state));
+    if (out->optimizer_state.empty()) out->optimizer_state = "fresh";  // older coordinators
     out->logit_adjustment = in.getLogitAdjustment();
     auto a = in.getAugment();
     out->augment.hflip = a.getHflip();

@@ -51,6 +51,7 @@ void SetTrainConfig(p::TrainConfig::Builder out, const TrainConfig& in) {
   out.setClassWeights(in.class_weights);
   out.setBnMomentum(in.bn_momentum);
   out.setFedproxMu(in.fedprox_mu);
+  out.setOptimizerState(AsText(in.optimizer_state));
   out.setLogitAdjustment(in.logit_adjustment);
   auto a = out.initAugment();
   a.setHflip(in.augment.hflip);

@@ -56,6 +56,8 @@ struct TrainConfig {
   augment @9 :AugmentConfig;
   logitAdjustment @10 :Float64;  # tau of the local loss's logit adjustment (0 = off)
   localSteps @11 :UInt32;        # cap on optimizer steps per round (0 = localEpochs full passes)
+  optimizerState @12 :Text;      # what the site's optimizer keeps between rounds: fresh | keep |
+                                 # keep_scale ("" from older coordinators = fresh)
 }
 
 # site -> coordinator, first message after connecting.

@@ -76,6 +76,10 @@ Status TrainSettings(const TrainConfig& t) {
   RETURN_IF_ERROR(Range(t.batch_size, 1, 4096, "train.batch_size"));
   RETURN_IF_ERROR(Range(t.bn_momentum, 0, 1, "train.bn_momentum"));
   RETURN_IF_ERROR(Range(t.fedprox_mu, 0, 100, "train.fedprox_mu"));
+  RETURN_IF_ERROR(Check(t.optimizer_state == "fresh" || t.optimizer_state == "keep" ||
+                            t.optimizer_state == "keep_scale",
+                        "train.optimizer_state '" + t.optimizer_state +
+                            "' is not fresh, keep or keep_scale"));
   RETURN_IF_ERROR(Range(t.logit_adjustment, 0, 4, "train.logit_adjustment"));
   const AugmentConfig& a = t.augment;
   RETURN_IF_ERROR(Range(a.rotate_deg, 0, 180, "augment.rotate_deg"));

@@ -75,6 +75,27 @@ TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
   EXPECT_NE(CheckTrainTask(plan, uncapped).find("uncapped local steps"), std::string::npos);
 }
 
+// Whether sites keep optimizer state between rounds is the plan's: a task cannot change it, and
+// plans that do not name it (made before the setting) meant a fresh optimizer.
+TEST(SitePlanCheckTest, OptimizerStateIsThePlans) {
+  CoordinatorConfig c = Coordinator();
+  EXPECT_EQ(c.train.optimizer_state, kDefaultOptimizerState);
+  c.train.optimizer_state = "fresh";
+  const TrainingPlan fresh = MakePlan(c);
+  EXPECT_FALSE(fresh.doc["train"].contains("optimizer_state")) << "older plan hashes stay";
+  wire::TrainTask keep = TaskFor(c, 1);
+  keep.train.optimizer_state = "keep";
+  EXPECT_NE(CheckTrainTask(fresh, keep).find("optimizer state 'keep'; the plan says 'fresh'"),
+            std::string::npos);
+  c.train.optimizer_state = "keep";
+  const TrainingPlan keeping = MakePlan(c);
+  EXPECT_EQ(keeping.doc["train"]["optimizer_state"], "keep");
+  EXPECT_EQ(CheckTrainTask(keeping, keep), "");
+  wire::TrainTask scale = TaskFor(c, 1);
+  scale.train.optimizer_state = "keep_scale";
+  EXPECT_NE(CheckTrainTask(keeping, scale), "");
+}
+
 // The pooled class prior rides only under a plan whose logit adjustment targets it.
 TEST(SitePlanCheckTest, PooledPriorNeedsAPooledPlan) {
   CoordinatorConfig c = Coordinator();

@@ -108,6 +108,9 @@ TEST_F(ConfigTest, OutOfRangeAndBadEnum) {
   auto bn_ok = LoadCoordinatorConfig(Write("bn2.yaml", "bn_recalibration_images: 256\n"));
   ASSERT_TRUE(bn_ok.ok()) << bn_ok.status();
   EXPECT_EQ(bn_ok->bn_recalibration_images, 256);
+  auto kept = LoadCoordinatorConfig(Write("o.yaml", "train: {optimizer_state: momentum}\n"));
+  ASSERT_FALSE(kept.ok());
+  EXPECT_NE(kept.status().message().find("optimizer_state"), std::string::npos) << kept.status();
   auto steps = LoadCoordinatorConfig(Write("s.yaml", "train: {local_steps: -3}\n"));
   ASSERT_FALSE(steps.ok());
   EXPECT_NE(steps.status().message().find("train.local_steps"), std::string::npos)
@@ -171,6 +174,7 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   c->train.learning_rate = 0.0123456789;
   c->train.augment.hue = 0.05;
   c->train.local_steps = 35;
+  c->train.optimizer_state = "keep";
   c->holdout.push_back({"lab 2", "/data/with space"});
   c->secure_aggregation = "secagg+";
   c->secagg_threshold = 3;
@@ -180,6 +184,7 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(ToYaml(*back), ToYaml(*c));
   EXPECT_DOUBLE_EQ(back->train.learning_rate, 0.0123456789);
   EXPECT_EQ(back->train.local_steps, 35);
+  EXPECT_EQ(back->train.optimizer_state, "keep");
   EXPECT_EQ(back->holdout.back().path, "/data/with space");
   EXPECT_EQ(back->secure_aggregation, "secagg+");
   EXPECT_EQ(back->secagg_threshold, 3);

@@ -184,6 +184,12 @@ TEST(WireReject, TrainTaskSettings) {
   auto back = Decode(Encode(ok));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(std::get<TrainTask>(back->body).class_prior, (std::vector<double>{0.5, 0.5, 0.0}));
+  // A coordinator from before train.optimizer_state sends no text: a fresh optimizer.
+  Message old = s::TrainTaskMessage();
+  std::get<TrainTask>(old.body).train.optimizer_state.clear();
+  auto older = Decode(Encode(old));
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_EQ(std::get<TrainTask>(older->body).train.optimizer_state, "fresh");
 }
 
 TEST(WireReject, ListLengthLimits) {
@@ -211,6 +217,8 @@ TEST(WireReject, NumericRanges) {
   EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.learning_rate = NAN; }),
             StatusCode::kCorrupt);
   EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.optimizer = "rmsprop"; }),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.optimizer_state = "all"; }),
             StatusCode::kCorrupt);
   EXPECT_EQ(CodeAfter<TrainTask>(task, [](TrainTask& t) { t.train.augment.cutmix = 1.5; }),
             StatusCode::kCorrupt);

@@ -71,6 +71,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_TRUE(t.train.class_weights);
   EXPECT_DOUBLE_EQ(t.train.bn_momentum, 0.2);
   EXPECT_DOUBLE_EQ(t.train.fedprox_mu, 0.01);
+  EXPECT_EQ(t.train.optimizer_state, "keep_scale");
   EXPECT_FALSE(t.train.augment.hflip);
   EXPECT_TRUE(t.train.augment.vflip);
   EXPECT_TRUE(t.train.augment.rot90);

@@ -65,6 +65,7 @@ inline Message TrainTaskMessage() {
   t.train.class_weights = true;
   t.train.bn_momentum = 0.2;
   t.train.fedprox_mu = 0.01;
+  t.train.optimizer_state = "keep_scale";
   t.train.augment.hflip = false;
   t.train.augment.vflip = true;
   t.train.augment.rot90 = true;
