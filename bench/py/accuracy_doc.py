@@ -26,13 +26,16 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "f32", "iid", "f32iid", "f32m", "steps", "stepsbal",
-         "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
+ORDER = ["central", "central128", "default", "f32", "fresh", "f32fresh", "keepscale", "iid",
+         "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
     "default": "default (sign votes, sign1+q8 both ways, 28 local steps a round, logit adjustment "
-               "toward the pooled prior, BN recalibration)",
+               "toward the pooled prior, BN recalibration, sites' Adam moments kept between "
+               "rounds)",
     "f32": "float FedAvg (f32 both ways), same schedule",
+    "fresh": "default until 2026-11-29 night (a fresh optimizer at every site every round)",
+    "f32fresh": "float FedAvg, same schedule but a fresh optimizer every round",
     "epochbal": "default until 2026-11-29 (rounds of one local epoch, balanced logit target)",
     "f32epoch": "float FedAvg, rounds of one local epoch (balanced logit target)",
     "epochnobn": "default until 2026-11-29 without BN recalibration",
@@ -41,6 +44,7 @@ LABEL = {
     "nobn": "default without BN recalibration",
     "mom5": "default with vote momentum 0.5",
     "lr4": "default with twice the sites' learning rate (0.004)",
+    "keepscale": "default keeping only Adam's second moment between rounds (keep_scale)",
     "steps": "default with rounds of K local steps (--steps K)",
     "stepsbal": "default with the balanced logit target (before the pooled prior)",
     "down1": "sign1+f16 down, f32 up, fedavg",
@@ -55,7 +59,7 @@ LABEL = {
     "f32iid": "float FedAvg, same schedule, images dealt to the sites at random",
 }
 COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32m": "#9edae5",
-           "f32iid": "#98df8a",
+           "f32iid": "#98df8a", "fresh": "#ff9896", "keepscale": "#f7b6d2", "f32fresh": "#c5b0d5",
            "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
            "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
            "stepsbal": "#ff9896",
@@ -227,7 +231,7 @@ def section(task, folders, docs_dir):
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     # Float FedAvg's bytes per round do not depend on the schedule: the older run serves the
     # ratio until the same-schedule run exists.
-    f32_name = "f32" if "f32" in runs else "f32epoch"
+    f32_name = next((n for n in ("f32", "f32fresh", "f32epoch") if n in runs), "f32")
     f32 = runs.get(f32_name)
     for name, r in runs.items():
         ratio, traffic = "", ""
@@ -244,11 +248,11 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "f32", "iid", "f32iid", "f32m",
-                            "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
+        cols = [n for n in ("central", "central128", "default", "f32", "fresh", "f32fresh",
+                            "keepscale", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
-        n_of = next((runs[n].get("support") for n in ("central", "default", "f32")
+        n_of = next((runs[n].get("support") for n in ("central", "default", f32_name)
                      if n in runs and runs[n].get("support")), {})
         lines += ["", "Per-class recall on the held-out set (last round / last epoch); "
                   "\"images\" is the class's held-out count, so one image moves its recall by "
