@@ -81,6 +81,9 @@ std::pair<int64_t, int64_t> CountParameters(DenseNet& model);
 // Model <-> torch-free state (parameters then BN running statistics; num_batches_tracked is
 // not part of the state).
 ModelState ExportState(DenseNet& model, const std::vector<std::string>& class_names);
+// One tensor as a NamedTensor (a float32 copy), e.g. an optimizer's moment of a parameter.
+NamedTensor ToNamed(const std::string& name, const torch::Tensor& t,
+                    TensorKind kind = TensorKind::kFloat);
 // Copies `state` into `model` after checking names, shapes and metadata.
 Status ImportState(const ModelState& state, DenseNet& model);
 

@@ -17,6 +17,8 @@ bool IsStatBuffer(const std::string& name) {
                               name.rfind("running_var") == name.size() - 11);
 }
 
+}  // namespace
+
 NamedTensor ToNamed(const std::string& name, const torch::Tensor& t, TensorKind kind) {
   NamedTensor n;
   n.name = name;
@@ -26,8 +28,6 @@ NamedTensor ToNamed(const std::string& name, const torch::Tensor& t, TensorKind 
   n.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   return n;
 }
-
-}  // namespace
 
 ModelState ExportState(DenseNet& model, const std::vector<std::string>& class_names) {
   ModelState s;

@@ -2,8 +2,10 @@
 
 #include <c10/util/string_utils.h>
 
-#include <cstring>
+#include <algorithm>
 #include <memory>
+
+#include "models/densenet.h"
 
 namespace fedsmear {
 namespace {
@@ -17,16 +19,6 @@ torch::Tensor Saved(const ModelState& s, const std::string& name, const torch::T
   if (t == nullptr || static_cast<int64_t>(t->values.size()) != p.numel()) return {};
   return torch::from_blob(const_cast<float*>(t->values.data()), p.sizes(), torch::kFloat32)
       .clone();
-}
-
-NamedTensor Named(const std::string& name, const torch::Tensor& t) {
-  NamedTensor out;
-  out.name = name;
-  out.shape = t.sizes().vec();
-  torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-  out.values.resize(static_cast<size_t>(c.numel()));
-  if (c.numel() > 0) std::memcpy(out.values.data(), c.data_ptr<float>(), c.numel() * sizeof(float));
-  return out;
 }
 
 }  // namespace
@@ -75,11 +67,11 @@ OptimizerState ExportOptimizerState(const std::string& mode,
     if (it == states.end()) continue;
     if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
       out.step = std::max(out.step, a->step());
-      if (keep_first) out.first.tensors.push_back(Named(item.key(), a->exp_avg()));
-      out.second.tensors.push_back(Named(item.key(), a->exp_avg_sq()));
+      if (keep_first) out.first.tensors.push_back(ToNamed(item.key(), a->exp_avg()));
+      out.second.tensors.push_back(ToNamed(item.key(), a->exp_avg_sq()));
     } else if (auto* m = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
       if (keep_first && m->momentum_buffer().defined()) {
-        out.first.tensors.push_back(Named(item.key(), m->momentum_buffer()));
+        out.first.tensors.push_back(ToNamed(item.key(), m->momentum_buffer()));
       }
     }
   }
