@@ -129,6 +129,16 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
       !Same(task.latent_epsilon, p["latent_epsilon"].get<double>())) {
     return "task's latent_epsilon differs from the plan";
   }
+  // Plans that do not name it meant epsilon (and plans without a sign1 downlink ignore it).
+  if (p.contains("latent_start")) {
+    const std::string plan_flip = p.contains("latent_flip") && p["latent_flip"].is_string()
+                                      ? p["latent_flip"].get<std::string>()
+                                      : std::string("epsilon");
+    if (task.latent_flip != plan_flip) {
+      return "task's latent_flip '" + task.latent_flip + "' is not the plan's '" + plan_flip +
+             "'";
+    }
+  }
   const bool secure = task.secure_aggregation;
   const std::string mode = p["secure_aggregation"]["mode"].get<std::string>();
   if (mode != "off" && !secure) {

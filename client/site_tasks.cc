@@ -69,8 +69,16 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
     // models/latent_reinit.h); a weight without state starts at the task's latent_start.
     const double eps = task.latent_epsilon;  // validated > 0 by wire::Decode
     ASSIGN_OR_RETURN(FreshLatent fresh, ParseFreshLatent(task.latent_start));
+    ASSIGN_OR_RETURN(FreshLatent flip, ParseFreshLatent(task.latent_flip));
     if (!CheckSameLayout(global, latent_).ok()) latent_ = ModelState{};
-    ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps), fresh);
+    const LatentReinitCounts c =
+        ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps), fresh, flip);
+    const int64_t all = c.kept + c.flipped + c.fresh;
+    if (all > 0 && c.fresh < all) {
+      spdlog::info("round {}: the federation's signs flipped {:.2f}% of this site's binary "
+                   "weights (latent_flip {})",
+                   task.round, 100.0 * static_cast<double>(c.flipped) / all, task.latent_flip);
+    }
     start = latent_;
     start.meta = global.meta;
   }
@@ -112,6 +120,13 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   trained_float_.store(static_cast<uint64_t>(trained.NumValues() -
                                              trained.NumValues(TensorKind::kBinary)));
   u.update.codec = CodecSpecName(uplink);
+  if (signs_down) {
+    // How far local training took this site from the federation's signs: its vote against them.
+    const SignAgreement moved = CompareBinarySigns(trained, global);
+    spdlog::info("round {}: local training left {:.2f}% of the binary weights against the "
+                 "round's global signs",
+                 task.round, 100.0 * moved.share());
+  }
   latent_ = trained;
   if (signs_down && !config_.state_dir.empty()) {
     // Kept on disk so that a restarted site resumes from its own magnitudes (latent_store.h).

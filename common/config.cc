@@ -12,6 +12,7 @@ const char kDefaultStrategy[] = "fedvote";
 const char kDefaultCodecDown[] = "sign1+q8";
 const char kDefaultCodecUp[] = "sign1+q8";
 const char kDefaultLatentStart[] = "glorot";
+const char kDefaultLatentFlip[] = "epsilon";
 // Sites keep their Adam moments between rounds since 2026-11-29, night (docs/accuracy.md).
 const char kDefaultOptimizerState[] = "keep";
 
@@ -218,6 +219,7 @@ Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   r.Read("latent_epsilon", &c.latent_epsilon);
   RequireRange(r, "latent_epsilon", c.latent_epsilon, 1e-9, 1);
   r.ReadEnum("latent_start", {"epsilon", "glorot"}, &c.latent_start);
+  r.ReadEnum("latent_flip", {"epsilon", "glorot"}, &c.latent_flip);
   r.Read("heartbeat_s", &c.heartbeat_s);
   r.Read("early_stop_patience", &c.early_stop_patience);
   r.Read("federated_evaluation", &c.federated_evaluation);

@@ -91,6 +91,9 @@ struct CoordinatorConfig {
   // sign1 downlink: latent magnitude of a binary weight a site holds no state for (its first
   // round): glorot (the initialiser's mean |w| for that layer) | epsilon (latent_epsilon).
   std::string latent_start = kDefaultLatentStart;
+  // sign1 downlink: latent magnitude a site gives a weight whose sign the federation flipped:
+  // epsilon (latent_epsilon) | glorot (the initialiser's mean |w| for that layer).
+  std::string latent_flip = kDefaultLatentFlip;
   std::vector<HoldoutSet> holdout;
   bool federated_evaluation = true;  // sites also score each new global model on their val split
   // Batch-norm recalibration after each round: sites recompute the new global model's BN

@@ -111,6 +111,7 @@ std::string ToYaml(const CoordinatorConfig& c) {
   Put(e, "codec_up", c.codec_up);
   Put(e, "latent_epsilon", c.latent_epsilon);
   Put(e, "latent_start", c.latent_start);
+  Put(e, "latent_flip", c.latent_flip);
   Put(e, "max_message_mb", c.max_message_mb);
   Put(e, "heartbeat_s", c.heartbeat_s);
   Put(e, "early_stop_patience", c.early_stop_patience);

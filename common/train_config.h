@@ -64,6 +64,9 @@ extern const char kDefaultCodecDown[];
 extern const char kDefaultCodecUp[];
 // Latent magnitude a site gives binary weights it holds no state for (sign1 downlinks).
 extern const char kDefaultLatentStart[];
+// Latent magnitude a site gives binary weights whose sign the federation flipped (sign1
+// downlinks; a task from a coordinator that predates the setting means "epsilon").
+extern const char kDefaultLatentFlip[];
 inline constexpr double kDefaultLatentEpsilon = 1e-3;
 
 // A federated round's local work by default: at most this many optimizer steps (TrainConfig

@@ -60,6 +60,7 @@ Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelS
   task.codec_up = config.codec_up;
   task.latent_start = config.latent_start;
   task.latent_epsilon = config.latent_epsilon;
+  task.latent_flip = config.latent_flip;
   task.train = config.train;
   task.train.learning_rate = ctx.lr;
   if (config.train.logit_adjustment > 0 && config.train.logit_adjustment_prior == "pooled") {
@@ -251,6 +252,7 @@ RoundRecord RecordOf(int round, double lr, const RoundOutcome& o) {
                                     o.federated->num_samples, o.federated->sites};
   }
   rec.bn_recalibration = o.bn_recalibration;
+  rec.sign_flips = o.sign_flips;
   rec.bytes_eval_down = o.bytes_eval_down;
   rec.bytes_down = o.bytes_down;
   rec.bytes_up = o.bytes_up;

@@ -69,6 +69,7 @@ struct RoundOutcome {
   double mean_site_val_accuracy = 0;
   std::optional<EvalSummary> federated;  // federated evaluation of the new global model
   std::optional<BnRecalibration> bn_recalibration;  // when the stage pooled statistics
+  std::optional<double> sign_flips;  // share of binary weights whose global sign changed
   uint64_t bytes_eval_down = 0;
   // Secure aggregation: only set when the round ran SecAgg+.
   bool secure = false;

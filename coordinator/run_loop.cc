@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "coordinator/server_impl.h"
+#include "models/latent_reinit.h"
 
 namespace fedsmear {
 
@@ -38,6 +39,9 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
   for (int round = next_round; round <= c.rounds;) {
     if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
     status->SetStage(round, "training");
+    // The signs the round starts from, to count how many of them it flips (binary models).
+    const ModelState before =
+        global.NumValues(TensorKind::kBinary) > 0 ? global : ModelState{};
     RoundContext ctx = ContextFor(round);
     Result<RoundOutcome> outcome = c.secure_aggregation == "secagg+"
                                        ? SecureTrainRound(ctx, secagg, round, stop)
@@ -64,6 +68,9 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
       continue;
     }
     retries = 0;
+    if (const SignAgreement flips = CompareBinarySigns(before, global); flips.total > 0) {
+      outcome->sign_flips = flips.share();
+    }
     const auto eval_started = std::chrono::steady_clock::now();
     if (c.federated_evaluation || c.bn_recalibration_images > 0) {
       status->SetStage(round, "federated evaluation");
@@ -95,9 +102,12 @@ Status Coordinator::Impl::FinishRound(int round, const RoundOutcome& o,
   status->RoundFinished(line, o.failures);
   const double macro_f1 = rec.macro_f1.value_or(0);
   spdlog::info("round {} done: {}/{} updates, accuracy {:.4f}, macro-F1 {:.4f}, {:.1f} MiB down, "
-               "{:.1f} MiB up, {:.1f} s", round, o.reported.size(), o.selected.size(),
+               "{:.1f} MiB up, {:.1f} s{}", round, o.reported.size(), o.selected.size(),
                rec.accuracy.value_or(0), macro_f1, o.bytes_down / 1048576.0,
-               o.bytes_up / 1048576.0, o.round_s);
+               o.bytes_up / 1048576.0, o.round_s,
+               o.sign_flips ? fmt::format(", {:.3f}% of binary signs flipped",
+                                          100 * *o.sign_flips)
+                            : std::string());
   schedule.Observe(round, macro_f1);
   *early_stop = log.ShouldStopEarly();
   std::ostringstream rng_state;

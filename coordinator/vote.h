@@ -25,8 +25,11 @@
 // latent_reinit.h): where the
 // federation agrees with the site's own latent sign, the site keeps its latent magnitude (its
 // accumulated "inertia", Helwegen et al. 2019); where the federation flipped the sign, the
-// weight restarts at +-epsilon with the new sign, just across the decision boundary, so the
-// site's next gradients can move it either way without a stale magnitude pinning it. A site
+// weight restarts with the new sign at +-epsilon (latent_flip epsilon, the default), just
+// across the decision boundary, so the site's next gradients can move it either way without a
+// stale magnitude pinning it, or at the layer's Glorot magnitude (latent_flip glorot), so that
+// the federation's decision survives the site's first steps (and, with kept Adam moments, its
+// momentum toward the sign it lost). A site
 // with no state (first round, or a new site) starts every weight, with the received sign, at
 // the mean |w| of the layer's Glorot-normal initialiser (latent_start glorot, the default), as
 // if it had just initialised its model; latent_start epsilon starts it at +-epsilon instead,

@@ -26,38 +26,70 @@ float GlorotMeanMagnitude(const std::vector<int64_t>& shape) {
   return static_cast<float>(std::sqrt(2.0 / (fan_in + fan_out)) * std::sqrt(2.0 / kPi));
 }
 
-void ReinitLatentFromSigns(const ModelState& received, ModelState* site_latent, float epsilon,
-                           FreshLatent fresh) {
+namespace {
+
+// The magnitude `kind` gives a weight of tensor `t`: epsilon, or the layer's Glorot magnitude
+// (epsilon when the shape has none).
+float StartMagnitude(FreshLatent kind, const NamedTensor& t, float epsilon) {
+  if (kind != FreshLatent::kGlorot) return epsilon;
+  const float m = GlorotMeanMagnitude(t.shape);
+  return m > 0 ? m : epsilon;
+}
+
+// The site's tensor matching `t` (position `i` in `received`): same position first (the usual
+// case), else by name; null when there is none of the same size.
+const NamedTensor* Own(const ModelState& site, size_t i, const NamedTensor& t) {
+  const NamedTensor* own = nullptr;
+  if (i < site.tensors.size() && site.tensors[i].name == t.name) {
+    own = &site.tensors[i];
+  } else {
+    own = site.Find(t.name);
+  }
+  return own != nullptr && own->values.size() == t.values.size() ? own : nullptr;
+}
+
+}  // namespace
+
+LatentReinitCounts ReinitLatentFromSigns(const ModelState& received, ModelState* site_latent,
+                                         float epsilon, FreshLatent fresh, FreshLatent flip) {
   if (!(epsilon > 0) || !std::isfinite(epsilon)) {
     throw std::invalid_argument("ReinitLatentFromSigns: epsilon must be a positive number");
   }
+  LatentReinitCounts counts;
   ModelState out = received;
   for (size_t i = 0; i < out.tensors.size(); ++i) {
     NamedTensor& t = out.tensors[i];
     if (t.kind != TensorKind::kBinary) continue;
-    // The site's own tensor: same position first (the usual case), else by name.
-    const NamedTensor* own = nullptr;
-    if (i < site_latent->tensors.size() && site_latent->tensors[i].name == t.name) {
-      own = &site_latent->tensors[i];
-    } else {
-      own = site_latent->Find(t.name);
-    }
-    if (own && own->values.size() != t.values.size()) own = nullptr;
-    float start = epsilon;
-    if (!own && fresh == FreshLatent::kGlorot) {
-      const float m = GlorotMeanMagnitude(t.shape);
-      if (m > 0) start = m;
-    }
+    const NamedTensor* own = Own(*site_latent, i, t);
+    const float start = StartMagnitude(own ? flip : fresh, t, epsilon);
     for (size_t k = 0; k < t.values.size(); ++k) {
       const bool plus = t.values[k] >= 0.f;
       if (own && (own->values[k] >= 0.f) == plus && std::isfinite(own->values[k])) {
         t.values[k] = own->values[k];
+        ++counts.kept;
       } else {
         t.values[k] = plus ? start : -start;
+        ++(own ? counts.flipped : counts.fresh);
       }
     }
   }
   *site_latent = std::move(out);
+  return counts;
+}
+
+SignAgreement CompareBinarySigns(const ModelState& a, const ModelState& b) {
+  SignAgreement out;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    const NamedTensor& t = a.tensors[i];
+    if (t.kind != TensorKind::kBinary) continue;
+    const NamedTensor* other = Own(b, i, t);
+    if (other == nullptr) continue;
+    for (size_t k = 0; k < t.values.size(); ++k) {
+      out.differ += (t.values[k] >= 0.f) != (other->values[k] >= 0.f);
+    }
+    out.total += static_cast<int64_t>(t.values.size());
+  }
+  return out;
 }
 
 }  // namespace fedsmear

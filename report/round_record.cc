@@ -203,6 +203,7 @@ Json ToJson(const RoundRecord& rec) {
   line["train_s"] = rec.train_s;
   line["round_s"] = rec.round_s;
   line["eval_s"] = rec.eval_s;
+  if (rec.sign_flips) line["sign_flips"] = *rec.sign_flips;
   if (rec.secagg) {
     line["secure_aggregation"] = true;
     line["secagg"] = {{"survivors", rec.secagg->survivors},
@@ -272,6 +273,7 @@ Result<RoundRecord> RoundRecordFromJson(const Json& j, int line_number) {
   RETURN_IF_ERROR(r.Number(j, "train_s", &rec.train_s));
   RETURN_IF_ERROR(r.Number(j, "round_s", &rec.round_s));
   RETURN_IF_ERROR(r.Number(j, "eval_s", &rec.eval_s));
+  RETURN_IF_ERROR(r.Optional(j, "sign_flips", &rec.sign_flips));
   RETURN_IF_ERROR(r.Object(j, "secagg", &obj));
   if (obj) {
     SecAggCounts s;

@@ -87,6 +87,9 @@ struct RoundRecord {
   // recalibration) and central evaluation. round_s + eval_s is the round's wall time; lines of
   // runs before the key existed read 0.
   double eval_s = 0;
+  // Share of the binary weights whose global sign this round changed (0-1): how far a binarized
+  // model still moves. Only for models with binary weights.
+  std::optional<double> sign_flips;
   std::optional<SecAggCounts> secagg;  // SecAgg+ rounds only
 
   // Adds or replaces a failed site's reason (the JSON object's rule).

@@ -225,6 +225,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (!o.codec_up.empty()) c.codec_up = o.codec_up;
   if (!o.strategy.empty()) c.strategy = o.strategy;
   if (!o.latent_start.empty()) c.latent_start = o.latent_start;
+  if (!o.latent_flip.empty()) c.latent_flip = o.latent_flip;
   if (o.round_deadline_s > 0) c.round_deadline_s = o.round_deadline_s;
   if (!o.secure_aggregation.empty()) c.secure_aggregation = o.secure_aggregation;
   if (c.secure_aggregation != "off" && o.insecure) {

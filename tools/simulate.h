@@ -55,6 +55,7 @@ struct SimOptions {
   std::string codec_up;
   std::string strategy;
   std::string latent_start;  // sign1 downlinks: epsilon | glorot
+  std::string latent_flip;   // sign1 downlinks: epsilon | glorot
   double round_deadline_s = -1;
   std::string secure_aggregation;  // off | secagg+ (each site gets an Ed25519 signing key)
   std::string faults;            // fault schedule YAML (tools/faults.h); copied into RUN_DIR

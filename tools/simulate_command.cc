@@ -145,6 +145,9 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_option("--latent-start", o.latent_start,
                   "override latent_start (sign1 downlinks: epsilon | glorot)")
       ->check(CLI::IsMember({"epsilon", "glorot"}));
+  app->add_option("--latent-flip", o.latent_flip,
+                  "override latent_flip (sign1 downlinks: epsilon | glorot)")
+      ->check(CLI::IsMember({"epsilon", "glorot"}));
   app->add_option("--strategy", o.strategy,
                   "override strategy (" + StrategyNameList() +
                       "; parameters: fedsmear-coordinator --help)")

@@ -73,6 +73,8 @@ TrainingPlan MakePlan(const CoordinatorConfig& c) {
   if (c.codec_down.rfind("sign1", 0) == 0) {
     doc["latent_start"] = c.latent_start;
     doc["latent_epsilon"] = c.latent_epsilon;
+    // Named only when not the old behaviour, so that earlier plans keep their hashes.
+    if (c.latent_flip != "epsilon") doc["latent_flip"] = c.latent_flip;
   }
   doc["federated_evaluation"] = c.federated_evaluation;
   if (c.bn_recalibration_images > 0 && c.secure_aggregation == "off") {

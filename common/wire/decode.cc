@@ -128,6 +128,8 @@ class Reader {
     RETURN_IF_ERROR(Text(in.getCodecUp(), "codec_up", &out->codec_up));
     RETURN_IF_ERROR(Text(in.getLatentStart(), "latent_start", &out->latent_start));
     out->latent_epsilon = in.getLatentEpsilon();
+    RETURN_IF_ERROR(Text(in.getLatentFlip(), "latent_flip", &out->latent_flip));
+    if (out->latent_flip.empty()) out->latent_flip = "epsilon";  // older coordinators
     out->secure_aggregation = in.getSecureAggregation();
     return Numbers<double>(in.getClassPrior(), "class_prior", &out->class_prior);
   }

@@ -100,6 +100,7 @@ void Build(p::Envelope::Body::Builder b, const TrainTask& m) {
   o.setCodecUp(AsText(m.codec_up));
   o.setLatentStart(AsText(m.latent_start));
   o.setLatentEpsilon(m.latent_epsilon);
+  o.setLatentFlip(AsText(m.latent_flip));
   o.setSecureAggregation(m.secure_aggregation);
   SetNumbers(o.initClassPrior(static_cast<unsigned>(m.class_prior.size())), m.class_prior);
 }

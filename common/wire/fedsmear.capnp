@@ -101,6 +101,9 @@ struct TrainTask {
   # The pooled class distribution of the sites' training sets (one per class, summing to 1):
   # the target prior of the site's logit adjustment. Empty = a balanced target.
   classPrior @13 :List(Float64);
+  # sign1 downlinks: the latent magnitude a site gives a weight whose sign the federation
+  # flipped: "epsilon" (latentEpsilon) | "glorot". Empty (older coordinators) = "epsilon".
+  latentFlip @14 :Text;
 }
 
 struct TrainMetrics {

@@ -77,6 +77,7 @@ struct TrainTask {
   std::string codec_up = kDefaultCodecUp;        // models/codec.h ParseCodecSpec
   std::string latent_start = kDefaultLatentStart;  // glorot | epsilon (sign1 downlinks)
   double latent_epsilon = kDefaultLatentEpsilon;   // > 0 (sign1 downlinks)
+  std::string latent_flip = kDefaultLatentFlip;    // glorot | epsilon (sign1 downlinks)
   bool secure_aggregation = false;                 // answer through SecAgg+
   // Pooled class distribution of the sites' training sets, the target of the logit adjustment
   // (data/split.h LogitAdjustmentOffsets); empty = balanced. Validated: num_classes entries,

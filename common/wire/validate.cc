@@ -136,6 +136,8 @@ class Validator {
                           "codec_up must be 1-64 bytes"));
     RETURN_IF_ERROR(Check(m.latent_start == "glorot" || m.latent_start == "epsilon",
                           "latent_start must be glorot or epsilon"));
+    RETURN_IF_ERROR(Check(m.latent_flip == "glorot" || m.latent_flip == "epsilon",
+                          "latent_flip must be glorot or epsilon"));
     RETURN_IF_ERROR(ClassPrior(m.class_prior, m.num_classes));
     return Check(std::isfinite(m.latent_epsilon) && m.latent_epsilon > 0 &&
                      m.latent_epsilon <= 1,

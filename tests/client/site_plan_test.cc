@@ -37,6 +37,7 @@ wire::TrainTask TaskFor(const CoordinatorConfig& c, uint32_t round) {
   t.codec_up = c.codec_up;
   t.latent_epsilon = c.latent_epsilon;
   t.latent_start = c.latent_start;
+  t.latent_flip = c.latent_flip;
   return t;
 }
 
@@ -94,6 +95,31 @@ TEST(SitePlanCheckTest, OptimizerStateIsThePlans) {
   wire::TrainTask scale = TaskFor(c, 1);
   scale.train.optimizer_state = "keep_scale";
   EXPECT_NE(CheckTrainTask(keeping, scale), "");
+}
+
+// Under a sign1 downlink, how a site restarts a flipped weight is the plan's; plans that do not
+// name it (made before the setting) meant epsilon.
+TEST(SitePlanCheckTest, LatentFlipIsThePlans) {
+  CoordinatorConfig c = Coordinator();
+  c.codec_down = "sign1+q8";
+  c.codec_up = "sign1+q8";
+  c.strategy = "fedvote";
+  c.latent_flip = "epsilon";
+  const TrainingPlan old = MakePlan(c);
+  EXPECT_FALSE(old.doc.contains("latent_flip")) << "older plan hashes stay";
+  EXPECT_EQ(CheckTrainTask(old, TaskFor(c, 1)), "");
+  wire::TrainTask glorot = TaskFor(c, 1);
+  glorot.latent_flip = "glorot";
+  EXPECT_NE(CheckTrainTask(old, glorot).find("latent_flip 'glorot' is not the plan's 'epsilon'"),
+            std::string::npos);
+  c.latent_flip = "glorot";
+  const TrainingPlan plan = MakePlan(c);
+  EXPECT_EQ(plan.doc["latent_flip"], "glorot");
+  EXPECT_EQ(CheckTrainTask(plan, glorot), "");
+  wire::TrainTask epsilon = TaskFor(c, 1);
+  epsilon.latent_flip = "epsilon";
+  EXPECT_NE(CheckTrainTask(plan, epsilon).find("latent_flip 'epsilon' is not the plan's 'glorot'"),
+            std::string::npos);
 }
 
 // The pooled class prior rides only under a plan whose logit adjustment targets it.

@@ -111,6 +111,9 @@ TEST_F(ConfigTest, OutOfRangeAndBadEnum) {
   auto kept = LoadCoordinatorConfig(Write("o.yaml", "train: {optimizer_state: momentum}\n"));
   ASSERT_FALSE(kept.ok());
   EXPECT_NE(kept.status().message().find("optimizer_state"), std::string::npos) << kept.status();
+  auto flip = LoadCoordinatorConfig(Write("f.yaml", "latent_flip: mirror\n"));
+  ASSERT_FALSE(flip.ok());
+  EXPECT_NE(flip.status().message().find("latent_flip"), std::string::npos) << flip.status();
   auto steps = LoadCoordinatorConfig(Write("s.yaml", "train: {local_steps: -3}\n"));
   ASSERT_FALSE(steps.ok());
   EXPECT_NE(steps.status().message().find("train.local_steps"), std::string::npos)
@@ -175,6 +178,7 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   c->train.augment.hue = 0.05;
   c->train.local_steps = 35;
   c->train.optimizer_state = "keep";
+  c->latent_flip = "glorot";
   c->holdout.push_back({"lab 2", "/data/with space"});
   c->secure_aggregation = "secagg+";
   c->secagg_threshold = 3;
@@ -185,6 +189,7 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(back->train.learning_rate, 0.0123456789);
   EXPECT_EQ(back->train.local_steps, 35);
   EXPECT_EQ(back->train.optimizer_state, "keep");
+  EXPECT_EQ(back->latent_flip, "glorot");
   EXPECT_EQ(back->holdout.back().path, "/data/with space");
   EXPECT_EQ(back->secure_aggregation, "secagg+");
   EXPECT_EQ(back->secagg_threshold, 3);

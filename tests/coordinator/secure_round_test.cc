@@ -347,6 +347,16 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
     EXPECT_EQ(r["secagg"]["vote_bits"], 6) << r.dump();  // three weights of 14-15: sum < 64
   }
   ASSERT_EQ(plain_rows.size(), 3u);
+  // Both record how many global signs each round flipped; the first round, voting on a random
+  // initialisation, flips some.
+  for (const auto* run : {&rows, &plain_rows}) {
+    for (auto& r : *run) {
+      ASSERT_TRUE(r.contains("sign_flips")) << r.dump();
+      EXPECT_GE(r["sign_flips"].get<double>(), 0.0);
+      EXPECT_LE(r["sign_flips"].get<double>(), 1.0);
+    }
+    EXPECT_GT(run->front()["sign_flips"].get<double>(), 0.0) << run->front().dump();
+  }
   const double a = rows.back()["accuracy"].get<double>();
   const double b = plain_rows.back()["accuracy"].get<double>();
   EXPECT_GT(a, 0.3) << rows.back().dump();

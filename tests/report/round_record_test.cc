@@ -39,6 +39,7 @@ RoundRecord FullRecord() {
   r.train_s = 1.5;
   r.round_s = 10.25;
   r.eval_s = 2.5;
+  r.sign_flips = 0.0125;
   r.secagg = SecAggCounts{{"site-2", "site-1"}, {"site-3"}, 2, 2, 0, 4096};
   return r;
 }
@@ -65,6 +66,8 @@ TEST(RoundRecordTest, RoundTripKeepsEveryField) {
   ASSERT_TRUE(b->secagg.has_value());
   EXPECT_EQ(b->secagg->dropped, std::vector<std::string>{"site-3"});
   EXPECT_EQ(b->secagg->bytes, 4096u);
+  ASSERT_TRUE(b->sign_flips.has_value());
+  EXPECT_DOUBLE_EQ(*b->sign_flips, 0.0125);
 }
 
 TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
@@ -75,7 +78,7 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
                       "round", "lr", "sites_selected", "sites_reported", "sites_failed",
                       "accuracy", "macro_f1", "central", "site_val_accuracy", "federated",
                       "bn_recalibration", "bytes_eval_down", "bytes_down", "bytes_up", "train_s",
-                      "round_s", "eval_s", "secure_aggregation", "secagg"}));
+                      "round_s", "eval_s", "sign_flips", "secure_aggregation", "secagg"}));
   // The central set is ConfusionMatrix::ToJson plus the loss, as before.
   ConfusionMatrix m(2);
   m.Add(0, 0);
@@ -95,6 +98,7 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   EXPECT_FALSE(b.contains("bn_recalibration"));
   EXPECT_FALSE(b.contains("bytes_eval_down"));
   EXPECT_FALSE(b.contains("secagg"));
+  EXPECT_FALSE(b.contains("sign_flips"));  // a float model has no binary signs to count
   EXPECT_TRUE(b["sites_failed"].is_object());
 }
 

@@ -163,6 +163,9 @@ TEST(WireReject, TrainTaskSettings) {
             StatusCode::kCorrupt);
   EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(), [](TrainTask& t) { t.latent_start = ""; }),
             StatusCode::kCorrupt);
+  EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
+                                 [](TrainTask& t) { t.latent_flip = "mirror"; }),
+            StatusCode::kCorrupt);
   for (double eps : {0.0, -1e-3, 2.0, std::nan("")}) {
     EXPECT_EQ(CodeAfter<TrainTask>(s::TrainTaskMessage(),
                                    [eps](TrainTask& t) { t.latent_epsilon = eps; }),
@@ -190,6 +193,12 @@ TEST(WireReject, TrainTaskSettings) {
   auto older = Decode(Encode(old));
   ASSERT_TRUE(older.ok()) << older.status();
   EXPECT_EQ(std::get<TrainTask>(older->body).train.optimizer_state, "fresh");
+  // ... and one from before latent_flip sends none either: flipped weights restart at epsilon.
+  Message no_flip = s::TrainTaskMessage();
+  std::get<TrainTask>(no_flip.body).latent_flip.clear();
+  auto no_flip_back = Decode(Encode(no_flip));
+  ASSERT_TRUE(no_flip_back.ok()) << no_flip_back.status();
+  EXPECT_EQ(std::get<TrainTask>(no_flip_back->body).latent_flip, "epsilon");
 }
 
 TEST(WireReject, ListLengthLimits) {

@@ -85,6 +85,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_EQ(t.codec_up, "q8_delta+f16");
   EXPECT_EQ(t.latent_start, "epsilon");
   EXPECT_DOUBLE_EQ(t.latent_epsilon, 0.002);
+  EXPECT_EQ(t.latent_flip, "glorot");
   EXPECT_TRUE(t.secure_aggregation);
   // The C++ defaults are the coordinator config's: one source (common/config.h).
   TrainTask fresh;
@@ -92,6 +93,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_EQ(fresh.codec_up, defaults.codec_up);
   EXPECT_EQ(fresh.latent_start, defaults.latent_start);
   EXPECT_EQ(fresh.latent_epsilon, defaults.latent_epsilon);
+  EXPECT_EQ(fresh.latent_flip, defaults.latent_flip);
   EXPECT_FALSE(fresh.secure_aggregation);
 }
 

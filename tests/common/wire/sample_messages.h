@@ -81,6 +81,7 @@ inline Message TrainTaskMessage() {
   t.codec_up = "q8_delta+f16";
   t.latent_start = "epsilon";
   t.latent_epsilon = 0.002;
+  t.latent_flip = "glorot";
   t.secure_aggregation = true;
   return Wrap(t);
 }
