@@ -82,7 +82,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
 }
 
 void Site::LoadLatent() {
-  Result<std::optional<ModelState>> saved = LoadLatentState(config_.state_dir);
+  Result<std::optional<SavedLatent>> saved = LoadLatentState(config_.state_dir);
   if (!saved.ok()) {
     // A damaged file costs the magnitudes, not the site: start from +-epsilon, keep the file.
     const std::string path = LatentStatePath(config_.state_dir);
@@ -93,12 +93,25 @@ void Site::LoadLatent() {
     return;
   }
   if (saved->has_value()) {
-    latent_ = std::move(**saved);
-    spdlog::info("resumed latent weights from {}", LatentStatePath(config_.state_dir));
+    latent_ = std::move((*saved)->latent);
+    state_run_id_ = (*saved)->run_id;
+    spdlog::info("resumed latent weights from {}{}", LatentStatePath(config_.state_dir),
+                 state_run_id_.empty() ? std::string() : " (run " + state_run_id_ + ")");
   }
 }
 
-Status Site::StartTraining(wire::TrainTask task,
+void Site::AdoptRun(const std::string& run_id) {
+  if (run_id.empty() || run_id == state_run_id_) return;
+  if (!state_run_id_.empty() && (!latent_.tensors.empty() || optimizer_state_)) {
+    spdlog::info("run {} is not run {}: its training starts without that run's latent weights "
+                 "and optimizer state", run_id, state_run_id_);
+    latent_ = ModelState{};
+    optimizer_state_.reset();
+  }
+  state_run_id_ = run_id;
+}
+
+Status Site::StartTraining(wire::TrainTask task, const std::string& run_id,
                            const std::function<Status(wire::Body, milliseconds)>& send) {
   // The site's own rules first (they need no plan), then the approved plan, then the data.
   Result<std::string> refusal = secagg_policy_.TaskRefusal(task);
@@ -131,6 +144,7 @@ Status Site::StartTraining(wire::TrainTask task,
                milliseconds(1000));
     return Status::Ok();
   }
+  AdoptRun(run_id);
   impl_->work_task_id = task.task_id;
   if (secure) {
     impl_->work = std::async(std::launch::async,

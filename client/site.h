@@ -78,8 +78,13 @@ class Site {
   Result<std::string> PrepareTask(const std::vector<std::string>& class_names, int epochs);
   // Checks the task against the site policy and starts training on the worker thread (or
   // sends a Refusal).
-  Status StartTraining(wire::TrainTask task,
+  // Called with no work in flight, so it may reset the run's training state (AdoptRun).
+  Status StartTraining(wire::TrainTask task, const std::string& run_id,
                        const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
+  // The training state below (latent_, optimizer_state_) belongs to one run: a task of another
+  // run (a new run of the same consortium, a restarted coordinator that began afresh) starts
+  // without it. The first run seen, or state saved without a run id, is adopted as is.
+  void AdoptRun(const std::string& run_id);
   // Secure aggregation traffic (secagg/site_secagg.cc drives the crypto).
   Status HandleSecAgg(wire::Body& body,
                       const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
@@ -106,8 +111,10 @@ class Site {
   TrainValIndices split_;
   std::vector<std::string> class_order_;  // the class order dataset_ was scanned with
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
+  std::string state_run_id_;  // the run latent_ and optimizer_state_ come from; "" = unknown
   // The optimizer's moments after this site's last round, kept as the task's
-  // train.optimizer_state says (memory only: a restarted site starts a fresh optimizer).
+  // train.optimizer_state says (memory only: a restarted site starts a fresh optimizer;
+  // client/latent_store.h keeps latent_ on disk with its run id).
   std::unique_ptr<OptimizerState> optimizer_state_;
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   SecAggPolicy secagg_policy_;                    // policy.* secure aggregation rules + roster

@@ -32,6 +32,7 @@ struct Site::Impl {
   // The newest train task that arrived while busy (e.g. from a restarted coordinator); it starts
   // as soon as the current work ends. Older queued tasks are superseded.
   std::optional<wire::TrainTask> queued;
+  std::string queued_run_id;  // the run `queued` belongs to
 };
 
 }  // namespace fedsmear

@@ -43,7 +43,7 @@ Status Site::DeliverWork(const SendFn& send) {
   if (!s.work.valid() && s.queued) {
     wire::TrainTask next = std::move(*s.queued);
     s.queued.reset();
-    RETURN_IF_ERROR(StartTraining(std::move(next), send));
+    RETURN_IF_ERROR(StartTraining(std::move(next), s.queued_run_id, send));
   }
   return Status::Ok();
 }
@@ -63,9 +63,10 @@ Status Site::Dispatch(wire::Message& msg, SiteConnection& connection, const Send
     if (s.work.valid()) {
       spdlog::info("round {} task queued until the current task ends", t->round);
       s.queued = std::move(*t);
+      s.queued_run_id = msg.run_id;
       return Status::Ok();
     }
-    return StartTraining(std::move(*t), send);
+    return StartTraining(std::move(*t), msg.run_id, send);
   }
   if (auto* e = std::get_if<wire::EvaluateTask>(&msg.body)) {
     if (s.work.valid()) {

@@ -130,7 +130,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   latent_ = trained;
   if (signs_down && !config_.state_dir.empty()) {
     // Kept on disk so that a restarted site resumes from its own magnitudes (latent_store.h).
-    if (Status st = SaveLatentState(config_.state_dir, latent_); !st.ok()) {
+    if (Status st = SaveLatentState(config_.state_dir, latent_, state_run_id_); !st.ok()) {
       spdlog::warn("could not save the latent weights: {} (they stay in memory)", st.message());
     }
   }

@@ -34,24 +34,41 @@ TEST(LatentStoreTest, NothingSavedIsNotAnError) {
 TEST(LatentStoreTest, SavedLatentWeightsComeBackExactly) {
   TempDir dir;
   const ModelState latent = Latent();
-  ASSERT_TRUE(SaveLatentState(dir.Sub("state/site-1"), latent).ok());  // creates the folders
+  ASSERT_TRUE(SaveLatentState(dir.Sub("state/site-1"), latent, "run-a").ok());  // makes folders
   auto loaded = LoadLatentState(dir.Sub("state/site-1"));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_TRUE(loaded->has_value());
-  ASSERT_TRUE(CheckSameLayout(latent, **loaded).ok());
+  EXPECT_EQ((*loaded)->run_id, "run-a");
+  const ModelState& back = (*loaded)->latent;
+  ASSERT_TRUE(CheckSameLayout(latent, back).ok());
   for (size_t i = 0; i < latent.tensors.size(); ++i) {
-    EXPECT_EQ((*loaded)->tensors[i].values, latent.tensors[i].values) << latent.tensors[i].name;
+    EXPECT_EQ(back.tensors[i].values, latent.tensors[i].values) << latent.tensors[i].name;
   }
-  // A second save replaces the first.
+  // A second save replaces the first, run id included.
   ModelState next = latent;
   next.tensors[0].values[1] = 0.9f;
-  ASSERT_TRUE(SaveLatentState(dir.Sub("state/site-1"), next).ok());
-  EXPECT_EQ((*LoadLatentState(dir.Sub("state/site-1")))->tensors[0].values[1], 0.9f);
+  ASSERT_TRUE(SaveLatentState(dir.Sub("state/site-1"), next, "run-b").ok());
+  auto again = LoadLatentState(dir.Sub("state/site-1"));
+  ASSERT_TRUE(again.ok() && again->has_value()) << again.status();
+  EXPECT_EQ((*again)->latent.tensors[0].values[1], 0.9f);
+  EXPECT_EQ((*again)->run_id, "run-b");
+}
+
+// Weights saved by a fedsmear from before run ids came with no latent.run: they load, with an
+// unknown run (the site adopts them for the first run it joins).
+TEST(LatentStoreTest, WeightsWithoutARunIdLoadWithAnUnknownRun) {
+  TempDir dir;
+  ASSERT_TRUE(SaveLatentState(dir.Sub("s"), Latent(), "run-a").ok());
+  std::filesystem::remove(dir.Sub("s/latent.run"));
+  auto loaded = LoadLatentState(dir.Sub("s"));
+  ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+  EXPECT_EQ((*loaded)->run_id, "");
+  EXPECT_EQ((*loaded)->latent.tensors[0].values, Latent().tensors[0].values);
 }
 
 TEST(LatentStoreTest, DamagedFileIsCorruptAndNamed) {
   TempDir dir;
-  ASSERT_TRUE(SaveLatentState(dir.Sub("s"), Latent()).ok());
+  ASSERT_TRUE(SaveLatentState(dir.Sub("s"), Latent(), "run-a").ok());
   const std::string path = LatentStatePath(dir.Sub("s"));
   std::string bytes = *ReadFile(path);
   bytes[bytes.size() - 3] ^= 0x40;
@@ -66,7 +83,7 @@ TEST(LatentStoreTest, DamagedFileIsCorruptAndNamed) {
 TEST(LatentStoreTest, UnwritableFolderIsAnError) {
   TempDir dir;
   ASSERT_TRUE(WriteFileAtomic(dir.Sub("file"), "not a folder").ok());
-  Status st = SaveLatentState(dir.Sub("file/state"), Latent());
+  Status st = SaveLatentState(dir.Sub("file/state"), Latent(), "run-a");
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("state_dir"), std::string::npos) << st;
 }

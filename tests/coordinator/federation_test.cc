@@ -1,4 +1,5 @@
 // End-to-end federated runs in one process (harness: federation_harness.h).
+#include "client/latent_store.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {
@@ -183,6 +184,48 @@ TEST_F(FederationTest, CoordinatorCrashAndResumeLosesNoRound) {
   // Completed rounds were neither lost nor redone.
   for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(rows[i], before[i]);
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
+}
+
+// A site's latent weights (and optimizer state) belong to the run that trained them: saved with
+// that run's id, and a site joining another run starts it without them, then saves under the
+// new run's id.
+TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 2; ++k) {
+    ClientConfig s = SiteConfig("site-" + std::to_string(k), k);
+    s.state_dir = (run_dir_ / ("state-" + std::to_string(k))).string();
+    sites.push_back(s);
+  }
+  CoordinatorConfig c = MakeConfig(1, 2, 2);
+  c.strategy = "fedvote";
+  c.codec_down = "sign1+q8";
+  c.codec_up = "sign1+q8";
+  c.train.local_epochs = 1;
+  c.federated_evaluation = false;
+  auto run_of = [&](const ClientConfig& s) {
+    return ReadFile((fs::path(s.state_dir) / "latent.run").string()).value_or("");
+  };
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  const std::string first = run_of(sites[0]);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(run_of(sites[1]), first);
+  EXPECT_TRUE(fs::exists(LatentStatePath(sites[0].state_dir)));
+
+  // A new run (new folder, new id): the restarted sites load the first run's weights from disk,
+  // and set them aside when the new run's first task arrives.
+  c.run_dir = (run_dir_ / "run2").string();
+  stop_.store(false);
+  endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  const std::string second = run_of(sites[0]);
+  EXPECT_FALSE(second.empty());
+  EXPECT_NE(second, first);
+  EXPECT_EQ(run_of(sites[1]), second);
 }
 
 // bn_recalibration_images: after each round every site computes the new model's batch-norm
