@@ -5,18 +5,12 @@
 #include <cmath>
 #include <random>
 
+#include "tests/models/tiny_model_state.h"
+
 namespace fedsmear {
 namespace {
 
-// One binary tensor of 4 weights, one float tensor, one BN statistic.
-ModelState Layout(std::vector<float> binary, float f, float stat) {
-  ModelState s;
-  s.meta = {"bdn-tiny", 2, 32, {}};
-  s.tensors.push_back({"conv.weight", {2, 2}, TensorKind::kBinary, std::move(binary)});
-  s.tensors.push_back({"fc.bias", {1}, TensorKind::kFloat, {f}});
-  s.tensors.push_back({"bn.running_mean", {1}, TensorKind::kStat, {stat}});
-  return s;
-}
+using testing::TinyModelState;
 
 SiteUpdate Update(const std::string& id, uint64_t n, ModelState state) {
   return {id, n, std::move(state)};
@@ -35,19 +29,19 @@ Result<ModelState> FinishVote(const VoteAccumulator& acc, double momentum = 0) {
 //   weight 2: - + +  -> -1 + 2 + 3 = 4  v = 2/3
 //   weight 3: - - -  -> -6              v = -1
 void AddHandExample(RoundAggregator* agg) {
-  ASSERT_TRUE(agg->Add(Update("A", 1, Layout({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f))).ok());
-  ASSERT_TRUE(agg->Add(Update("B", 2, Layout({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f))).ok());
-  ASSERT_TRUE(agg->Add(Update("C", 3, Layout({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f))).ok());
+  ASSERT_TRUE(agg->Add(Update("A", 1, TinyModelState({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f))).ok());
+  ASSERT_TRUE(agg->Add(Update("B", 2, TinyModelState({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f))).ok());
+  ASSERT_TRUE(agg->Add(Update("C", 3, TinyModelState({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f))).ok());
 }
 void AddHandExample(VoteAccumulator* acc) {
-  ASSERT_TRUE(acc->Add(Layout({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f), 1).ok());
-  ASSERT_TRUE(acc->Add(Layout({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f), 2).ok());
-  ASSERT_TRUE(acc->Add(Layout({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f), 3).ok());
+  ASSERT_TRUE(acc->Add(TinyModelState({0.3f, 1e-4f, -0.2f, -1.f}, 1.f, 10.f), 1).ok());
+  ASSERT_TRUE(acc->Add(TinyModelState({0.f, -0.5f, 0.7f, -0.01f}, 2.f, 20.f), 2).ok());
+  ASSERT_TRUE(acc->Add(TinyModelState({-0.9f, 0.2f, 1e-6f, -0.3f}, 4.f, 40.f), 3).ok());
 }
 
 TEST(SignVoteTest, VoteSharesMatchHandComputedValues) {
   for (float previous : {-0.5f, 0.5f}) {
-    VoteAccumulator acc(Layout({previous, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+    VoteAccumulator acc(TinyModelState({previous, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
     AddHandExample(&acc);
     EXPECT_EQ(acc.count(), 3);
     EXPECT_EQ(acc.total_weight(), 6.0);
@@ -72,7 +66,7 @@ TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
   EXPECT_EQ(NextVoteValue(-0.5f, 0.5, 0.5), -kVoteTieMagnitude);    // m == 0: keeps the sign
   EXPECT_EQ(NextVoteValue(0.5f, 0.0, 0.0), kVoteTieMagnitude);      // plain tie as before
   // The strategy applies it to binary tensors only (floats stay weighted means).
-  VoteAccumulator acc(Layout({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f));
+  VoteAccumulator acc(TinyModelState({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f));
   AddHandExample(&acc);
   auto global = FinishVote(acc, 0.5);
   ASSERT_TRUE(global.ok()) << global.status();
@@ -87,7 +81,7 @@ TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
 TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
   SignVoteStrategy strategy(1.0, 1);
   EXPECT_EQ(strategy.name(), "fedvote");
-  auto agg = strategy.BeginAggregate(1, Layout({-1.f, 1.f, 1.f, 1.f}, 0.f, 0.f));
+  auto agg = strategy.BeginAggregate(1, TinyModelState({-1.f, 1.f, 1.f, 1.f}, 0.f, 0.f));
   AddHandExample(agg.get());
   auto global = agg->Finish({});
   ASSERT_TRUE(global.ok());
@@ -96,16 +90,16 @@ TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
 }
 
 TEST(SignVoteTest, RejectsBadUpdatesWithoutHarm) {
-  VoteAccumulator agg(Layout({1, 1, 1, 1}, 0, 0));
+  VoteAccumulator agg(TinyModelState({1, 1, 1, 1}, 0, 0));
   EXPECT_EQ(FinishVote(agg).status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(agg.Add(Layout({1, 1, 1, 1}, 0, 0), 0).ok());
-  ModelState nan = Layout({1, 1, 1, 1}, std::nanf(""), 0);
+  EXPECT_FALSE(agg.Add(TinyModelState({1, 1, 1, 1}, 0, 0), 0).ok());
+  ModelState nan = TinyModelState({1, 1, 1, 1}, std::nanf(""), 0);
   EXPECT_FALSE(agg.Add(nan, 5).ok());
-  ModelState other = Layout({1, 1, 1, 1}, 0, 0);
+  ModelState other = TinyModelState({1, 1, 1, 1}, 0, 0);
   other.tensors[0].shape = {4};
   EXPECT_FALSE(agg.Add(other, 5).ok());
   EXPECT_FALSE(agg.AddEncoded("not an update", 5).ok());
-  ModelState fine = Layout({-1, 1, -1, 1}, 3, 4);
+  ModelState fine = TinyModelState({-1, 1, -1, 1}, 3, 4);
   std::string bytes = EncodeUpdate(fine, nullptr, *ParseCodecSpec("sign1+f32"), 0);
   EXPECT_FALSE(agg.AddEncoded(bytes, 0).ok());
   std::string flipped = bytes;
@@ -158,7 +152,7 @@ TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
 }
 
 TEST(SignVoteTest, Sign1DownlinkCarriesMajorityAndMeanShare) {
-  VoteAccumulator acc(Layout({-0.5f, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
+  VoteAccumulator acc(TinyModelState({-0.5f, 0.1f, -0.1f, 0.1f}, 0.f, 0.f));
   AddHandExample(&acc);
   ModelState global = *FinishVote(acc);
   auto down = DecodeUpdate(EncodeUpdate(global, nullptr, *ParseCodecSpec("sign1_scaled"), 0),

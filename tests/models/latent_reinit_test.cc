@@ -6,23 +6,17 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tests/models/tiny_model_state.h"
+
 namespace fedsmear {
 namespace {
 
-// A binary [2, 2] kernel holding `binary`, then one float tensor and one BN statistic.
-ModelState Layout(std::vector<float> binary, float f, float stat) {
-  ModelState s;
-  s.meta = {"bdn-tiny", 2, 32, {}};
-  s.tensors.push_back({"conv.weight", {2, 2}, TensorKind::kBinary, std::move(binary)});
-  s.tensors.push_back({"fc.bias", {1}, TensorKind::kFloat, {f}});
-  s.tensors.push_back({"bn.running_mean", {1}, TensorKind::kStat, {stat}});
-  return s;
-}
+using testing::TinyModelState;
 
 TEST(ReinitLatentTest, KeepsAgreeingMagnitudesAndRestartsFlips) {
   const float eps = 1e-3f;
-  ModelState received = Layout({0.4f, 0.4f, -0.4f, -0.4f}, 7.f, 8.f);
-  ModelState site = Layout({0.9f, -0.2f, -0.05f, 0.3f}, 1.f, 2.f);
+  ModelState received = TinyModelState({0.4f, 0.4f, -0.4f, -0.4f}, 7.f, 8.f);
+  ModelState site = TinyModelState({0.9f, -0.2f, -0.05f, 0.3f}, 1.f, 2.f);
   ReinitLatentFromSigns(received, &site, eps);
   EXPECT_EQ(site.tensors[0].values, (std::vector<float>{0.9f, eps, -0.05f, -eps}));
   EXPECT_EQ(site.tensors[1].values[0], 7.f);  // floats and statistics come from the global model
@@ -32,16 +26,16 @@ TEST(ReinitLatentTest, KeepsAgreeingMagnitudesAndRestartsFlips) {
 
 TEST(ReinitLatentTest, FirstRoundAndMismatchedTensorsStartAtEpsilon) {
   const float eps = 0.01f;
-  ModelState received = Layout({1.f, -1.f, 0.f, -2.f}, 7.f, 8.f);
+  ModelState received = TinyModelState({1.f, -1.f, 0.f, -2.f}, 7.f, 8.f);
   ModelState empty;
   ReinitLatentFromSigns(received, &empty, eps);
   EXPECT_EQ(empty.tensors[0].values, (std::vector<float>{eps, -eps, eps, -eps}));
   EXPECT_EQ(empty.meta.arch, "bdn-tiny");
-  ModelState stale = Layout({5.f, -5.f, 5.f, -5.f}, 0, 0);
+  ModelState stale = TinyModelState({5.f, -5.f, 5.f, -5.f}, 0, 0);
   stale.tensors[0].values.resize(3);  // not the same tensor any more
   ReinitLatentFromSigns(received, &stale, eps);
   EXPECT_EQ(stale.tensors[0].values, (std::vector<float>{eps, -eps, eps, -eps}));
-  ModelState nan_site = Layout({std::nanf(""), -5.f, 5.f, -5.f}, 0, 0);
+  ModelState nan_site = TinyModelState({std::nanf(""), -5.f, 5.f, -5.f}, 0, 0);
   ReinitLatentFromSigns(received, &nan_site, eps);
   EXPECT_EQ(nan_site.tensors[0].values, (std::vector<float>{eps, -5.f, 5.f, -5.f}));
   EXPECT_THROW(ReinitLatentFromSigns(received, &empty, 0.f), std::invalid_argument);
@@ -58,12 +52,12 @@ TEST(ReinitLatentTest, GlorotStartGivesStatelessWeightsAnInitialiserMagnitude) {
 
   const float eps = 1e-3f;
   const float m = GlorotMeanMagnitude({2, 2});
-  ModelState received = Layout({1.f, -1.f, 0.f, -2.f}, 7.f, 8.f);
+  ModelState received = TinyModelState({1.f, -1.f, 0.f, -2.f}, 7.f, 8.f);
   ModelState empty;
   ReinitLatentFromSigns(received, &empty, eps, FreshLatent::kGlorot);
   EXPECT_EQ(empty.tensors[0].values, (std::vector<float>{m, -m, m, -m}));
   // A site with state is unchanged by the choice: agreeing signs keep, flips restart at eps.
-  ModelState site = Layout({0.9f, 0.2f, -0.05f, 0.3f}, 1.f, 2.f);
+  ModelState site = TinyModelState({0.9f, 0.2f, -0.05f, 0.3f}, 1.f, 2.f);
   ReinitLatentFromSigns(received, &site, eps, FreshLatent::kGlorot);
   EXPECT_EQ(site.tensors[0].values, (std::vector<float>{0.9f, -eps, eps, -eps}));
 
@@ -79,8 +73,8 @@ TEST(ReinitLatentTest, GlorotFlipGivesOverriddenWeightsAnInitialiserMagnitude) {
   const float eps = 1e-3f;
   const float m = GlorotMeanMagnitude({2, 2});
   ASSERT_GT(m, 100 * eps);
-  const ModelState received = Layout({0.4f, 0.4f, -0.4f, -0.4f}, 7.f, 8.f);
-  ModelState site = Layout({0.9f, -0.2f, -0.05f, 0.3f}, 1.f, 2.f);
+  const ModelState received = TinyModelState({0.4f, 0.4f, -0.4f, -0.4f}, 7.f, 8.f);
+  ModelState site = TinyModelState({0.9f, -0.2f, -0.05f, 0.3f}, 1.f, 2.f);
   const LatentReinitCounts c =
       ReinitLatentFromSigns(received, &site, eps, FreshLatent::kEpsilon, FreshLatent::kGlorot);
   EXPECT_EQ(site.tensors[0].values, (std::vector<float>{0.9f, m, -0.05f, -m}));
@@ -99,8 +93,8 @@ TEST(ReinitLatentTest, GlorotFlipGivesOverriddenWeightsAnInitialiserMagnitude) {
 }
 
 TEST(ReinitLatentTest, CompareBinarySignsCountsDisagreementsOnBinaryTensorsOnly) {
-  const ModelState a = Layout({0.4f, 0.f, -0.4f, -0.4f}, 7.f, 8.f);
-  const ModelState b = Layout({1.f, -1e-6f, -1.f, 2.f}, -7.f, -8.f);
+  const ModelState a = TinyModelState({0.4f, 0.f, -0.4f, -0.4f}, 7.f, 8.f);
+  const ModelState b = TinyModelState({1.f, -1e-6f, -1.f, 2.f}, -7.f, -8.f);
   const SignAgreement s = CompareBinarySigns(a, b);
   EXPECT_EQ(s.differ, 2);  // weight 1 (0 counts as +) and weight 3; floats are not counted
   EXPECT_EQ(s.total, 4);
