@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "client/latent_store.h"
+#include "client/optimizer_store.h"
 #include "client/site_connection.h"
 #include "client/site_impl.h"
 #include "client/site_metrics.h"
@@ -73,7 +74,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
   }
   ASSIGN_OR_RETURN(site->secagg_policy_, SecAggPolicy::FromConfig(config.policy));
   ASSIGN_OR_RETURN(site->governance_, SiteGovernance::Create(config, signing_public));
-  if (!config.state_dir.empty()) site->LoadLatent();
+  if (!config.state_dir.empty()) site->LoadTrainingState();
   torch::set_num_threads(config.threads);
   spdlog::info("site {}: {} images in {} classes ({} train, {} validation), {} files skipped",
                config.site_id, site->dataset_.samples.size(), site->dataset_.class_names.size(),
@@ -81,7 +82,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
   return site;
 }
 
-void Site::LoadLatent() {
+void Site::LoadTrainingState() {
   Result<std::optional<SavedLatent>> saved = LoadLatentState(config_.state_dir);
   if (!saved.ok()) {
     // A damaged file costs the magnitudes, not the site: start from +-epsilon, keep the file.
@@ -98,6 +99,31 @@ void Site::LoadLatent() {
     spdlog::info("resumed latent weights from {}{}", LatentStatePath(config_.state_dir),
                  state_run_id_.empty() ? std::string() : " (run " + state_run_id_ + ")");
   }
+  LoadOptimizer();
+}
+
+void Site::LoadOptimizer() {
+  const std::string path = OptimizerStatePath(config_.state_dir);
+  Result<std::optional<SavedOptimizerState>> saved = LoadOptimizerState(config_.state_dir);
+  if (!saved.ok()) {
+    // Like damaged latent weights: it costs the moments, not the site.
+    std::error_code ec;
+    std::filesystem::rename(path, path + ".corrupt", ec);
+    spdlog::warn("ignoring the saved optimizer state ({}); kept as {}.corrupt, starting fresh",
+                 saved.status().message(), path);
+    return;
+  }
+  if (!saved->has_value()) return;
+  SavedOptimizerState& s = **saved;
+  if (!state_run_id_.empty() && s.run_id != state_run_id_) {
+    spdlog::info("ignoring the saved optimizer state of run {}: the latent weights are of run {}",
+                 s.run_id, state_run_id_);
+    return;
+  }
+  state_run_id_ = s.run_id;
+  optimizer_state_ = std::make_unique<OptimizerState>(std::move(s.state));
+  spdlog::info("resumed optimizer state (step {}) from {}{}", optimizer_state_->step, path,
+               state_run_id_.empty() ? std::string() : " (run " + state_run_id_ + ")");
 }
 
 void Site::AdoptRun(const std::string& run_id) {

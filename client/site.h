@@ -103,8 +103,10 @@ class Site {
   // for a secure aggregation round set up by `setup`.
   Result<SecAggInput> TrainSecure(const wire::TrainTask& task, const wire::SecAggSetup& setup);
   Result<wire::Body> EvaluateGlobal(const wire::EvaluateTask& task);
-  // Restores latent_ from config_.state_dir (client/latent_store.h), if saved there.
-  void LoadLatent();
+  // Restores latent_ (client/latent_store.h) and optimizer_state_ (client/optimizer_store.h)
+  // from config_.state_dir, where saved; damaged files are set aside and cost only the state.
+  void LoadTrainingState();
+  void LoadOptimizer();
 
   ClientConfig config_;
   Dataset dataset_;
@@ -113,8 +115,7 @@ class Site {
   ModelState latent_;  // this site's latent weights after its last round (sign1 downlinks)
   std::string state_run_id_;  // the run latent_ and optimizer_state_ come from; "" = unknown
   // The optimizer's moments after this site's last round, kept as the task's
-  // train.optimizer_state says (memory only: a restarted site starts a fresh optimizer;
-  // client/latent_store.h keeps latent_ on disk with its run id).
+  // train.optimizer_state says, and with state_dir set also on disk (client/optimizer_store.h).
   std::unique_ptr<OptimizerState> optimizer_state_;
   std::optional<secagg::Secret32> signing_seed_;  // Ed25519 identity (signing_key_file)
   SecAggPolicy secagg_policy_;                    // policy.* secure aggregation rules + roster

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "client/latent_store.h"
+#include "client/optimizer_store.h"
 #include "client/site.h"
 #include "models/codec.h"
 #include "models/bn_statistics.h"
@@ -132,6 +133,13 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
     // Kept on disk so that a restarted site resumes from its own magnitudes (latent_store.h).
     if (Status st = SaveLatentState(config_.state_dir, latent_, state_run_id_); !st.ok()) {
       spdlog::warn("could not save the latent weights: {} (they stay in memory)", st.message());
+    }
+  }
+  if (optimizer_state_ && !config_.state_dir.empty()) {
+    // Kept on disk too, so that a restarted site continues its moments (optimizer_store.h).
+    if (Status st = SaveOptimizerState(config_.state_dir, *optimizer_state_, state_run_id_);
+        !st.ok()) {
+      spdlog::warn("could not save the optimizer state: {} (it stays in memory)", st.message());
     }
   }
   spdlog::info("round {} trained: loss {:.4f}, train acc {:.3f}, val acc {:.3f} ({:.0f} s)",

@@ -10,7 +10,8 @@
 //               moment restarts at zero, so no site carries its own direction across the
 //               averaging.
 // Only the optimizer's own numbers stay; the weights always come from the round's model.
-// A parameter whose name or size changed starts fresh. Never sent anywhere.
+// A parameter whose name or size changed starts fresh. Never sent anywhere; a site keeps it on
+// disk (client/optimizer_store.h) so that a restart does not lose it.
 //
 // Thread-safety: plain value; the functions touch only their arguments. Ownership: values.
 #pragma once
@@ -20,16 +21,9 @@
 
 #include <torch/torch.h>
 
-#include "models/model_state.h"
+#include "train/optimizer_state_value.h"
 
 namespace fedsmear {
-
-struct OptimizerState {
-  int64_t step = 0;  // Adam's step count (bias correction); 0 for SGD
-  ModelState first;   // Adam exp_avg, SGD momentum_buffer
-  ModelState second;  // Adam exp_avg_sq (empty for SGD and keep-nothing)
-  bool empty() const { return first.tensors.empty() && second.tensors.empty(); }
-};
 
 // Copies `state` into `optimizer` (a torch::optim::Adam or SGD over `named`'s parameters) as
 // `mode` says ("keep" | "keep_scale"; "fresh" restores nothing). Returns how many parameters

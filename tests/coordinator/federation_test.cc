@@ -1,5 +1,6 @@
 // End-to-end federated runs in one process (harness: federation_harness.h).
 #include "client/latent_store.h"
+#include "client/optimizer_store.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {
@@ -186,7 +187,7 @@ TEST_F(FederationTest, CoordinatorCrashAndResumeLosesNoRound) {
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
 }
 
-// A site's latent weights (and optimizer state) belong to the run that trained them: saved with
+// A site's latent weights and optimizer state belong to the run that trained them: saved with
 // that run's id, and a site joining another run starts it without them, then saves under the
 // new run's id.
 TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
@@ -203,7 +204,8 @@ TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
   c.train.local_epochs = 1;
   c.federated_evaluation = false;
   auto run_of = [&](const ClientConfig& s) {
-    return ReadFile((fs::path(s.state_dir) / "latent.run").string()).value_or("");
+    auto saved = LoadLatentState(s.state_dir);
+    return saved.ok() && saved->has_value() ? (*saved)->run_id : std::string();
   };
   std::string endpoint = StartCoordinator(c);
   for (auto& s : sites) StartSite(s, endpoint);
@@ -213,6 +215,11 @@ TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
   ASSERT_FALSE(first.empty());
   EXPECT_EQ(run_of(sites[1]), first);
   EXPECT_TRUE(fs::exists(LatentStatePath(sites[0].state_dir)));
+  // The sites' Adam moments (train.optimizer_state keep, the default) are saved with the run.
+  auto moments = LoadOptimizerState(sites[0].state_dir);
+  ASSERT_TRUE(moments.ok() && moments->has_value()) << moments.status();
+  EXPECT_EQ((*moments)->run_id, first);
+  EXPECT_GT((*moments)->state.step, 0);
 
   // A new run (new folder, new id): the restarted sites load the first run's weights from disk,
   // and set them aside when the new run's first task arrives.
@@ -226,6 +233,9 @@ TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
   EXPECT_FALSE(second.empty());
   EXPECT_NE(second, first);
   EXPECT_EQ(run_of(sites[1]), second);
+  moments = LoadOptimizerState(sites[1].state_dir);
+  ASSERT_TRUE(moments.ok() && moments->has_value()) << moments.status();
+  EXPECT_EQ((*moments)->run_id, second);
 }
 
 // bn_recalibration_images: after each round every site computes the new model's batch-norm
