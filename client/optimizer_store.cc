@@ -15,7 +15,11 @@ namespace ss = wire::site_state;
 
 constexpr char kMagicName[] = "FSOPTS";
 
-capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+Status RefuseFormat(const std::string& path, uint32_t format) {
+  return FailedPrecondition(path + ": optimizer state of format " + std::to_string(format) +
+                            "; this build reads " + std::to_string(ss::FORMAT_VERSION));
+}
 
 // The moments as named tensors of one float kind (the model's kinds do not matter here).
 Result<ModelState> Moments(capnp::List<wire::checkpoint::Tensor>::Reader in) {
@@ -30,9 +34,7 @@ Result<SavedOptimizerState> Parse(const std::string& path, kj::Array<capnp::word
     if (reader.getEnd() != words.end()) return Corrupt(path + ": trailing bytes");
     auto root = reader.getRoot<ss::OptimizerState>();
     if (root.getFormatVersion() != ss::FORMAT_VERSION) {
-      return FailedPrecondition(path + ": optimizer state of format " +
-                                std::to_string(root.getFormatVersion()) + "; this build reads " +
-                                std::to_string(ss::FORMAT_VERSION));
+      return RefuseFormat(path, root.getFormatVersion());
     }
     SavedOptimizerState out;
     out.run_id = std::string(root.getRunId().cStr(), root.getRunId().size());
@@ -64,7 +66,7 @@ Status SaveOptimizerState(const std::string& state_dir, const OptimizerState& st
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<ss::OptimizerState>();
   root.setFormatVersion(ss::FORMAT_VERSION);
-  root.setRunId(AsText(run_id));
+  root.setRunId(CapnpText(run_id));
   root.setStep(state.step);
   WriteTensors(state.first.tensors,
                root.initFirst(static_cast<unsigned>(state.first.tensors.size())));
@@ -81,8 +83,7 @@ Result<std::optional<SavedOptimizerState>> LoadOptimizerState(const std::string&
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   ASSIGN_OR_RETURN(uint32_t format, FileFormat(path, bytes, kMagicName));
   if (format != ss::FORMAT_VERSION) {
-    return FailedPrecondition(path + ": optimizer state of format " + std::to_string(format) +
-                              "; this build reads " + std::to_string(ss::FORMAT_VERSION));
+    return RefuseFormat(path, format);
   }
   ASSIGN_OR_RETURN(kj::Array<capnp::word> words, VerifiedMessage(path, bytes));
   ASSIGN_OR_RETURN(SavedOptimizerState saved, Parse(path, std::move(words)));

@@ -43,7 +43,6 @@ Status RefuseFormat(const std::string& path, uint32_t format) {
                             std::to_string(ck::FORMAT_VERSION) + "); upgrade fedsmear to resume");
 }
 
-capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 
 Result<Checkpoint> Parse(const std::string& path, kj::Array<capnp::word> words) {
   try {
@@ -81,7 +80,7 @@ Status SaveCheckpoint(const std::string& run_dir, const Checkpoint& c, int keep)
   root.setRound(c.round);
   nlohmann::json header = c.header;
   header["round"] = c.round;
-  root.setHeader(AsText(header.dump()));
+  root.setHeader(CapnpText(header.dump()));
   root.setStrategyState(kj::arrayPtr(reinterpret_cast<const kj::byte*>(c.strategy_state.data()),
                                      c.strategy_state.size()));
   WriteModel(c.global, root.initModel());

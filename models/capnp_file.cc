@@ -15,7 +15,6 @@ constexpr size_t kDigest = 32;
 constexpr uint32_t kMaxClasses = 100000;
 constexpr uint32_t kMaxRank = 8;
 
-capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 }  // namespace
@@ -72,7 +71,7 @@ void WriteTensors(const std::vector<NamedTensor>& in, capnp::List<ck::Tensor>::B
   for (size_t i = 0; i < in.size(); ++i) {
     const NamedTensor& t = in[i];
     auto b = out[static_cast<unsigned>(i)];
-    b.setName(AsText(t.name));
+    b.setName(CapnpText(t.name));
     auto shape = b.initShape(static_cast<unsigned>(t.shape.size()));
     for (size_t d = 0; d < t.shape.size(); ++d) shape.set(static_cast<unsigned>(d), t.shape[d]);
     b.setKind(static_cast<uint8_t>(t.kind));
@@ -114,12 +113,12 @@ Result<std::vector<NamedTensor>> ReadTensors(capnp::List<ck::Tensor>::Reader in,
 }
 
 void WriteModel(const ModelState& m, ck::Model::Builder out) {
-  out.setArch(AsText(m.meta.arch));
+  out.setArch(CapnpText(m.meta.arch));
   out.setClasses(m.meta.classes);
   out.setInputSize(m.meta.input_size);
   auto names = out.initClassNames(static_cast<unsigned>(m.meta.class_names.size()));
   for (size_t i = 0; i < m.meta.class_names.size(); ++i) {
-    names.set(static_cast<unsigned>(i), AsText(m.meta.class_names[i]));
+    names.set(static_cast<unsigned>(i), CapnpText(m.meta.class_names[i]));
   }
   WriteTensors(m.tensors, out.initTensors(static_cast<unsigned>(m.tensors.size())));
 }

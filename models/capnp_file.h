@@ -25,6 +25,11 @@
 
 namespace fedsmear {
 
+// A Cap'n Proto Text view of `s` (valid while `s` is).
+inline capnp::Text::Reader CapnpText(const std::string& s) {
+  return capnp::Text::Reader(s.data(), s.size());
+}
+
 // MAGIC for `name` (6 characters) and `format` (1-9).
 std::string FileMagic(std::string_view name, uint32_t format);
 
