@@ -26,9 +26,11 @@ void AddSignBits(const uint8_t* bits, int64_t n, const double* table, double* ds
 
 }  // namespace
 
-float NextVoteValue(float previous, double share, double momentum) {
+float NextVoteValue(float previous, double share, double momentum, double flip_share) {
   const double m = momentum * static_cast<double>(previous) + (1 - momentum) * share;
-  if (m == 0) return previous >= 0.f ? kVoteTieMagnitude : -kVoteTieMagnitude;
+  const double g = previous >= 0.f ? 1.0 : -1.0;
+  const double next = g * m < 1 - 2 * flip_share ? -g : g;
+  if (m == 0 || (m > 0) != (next > 0)) return static_cast<float>(next * kVoteTieMagnitude);
   return static_cast<float>(m);
 }
 
@@ -148,7 +150,7 @@ Result<ModelState> SignVoteStrategy::Finish(int /*round*/, const ModelState& glo
     if (t.kind != TensorKind::kBinary) continue;
     const std::vector<float>& previous = global.tensors[i].values;
     for (size_t k = 0; k < t.values.size(); ++k) {
-      t.values[k] = NextVoteValue(previous[k], t.values[k], momentum_);
+      t.values[k] = NextVoteValue(previous[k], t.values[k], momentum_, flip_share_);
     }
   }
   return out;
@@ -156,12 +158,16 @@ Result<ModelState> SignVoteStrategy::Finish(int /*round*/, const ModelState& glo
 
 StrategyEntry FedVoteEntry() {
   return {"fedvote",
-          "sign majority vote of the binary weights (server momentum vote_momentum), mean of "
-          "the floats",
-          {},
-          [](const CoordinatorConfig& c, const StrategyParams&)
+          "sign vote of the binary weights (server momentum vote_momentum), mean of the floats",
+          {{"flip_share", 0.5, 0.05, 0.95,
+            "a global sign flips when more than this sample-weighted share of the sites votes "
+            "against it: 0.5 majority, lower lets a minority's change through, higher needs a "
+            "supermajority (coordinator/vote.h)"}},
+          [](const CoordinatorConfig& c, const StrategyParams& p)
               -> Result<std::unique_ptr<Strategy>> {
-            return NewStrategy<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum);
+            ASSIGN_OR_RETURN(double flip_share, p.Get("flip_share"));
+            return NewStrategy<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum,
+                                                 flip_share);
           }};
 }
 

@@ -58,15 +58,22 @@ namespace fedsmear {
 // Magnitude stored for a tied vote, carrying the previous global sign.
 inline constexpr float kVoteTieMagnitude = 1e-6f;
 
-// The global model's new value of one binary weight: the vote state
+// The global model's new value of one binary weight. First the vote state
 //     m = momentum * previous + (1 - momentum) * share        (vote_momentum, default 0)
-// where `previous` is the weight's value in the current global model (the last round's m, or
-// the initial latent weight in round 1) and `share` this round's vote share v. With momentum
+// where `previous` is the weight's value in the current global model (the last round's state,
+// or the initial latent weight in round 1) and `share` this round's vote share v. With momentum
 // 0 this is v itself; with momentum > 0 a global sign flips only when the vote has favoured the
 // other sign for long enough to outweigh the accumulated agreement (hysteresis, as FedAvgM /
-// FedAdam keep server momentum on deltas). m == 0 keeps the previous sign at
-// +-kVoteTieMagnitude.
-float NextVoteValue(float previous, double share, double momentum);
+// FedAdam keep server momentum on deltas).
+// Then the flip rule (strategy_params.flip_share, default 0.5): with g the previous global sign,
+// (1 - g*m) / 2 is the weighted share of the vote against g, and the sign flips to -g when that
+// share exceeds flip_share, i.e. when g*m < 1 - 2 * flip_share. 0.5 is the plain majority;
+// below 0.5 a minority that changed a sign (the one site that holds a rare class, say) can flip
+// it, a vote on changes rather than on states; above 0.5 a flip needs a supermajority.
+// The value keeps m when m has the new sign; m == 0, or a flip that m does not support (only
+// below 0.5), stores the new sign at kVoteTieMagnitude: no agreement carried into the next
+// round's momentum.
+float NextVoteValue(float previous, double share, double momentum, double flip_share = 0.5);
 
 // The plain provider of a sign-vote round's sum (coordinator/round_sum.h, binary_votes): signed
 // sample-weighted votes for binary tensors, weighted deltas elsewhere.
@@ -104,20 +111,22 @@ class VoteAccumulator {
 
 // Strategy "fedvote": FedAvg's site selection and evaluation; sites contribute sign votes of
 // their binary weights (plainly or through SecAgg+), and Finish sets each binary weight to
-// NextVoteValue(its value in the current global model, the vote share, momentum) and the other
-// tensors to the weighted mean. The failures of the round are not used (the vote is over the
-// sites that reported).
+// NextVoteValue(its value in the current global model, the vote share, momentum, flip_share)
+// and the other tensors to the weighted mean. The failures of the round are not used (the vote
+// is over the sites that reported).
 class SignVoteStrategy : public Strategy {
  public:
-  SignVoteStrategy(double fraction, int min_sites, double momentum = 0)
-      : Strategy(fraction, min_sites), momentum_(momentum) {}
+  SignVoteStrategy(double fraction, int min_sites, double momentum = 0, double flip_share = 0.5)
+      : Strategy(fraction, min_sites), momentum_(momentum), flip_share_(flip_share) {}
   std::string name() const override { return "fedvote"; }
   SumSpec Contribution() const override { return SumSpec{true}; }
   double momentum() const { return momentum_; }
+  double flip_share() const { return flip_share_; }
   Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) override;
 
  private:
   double momentum_;
+  double flip_share_;
 };
 
 }  // namespace fedsmear

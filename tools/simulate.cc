@@ -15,6 +15,7 @@
 #include "client/site_plan.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
+#include "coordinator/strategy_registry.h"
 #include "data/partition.h"
 #include "data/split.h"
 #include "data/synth.h"
@@ -224,6 +225,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (!o.codec_down.empty()) c.codec_down = o.codec_down;
   if (!o.codec_up.empty()) c.codec_up = o.codec_up;
   if (!o.strategy.empty()) c.strategy = o.strategy;
+  for (const auto& [key, value] : o.strategy_params) c.strategy_params[key] = value;
   if (!o.latent_start.empty()) c.latent_start = o.latent_start;
   if (!o.latent_flip.empty()) c.latent_flip = o.latent_flip;
   if (o.round_deadline_s > 0) c.round_deadline_s = o.round_deadline_s;
@@ -239,6 +241,8 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.
   ASSIGN_OR_RETURN(CoordinatorConfig written, LoadCoordinatorConfig(plan.coordinator_config));
+  // Strategy, strategy_params and codecs too, before any process starts.
+  RETURN_IF_ERROR(CheckRegisteredChoices(written));
   if (o.unapproved_sites < 0 || o.unapproved_sites > o.sites) {
     return InvalidArgument("--unapproved-sites must be in [0, --sites]");
   }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct SimOptions {
   std::string codec_down;
   std::string codec_up;
   std::string strategy;
+  std::map<std::string, double> strategy_params;  // set over the base config's, key by key
   std::string latent_start;  // sign1 downlinks: epsilon | glorot
   std::string latent_flip;   // sign1 downlinks: epsilon | glorot
   double round_deadline_s = -1;

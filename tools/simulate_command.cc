@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "coordinator/strategy_registry.h"
 #include "tools/container_layout.h"
@@ -154,6 +157,29 @@ Command AddSimulateCommand(CLI::App& root) {
       ->check([](const std::string& name) {
         return FindStrategy(name) ? std::string() : "not one of " + StrategyNameList();
       });
+  app->add_option_function<std::vector<std::string>>(
+         "--strategy-param",
+         [&o](const std::vector<std::string>& items) {
+           for (const std::string& item : items) {
+             const size_t eq = item.find('=');
+             size_t used = 0;
+             double value = 0;
+             try {
+               if (eq == std::string::npos || eq == 0) throw std::invalid_argument(item);
+               value = std::stod(item.substr(eq + 1), &used);
+             } catch (const std::exception&) {
+               used = 0;
+             }
+             if (used == 0 || used != item.size() - eq - 1) {
+               throw CLI::ValidationError("--strategy-param",
+                                          "expected KEY=NUMBER, got '" + item + "'");
+             }
+             o.strategy_params[item.substr(0, eq)] = value;
+           }
+         },
+         "set strategy_params.KEY (repeatable; fedsmear-coordinator --help lists each "
+         "strategy's keys), e.g. flip_share=0.3")
+      ->type_name("KEY=VALUE");
   app->add_option("--secure-aggregation", o.secure_aggregation,
                   "override secure_aggregation (off | secagg+)");
   app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");

@@ -1,5 +1,6 @@
 #include "coordinator/strategies.h"
 #include "coordinator/strategy_registry.h"
+#include "coordinator/vote.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
 
@@ -141,6 +142,21 @@ TEST(StrategyRegistryTest, CodecChoicesComeFromTheCodecRegistries) {
   EXPECT_EQ(UplinkCodecList().find("sign1"), 0u) << UplinkCodecList();
   c.codec_up = "sign1";  // a lone binary name is <name>+f32
   EXPECT_TRUE(CheckRegisteredChoices(c).ok());
+}
+
+// fedvote's flip_share comes from strategy_params, 0.5 (the majority) when absent.
+TEST(StrategyRegistryTest, FedVoteTakesItsFlipShare) {
+  CoordinatorConfig c = ConfigFor("fedvote");
+  auto plain = MakeStrategy(c);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**plain).flip_share(), 0.5);
+  c.strategy_params = {{"flip_share", 0.3}};
+  auto changes = MakeStrategy(c);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**changes).flip_share(), 0.3);
+  c.strategy_params = {{"flip_share", 0.0}};
+  EXPECT_NE(CheckStrategyConfig(c).message().find("strategy_params.flip_share: must be in"),
+            std::string::npos);
 }
 
 // FedAvgM with momentum 0 and server_lr 1 is FedAvg; with momentum it keeps moving along the

@@ -17,8 +17,9 @@ SiteUpdate Update(const std::string& id, uint64_t n, ModelState state) {
 }
 
 // fedvote's Finish on the plain sum of `acc` (whose base is the current global model).
-Result<ModelState> FinishVote(const VoteAccumulator& acc, double momentum = 0) {
-  SignVoteStrategy strategy(1.0, 1, momentum);
+Result<ModelState> FinishVote(const VoteAccumulator& acc, double momentum = 0,
+                              double flip_share = 0.5) {
+  SignVoteStrategy strategy(1.0, 1, momentum, flip_share);
   RoundSum sum = acc.Sum();
   return strategy.Finish(1, sum.base, sum);
 }
@@ -76,6 +77,58 @@ TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
   EXPECT_FLOAT_EQ(v[2], 0.5f * 0.9f + 1.f / 3);
   EXPECT_FLOAT_EQ(v[3], 0.05f - 0.5f);           // a unanimous vote flips a weak state
   EXPECT_FLOAT_EQ(global->tensors[1].values[0], 17.f / 6);
+}
+
+// The flip rule: a sign flips when the weighted share against it, (1 - g*m) / 2, exceeds
+// flip_share. By hand, previous sign + (g = 1):
+TEST(SignVoteTest, FlipShareSetsTheShareAgainstASignThatFlipsIt) {
+  // 0.5 is the plain majority, exactly as before (m itself, ties keep the sign).
+  for (double m : {-0.6, -0.2, 0.2, 0.6}) {
+    EXPECT_FLOAT_EQ(NextVoteValue(0.3f, m, 0.0, 0.5), static_cast<float>(m));
+  }
+  EXPECT_EQ(NextVoteValue(0.3f, 0.0, 0.0, 0.5), kVoteTieMagnitude);
+  // flip_share 0.3: 35% against (m = 0.3) flips, stored at the tie magnitude (m says +);
+  // 25% against (m = 0.5) keeps m.
+  EXPECT_EQ(NextVoteValue(0.3f, 0.3, 0.0, 0.3), -kVoteTieMagnitude);
+  EXPECT_FLOAT_EQ(NextVoteValue(0.3f, 0.5, 0.0, 0.3), 0.5f);
+  // The same seen from a - sign: symmetric.
+  EXPECT_EQ(NextVoteValue(-0.3f, -0.3, 0.0, 0.3), kVoteTieMagnitude);
+  EXPECT_FLOAT_EQ(NextVoteValue(-0.3f, -0.5, 0.0, 0.3), -0.5f);
+  // flip_share 0.7 (supermajority): 60% against (m = -0.2) keeps the sign, 80% (m = -0.6)
+  // flips and keeps m, which now has the new sign.
+  EXPECT_EQ(NextVoteValue(0.3f, -0.2, 0.0, 0.7), kVoteTieMagnitude);
+  EXPECT_FLOAT_EQ(NextVoteValue(0.3f, -0.6, 0.0, 0.7), -0.6f);
+  // With momentum the rule applies to the blended state: m = 0.5 * 0.8 + 0.5 * (-0.2) = 0.3.
+  // 35% against: kept at flip_share 0.4, flipped at 0.3.
+  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.2, 0.5, 0.4), 0.3f);
+  EXPECT_EQ(NextVoteValue(0.8f, -0.2, 0.5, 0.3), -kVoteTieMagnitude);
+}
+
+// The specialist-site case at the level of the vote: of sites with 10%, 30%, 60% of the
+// samples, only the smallest (the one that holds a rare class) changed weight 0 from the global
+// sign. The majority vote erases its change; flip_share below its weight lets it through, and
+// the unanimous or unchanged weights are the same under both rules.
+TEST(SignVoteTest, FlipShareBelowASitesWeightLetsItsChangeThrough) {
+  const ModelState global = TinyModelState({0.2f, -0.2f, 0.2f, -0.2f}, 0.f, 0.f);
+  VoteAccumulator acc(global);
+  // weight 0: only the specialist flips it; weight 1: nobody; weight 2: everybody; weight 3:
+  // the specialist and the 30% site (40% against).
+  ASSERT_TRUE(acc.Add(TinyModelState({-0.1f, -0.3f, -0.1f, 0.1f}, 0.f, 0.f), 1).ok());
+  ASSERT_TRUE(acc.Add(TinyModelState({0.3f, -0.3f, -0.1f, 0.1f}, 0.f, 0.f), 3).ok());
+  ASSERT_TRUE(acc.Add(TinyModelState({0.3f, -0.3f, -0.1f, -0.3f}, 0.f, 0.f), 6).ok());
+  auto majority = FinishVote(acc, 0, 0.5);
+  auto changes = FinishVote(acc, 0, 0.05);
+  auto moderate = FinishVote(acc, 0, 0.35);
+  ASSERT_TRUE(majority.ok() && changes.ok() && moderate.ok());
+  auto signs = [](const ModelState& s) {
+    std::vector<int> out;
+    for (float v : s.tensors[0].values) out.push_back(v >= 0.f ? 1 : -1);
+    return out;
+  };
+  EXPECT_EQ(signs(*majority), (std::vector<int>{1, -1, -1, -1}));   // the specialist is outvoted
+  EXPECT_EQ(signs(*changes), (std::vector<int>{-1, -1, -1, 1}));    // every change > 5% passes
+  EXPECT_EQ(signs(*moderate), (std::vector<int>{1, -1, -1, 1}));    // 40% passes, 10% does not
+  EXPECT_FLOAT_EQ(changes->tensors[0].values[2], -1.f);             // unanimous: m kept
 }
 
 TEST(SignVoteTest, StrategyBuildsVoteAggregators) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 
@@ -91,6 +92,39 @@ TEST(ContainerLayoutTest, EachFolderHoldsOnlyItsOwnKeysAndTheStackMountsThem) {
     }
     EXPECT_NE(stack.find("node.labels.fedsmear." + id + " == true"), std::string::npos);
   }
+}
+
+// `--layout docker` writes the run's configs without running it, so it also shows what the
+// command-line overrides put into them: --strategy-param lands in strategy_params, and a key the
+// strategy does not take, or a malformed item, stops the command with the reason.
+TEST(ContainerLayoutTest, StrategyParamsReachTheConfigOrStopTheCommand) {
+  testing::TempDir dir("fedsmear-layout-params");
+  auto simulate = [&](const std::string& name, const std::string& param) {
+    auto child = ChildProcess::Spawn(
+        {FEDSMEAR_BINARY_DIR "/tools/fedsmear", "simulate", "--layout", "docker", "--sites", "2",
+         "--rounds", "1", "--synthetic", "wbc", "--per-class", "4", "--arch", "bdn-tiny",
+         "--strategy-param", param, "--out", dir.Sub(name)},
+        dir.Sub(name + ".log"));
+    if (!child.ok()) return std::make_pair(-1, child.status().ToString());
+    const int code = child->Wait(std::chrono::seconds(120)).value_or(-1);
+    return std::make_pair(code, ReadFile(dir.Sub(name + ".log")).value_or(""));
+  };
+  auto [code, log] = simulate("ok", "flip_share=0.3");
+  ASSERT_EQ(code, 0) << log;
+  auto c = LoadCoordinatorConfig((fs::path(dir.Sub("ok")) / "docker" / "coordinator" /
+                                  "coordinator.yaml").string());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->strategy, "fedvote");
+  EXPECT_EQ(c->strategy_params, (std::map<std::string, double>{{"flip_share", 0.3}}));
+
+  auto [typo_code, typo] = simulate("typo", "flip=0.3");
+  EXPECT_NE(typo_code, 0);
+  EXPECT_NE(typo.find("strategy_params.flip: strategy fedvote takes flip_share"),
+            std::string::npos)
+      << typo;
+  auto [bad_code, bad] = simulate("bad", "flip_share=often");
+  EXPECT_NE(bad_code, 0);
+  EXPECT_NE(bad.find("expected KEY=NUMBER, got 'flip_share=often'"), std::string::npos) << bad;
 }
 
 }  // namespace
