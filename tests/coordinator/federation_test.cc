@@ -1,6 +1,7 @@
 // End-to-end federated runs in one process (harness: federation_harness.h).
 #include "client/latent_store.h"
 #include "client/optimizer_store.h"
+#include "common/file_util.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {
@@ -221,6 +222,12 @@ TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
   EXPECT_EQ((*moments)->run_id, first);
   EXPECT_GT((*moments)->state.step, 0);
 
+  // A damaged state file costs its site the saved state, not the run: site-1's optimizer
+  // moments and site-2's latent weights are overwritten with garbage; each site sets the file
+  // aside as .corrupt, starts that part fresh and trains the new run.
+  ASSERT_TRUE(WriteFileAtomic(OptimizerStatePath(sites[0].state_dir), "not a state").ok());
+  ASSERT_TRUE(WriteFileAtomic(LatentStatePath(sites[1].state_dir), "not a model").ok());
+
   // A new run (new folder, new id): the restarted sites load the first run's weights from disk,
   // and set them aside when the new run's first task arrives.
   c.run_dir = (run_dir_ / "run2").string();
@@ -233,9 +240,15 @@ TEST_F(FederationTest, SiteTrainingStateFollowsItsRun) {
   EXPECT_FALSE(second.empty());
   EXPECT_NE(second, first);
   EXPECT_EQ(run_of(sites[1]), second);
-  moments = LoadOptimizerState(sites[1].state_dir);
-  ASSERT_TRUE(moments.ok() && moments->has_value()) << moments.status();
-  EXPECT_EQ((*moments)->run_id, second);
+  EXPECT_EQ(ReadFile(OptimizerStatePath(sites[0].state_dir) + ".corrupt").value_or(""),
+            "not a state");
+  EXPECT_EQ(ReadFile(LatentStatePath(sites[1].state_dir) + ".corrupt").value_or(""),
+            "not a model");
+  for (const ClientConfig& s : sites) {
+    moments = LoadOptimizerState(s.state_dir);
+    ASSERT_TRUE(moments.ok() && moments->has_value()) << s.site_id << ": " << moments.status();
+    EXPECT_EQ((*moments)->run_id, second) << s.site_id;
+  }
 }
 
 // bn_recalibration_images: after each round every site computes the new model's batch-norm
