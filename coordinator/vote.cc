@@ -159,10 +159,10 @@ Result<ModelState> SignVoteStrategy::Finish(int /*round*/, const ModelState& glo
 StrategyEntry FedVoteEntry() {
   return {"fedvote",
           "sign vote of the binary weights (server momentum vote_momentum), mean of the floats",
-          {{"flip_share", 0.5, 0.05, 0.95,
+          {{"flip_share", 0.25, 0.05, 0.95,
             "a global sign flips when more than this sample-weighted share of the sites votes "
-            "against it: 0.5 majority, lower lets a minority's change through, higher needs a "
-            "supermajority (coordinator/vote.h)"}},
+            "against it: 0.5 majority, lower (the default) lets a minority's change through, "
+            "higher needs a supermajority (coordinator/vote.h)"}},
           [](const CoordinatorConfig& c, const StrategyParams& p)
               -> Result<std::unique_ptr<Strategy>> {
             ASSIGN_OR_RETURN(double flip_share, p.Get("flip_share"));

@@ -65,11 +65,12 @@ inline constexpr float kVoteTieMagnitude = 1e-6f;
 // 0 this is v itself; with momentum > 0 a global sign flips only when the vote has favoured the
 // other sign for long enough to outweigh the accumulated agreement (hysteresis, as FedAvgM /
 // FedAdam keep server momentum on deltas).
-// Then the flip rule (strategy_params.flip_share, default 0.5): with g the previous global sign,
-// (1 - g*m) / 2 is the weighted share of the vote against g, and the sign flips to -g when that
-// share exceeds flip_share, i.e. when g*m < 1 - 2 * flip_share. 0.5 is the plain majority;
-// below 0.5 a minority that changed a sign (the one site that holds a rare class, say) can flip
-// it, a vote on changes rather than on states; above 0.5 a flip needs a supermajority.
+// Then the flip rule (strategy_params.flip_share; the config's default 0.25, this function's
+// 0.5): with g the previous global sign, (1 - g*m) / 2 is the weighted share of the vote against
+// g, and the sign flips to -g when that share exceeds flip_share, i.e. when g*m < 1 - 2 *
+// flip_share. 0.5 is the plain majority; below 0.5 a minority that changed a sign (the one site
+// that holds a rare class, say) can flip it, a vote on changes rather than on states; above 0.5
+// a flip needs a supermajority.
 // The value keeps m when m has the new sign; m == 0, or a flip that m does not support (only
 // below 0.5), stores the new sign at kVoteTieMagnitude: no agreement carried into the next
 // round's momentum.

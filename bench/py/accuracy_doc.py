@@ -26,13 +26,15 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "flip25", "iid",
+ORDER = ["central", "central128", "default", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
          "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
-    "default": "default (sign votes, sign1+q8 both ways, 28 local steps a round, logit adjustment "
+    "default": "default (sign votes on changes: a sign flips when over a quarter of the vote goes "
+               "against it; sign1+q8 both ways, 28 local steps a round, logit adjustment "
                "toward the pooled prior, BN recalibration, sites' Adam moments kept between "
                "rounds)",
+    "majority": "default until 2026-11-30 (a sign flips on a majority of the vote, flip_share 0.5)",
     "f32": "float FedAvg (f32 both ways), same schedule",
     "fresh": "default until 2026-11-29 night (a fresh optimizer at every site every round)",
     "f32fresh": "float FedAvg, same schedule but a fresh optimizer every round",
@@ -46,7 +48,6 @@ LABEL = {
     "lr4": "default with twice the sites' learning rate (0.004)",
     "keepscale": "default keeping only Adam's second moment between rounds (keep_scale)",
     "flipglorot": "default with flipped signs restarting at the Glorot magnitude (latent_flip glorot)",
-    "flip25": "default with a vote on changes: a sign flips when over a quarter of the vote goes against it (flip_share 0.25)",
     "steps": "default with rounds of K local steps (--steps K)",
     "stepsbal": "default with the balanced logit target (before the pooled prior)",
     "down1": "sign1+f16 down, f32 up, fedavg",
@@ -63,7 +64,7 @@ LABEL = {
 COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32m": "#9edae5",
            "f32iid": "#98df8a", "fresh": "#ff9896", "keepscale": "#f7b6d2", "f32fresh": "#c5b0d5",
            "flipglorot": "#393b79",
-           "flip25": "#e7ba52",
+           "majority": "#e7ba52",
            "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
            "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
            "stepsbal": "#ff9896",
@@ -252,8 +253,8 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "f32", "fresh", "f32fresh",
-                            "keepscale", "flipglorot", "flip25", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
+        cols = [n for n in ("central", "central128", "default", "majority", "f32", "fresh", "f32fresh",
+                            "keepscale", "flipglorot", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
         n_of = next((runs[n].get("support") for n in ("central", "default", f32_name)

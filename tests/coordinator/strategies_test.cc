@@ -144,16 +144,16 @@ TEST(StrategyRegistryTest, CodecChoicesComeFromTheCodecRegistries) {
   EXPECT_TRUE(CheckRegisteredChoices(c).ok());
 }
 
-// fedvote's flip_share comes from strategy_params, 0.5 (the majority) when absent.
+// fedvote's flip_share comes from strategy_params, 0.25 (a vote on changes) when absent.
 TEST(StrategyRegistryTest, FedVoteTakesItsFlipShare) {
   CoordinatorConfig c = ConfigFor("fedvote");
   auto plain = MakeStrategy(c);
   ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**plain).flip_share(), 0.5);
-  c.strategy_params = {{"flip_share", 0.3}};
-  auto changes = MakeStrategy(c);
-  ASSERT_TRUE(changes.ok()) << changes.status();
-  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**changes).flip_share(), 0.3);
+  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**plain).flip_share(), 0.25);
+  c.strategy_params = {{"flip_share", 0.5}};
+  auto majority = MakeStrategy(c);
+  ASSERT_TRUE(majority.ok()) << majority.status();
+  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**majority).flip_share(), 0.5);
   c.strategy_params = {{"flip_share", 0.0}};
   EXPECT_NE(CheckStrategyConfig(c).message().find("strategy_params.flip_share: must be in"),
             std::string::npos);
