@@ -5,9 +5,11 @@
 // sign1 or sign1_scaled, models/codec.h) and its float parameters and BN statistics in
 // f32/f16/q8. The coordinator keeps, per binary weight, the sample-weighted vote share
 //     v = sum_i(w_i * s_i) / sum_i(w_i)  in [-1, 1]        (w_i = the site's sample count)
-// as its latent state; the next global sign is the majority, sign(v), and a tie (v == 0) keeps
-// the previous global sign (stored as +-kVoteTieMagnitude so that sign packing sees it). Float
-// tensors and BN statistics are sample-weighted means, exactly as FedAvg.
+// as its latent state; the next global sign flips when more than flip_share of the vote goes
+// against the previous one (NextVoteValue below: a quarter by default, a vote on the sites'
+// changes; 0.5 is the majority sign(v)), and a tie keeps the previous global sign (stored as
+// +-kVoteTieMagnitude so that sign packing sees it). Float tensors and BN statistics are
+// sample-weighted means, exactly as FedAvg.
 // This is signSGD with majority vote (Bernstein et al. 2018/2019: 1-bit messages, a majority
 // vote that tolerates noisy or faulty voters) applied to the weights of a BNN instead of its
 // gradients; BiFL (Yang et al. 2021, "Communication-Efficient Federated Learning with Binary
