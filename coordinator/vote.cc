@@ -159,7 +159,7 @@ Result<ModelState> SignVoteStrategy::Finish(int /*round*/, const ModelState& glo
 StrategyEntry FedVoteEntry() {
   return {"fedvote",
           "sign vote of the binary weights (server momentum vote_momentum), mean of the floats",
-          {{"flip_share", 0.25, 0.05, 0.95,
+          {{"flip_share", kDefaultFlipShare, 0.05, 0.95,
             "a global sign flips when more than this sample-weighted share of the sites votes "
             "against it: 0.5 majority, lower (the default) lets a minority's change through, "
             "higher needs a supermajority (coordinator/vote.h)"}},

@@ -60,6 +60,10 @@ namespace fedsmear {
 // Magnitude stored for a tied vote, carrying the previous global sign.
 inline constexpr float kVoteTieMagnitude = 1e-6f;
 
+// flip_share values: the plain majority, and the config's default (a vote on changes).
+inline constexpr double kMajorityFlipShare = 0.5;
+inline constexpr double kDefaultFlipShare = 0.25;
+
 // The global model's new value of one binary weight. First the vote state
 //     m = momentum * previous + (1 - momentum) * share        (vote_momentum, default 0)
 // where `previous` is the weight's value in the current global model (the last round's state,
@@ -67,16 +71,16 @@ inline constexpr float kVoteTieMagnitude = 1e-6f;
 // 0 this is v itself; with momentum > 0 a global sign flips only when the vote has favoured the
 // other sign for long enough to outweigh the accumulated agreement (hysteresis, as FedAvgM /
 // FedAdam keep server momentum on deltas).
-// Then the flip rule (strategy_params.flip_share; the config's default 0.25, this function's
-// 0.5): with g the previous global sign, (1 - g*m) / 2 is the weighted share of the vote against
-// g, and the sign flips to -g when that share exceeds flip_share, i.e. when g*m < 1 - 2 *
-// flip_share. 0.5 is the plain majority; below 0.5 a minority that changed a sign (the one site
-// that holds a rare class, say) can flip it, a vote on changes rather than on states; above 0.5
+// Then the flip rule (strategy_params.flip_share, kDefaultFlipShare unless configured): with g
+// the previous global sign, (1 - g*m) / 2 is the weighted share of the vote against g, and the
+// sign flips to -g when that share exceeds flip_share, i.e. when g*m < 1 - 2 * flip_share. 0.5
+// is the plain majority; below 0.5 a minority that changed a sign (the one site that holds a
+// rare class, say) can flip it, a vote on changes rather than on states; above 0.5
 // a flip needs a supermajority.
 // The value keeps m when m has the new sign; m == 0, or a flip that m does not support (only
 // below 0.5), stores the new sign at kVoteTieMagnitude: no agreement carried into the next
 // round's momentum.
-float NextVoteValue(float previous, double share, double momentum, double flip_share = 0.5);
+float NextVoteValue(float previous, double share, double momentum, double flip_share);
 
 // The plain provider of a sign-vote round's sum (coordinator/round_sum.h, binary_votes): signed
 // sample-weighted votes for binary tensors, weighted deltas elsewhere.
@@ -119,7 +123,7 @@ class VoteAccumulator {
 // is over the sites that reported).
 class SignVoteStrategy : public Strategy {
  public:
-  SignVoteStrategy(double fraction, int min_sites, double momentum = 0, double flip_share = 0.5)
+  SignVoteStrategy(double fraction, int min_sites, double momentum, double flip_share)
       : Strategy(fraction, min_sites), momentum_(momentum), flip_share_(flip_share) {}
   std::string name() const override { return "fedvote"; }
   SumSpec Contribution() const override { return SumSpec{true}; }

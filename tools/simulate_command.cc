@@ -1,11 +1,11 @@
 #include "tools/simulate_command.h"
 
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -162,15 +162,14 @@ Command AddSimulateCommand(CLI::App& root) {
          [&o](const std::vector<std::string>& items) {
            for (const std::string& item : items) {
              const size_t eq = item.find('=');
-             size_t used = 0;
              double value = 0;
-             try {
-               if (eq == std::string::npos || eq == 0) throw std::invalid_argument(item);
-               value = std::stod(item.substr(eq + 1), &used);
-             } catch (const std::exception&) {
-               used = 0;
+             const char* end = item.data() + item.size();
+             bool parsed = eq != std::string::npos && eq > 0;
+             if (parsed) {
+               const auto [stop, error] = std::from_chars(item.data() + eq + 1, end, value);
+               parsed = error == std::errc() && stop == end;
              }
-             if (used == 0 || used != item.size() - eq - 1) {
+             if (!parsed) {
                throw CLI::ValidationError("--strategy-param",
                                           "expected KEY=NUMBER, got '" + item + "'");
              }

@@ -250,7 +250,7 @@ TEST(SecureRound, SignVotesSumToTheVoteShares) {
   shape.survivor_votes = 30;
   auto round_sum = SecureRoundSum(base, sum, shape);
   ASSERT_TRUE(round_sum.ok()) << round_sum.status();
-  SignVoteStrategy fedvote(1.0, 1);
+  SignVoteStrategy fedvote(1.0, 1, 0, kMajorityFlipShare);
   auto next = fedvote.Finish(1, base, *round_sum);
   ASSERT_TRUE(next.ok()) << next.status();
   const auto& v = next->tensors[0].values;

@@ -149,7 +149,7 @@ TEST(StrategyRegistryTest, FedVoteTakesItsFlipShare) {
   CoordinatorConfig c = ConfigFor("fedvote");
   auto plain = MakeStrategy(c);
   ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**plain).flip_share(), 0.25);
+  EXPECT_EQ(dynamic_cast<SignVoteStrategy&>(**plain).flip_share(), kDefaultFlipShare);
   c.strategy_params = {{"flip_share", 0.5}};
   auto majority = MakeStrategy(c);
   ASSERT_TRUE(majority.ok()) << majority.status();

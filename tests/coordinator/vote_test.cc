@@ -18,7 +18,7 @@ SiteUpdate Update(const std::string& id, uint64_t n, ModelState state) {
 
 // fedvote's Finish on the plain sum of `acc` (whose base is the current global model).
 Result<ModelState> FinishVote(const VoteAccumulator& acc, double momentum = 0,
-                              double flip_share = 0.5) {
+                              double flip_share = kMajorityFlipShare) {
   SignVoteStrategy strategy(1.0, 1, momentum, flip_share);
   RoundSum sum = acc.Sum();
   return strategy.Finish(1, sum.base, sum);
@@ -61,11 +61,12 @@ TEST(SignVoteTest, VoteSharesMatchHandComputedValues) {
 
 // Server momentum on vote shares: m = beta * previous + (1 - beta) * v, by hand.
 TEST(SignVoteTest, MomentumBlendsThePreviousVoteState) {
-  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.0), -0.5f);           // no momentum: v
-  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.5), 0.15f);           // 0.4 - 0.25: kept +
-  EXPECT_FLOAT_EQ(NextVoteValue(0.15f, -0.5, 0.5), -0.175f);        // sustained: flips
-  EXPECT_EQ(NextVoteValue(-0.5f, 0.5, 0.5), -kVoteTieMagnitude);    // m == 0: keeps the sign
-  EXPECT_EQ(NextVoteValue(0.5f, 0.0, 0.0), kVoteTieMagnitude);      // plain tie as before
+  constexpr double kHalf = kMajorityFlipShare;
+  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.0, kHalf), -0.5f);         // no momentum: v
+  EXPECT_FLOAT_EQ(NextVoteValue(0.8f, -0.5, 0.5, kHalf), 0.15f);         // 0.4 - 0.25: kept +
+  EXPECT_FLOAT_EQ(NextVoteValue(0.15f, -0.5, 0.5, kHalf), -0.175f);      // sustained: flips
+  EXPECT_EQ(NextVoteValue(-0.5f, 0.5, 0.5, kHalf), -kVoteTieMagnitude);  // m == 0: keeps the sign
+  EXPECT_EQ(NextVoteValue(0.5f, 0.0, 0.0, kHalf), kVoteTieMagnitude);    // plain tie as before
   // The strategy applies it to binary tensors only (floats stay weighted means).
   VoteAccumulator acc(TinyModelState({-0.9f, 0.1f, 0.9f, 0.1f}, 0.f, 0.f));
   AddHandExample(&acc);
@@ -132,7 +133,7 @@ TEST(SignVoteTest, FlipShareBelowASitesWeightLetsItsChangeThrough) {
 }
 
 TEST(SignVoteTest, StrategyBuildsVoteAggregators) {
-  SignVoteStrategy strategy(1.0, 1);
+  SignVoteStrategy strategy(1.0, 1, 0, kMajorityFlipShare);
   EXPECT_EQ(strategy.name(), "fedvote");
   auto agg = strategy.BeginAggregate(1, TinyModelState({-1.f, 1.f, 1.f, 1.f}, 0.f, 0.f));
   AddHandExample(agg.get());
