@@ -6,6 +6,7 @@
 
 #include "common/file_util.h"
 #include "common/sha256.h"
+#include "coordinator/run_plan.h"
 #include "coordinator/server_impl.h"
 
 namespace fedsmear {
@@ -13,7 +14,7 @@ namespace fedsmear {
 using nlohmann::json;
 
 Status Coordinator::Impl::OpenAudit() {
-  plan = MakePlan(config);
+  ASSIGN_OR_RETURN(plan, MakeRunPlan(config));
   const std::filesystem::path run(config.run_dir);
   // Published next to the run's outputs, for the consortium to hand to hospitals.
   RETURN_IF_ERROR(WriteFileAtomic((run / "plan.json").string(), plan.bytes));

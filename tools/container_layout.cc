@@ -5,6 +5,7 @@
 #include "client/site_plan.h"
 #include "common/config.h"
 #include "common/file_util.h"
+#include "coordinator/run_plan.h"
 #include "data/materialize.h"
 
 namespace fedsmear {
@@ -62,6 +63,7 @@ Status WriteContainerLayout(const SimPlan& plan) {
     c.allowed_sites_file = std::string(kKeys) + "allowed_sites";
   }
   RETURN_IF_ERROR(WriteFileAtomic((cdir / "coordinator.yaml").string(), ToYaml(c)));
+  ASSIGN_OR_RETURN(const TrainingPlan training_plan, MakeRunPlan(c));
 
   for (const std::string& path : plan.site_configs) {
     ASSIGN_OR_RETURN(ClientConfig s, LoadClientConfig(path));
@@ -75,7 +77,8 @@ Status WriteContainerLayout(const SimPlan& plan) {
     fs::create_directories(sdir / "state", ec);
     // The demo consortium's sites approve its plan up front (docs/deploy.md, "Training plans").
     RETURN_IF_ERROR(AppendApprovedPlan(ApprovedPlansPath((sdir / "state").string()),
-                                       MakePlan(c).hash, "approved by the container layout"));
+                                       training_plan.hash,
+                                       "approved by the container layout"));
     if (!s.insecure) {
       const std::string id = s.site_id;
       RETURN_IF_ERROR(CopyKeys(keys, sdir / "keys",

@@ -6,6 +6,7 @@
 #include "common/config.h"
 #include "common/governance/audit_log.h"
 #include "common/governance/plan.h"
+#include "coordinator/run_plan.h"
 
 namespace fedsmear {
 
@@ -46,7 +47,12 @@ Command AddPlanCommand(CLI::App& root) {
               std::cerr << "fedsmear plan show: " << c.status().message() << "\n";
               return 2;
             }
-            TrainingPlan p = MakePlan(*c);
+            Result<TrainingPlan> made = MakeRunPlan(*c);
+            if (!made.ok()) {
+              std::cerr << "fedsmear plan show: " << made.status().message() << "\n";
+              return 2;
+            }
+            const TrainingPlan& p = *made;
             if (*what == "hash") std::cout << p.hash << "\n";
             if (*what == "json") std::cout << p.bytes << "\n";
             if (*what == "text") std::cout << DescribePlan(p);

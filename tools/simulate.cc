@@ -15,7 +15,7 @@
 #include "client/site_plan.h"
 #include "common/file_util.h"
 #include "common/net/keys.h"
-#include "coordinator/strategy_registry.h"
+#include "coordinator/run_plan.h"
 #include "data/partition.h"
 #include "data/split.h"
 #include "data/synth.h"
@@ -241,14 +241,14 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.
   ASSIGN_OR_RETURN(CoordinatorConfig written, LoadCoordinatorConfig(plan.coordinator_config));
-  // Strategy, strategy_params and codecs too, before any process starts.
-  RETURN_IF_ERROR(CheckRegisteredChoices(written));
+  // Strategy, strategy_params and codecs too, before any process starts (MakeRunPlan below
+  // checks them).
   if (o.unapproved_sites < 0 || o.unapproved_sites > o.sites) {
     return InvalidArgument("--unapproved-sites must be in [0, --sites]");
   }
   // A simulation approves its own training plan, so that it runs unattended; each site's
   // approvals and audit log sit in RUN_DIR/state/<site>/ like a hospital's.
-  const TrainingPlan training_plan = MakePlan(written);
+  ASSIGN_OR_RETURN(const TrainingPlan training_plan, MakeRunPlan(written));
   for (int k = 1; k <= o.sites - o.unapproved_sites; ++k) {
     const std::string approvals =
         ApprovedPlansPath((run / "state" / ("site-" + std::to_string(k))).string());

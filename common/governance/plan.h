@@ -27,7 +27,9 @@ struct TrainingPlan {
   nlohmann::json doc;
 };
 
-// The plan of a coordinator's run.
+// The plan of a coordinator config as given: strategy_params names only what the config names.
+// A coordinator runs under MakeRunPlan (coordinator/run_plan.h), which fills in the strategy's
+// defaults first; common/ does not know the strategy registry.
 TrainingPlan MakePlan(const CoordinatorConfig& config);
 
 // Parses plan bytes received from a coordinator or read from disk. Errors (kCorrupt): not JSON,

@@ -5,6 +5,7 @@
 
 #include "client/site_plan.h"
 #include "common/governance/audit_log.h"
+#include "coordinator/run_plan.h"
 #include "tests/coordinator/federation_harness.h"
 
 namespace fedsmear {
@@ -25,6 +26,13 @@ std::vector<nlohmann::json> Entries(const std::string& path, const std::string& 
   return out;
 }
 
+// The plan the coordinator of `c` runs under, as `fedsmear plan show` prints it for approval.
+TrainingPlan RunPlan(const CoordinatorConfig& c) {
+  Result<TrainingPlan> plan = MakeRunPlan(c);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  return plan.ok() ? *plan : TrainingPlan{};
+}
+
 TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
   std::vector<ClientConfig> sites;
   for (int k = 1; k <= 3; ++k) {
@@ -36,7 +44,7 @@ TEST_F(FederationTest, UnapprovedSiteIsRefusedThenJoinsAfterApproval) {
   CoordinatorConfig c = MakeConfig(3, 2, 3);  // after SiteConfig: it writes the allowlist
   c.train.local_epochs = 1;
   c.federated_evaluation = false;
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = RunPlan(c);
   for (int k = 0; k < 2; ++k) {  // site-3 has not approved the plan
     EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(sites[k].state_dir), plan.hash, "test").ok());
   }
@@ -124,7 +132,7 @@ TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {
   c.codec_up = "sign1+f16";
   c.train.local_epochs = 1;
   c.federated_evaluation = false;
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = RunPlan(c);
   for (const auto& s : sites) {
     EXPECT_TRUE(AppendApprovedPlan(ApprovedPlansPath(s.state_dir), plan.hash, "test").ok());
   }
