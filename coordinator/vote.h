@@ -6,7 +6,7 @@
 // f32/f16/q8. The coordinator keeps, per binary weight, the sample-weighted vote share
 //     v = sum_i(w_i * s_i) / sum_i(w_i)  in [-1, 1]        (w_i = the site's sample count)
 // as its latent state; the next global sign flips when more than flip_share of the vote goes
-// against the previous one (NextVoteValue below: a quarter by default, a vote on the sites'
+// against the previous one (NextVoteValue below: three tenths by default, a vote on the sites'
 // changes; 0.5 is the majority sign(v)), and a tie keeps the previous global sign (stored as
 // +-kVoteTieMagnitude so that sign packing sees it). Float tensors and BN statistics are
 // sample-weighted means, exactly as FedAvg.
@@ -60,9 +60,10 @@ namespace fedsmear {
 // Magnitude stored for a tied vote, carrying the previous global sign.
 inline constexpr float kVoteTieMagnitude = 1e-6f;
 
-// flip_share values: the plain majority, and the config's default (a vote on changes).
+// flip_share values: the plain majority, and the config's default (a vote on changes: with
+// four sites of equal size, a sign two of them changed flips, one alone does not).
 inline constexpr double kMajorityFlipShare = 0.5;
-inline constexpr double kDefaultFlipShare = 0.25;
+inline constexpr double kDefaultFlipShare = 0.3;
 
 // The global model's new value of one binary weight. First the vote state
 //     m = momentum * previous + (1 - momentum) * share        (vote_momentum, default 0)

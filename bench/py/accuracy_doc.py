@@ -26,14 +26,17 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
+ORDER = ["central", "central128", "default", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
          "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
-    "default": "default (sign votes on changes: a sign flips when over a quarter of the vote goes "
-               "against it; sign1+q8 both ways, 28 local steps a round, logit adjustment "
+    "default": "default (sign votes on changes: a sign flips when over three tenths of the vote "
+               "goes against it; sign1+q8 both ways, 28 local steps a round, logit adjustment "
                "toward the pooled prior, BN recalibration, sites' Adam moments kept between "
                "rounds)",
+    "flip25": "default of the morning of 2026-11-30 (a sign flips when over a quarter of the vote "
+              "goes against it, flip_share 0.25)",
+    "flip20": "default with flip_share 0.2 (over a fifth of the vote)",
     "majority": "default until 2026-11-30 (a sign flips on a majority of the vote, flip_share 0.5)",
     "f32": "float FedAvg (f32 both ways), same schedule",
     "fresh": "default until 2026-11-29 night (a fresh optimizer at every site every round)",
@@ -64,7 +67,7 @@ LABEL = {
 COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32m": "#9edae5",
            "f32iid": "#98df8a", "fresh": "#ff9896", "keepscale": "#f7b6d2", "f32fresh": "#c5b0d5",
            "flipglorot": "#393b79",
-           "majority": "#e7ba52",
+           "majority": "#e7ba52", "flip25": "#ff7f0e", "flip20": "#8c6d31",
            "default": "#d62728", "f32": "#1f77b4", "nola": "#ff7f0e",
            "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
            "stepsbal": "#ff9896",
@@ -72,6 +75,7 @@ COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32
            "epochmom5": "#7f7f7f",
            "down1": "#2ca02c", "both1": "#9467bd", "smallest": "#8c564b", "glorot": "#e377c2"}
 GOAL_POINTS = 1.0     # accuracy and macro-F1 within this many points of centralized
+TAIL_ROUNDS = 6       # the "last rounds" mean of the tables
 RECALL_POINTS = 3.0   # every class's recall within this many points of centralized
 BYTES_RATIO = 16.0    # a round costs at most 1/16 of float FedAvg's bytes
 
@@ -112,6 +116,8 @@ def federated(path):
         "rounds": len(rows), "final_accuracy": last["accuracy"], "final_macro_f1": last["macro_f1"],
         "best_accuracy": best["accuracy"], "best_macro_f1": best["macro_f1"],
         "best_round": best["round"], "curve": [r["accuracy"] for r in rows],
+        # Single rounds move by 1-2 points: the mean of the last six is the steadier figure.
+        "tail": tail_mean(rows),
         # Training traffic both ways, SecAgg+'s own, and the statistics sites send back for BN
         # recalibration (its model travels with federated evaluation, which every run has).
         "per_round_site": sum(r.get("bytes_down", 0) + r.get("bytes_up", 0) +
@@ -124,6 +130,14 @@ def federated(path):
         "wall_partial": any("eval_s" not in r for r in rows), "recall": per_class(holdout),
         "support": support(holdout),
     }
+
+
+def tail_mean(rows, n=TAIL_ROUNDS):
+    """(accuracy, macro-F1) averaged over the last n rounds, or None for a shorter run."""
+    if len(rows) < n:
+        return None
+    tail = rows[-n:]
+    return (sum(r["accuracy"] for r in tail) / n, sum(r["macro_f1"] for r in tail) / n)
 
 
 def central_summary(path):
@@ -231,7 +245,8 @@ def section(task, folders, docs_dir):
     svg = f"accuracy-{task}.svg"
     plot(task, runs, os.path.join(docs_dir, svg))
     lines += [f"![accuracy per round, {task}]({svg})", ""]
-    head = ["run", "rounds", "final acc", "final macro-F1", "best acc (round)",
+    head = ["run", "rounds", "final acc", "final macro-F1",
+            f"mean of the last {TAIL_ROUNDS} rounds (acc / macro-F1)", "best acc (round)",
             "MiB per site-round (down+up)", "vs float", "wall"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     # Float FedAvg's bytes per round do not depend on the schedule: the older run serves the
@@ -246,14 +261,16 @@ def section(task, folders, docs_dir):
                 ratio = f"1/{f32['per_round_site'] / r['per_round_site']:.1f}"
         lines.append("| " + " | ".join([
             LABEL.get(name, name), str(r["rounds"]), f"{r['final_accuracy']:.4f}",
-            f"{r['final_macro_f1']:.4f}", f"{r['best_accuracy']:.4f} ({r['best_round']})",
+            f"{r['final_macro_f1']:.4f}",
+            f"{r['tail'][0]:.4f} / {r['tail'][1]:.4f}" if r.get("tail") else "",
+            f"{r['best_accuracy']:.4f} ({r['best_round']})",
             traffic, ratio,
             f"{r['wall_s'] / 60:.0f} min" + (" (training only)" if r.get("wall_partial") else "")])
             + " |")
     c, d = runs.get("central"), runs.get("default")
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "majority", "f32", "fresh", "f32fresh",
+        cols = [n for n in ("central", "central128", "default", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
                             "keepscale", "flipglorot", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
@@ -290,10 +307,18 @@ def section(task, folders, docs_dir):
         if worst[0] is not None:
             lines[-1] += f", worst class recall {-worst[0]:+.1f} points ({worst[1]}; goal: within 3)"
         lines[-1] += ": **met**." if ok else ": **not met**."
+        if d.get("tail"):
+            lines[-1] += (f" On the mean of the last {TAIL_ROUNDS} rounds: accuracy "
+                          f"{100 * (d['tail'][0] - c['final_accuracy']):+.1f} points, macro-F1 "
+                          f"{100 * (d['tail'][1] - c['final_macro_f1']):+.1f}.")
     if c and f32:
         lines.append(f"{LABEL[f32_name][0].upper() + LABEL[f32_name][1:]} vs centralized: accuracy "
                      f"{100 * (f32['final_accuracy'] - c['final_accuracy']):+.1f} points, macro-F1 "
-                     f"{100 * (f32['final_macro_f1'] - c['final_macro_f1']):+.1f}.")
+                     f"{100 * (f32['final_macro_f1'] - c['final_macro_f1']):+.1f}" +
+                     (f" (mean of the last {TAIL_ROUNDS} rounds: "
+                      f"{100 * (f32['tail'][0] - c['final_accuracy']):+.1f} and "
+                      f"{100 * (f32['tail'][1] - c['final_macro_f1']):+.1f})."
+                      if f32.get("tail") else "."))
     for name, r in runs.items():
         if r.get("note"):
             lines += ["", f"{LABEL.get(name, name)}: {r['note']}"]
