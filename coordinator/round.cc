@@ -137,8 +137,11 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
       val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
       val_samples += static_cast<double>(u->metrics.num_val);
     }
-    spdlog::info("round {}: update from {} ({} samples, {:.2f} MiB, train acc {:.3f})", round,
-                 site, u->num_samples, bytes / 1048576.0, u->metrics.train_accuracy);
+    // The weight is the hello's count; num_samples is what the site trained on this round.
+    spdlog::info("round {}: update from {} (weight {}, {} images trained, {:.2f} MiB, "
+                 "train acc {:.3f})",
+                 round, site, ctx.sites.Weight(site), u->num_samples, bytes / 1048576.0,
+                 u->metrics.train_accuracy);
     return Verdict::Answer();
   };
   const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
