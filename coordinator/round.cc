@@ -121,10 +121,11 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
     }
     Result<ModelState> state = DecodeUpdate(u->update.data, received);
     Status st = state.ok() ? CheckSameLayout(ctx.global, *state) : state.status();
+    // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
+    const uint64_t weight = ctx.sites.Weight(site);
     if (st.ok()) {
       state->meta = ctx.global.meta;
-      // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
-      st = agg->Add({site, ctx.sites.Weight(site), std::move(*state)});
+      st = agg->Add({site, weight, std::move(*state)});
     }
     if (!st.ok()) {
       spdlog::warn("rejected update from {}: {}", site, st.message());
@@ -137,10 +138,10 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
       val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
       val_samples += static_cast<double>(u->metrics.num_val);
     }
-    // The weight is the hello's count; num_samples is what the site trained on this round.
+    // num_samples is what the site trained on this round, not its weight.
     spdlog::info("round {}: update from {} (weight {}, {} images trained, {:.2f} MiB, "
                  "train acc {:.3f})",
-                 round, site, ctx.sites.Weight(site), u->num_samples, bytes / 1048576.0,
+                 round, site, weight, u->num_samples, bytes / 1048576.0,
                  u->metrics.train_accuracy);
     return Verdict::Answer();
   };

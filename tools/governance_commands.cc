@@ -43,11 +43,7 @@ Command AddPlanCommand(CLI::App& root) {
       ->capture_default_str();
   return {plan, [config, what]() {
             Result<CoordinatorConfig> c = LoadCoordinatorConfig(*config);
-            if (!c.ok()) {
-              std::cerr << "fedsmear plan show: " << c.status().message() << "\n";
-              return 2;
-            }
-            Result<TrainingPlan> made = MakeRunPlan(*c);
+            Result<TrainingPlan> made = c.ok() ? MakeRunPlan(*c) : c.status();
             if (!made.ok()) {
               std::cerr << "fedsmear plan show: " << made.status().message() << "\n";
               return 2;
