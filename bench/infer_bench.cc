@@ -1,5 +1,5 @@
 // infer_bench: images/s of the torch-free binary engine (infer/engine.h) against LibTorch's
-// float forward of the same BinaryDenseNet, measured paired in one process (issue 19).
+// float forward of the same BinaryDenseNet, measured paired in one process.
 //
 //   infer_bench [--arch bdn28,bdn45] [--size 64,96] [--batch 1,32] [--threads 1,2]
 //               [--seconds 4] [--isa auto|avx512|avx2|reference] [--json]

@@ -9,6 +9,7 @@
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/settings/settings_help.h"
 
 namespace {
 // The one process-wide flag a signal handler may touch; main() owns its meaning.
@@ -20,9 +21,11 @@ int main(int argc, char** argv) {
   CLI::App app{"fedsmear-client: trains the consortium's model on this site's private images"};
   std::string config_path;
   std::string log_level = "info";
-  app.add_option("--config", config_path, "site YAML (see configs/client.yaml)")
-      ->required()
+  app.add_option("--config", config_path, "site YAML (see configs/client.yaml); required")
       ->check(CLI::ExistingFile);
+  bool help_config = false;
+  app.add_flag("--help-config", help_config,
+               "print every configuration key with its type, default and range");
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
@@ -39,6 +42,14 @@ int main(int argc, char** argv) {
   approve->fallthrough();
   plan->require_subcommand(1);
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
+  if (help_config) {
+    std::cout << fedsmear::settings::SettingsHelp(fedsmear::ClientConfig{});
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "fedsmear-client: --config is required (see --help)\n";
+    return 2;
+  }
   auto config = fedsmear::LoadClientConfig(config_path);
   if (!config.ok()) {
     std::cerr << "fedsmear-client: " << config.status().message() << "\n";
@@ -50,7 +61,7 @@ int main(int argc, char** argv) {
     if (!st.ok()) std::cerr << "fedsmear-client: " << st.message() << "\n";
     return st.ok() ? 0 : 1;
   }
-  if (app.count("--log-level") == 0) log_level = config->log_level;
+  if (app.count("--log-level") == 0) log_level = fedsmear::settings::NameOf(config->log_level);
   if (insecure) config->insecure = true;
   if (auto st = fedsmear::InitLogging(log_level, config->site_id); !st.ok()) {
     std::cerr << "fedsmear-client: " << st.message() << "\n";

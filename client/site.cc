@@ -16,6 +16,7 @@
 #include "client/latent_store.h"
 #include "client/optimizer_store.h"
 #include "client/site_connection.h"
+#include "common/settings/settings_help.h"
 #include "client/site_impl.h"
 #include "client/site_metrics.h"
 #include "client/site_plan.h"
@@ -52,7 +53,7 @@ Result<std::unique_ptr<Site>> Site::Create(const ClientConfig& config) {
     return FailedPrecondition("site data at " + DataPath(config) + " has fewer than 2 images");
   }
   ASSIGN_OR_RETURN(site->split_, TrainValSplit(site->dataset_, config.data.val_fraction,
-                                               config.data.seed, config.data.split == "group"));
+                                               config.data.seed, config.data.split == SplitMode::kGroup));
   site->class_order_ = site->dataset_.class_names;
   std::string signing_public;
   if (!config.signing_key_file.empty()) {
@@ -155,14 +156,10 @@ Status Site::StartTraining(wire::TrainTask task, const std::string& run_id,
       task.train.logit_adjustment <= 0 ? ""
       : task.class_prior.empty()       ? ", logit adjustment toward balanced classes"
                                        : ", logit adjustment toward the pooled class prior";
-  if (task.train.local_steps > 0) {
-    spdlog::info("round {}: training at most {} step(s) within {} epoch(s) at lr {:.2e}{}",
-                 task.round, task.train.local_steps, task.train.local_epochs,
-                 task.train.learning_rate, target);
-  } else {
-    spdlog::info("round {}: training {} epoch(s) at lr {:.2e}{}", task.round,
-                 task.train.local_epochs, task.train.learning_rate, target);
-  }
+  TrainConfig base;
+  base.learning_rate = task.train.learning_rate;  // logged on its own
+  spdlog::info("round {}: training at lr {:.2e} ({}){}", task.round, task.train.learning_rate,
+               settings::SettingsThatDiffer(task.train, base, true), target);
   const bool secure = IsSecureTask(task);
   if (secure && !(impl_->secagg && impl_->secagg->task_id() == task.task_id)) {
     // Training without a session would end in a plain Update the coordinator must not see.

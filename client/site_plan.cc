@@ -199,9 +199,9 @@ Status SiteGovernance::BeforeSend(const wire::Body& body, const std::string& enc
   if (!audit_ || std::holds_alternative<wire::Heartbeat>(body)) return Status::Ok();
   if (plan_) {
     context.codec_up = plan_->doc["codec_up"].get<std::string>();
-    context.secure_required = plan_->doc["secure_aggregation"]["mode"] != "off";
+    context.secure_required = PlanSecureMode(*plan_) != SecureAggregation::kOff;
   }
-  // The site's own policy asks for secure updates whatever the plan says (issue 16).
+  // The site's own policy asks for secure updates whatever the plan says.
   if (config_.policy.require_secure_aggregation) context.secure_required = true;
   json fields = AuditMessageFields(body, encoded, context);
   if (fields["sha256"] == last_failed_sha_) return Status::Ok();  // a retry, already recorded

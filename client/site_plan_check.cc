@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "client/site_plan.h"
+#include "common/settings/settings_plan.h"
 
 namespace fedsmear {
 namespace {
@@ -37,70 +38,22 @@ std::string CheckModel(const json& plan, uint32_t round, const std::string& arch
 
 std::string CheckTrainSettings(const json& p, const TrainConfig& t,
                                const std::vector<double>& class_prior) {
-  if (t.optimizer != p["optimizer"].get<std::string>()) {
-    return "task uses optimizer " + t.optimizer + "; the plan says " +
-           p["optimizer"].get<std::string>();
-  }
+  // The learning rate moves with the schedule: the plan names its range (plan.cc).
+  if (!p.contains("lr_min") || !p.contains("lr_max")) return "the plan names no learning rate";
   const double lo = p["lr_min"].get<double>(), hi = p["lr_max"].get<double>();
   if (!(t.learning_rate >= lo * (1 - 1e-9) && t.learning_rate <= hi * (1 + 1e-9))) {
     return "learning rate " + Num(t.learning_rate) + " is outside the plan's [" + Num(lo) + ", " +
            Num(hi) + "]";
   }
-  if (static_cast<uint64_t>(t.local_epochs) > p["local_epochs"].get<uint64_t>()) {
-    return "task asks for " + std::to_string(t.local_epochs) + " local epochs; the plan allows " +
-           p["local_epochs"].dump();
-  }
-  // A plan that caps the steps of a round allows no more; a plan without a cap allows any.
-  if (p.contains("local_steps")) {
-    if (!p["local_steps"].is_number_unsigned()) return "the plan's train.local_steps is not a count";
-    const uint64_t cap = p["local_steps"].get<uint64_t>();
-    if (t.local_steps <= 0 || static_cast<uint64_t>(t.local_steps) > cap) {
-      return "task asks for " +
-             (t.local_steps <= 0 ? std::string("uncapped") : std::to_string(t.local_steps)) +
-             " local steps; the plan allows " + std::to_string(cap);
-    }
-  }
-  if (static_cast<uint64_t>(t.batch_size) != p["batch_size"].get<uint64_t>()) {
-    return "batch size " + std::to_string(t.batch_size) + " is not the plan's " +
-           p["batch_size"].dump();
-  }
-  const std::pair<const char*, double> numbers[] = {{"momentum", t.momentum},
-                                                    {"weight_decay", t.weight_decay},
-                                                    {"bn_momentum", t.bn_momentum},
-                                                    {"fedprox_mu", t.fedprox_mu},
-                                                    {"logit_adjustment", t.logit_adjustment}};
-  for (const auto& [key, value] : numbers) {
-    if (!p.contains(key) || !p[key].is_number() || !Same(value, p[key].get<double>())) {
-      return std::string("train.") + key + " " + Num(value) + " is not the plan's " +
-             (p.contains(key) ? p[key].dump() : "(absent)");
-    }
-  }
-  // Plans from before the pooled prior say nothing and meant a balanced one.
+  // Every other setting the task carries, by its description (common/train_config.h).
+  std::string why = settings::CheckAgainstPlan(t, p, "train.");
+  if (!why.empty()) return why;
+  // The prior travels as the task's class_prior; plans from before the pooled prior say nothing
+  // and meant a balanced one.
   const bool plan_pooled = p.contains("logit_adjustment_prior") &&
                            p["logit_adjustment_prior"] == json("pooled");
   if (!class_prior.empty() && !plan_pooled) {
     return "task sends a pooled class prior; the plan's logit adjustment is balanced";
-  }
-  // Plans that do not name it meant a fresh optimizer every round.
-  const std::string plan_state =
-      p.contains("optimizer_state") && p["optimizer_state"].is_string()
-          ? p["optimizer_state"].get<std::string>()
-          : std::string("fresh");
-  if (t.optimizer_state != plan_state) {
-    return "task keeps optimizer state '" + t.optimizer_state + "'; the plan says '" + plan_state +
-           "'";
-  }
-  if (!p.contains("class_weights") || p["class_weights"] != json(t.class_weights)) {
-    return "train.class_weights differs from the plan";
-  }
-  const AugmentConfig& a = t.augment;
-  const json augment = {{"hflip", a.hflip},           {"vflip", a.vflip},
-                        {"rot90", a.rot90},           {"rotate_deg", a.rotate_deg},
-                        {"zoom", a.zoom},             {"translate", a.translate},
-                        {"brightness", a.brightness}, {"contrast", a.contrast},
-                        {"hue", a.hue},               {"cutmix", a.cutmix}};
-  if (!p.contains("augment") || p["augment"] != augment) {
-    return "augmentation differs from the plan";
   }
   return "";
 }
@@ -122,7 +75,7 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
            p["codec_up"].get<std::string>();
   }
   if (p.contains("latent_start") &&
-      task.latent_start != p["latent_start"].get<std::string>()) {
+      settings::NameOf(task.latent_start) != p["latent_start"].get<std::string>()) {
     return "task's latent_start differs from the plan";
   }
   if (p.contains("latent_epsilon") &&
@@ -134,17 +87,19 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
     const std::string plan_flip = p.contains("latent_flip") && p["latent_flip"].is_string()
                                       ? p["latent_flip"].get<std::string>()
                                       : std::string("epsilon");
-    if (task.latent_flip != plan_flip) {
-      return "task's latent_flip '" + task.latent_flip + "' is not the plan's '" + plan_flip +
+    if (settings::NameOf(task.latent_flip) != plan_flip) {
+      return "task's latent_flip '" + std::string(settings::NameOf(task.latent_flip)) +
+             "' is not the plan's '" + plan_flip +
              "'";
     }
   }
   const bool secure = task.secure_aggregation;
-  const std::string mode = p["secure_aggregation"]["mode"].get<std::string>();
-  if (mode != "off" && !secure) {
+  const SecureAggregation plan_mode = PlanSecureMode(plan);
+  const std::string mode = settings::NameOf(plan_mode);
+  if (plan_mode != SecureAggregation::kOff && !secure) {
     return "task asks for a plain update, but the plan requires secure aggregation (" + mode + ")";
   }
-  if (mode == "off" && secure) {
+  if (plan_mode == SecureAggregation::kOff && secure) {
     return "task asks for secure aggregation, which the plan does not use";
   }
   return CheckTrainSettings(p["train"], task.train, task.class_prior);
@@ -153,7 +108,7 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
 std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask& task) {
   // Under secure aggregation a site's statistics would reach the coordinator in the clear: never,
   // whatever else the plan says.
-  const bool secure = plan.doc["secure_aggregation"]["mode"].get<std::string>() != "off";
+  const bool secure = PlanSecureMode(plan) != SecureAggregation::kOff;
   if (secure && task.bn_calibration_images > 0) {
     return "task asks for batch-norm statistics, which would leave the site unmasked in a "
            "secure-aggregation plan";
@@ -172,7 +127,9 @@ std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask
 
 std::string CheckSecAggSetup(const TrainingPlan& plan, const wire::SecAggSetup& setup) {
   const json& s = plan.doc["secure_aggregation"];
-  if (s["mode"] == "off") return "secure aggregation setup, but the plan does not use it";
+  if (PlanSecureMode(plan) == SecureAggregation::kOff) {
+    return "secure aggregation setup, but the plan does not use it";
+  }
   if (setup.round > plan.doc["rounds"].get<uint64_t>()) return "round beyond the plan's rounds";
   auto fixed = [&](const char* key, double value) {
     return !s.contains(key) || !s[key].is_number() || Same(value, s[key].get<double>());

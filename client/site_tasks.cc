@@ -35,7 +35,7 @@ Result<std::string> Site::PrepareTask(const std::vector<std::string>& class_name
     const std::string path = config_.data.manifest.empty() ? config_.data.root : config_.data.manifest;
     ASSIGN_OR_RETURN(dataset_, OpenDataset(path, class_names, scan));
     ASSIGN_OR_RETURN(split_, TrainValSplit(dataset_, config_.data.val_fraction, config_.data.seed,
-                                           config_.data.split == "group"));
+                                           config_.data.split == SplitMode::kGroup));
     class_order_ = class_names;
     spdlog::info("labels mapped onto the model's {} classes", class_names.size());
   }
@@ -69,8 +69,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
     // Signs only: keep this site's own latent magnitudes where the sign agrees (see
     // models/latent_reinit.h); a weight without state starts at the task's latent_start.
     const double eps = task.latent_epsilon;  // validated > 0 by wire::Decode
-    ASSIGN_OR_RETURN(FreshLatent fresh, ParseFreshLatent(task.latent_start));
-    ASSIGN_OR_RETURN(FreshLatent flip, ParseFreshLatent(task.latent_flip));
+    const FreshLatent fresh = task.latent_start, flip = task.latent_flip;
     if (!CheckSameLayout(global, latent_).ok()) latent_ = ModelState{};
     const LatentReinitCounts c =
         ReinitLatentFromSigns(global, &latent_, static_cast<float>(eps), fresh, flip);
@@ -78,7 +77,8 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
     if (all > 0 && c.fresh < all) {
       spdlog::info("round {}: the federation's signs flipped {:.2f}% of this site's binary "
                    "weights (latent_flip {})",
-                   task.round, 100.0 * static_cast<double>(c.flipped) / all, task.latent_flip);
+                   task.round, 100.0 * static_cast<double>(c.flipped) / all,
+                   settings::NameOf(task.latent_flip));
     }
     start = latent_;
     start.meta = global.meta;
@@ -92,7 +92,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   o.seed = std::hash<std::string>()(config_.site_id) * 31 + task.round;
   o.proximal_anchor = task.train.fedprox_mu > 0 ? &global : nullptr;
   o.class_prior = task.class_prior;  // validated by wire::Decode: empty or num_classes shares
-  if (task.train.optimizer_state != "fresh") {
+  if (task.train.optimizer_state != OptimizerStateMode::kFresh) {
     if (!optimizer_state_) optimizer_state_ = std::make_unique<OptimizerState>();
     o.optimizer_state = optimizer_state_.get();
   } else {

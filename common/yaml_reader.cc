@@ -26,6 +26,16 @@ bool YamlReader::Has(const std::string& key) const {
   return map.IsMap() && map[key].IsDefined() && !map[key].IsNull();
 }
 
+std::vector<std::string> YamlReader::Keys() const {
+  std::vector<std::string> keys;
+  const YAML::Node& map = node_;
+  if (!map.IsMap()) return keys;
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar()) keys.push_back(kv.first.Scalar());
+  }
+  return keys;
+}
+
 std::optional<YAML::Node> YamlReader::Find(const std::string& key) {
   seen_.insert(key);
   if (!Has(key)) return std::nullopt;

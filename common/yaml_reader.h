@@ -44,6 +44,8 @@ class YamlReader {
   void ReadEnum(const std::string& key, const std::vector<std::string>& allowed, std::string* out);
 
   bool Has(const std::string& key) const;
+  // The mapping's keys, in document order (empty when it is not a mapping).
+  std::vector<std::string> Keys() const;
   // A nested mapping; an absent key yields an empty one. Call Finish() on it as well.
   YamlReader Child(const std::string& key);
   // Items of a sequence of mappings (e.g. a list of held-out sets).

@@ -51,7 +51,7 @@ void Coordinator::Impl::AuditMessage(const char* kind, const std::string& site,
   if (!audit || std::holds_alternative<wire::Heartbeat>(body)) return;
   AuditContext context;
   context.codec_up = config.codec_up;
-  context.secure_required = config.secure_aggregation != "off";
+  context.secure_required = config.secure_aggregation != SecureAggregation::kOff;
   json fields = AuditMessageFields(body, encoded, context);
   fields["site"] = site;
   AuditEvent(kind, std::move(fields));

@@ -49,11 +49,12 @@ Status FedAdam::LoadState(const std::string& bytes) {
 StrategyEntry FedAdamEntry() {
   return {"fedadam",
           "server-side Adam on the mean delta, learning rate server_lr (Reddi et al. 2021)",
-          {},
-          [](const CoordinatorConfig& c, const StrategyParams&)
+          {{"server_lr", 0.01, 1e-6, 10, "the server optimizer's learning rate",
+            /*top_level_alias=*/true}},
+          [](const CoordinatorConfig& c, const StrategyParams& params)
               -> Result<std::unique_ptr<Strategy>> {
             FedAdamParams p;
-            p.lr = c.server_lr;
+            ASSIGN_OR_RETURN(p.lr, params.Get("server_lr"));
             return NewStrategy<FedAdam>(c.fraction, c.min_sites, p, c.aggregation_threads);
           }};
 }

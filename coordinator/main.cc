@@ -9,6 +9,7 @@
 
 #include "common/cli.h"
 #include "common/config.h"
+#include "common/settings/settings_help.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "coordinator/server.h"
@@ -48,11 +49,18 @@ int main(int argc, char** argv) {
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
+  bool help_config = false;
+  app.add_flag("--help-config", help_config,
+               "print every configuration key with its type, default, range and plan rule");
   app.footer("Strategies (strategy and strategy_params in the config):\n" +
              fedsmear::StrategyHelp() + "Codecs:\n  codec_down: " +
              fedsmear::DownlinkCodecList() + "\n  codec_up: " + fedsmear::UplinkCodecList() +
              "\n");
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
+  if (help_config) {
+    std::cout << fedsmear::settings::SettingsHelp(fedsmear::CoordinatorConfig{});
+    return 0;
+  }
   if (config_path.empty() && resume_dir.empty()) {
     std::cerr << "fedsmear-coordinator: --config or --resume is required (see --help)\n";
     return 2;
@@ -66,7 +74,7 @@ int main(int argc, char** argv) {
   if (!resume_dir.empty()) config->run_dir = resume_dir;
   const bool resume = !resume_dir.empty() || (resume_if_present && HasCheckpoint(config->run_dir));
   if (insecure) config->insecure = true;
-  if (app.count("--log-level") == 0) log_level = config->log_level;
+  if (app.count("--log-level") == 0) log_level = fedsmear::settings::NameOf(config->log_level);
   if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
     std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
     return 2;

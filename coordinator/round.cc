@@ -63,7 +63,7 @@ Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelS
   task.latent_flip = config.latent_flip;
   task.train = config.train;
   task.train.learning_rate = ctx.lr;
-  if (config.train.logit_adjustment > 0 && config.train.logit_adjustment_prior == "pooled") {
+  if (config.train.logit_adjustment > 0 && config.train.logit_adjustment_prior == LogitPrior::kPooled) {
     task.class_prior = PooledClassPrior(ctx.sites.Live(), ctx.global.meta.class_names);
   }
   // Updates are decoded against what the sites received (q8_delta encodes differences to it).
@@ -121,7 +121,7 @@ Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::at
     }
     Result<ModelState> state = DecodeUpdate(u->update.data, received);
     Status st = state.ok() ? CheckSameLayout(ctx.global, *state) : state.status();
-    // Weighted by the hello's (capped) count, not by what the update claims (issue 16).
+    // Weighted by the hello's (capped) count, not by what the update claims.
     const uint64_t weight = ctx.sites.Weight(site);
     if (st.ok()) {
       state->meta = ctx.global.meta;
@@ -169,7 +169,7 @@ Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
   if (c.federated_evaluation) ids = ctx.strategy.ConfigureEvaluate(round, live);
   const std::set<std::string> evaluators(ids.begin(), ids.end());
   // Recalibration asks every live site with training images (the statistics are of their union).
-  const bool calibrate = c.bn_recalibration_images > 0 && c.secure_aggregation == "off";
+  const bool calibrate = c.bn_recalibration_images > 0 && c.secure_aggregation == SecureAggregation::kOff;
   if (calibrate) {
     for (const SiteInfo& s : live) {
       if (s.num_train > 0 && !evaluators.count(s.site_id)) ids.push_back(s.site_id);

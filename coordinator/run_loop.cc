@@ -43,7 +43,7 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
     const ModelState before =
         global.NumValues(TensorKind::kBinary) > 0 ? global : ModelState{};
     RoundContext ctx = ContextFor(round);
-    Result<RoundOutcome> outcome = c.secure_aggregation == "secagg+"
+    Result<RoundOutcome> outcome = c.secure_aggregation == SecureAggregation::kSecAggPlus
                                        ? SecureTrainRound(ctx, secagg, round, stop)
                                        : PlainTrainRound(ctx, round, stop);
     if (!outcome.ok()) return outcome.status();

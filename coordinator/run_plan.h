@@ -19,7 +19,10 @@ namespace fedsmear {
 // CheckRegisteredChoices returns (InvalidArgument naming the key).
 Result<CoordinatorConfig> WithRegisteredDefaults(CoordinatorConfig config);
 
-// MakePlan(WithRegisteredDefaults(config)).
+// What the registries know that decides plan membership (e.g. whether codec_down sends signs).
+PlanFacts RegisteredPlanFacts(const CoordinatorConfig& config);
+
+// MakePlan(WithRegisteredDefaults(config), RegisteredPlanFacts(...)).
 Result<TrainingPlan> MakeRunPlan(const CoordinatorConfig& config);
 
 }  // namespace fedsmear

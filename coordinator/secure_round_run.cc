@@ -409,7 +409,7 @@ Result<RoundOutcome> SecureRound::Run() {
   NextStage(Stage::kUnmask);
 
   for (uint32_t id : std::set<uint32_t>(waiting_)) {
-    // Each site gets its share group's part: sites refuse ids outside it (issue 16).
+    // Each site gets its share group's part: sites refuse ids outside it.
     Send(id, UnmaskRequestToWire(server_->RequestFor(id), setup_.round, task_id_),
          &out_.bytes_secagg);
   }

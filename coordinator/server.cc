@@ -37,7 +37,7 @@ bool IsLocalEndpoint(const std::string& endpoint) {
 
 Status CheckInsecureUse(const CoordinatorConfig& config) {
   if (!config.insecure || config.force_insecure) return Status::Ok();
-  if (config.secure_aggregation == "secagg+") {
+  if (config.secure_aggregation == SecureAggregation::kSecAggPlus) {
     return InvalidArgument(
         "insecure: true with secure_aggregation secagg+ exposes every stage to the network "
         "(set force_insecure only for tests)");
@@ -103,7 +103,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     // A fresh run starts a fresh metrics file.
     RETURN_IF_ERROR(impl->log.StartFresh());
   }
-  if (config.secure_aggregation == "secagg+") {
+  if (config.secure_aggregation == SecureAggregation::kSecAggPlus) {
     ASSIGN_OR_RETURN(impl->secagg.sign_keys, LoadSigningKeys(config));
   }
   RETURN_IF_ERROR(impl->OpenAudit());

@@ -12,7 +12,7 @@ Status Coordinator::Impl::StartStatus(bool restored) {
   info.strategy = strategy->name();
   info.codec_down = config.codec_down;
   info.codec_up = config.codec_up;
-  info.secure_aggregation = config.secure_aggregation != "off";
+  info.secure_aggregation = config.secure_aggregation != SecureAggregation::kOff;
   info.rounds_planned = config.rounds;
   info.min_sites = config.min_sites;
   info.heartbeat_s = config.heartbeat_s;

@@ -95,7 +95,7 @@ void SiteRegistry::OnHello(const Incoming& in, const wire::Message& msg,
   // (A hello again on this same connection never gets here: Pump() ignores it.)
   spdlog::info("site {} {} ({} train / {} val images)", id, known ? "reconnected" : "joined",
                hello.num_train, hello.num_val);
-  // A site that vanished or does not read its socket is dropped, never the run (issue 16).
+  // A site that vanished or does not read its socket is dropped, never the run.
   wire::Message welcome{wire::kProtocolVersion, options_.run_id, w};
   Status sent = transport_.Send(in.peer_id, wire::Encode(welcome), milliseconds(1000));
   if (!sent.ok()) {

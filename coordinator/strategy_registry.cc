@@ -75,13 +75,30 @@ Result<StrategyParams> ResolveStrategyParams(const StrategyEntry& entry,
   return StrategyParams(std::move(values));
 }
 
+Result<std::map<std::string, double>> GivenStrategyParams(const StrategyEntry& entry,
+                                                          const CoordinatorConfig& config) {
+  std::map<std::string, double> given = config.strategy_params;
+  for (const auto& [key, value] : config.legacy_strategy_keys) {
+    for (const ParamSpec& p : entry.params) {
+      if (p.key != key || !p.top_level_alias) continue;
+      if (given.count(key)) {
+        return InvalidArgument(key + " is given twice: at the top level and as strategy_params." +
+                               key + " (keep the second)");
+      }
+      given[key] = value;
+    }
+  }
+  return given;
+}
+
 Status CheckStrategyConfig(const CoordinatorConfig& config) {
   const StrategyEntry* entry = FindStrategy(config.strategy);
   if (!entry) {
     return InvalidArgument("strategy: '" + config.strategy + "' is not one of " +
                            StrategyNameList());
   }
-  return ResolveStrategyParams(*entry, config.strategy_params).status();
+  ASSIGN_OR_RETURN(auto given, GivenStrategyParams(*entry, config));
+  return ResolveStrategyParams(*entry, given).status();
 }
 
 Status CheckRegisteredChoices(const CoordinatorConfig& config) {
@@ -114,7 +131,8 @@ std::string UplinkCodecList() {
 Result<std::unique_ptr<Strategy>> MakeStrategy(const CoordinatorConfig& config) {
   RETURN_IF_ERROR(CheckStrategyConfig(config));
   const StrategyEntry& entry = *FindStrategy(config.strategy);
-  ASSIGN_OR_RETURN(StrategyParams params, ResolveStrategyParams(entry, config.strategy_params));
+  ASSIGN_OR_RETURN(auto given, GivenStrategyParams(entry, config));
+  ASSIGN_OR_RETURN(StrategyParams params, ResolveStrategyParams(entry, given));
   return entry.make(config, params);
 }
 

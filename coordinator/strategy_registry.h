@@ -4,8 +4,10 @@
 // the contract tests loop over it. Adding a strategy is one file (its class, parameters and
 // entry function) plus its line in strategy_registry.cc, and its tests.
 //
-// Flat keys that predate the registry stay where they were: fedadam reads server_lr,
-// fedvote vote_momentum and fedprox train.fedprox_mu (common/config.h).
+// Every parameter a strategy reads lives under strategy_params and enters the training plan
+// (coordinator/run_plan.h). Two that predate the registry may still be given as top-level keys
+// (server_lr of fedadam, vote_momentum of fedvote: ParamSpec::top_level_alias). FedProx's mu is
+// a site's training setting (train.fedprox_mu), sent with every task.
 // Thread-safety: the registry is immutable after its first use; all functions are reentrant.
 // Ownership: entries are values; MakeStrategy returns an owned strategy.
 #pragma once
@@ -30,6 +32,9 @@ struct ParamSpec {
   double default_value = 0;
   double min = 0, max = 0;  // inclusive
   std::string help;
+  // Also read from the config's top level (CoordinatorConfig::legacy_strategy_keys), as
+  // configs written before strategy_params gave it.
+  bool top_level_alias = false;
 };
 
 // A strategy's parameters with defaults filled in and ranges checked.
@@ -68,6 +73,11 @@ const StrategyEntry* FindStrategy(std::string_view name);
 std::string StrategyNameList();
 // The registry's description of every strategy and its parameters (--help, docs).
 std::string StrategyHelp();
+
+// The parameters a config gives its strategy: strategy_params, plus the top-level aliases the
+// entry declares (InvalidArgument when both name one).
+Result<std::map<std::string, double>> GivenStrategyParams(const StrategyEntry& entry,
+                                                          const CoordinatorConfig& config);
 
 // `given` checked against entry.params (unknown keys and out-of-range values are
 // InvalidArgument naming strategy_params.<key>), defaults filled in.

@@ -162,12 +162,15 @@ StrategyEntry FedVoteEntry() {
           {{"flip_share", kDefaultFlipShare, 0.05, 0.95,
             "a global sign flips when more than this sample-weighted share of the sites votes "
             "against it: 0.5 majority, lower (the default) lets a minority's change through, "
-            "higher needs a supermajority (coordinator/vote.h)"}},
+            "higher needs a supermajority (coordinator/vote.h)"},
+           {"vote_momentum", 0.0, 0, 0.99,
+            "server momentum on the vote shares (0 = none, coordinator/vote.h)",
+            /*top_level_alias=*/true}},
           [](const CoordinatorConfig& c, const StrategyParams& p)
               -> Result<std::unique_ptr<Strategy>> {
             ASSIGN_OR_RETURN(double flip_share, p.Get("flip_share"));
-            return NewStrategy<SignVoteStrategy>(c.fraction, c.min_sites, c.vote_momentum,
-                                                 flip_share);
+            ASSIGN_OR_RETURN(double momentum, p.Get("vote_momentum"));
+            return NewStrategy<SignVoteStrategy>(c.fraction, c.min_sites, momentum, flip_share);
           }};
 }
 

@@ -96,7 +96,7 @@ cv::Mat ResizeForModel(const cv::Mat& rgb, int size, const PreprocessConfig& pre
     src = rgb(cv::Rect((rgb.cols - cw) / 2, (rgb.rows - ch) / 2, cw, ch));
   }
   cv::Mat out;
-  if (pre.resize == "stretch" || src.cols == src.rows) {
+  if (pre.resize == ResizeMode::kStretch || src.cols == src.rows) {
     int interp = (src.cols > size || src.rows > size) ? cv::INTER_AREA : cv::INTER_LINEAR;
     cv::resize(src, out, cv::Size(size, size), 0, 0, interp);
     return out;

@@ -6,8 +6,7 @@
 namespace fedsmear {
 
 Result<FreshLatent> ParseFreshLatent(const std::string& name) {
-  if (name == "epsilon") return FreshLatent::kEpsilon;
-  if (name == "glorot") return FreshLatent::kGlorot;
+  if (auto parsed = settings::ParseEnum<FreshLatent>(name)) return *parsed;
   return InvalidArgument("latent_start '" + name + "' is not one of epsilon | glorot");
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/train_config.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
@@ -18,9 +19,8 @@ namespace fedsmear {
 //   kGlorot   +-GlorotMeanMagnitude(shape): what a freshly initialised weight of that layer
 //             holds on average, as if the site had just initialised its model (Glorot normal,
 //             models/densenet.cc) and taken the federation's signs.
-enum class FreshLatent : uint8_t { kEpsilon, kGlorot };
 
-// "epsilon" | "glorot": the coordinator's latent_start (default glorot since 2026-11-27, see
+// "epsilon" | "glorot": the coordinator's latent_start (default glorot, see
 // docs/benchmarks.md) and latent_flip, sent with every task.
 Result<FreshLatent> ParseFreshLatent(const std::string& name);
 

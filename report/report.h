@@ -1,5 +1,5 @@
 // The run report: turns RUN_DIR/metrics.jsonl (one JSON object per round, written by
-// Coordinator::Impl::AfterRound) into
+// the coordinator's run log, coordinator/run_log.h) into
 //   RUN_DIR/report.html  one self-contained page (inline CSS and SVG, no scripts, no external
 //                        URLs): run facts, accuracy / macro-F1 / federated accuracy per round,
 //                        bytes per round, site participation, final confusion matrices and

@@ -1,4 +1,4 @@
-// Round parameters that no single party chooses (issue 16, docs/security.md).
+// Round parameters that no single party chooses (docs/security.md).
 //
 // What: DeriveGraphSeed fixes the SecAgg+ neighbour graph only after every site's fresh,
 // signed round keys are known: the seed is HKDF-SHA256 over the coordinator's public seed and,

@@ -97,7 +97,7 @@ Result<std::vector<EncryptedShares>> Site::ShareKeys(
   }
   if (all.size() != config_.num_sites) {
     // A partial view would let the coordinator give this site a smaller share group than its
-    // peers see, and later collect both secrets that matter for it (issue 16).
+    // peers see, and later collect both secrets that matter for it.
     for (uint32_t i = 1; i <= config_.num_sites; ++i) {
       if (!all.count(i)) {
         return PermissionDenied("secagg: the key relay omits site " + std::to_string(i) +
@@ -177,7 +177,7 @@ Result<MaskedInput> Site::MaskInput(const std::vector<EncryptedShares>& received
     held[msg.from] = Held{std::move(dec.b_share), std::move(dec.s_share)};
   }
   // Every peer this site shared with must share back: a relay that silently omits some makes
-  // this site mask with fewer peers than the others believe (the attack of issue 16).
+  // this site mask with fewer peers than the others believe (docs/security.md).
   for (const auto& [peer, keys] : st.peers) {
     if (!held.count(peer)) {
       return PermissionDenied("secagg: the share relay omits site " + std::to_string(peer) +

@@ -214,29 +214,14 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   c.heartbeat_s = 2;
   c.seed = o.seed;
   c.holdout = {{"holdout", holdout}};
-  if (o.local_epochs > 0) c.train.local_epochs = o.local_epochs;
-  if (o.local_steps >= 0) c.train.local_steps = o.local_steps;
-  if (o.learning_rate > 0) c.train.learning_rate = o.learning_rate;
-  if (o.logit_adjustment >= 0) c.train.logit_adjustment = o.logit_adjustment;
-  if (!o.logit_adjustment_prior.empty()) c.train.logit_adjustment_prior = o.logit_adjustment_prior;
-  if (!o.optimizer_state.empty()) c.train.optimizer_state = o.optimizer_state;
-  if (o.vote_momentum >= 0) c.vote_momentum = o.vote_momentum;
-  if (o.bn_recalibration_images >= 0) c.bn_recalibration_images = o.bn_recalibration_images;
-  if (!o.codec_down.empty()) c.codec_down = o.codec_down;
-  if (!o.codec_up.empty()) c.codec_up = o.codec_up;
-  if (!o.strategy.empty()) c.strategy = o.strategy;
-  for (const auto& [key, value] : o.strategy_params) c.strategy_params[key] = value;
-  if (!o.latent_start.empty()) c.latent_start = o.latent_start;
-  if (!o.latent_flip.empty()) c.latent_flip = o.latent_flip;
-  if (o.round_deadline_s > 0) c.round_deadline_s = o.round_deadline_s;
-  if (!o.secure_aggregation.empty()) c.secure_aggregation = o.secure_aggregation;
-  if (c.secure_aggregation != "off" && o.insecure) {
+  for (const auto& [key, value] : o.settings) RETURN_IF_ERROR(ApplySetting(&c, key, value));
+  if (c.secure_aggregation != SecureAggregation::kOff && o.insecure) {
     return InvalidArgument("secure aggregation needs the CurveZMQ allowlist with the sites' "
                            "signing keys: drop --insecure");
   }
   std::printf("strategy %s, codec_down %s, codec_up %s, secure_aggregation %s, %d rounds\n",
               c.strategy.c_str(), c.codec_down.c_str(), c.codec_up.c_str(),
-              c.secure_aggregation.c_str(), c.rounds);
+              settings::NameOf(c.secure_aggregation), c.rounds);
   plan.coordinator_config = (run / "coordinator.yaml").string();
   RETURN_IF_ERROR(WriteFileAtomic(plan.coordinator_config, ToYaml(c)));
   // Read back through the strict loader: what we wrote must be what the daemons will accept.

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -43,23 +44,9 @@ struct SimOptions {
   int port = 0;                  // 0: pick a free port
   int seed = 1;
   int threads_per_site = 0;      // 0: share the machine's cores
-  // Overrides of the base config's training settings (negative/empty = keep).
-  int local_epochs = -1;
-  int local_steps = -1;          // train.local_steps (0 = full epochs)
-  double learning_rate = -1;
-  double logit_adjustment = -1;
-  std::string logit_adjustment_prior;  // pooled | balanced
-  std::string optimizer_state;   // train.optimizer_state: fresh | keep | keep_scale
-  double vote_momentum = -1;     // vote_momentum (fedvote)
-  int bn_recalibration_images = -1;
-  std::string codec_down;
-  std::string codec_up;
-  std::string strategy;
-  std::map<std::string, double> strategy_params;  // set over the base config's, key by key
-  std::string latent_start;  // sign1 downlinks: epsilon | glorot
-  std::string latent_flip;   // sign1 downlinks: epsilon | glorot
-  double round_deadline_s = -1;
-  std::string secure_aggregation;  // off | secagg+ (each site gets an Ed25519 signing key)
+  // Settings over the base config, in order: (dotted key, YAML value), e.g.
+  // ("train.batch_size", "16"); any key of the coordinator config (ApplySetting).
+  std::vector<std::pair<std::string, std::string>> settings;
   std::string faults;            // fault schedule YAML (tools/faults.h); copied into RUN_DIR
   int unapproved_sites = 0;      // the last N sites do not approve the plan up front (they
                                  // refuse tasks until `fedsmear-client plan approve`)

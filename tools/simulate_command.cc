@@ -122,66 +122,66 @@ Command AddSimulateCommand(CLI::App& root) {
   app->add_flag("--insecure", o.insecure, "plain TCP instead of CurveZMQ");
   app->add_option("--seed", o.seed, "seed")->capture_default_str();
   app->add_option("--threads-per-site", o.threads_per_site, "torch threads per site (0: share)");
-  app->add_option("--local-epochs", o.local_epochs, "override train.local_epochs");
-  app->add_option("--local-steps", o.local_steps,
-                  "override train.local_steps (optimizer steps per round; 0 = full epochs)")
-      ->check(CLI::Range(0, 10000000));
-  app->add_option("--lr", o.learning_rate, "override train.learning_rate");
-  app->add_option("--logit-adjustment", o.logit_adjustment,
-                  "override train.logit_adjustment (tau; 0 = plain cross-entropy)")
-      ->check(CLI::Range(0.0, 4.0));
-  app->add_option("--logit-adjustment-prior", o.logit_adjustment_prior,
-                  "override train.logit_adjustment_prior (pooled | balanced)")
-      ->check(CLI::IsMember({"pooled", "balanced"}));
-  app->add_option("--optimizer-state", o.optimizer_state,
-                  "override train.optimizer_state (what a site's optimizer keeps between its "
-                  "rounds: fresh | keep | keep_scale)")
-      ->check(CLI::IsMember({"fresh", "keep", "keep_scale"}));
-  app->add_option("--vote-momentum", o.vote_momentum, "override vote_momentum (fedvote)")
-      ->check(CLI::Range(0.0, 0.99));
-  app->add_option("--bn-recalibration", o.bn_recalibration_images,
-                  "override bn_recalibration_images (0 = off)")
-      ->check(CLI::Range(0, 1000000));
-  app->add_option("--codec-down", o.codec_down,
-                  "override codec_down (" + DownlinkCodecList() + ")");
-  app->add_option("--codec-up", o.codec_up, "override codec_up (" + UplinkCodecList() + ")");
-  app->add_option("--latent-start", o.latent_start,
-                  "override latent_start (sign1 downlinks: epsilon | glorot)")
-      ->check(CLI::IsMember({"epsilon", "glorot"}));
-  app->add_option("--latent-flip", o.latent_flip,
-                  "override latent_flip (sign1 downlinks: epsilon | glorot)")
-      ->check(CLI::IsMember({"epsilon", "glorot"}));
-  app->add_option("--strategy", o.strategy,
-                  "override strategy (" + StrategyNameList() +
-                      "; parameters: fedsmear-coordinator --help)")
-      ->check([](const std::string& name) {
-        return FindStrategy(name) ? std::string() : "not one of " + StrategyNameList();
-      });
+  app->add_option_function<std::vector<std::string>>(
+         "--set",
+         [&o](const std::vector<std::string>& items) {
+           for (const std::string& item : items) {
+             const size_t eq = item.find('=');
+             if (eq == std::string::npos || eq == 0) {
+               throw CLI::ValidationError("--set", "expected KEY=VALUE, got '" + item + "'");
+             }
+             o.settings.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+           }
+         },
+         "set any coordinator setting over the base config (repeatable), e.g. "
+         "train.batch_size=16 or strategy_params.flip_share=0.3; "
+         "`fedsmear-coordinator --help-config` lists every key")
+      ->type_name("KEY=VALUE");
+  // Shorthands for the settings researchers change most; each is `--set KEY=VALUE`.
+  struct Shorthand {
+    const char* flag;
+    const char* key;
+  };
+  static constexpr Shorthand kShorthands[] = {
+      {"--local-epochs", "train.local_epochs"},
+      {"--local-steps", "train.local_steps"},
+      {"--lr", "train.learning_rate"},
+      {"--logit-adjustment", "train.logit_adjustment"},
+      {"--logit-adjustment-prior", "train.logit_adjustment_prior"},
+      {"--optimizer-state", "train.optimizer_state"},
+      {"--vote-momentum", "strategy_params.vote_momentum"},
+      {"--bn-recalibration", "bn_recalibration_images"},
+      {"--codec-down", "codec_down"},
+      {"--codec-up", "codec_up"},
+      {"--strategy", "strategy"},
+      {"--latent-start", "latent_start"},
+      {"--latent-flip", "latent_flip"},
+      {"--deadline", "round_deadline_s"},
+      {"--secure-aggregation", "secure_aggregation"},
+  };
+  for (const Shorthand& s : kShorthands) {
+    const std::string key = s.key;
+    app->add_option_function<std::string>(
+           s.flag, [&o, key](const std::string& value) { o.settings.emplace_back(key, value); },
+           "--set " + key + "=VALUE")
+        ->type_name("VALUE");
+  }
   app->add_option_function<std::vector<std::string>>(
          "--strategy-param",
          [&o](const std::vector<std::string>& items) {
            for (const std::string& item : items) {
              const size_t eq = item.find('=');
-             double value = 0;
-             const char* end = item.data() + item.size();
-             bool parsed = eq != std::string::npos && eq > 0;
-             if (parsed) {
-               const auto [stop, error] = std::from_chars(item.data() + eq + 1, end, value);
-               parsed = error == std::errc() && stop == end;
-             }
-             if (!parsed) {
+             if (eq == std::string::npos || eq == 0) {
                throw CLI::ValidationError("--strategy-param",
                                           "expected KEY=NUMBER, got '" + item + "'");
              }
-             o.strategy_params[item.substr(0, eq)] = value;
+             o.settings.emplace_back("strategy_params." + item.substr(0, eq),
+                                     item.substr(eq + 1));
            }
          },
-         "set strategy_params.KEY (repeatable; fedsmear-coordinator --help lists each "
+         "--set strategy_params.KEY=VALUE (repeatable; fedsmear-coordinator --help lists each "
          "strategy's keys), e.g. flip_share=0.3")
       ->type_name("KEY=VALUE");
-  app->add_option("--secure-aggregation", o.secure_aggregation,
-                  "override secure_aggregation (off | secagg+)");
-  app->add_option("--deadline", o.round_deadline_s, "override round_deadline_s");
   app->add_option("--unapproved-sites", o.unapproved_sites,
                   "the last N sites leave the training plan unapproved (rehearse approval)")
       ->check(CLI::NonNegativeNumber);

@@ -71,7 +71,7 @@ Status RunInProcess(const SimPlan& plan, const InProcessOptions& options,
                     const std::atomic<bool>& stop) {
   const auto started = Clock::now();
   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig(plan.coordinator_config));
-  const bool secure = c.secure_aggregation == "secagg+";
+  const bool secure = c.secure_aggregation == SecureAggregation::kSecAggPlus;
   // One process, many parties: audit entries are not synced one by one (see audit_sync in
   // configs/), and the sites share their SecAgg+ signature checks (secagg/verify_memo.h).
   c.audit_sync = false;

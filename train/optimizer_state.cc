@@ -23,11 +23,11 @@ torch::Tensor Saved(const ModelState& s, const std::string& name, const torch::T
 
 }  // namespace
 
-int RestoreOptimizerState(const OptimizerState& state, const std::string& mode,
+int RestoreOptimizerState(const OptimizerState& state, OptimizerStateMode mode,
                           const torch::OrderedDict<std::string, torch::Tensor>& named,
                           torch::optim::Optimizer& optimizer) {
-  if (mode == "fresh" || state.empty()) return 0;
-  const bool keep_first = mode == "keep";
+  if (mode == OptimizerStateMode::kFresh || state.empty()) return 0;
+  const bool keep_first = mode == OptimizerStateMode::kKeep;
   int restored = 0;
   auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer);
   auto* sgd = dynamic_cast<torch::optim::SGD*>(&optimizer);
@@ -55,12 +55,12 @@ int RestoreOptimizerState(const OptimizerState& state, const std::string& mode,
   return restored;
 }
 
-OptimizerState ExportOptimizerState(const std::string& mode,
+OptimizerState ExportOptimizerState(OptimizerStateMode mode,
                                     const torch::OrderedDict<std::string, torch::Tensor>& named,
                                     torch::optim::Optimizer& optimizer) {
   OptimizerState out;
-  if (mode == "fresh") return out;
-  const bool keep_first = mode == "keep";
+  if (mode == OptimizerStateMode::kFresh) return out;
+  const bool keep_first = mode == OptimizerStateMode::kKeep;
   auto& states = optimizer.state();
   for (const auto& item : named) {
     auto it = states.find(KeyOf(item.value()));

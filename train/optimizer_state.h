@@ -21,6 +21,7 @@
 
 #include <torch/torch.h>
 
+#include "common/train_config.h"
 #include "train/optimizer_state_value.h"
 
 namespace fedsmear {
@@ -28,12 +29,12 @@ namespace fedsmear {
 // Copies `state` into `optimizer` (a torch::optim::Adam or SGD over `named`'s parameters) as
 // `mode` says ("keep" | "keep_scale"; "fresh" restores nothing). Returns how many parameters
 // got state.
-int RestoreOptimizerState(const OptimizerState& state, const std::string& mode,
+int RestoreOptimizerState(const OptimizerState& state, OptimizerStateMode mode,
                           const torch::OrderedDict<std::string, torch::Tensor>& named,
                           torch::optim::Optimizer& optimizer);
 
 // The optimizer's state after training, as `mode` keeps it ("fresh": an empty state).
-OptimizerState ExportOptimizerState(const std::string& mode,
+OptimizerState ExportOptimizerState(OptimizerStateMode mode,
                                     const torch::OrderedDict<std::string, torch::Tensor>& named,
                                     torch::optim::Optimizer& optimizer);
 

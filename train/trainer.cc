@@ -23,7 +23,7 @@ torch::Tensor ImagesOf(Batch& b, int size) {
 
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(DenseNet& model, const TrainConfig& t,
                                                        double lr) {
-  if (t.optimizer == "sgd") {
+  if (t.optimizer == Optimizer::kSgd) {
     return std::make_unique<torch::optim::SGD>(
         model->parameters(),
         torch::optim::SGDOptions(lr).momentum(t.momentum).weight_decay(t.weight_decay));

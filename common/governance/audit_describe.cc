@@ -1,5 +1,7 @@
 #include "common/governance/audit_describe.h"
 
+#include "common/settings/settings_help.h"
+
 #include <numeric>
 
 #include "common/governance/audit_log.h"
@@ -12,7 +14,7 @@ using nlohmann::json;
 
 std::string N(uint64_t n) { return WithThousands(n); }
 
-struct Describe {
+struct DescribeMessage {
   const AuditContext& c;
   json* f;
 
@@ -35,11 +37,10 @@ struct Describe {
   }
   std::string operator()(const wire::TrainTask& m) {
     Task(m.round, m.task_id);
+    // The task's training settings that differ from a bare TrainConfig (common/train_config.h).
+    const std::string changed = settings::SettingsThatDiffer(m.train, TrainConfig{}, true);
     return "train task: " + m.arch + " model (" + N(m.model.data.size()) + " bytes, " +
-           m.model.codec + "), " + std::to_string(m.train.local_epochs) + " local epoch(s)" +
-           (m.train.local_steps > 0
-                ? ", at most " + std::to_string(m.train.local_steps) + " step(s)"
-                : std::string()) +
+           m.model.codec + ")" + (changed.empty() ? std::string() : ", " + changed) +
            (m.class_prior.empty() ? std::string()
                                   : ", logit adjustment toward the pooled class prior");
   }
@@ -157,7 +158,7 @@ json AuditMessageFields(const wire::Body& body, const std::string& encoded,
   f["sha256"] = ToHex(Sha256Of(encoded));
   f["secure"] = secure;
   if (update) f["secure_required"] = context.secure_required;
-  f["description"] = std::visit(Describe{context, &f}, body);
+  f["description"] = std::visit(DescribeMessage{context, &f}, body);
   return f;
 }
 

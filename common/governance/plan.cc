@@ -3,19 +3,13 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/settings/settings_plan.h"
 #include "common/sha256.h"
 
 namespace fedsmear {
 namespace {
 
 using nlohmann::json;
-
-json AugmentJson(const AugmentConfig& a) {
-  return {{"hflip", a.hflip},           {"vflip", a.vflip},         {"rot90", a.rot90},
-          {"rotate_deg", a.rotate_deg}, {"zoom", a.zoom},           {"translate", a.translate},
-          {"brightness", a.brightness}, {"contrast", a.contrast},   {"hue", a.hue},
-          {"cutmix", a.cutmix}};
-}
 
 // The fields a site's checks read, with their JSON types.
 struct Field {
@@ -61,62 +55,20 @@ std::string Show(const json& v) {
 
 std::string PlanHash(const std::string& bytes) { return ToHex(Sha256Of(bytes)); }
 
-TrainingPlan MakePlan(const CoordinatorConfig& c) {
-  json doc;
+TrainingPlan MakePlan(const CoordinatorConfig& c, const PlanFacts& facts) {
+  // Every setting the descriptions mark (common/config.h, common/train_config.h), then the
+  // entries derived from several settings.
+  json doc = json::object();
+  std::vector<std::string> groups;
+  if (facts.downlink_signs) groups.push_back(kSignDownlinkGroup);
+  settings::WritePlanEntries(c, &doc, groups);
   doc["format"] = kPlanFormat;
-  doc["rounds"] = static_cast<unsigned>(c.rounds);
-  doc["strategy"] = c.strategy;
-  if (c.strategy == "fedadam") doc["server_lr"] = c.server_lr;
-  if (!c.strategy_params.empty()) doc["strategy_params"] = c.strategy_params;
-  doc["codec_down"] = c.codec_down;
-  doc["codec_up"] = c.codec_up;
-  if (c.codec_down.rfind("sign1", 0) == 0) {
-    doc["latent_start"] = c.latent_start;
-    doc["latent_epsilon"] = c.latent_epsilon;
-    // Named only when not the old behaviour, so that earlier plans keep their hashes.
-    if (c.latent_flip != "epsilon") doc["latent_flip"] = c.latent_flip;
-  }
-  doc["federated_evaluation"] = c.federated_evaluation;
-  if (c.bn_recalibration_images > 0 && c.secure_aggregation == "off") {
-    doc["bn_recalibration_images"] = static_cast<unsigned>(c.bn_recalibration_images);
-  }
-  doc["model"] = {{"arch", c.model.arch},
-                  {"classes", static_cast<unsigned>(c.model.classes)},
-                  {"class_names", c.model.class_names},
-                  {"input_size", static_cast<unsigned>(c.model.input_size)}};
-  doc["preprocess"] = {{"resize", c.preprocess.resize},
-                       {"center_crop", c.preprocess.center_crop},
-                       {"mean", c.preprocess.mean},
-                       {"std", c.preprocess.std}};
-  const TrainConfig& t = c.train;
   // The coordinator's schedule moves the rate between min(min_lr, lr) and lr (lr_schedule.cc).
-  const bool decays = c.lr_schedule.kind != "constant";
-  doc["train"] = {{"optimizer", t.optimizer},
-                  {"lr_max", t.learning_rate},
-                  {"lr_min", decays ? std::min(c.lr_schedule.min_lr, t.learning_rate)
-                                    : t.learning_rate},
-                  {"lr_schedule", c.lr_schedule.kind},
-                  {"momentum", t.momentum},
-                  {"weight_decay", t.weight_decay},
-                  {"local_epochs", static_cast<unsigned>(t.local_epochs)},
-                  {"batch_size", static_cast<unsigned>(t.batch_size)},
-                  {"class_weights", t.class_weights},
-                  {"bn_momentum", t.bn_momentum},
-                  {"fedprox_mu", t.fedprox_mu},
-                  {"logit_adjustment", t.logit_adjustment},
-                  {"logit_adjustment_prior", t.logit_adjustment_prior},
-                  {"augment", AugmentJson(t.augment)}};
-  // Named only when set, so that plans of runs without a cap keep their hashes.
-  if (t.local_steps > 0) doc["train"]["local_steps"] = static_cast<unsigned>(t.local_steps);
-  if (t.optimizer_state != "fresh") doc["train"]["optimizer_state"] = t.optimizer_state;
-  json secure = {{"mode", c.secure_aggregation}};
-  if (c.secure_aggregation != "off") {
-    secure["threshold"] = static_cast<unsigned>(c.secagg_threshold);
-    secure["neighbours"] = static_cast<unsigned>(c.secagg_neighbours);
-    secure["clip"] = c.secagg_clip;
-    secure["stat_clip"] = c.secagg_stat_clip;
-  }
-  doc["secure_aggregation"] = secure;
+  const double lr = c.train.learning_rate;
+  const bool decays = c.lr_schedule.kind != LrScheduleKind::kConstant;
+  doc["train"]["lr_max"] = lr;
+  doc["train"]["lr_min"] = decays ? std::min(c.lr_schedule.min_lr, lr) : lr;
+  doc["train"]["lr_schedule"] = settings::NameOf(c.lr_schedule.kind);
   TrainingPlan plan;
   plan.bytes = doc.dump();  // std::map keys: sorted; no indent: no whitespace
   plan.hash = PlanHash(plan.bytes);
@@ -142,6 +94,11 @@ Result<TrainingPlan> ParsePlan(const std::string& bytes) {
                      " is missing or mistyped");
     }
   }
+  if (!settings::ParseEnum<SecureAggregation>(
+          plan.doc["secure_aggregation"]["mode"].get<std::string>())) {
+    return Corrupt("plan's secure_aggregation.mode is not one of " +
+                   settings::EnumList<SecureAggregation>());
+  }
   if (plan.doc["format"] != kPlanFormat) {
     return Corrupt("plan format " + plan.doc["format"].get<std::string>() + " is not " +
                    kPlanFormat);
@@ -149,6 +106,14 @@ Result<TrainingPlan> ParsePlan(const std::string& bytes) {
   plan.bytes = bytes;
   plan.hash = PlanHash(bytes);
   return plan;
+}
+
+SecureAggregation PlanSecureMode(const TrainingPlan& plan) {
+  const json& mode = plan.doc["secure_aggregation"]["mode"];
+  const auto parsed =
+      mode.is_string() ? settings::ParseEnum<SecureAggregation>(mode.get<std::string>())
+                       : std::nullopt;
+  return parsed.value_or(SecureAggregation::kSecAggPlus);  // never reached for a parsed plan
 }
 
 std::string DescribePlan(const TrainingPlan& plan) {

@@ -27,14 +27,19 @@ struct TrainingPlan {
   nlohmann::json doc;
 };
 
-// The plan of a coordinator config as given: strategy_params names only what the config names.
-// A coordinator runs under MakeRunPlan (coordinator/run_plan.h), which fills in the strategy's
-// defaults first; common/ does not know the strategy registry.
-TrainingPlan MakePlan(const CoordinatorConfig& config);
+// The plan of a coordinator config as given: every setting its description marks for the plan
+// (common/config.h), plus the learning-rate range the schedule derives. strategy_params names
+// only what the config names and `facts` says what the registries know (e.g. whether the
+// downlink sends signs). A coordinator runs under MakeRunPlan (coordinator/run_plan.h), which
+// fills in the strategy's defaults and the facts; common/ knows no registry.
+TrainingPlan MakePlan(const CoordinatorConfig& config, const PlanFacts& facts);
 
 // Parses plan bytes received from a coordinator or read from disk. Errors (kCorrupt): not JSON,
 // not canonical, another format, missing or mistyped fields.
 Result<TrainingPlan> ParsePlan(const std::string& bytes);
+
+// The plan's secure-aggregation mode (ParsePlan refuses a plan whose mode is not one).
+SecureAggregation PlanSecureMode(const TrainingPlan& plan);
 
 // SHA-256 of `bytes` in lowercase hex.
 std::string PlanHash(const std::string& bytes);

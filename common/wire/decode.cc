@@ -9,6 +9,7 @@
 
 #include "common/wire/fedsmear.capnp.h"
 #include "common/wire/messages.h"
+#include "common/wire/wire_settings.h"
 
 namespace fedsmear::wire {
 namespace {
@@ -28,6 +29,21 @@ class Reader {
                      " bytes (limit " + std::to_string(limits_.max_text_bytes) + ")");
     }
     out->assign(in.cStr(), in.size());
+    return Status::Ok();
+  }
+
+  // A typed choice sent as its name; `absent` is what an empty name means (nullptr: refused).
+  template <class E>
+  Status Choice(capnp::Text::Reader in, const char* field, const char* absent, E* out) const {
+    std::string name;
+    RETURN_IF_ERROR(Text(in, field, &name));
+    if (name.empty() && absent != nullptr) name = absent;
+    const auto parsed = settings::ParseEnum<E>(name);
+    if (!parsed) {
+      return Corrupt(std::string(field) + " '" + name + "' is not one of " +
+                     settings::EnumList<E>());
+    }
+    *out = *parsed;
     return Status::Ok();
   }
 
@@ -65,35 +81,9 @@ class Reader {
   }
 
   Status Train(p::TrainConfig::Reader in, TrainConfig* out) const {
-    RETURN_IF_ERROR(Text(in.getOptimizer(), "train.optimizer", &out->optimizer));
-    out->learning_rate = in.getLearningRate();
-    out->momentum = in.getMomentum();
-    out->weight_decay = in.getWeightDecay();
-    if (in.getLocalEpochs() > 1000000 || in.getBatchSize() > 1000000 ||
-        in.getLocalSteps() > 100000000) {
-      return Corrupt("train.local_epochs, local_steps or batch_size is absurdly large");
-    }
-    out->local_epochs = static_cast<int>(in.getLocalEpochs());
-    out->local_steps = static_cast<int>(in.getLocalSteps());
-    out->batch_size = static_cast<int>(in.getBatchSize());
-    out->class_weights = in.getClassWeights();
-    out->bn_momentum = in.getBnMomentum();
-    out->fedprox_mu = in.getFedproxMu();
-    RETURN_IF_ERROR(Text(in.getOptimizerState(), "train.optimizer_state", &out->optimizer_state));
-    if (out->optimizer_state.empty()) out->optimizer_state = "fresh";  // older coordinators
-    out->logit_adjustment = in.getLogitAdjustment();
-    auto a = in.getAugment();
-    out->augment.hflip = a.getHflip();
-    out->augment.vflip = a.getVflip();
-    out->augment.rot90 = a.getRot90();
-    out->augment.rotate_deg = a.getRotateDeg();
-    out->augment.zoom = a.getZoom();
-    out->augment.translate = a.getTranslate();
-    out->augment.brightness = a.getBrightness();
-    out->augment.contrast = a.getContrast();
-    out->augment.hue = a.getHue();
-    out->augment.cutmix = a.getCutmix();
-    return Status::Ok();
+    WireIn reader(capnp::toDynamic(in), "train.", limits_.max_text_bytes);
+    Describe(*out, reader);
+    return reader.status();
   }
 
   Status Read(p::Hello::Reader in, Hello* out) const {
@@ -126,10 +116,10 @@ class Reader {
     out->deadline_unix_ms = in.getDeadlineUnixMs();
     out->task_id = in.getTaskId();
     RETURN_IF_ERROR(Text(in.getCodecUp(), "codec_up", &out->codec_up));
-    RETURN_IF_ERROR(Text(in.getLatentStart(), "latent_start", &out->latent_start));
+    RETURN_IF_ERROR(Choice(in.getLatentStart(), "latent_start", nullptr, &out->latent_start));
     out->latent_epsilon = in.getLatentEpsilon();
-    RETURN_IF_ERROR(Text(in.getLatentFlip(), "latent_flip", &out->latent_flip));
-    if (out->latent_flip.empty()) out->latent_flip = "epsilon";  // older coordinators
+    // Older coordinators send no latent_flip: epsilon.
+    RETURN_IF_ERROR(Choice(in.getLatentFlip(), "latent_flip", "epsilon", &out->latent_flip));
     out->secure_aggregation = in.getSecureAggregation();
     return Numbers<double>(in.getClassPrior(), "class_prior", &out->class_prior);
   }

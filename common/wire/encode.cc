@@ -8,6 +8,7 @@
 
 #include "common/wire/fedsmear.capnp.h"
 #include "common/wire/messages.h"
+#include "common/wire/wire_settings.h"
 
 namespace fedsmear::wire {
 namespace {
@@ -41,29 +42,8 @@ void SetMetrics(p::TrainMetrics::Builder x, const TrainMetrics& m) {
 }
 
 void SetTrainConfig(p::TrainConfig::Builder out, const TrainConfig& in) {
-  out.setOptimizer(AsText(in.optimizer));
-  out.setLearningRate(in.learning_rate);
-  out.setMomentum(in.momentum);
-  out.setWeightDecay(in.weight_decay);
-  out.setLocalEpochs(static_cast<uint32_t>(in.local_epochs));
-  out.setLocalSteps(static_cast<uint32_t>(in.local_steps));
-  out.setBatchSize(static_cast<uint32_t>(in.batch_size));
-  out.setClassWeights(in.class_weights);
-  out.setBnMomentum(in.bn_momentum);
-  out.setFedproxMu(in.fedprox_mu);
-  out.setOptimizerState(AsText(in.optimizer_state));
-  out.setLogitAdjustment(in.logit_adjustment);
-  auto a = out.initAugment();
-  a.setHflip(in.augment.hflip);
-  a.setVflip(in.augment.vflip);
-  a.setRot90(in.augment.rot90);
-  a.setRotateDeg(in.augment.rotate_deg);
-  a.setZoom(in.augment.zoom);
-  a.setTranslate(in.augment.translate);
-  a.setBrightness(in.augment.brightness);
-  a.setContrast(in.augment.contrast);
-  a.setHue(in.augment.hue);
-  a.setCutmix(in.augment.cutmix);
+  WireOut writer(capnp::toDynamic(out));
+  Describe(in, writer);
 }
 
 void Build(p::Envelope::Body::Builder b, const Hello& m) {
@@ -98,9 +78,9 @@ void Build(p::Envelope::Body::Builder b, const TrainTask& m) {
   o.setDeadlineUnixMs(m.deadline_unix_ms);
   o.setTaskId(m.task_id);
   o.setCodecUp(AsText(m.codec_up));
-  o.setLatentStart(AsText(m.latent_start));
+  o.setLatentStart(settings::NameOf(m.latent_start));
   o.setLatentEpsilon(m.latent_epsilon);
-  o.setLatentFlip(AsText(m.latent_flip));
+  o.setLatentFlip(settings::NameOf(m.latent_flip));
   o.setSecureAggregation(m.secure_aggregation);
   SetNumbers(o.initClassPrior(static_cast<unsigned>(m.class_prior.size())), m.class_prior);
 }

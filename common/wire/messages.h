@@ -26,12 +26,7 @@
 
 namespace fedsmear::wire {
 
-// 2: sites refuse partial SecAgg+ views and derive the graph from all keys; consistency round
-// (signed survivor set) and per-site unmask requests; FedAvg weights from the hello (issue 16);
-// TrainConfig.logitAdjustment (issue 14); the training plan and its
-// SHA-256 in the Welcome (issue 17).
-// 3: typed TrainTask fields instead of `extra` strings; ModelBlob.codec is the codec registry's
-// name; dead fields removed (fedsmear.capnp).
+// The protocol version both peers must run; its history is in fedsmear.capnp.
 inline constexpr uint16_t kProtocolVersion = 3;
 
 struct ModelBlob {
@@ -75,9 +70,9 @@ struct TrainTask {
   // How the site answers. The coordinator always sets them from its config, whose defaults
   // (common/train_config.h) are the only ones: Decode refuses an empty codec_up or latent_start.
   std::string codec_up = kDefaultCodecUp;        // models/codec.h ParseCodecSpec
-  std::string latent_start = kDefaultLatentStart;  // glorot | epsilon (sign1 downlinks)
+  FreshLatent latent_start = kDefaultLatentStart;  // sign1 downlinks
   double latent_epsilon = kDefaultLatentEpsilon;   // > 0 (sign1 downlinks)
-  std::string latent_flip = kDefaultLatentFlip;    // glorot | epsilon (sign1 downlinks)
+  FreshLatent latent_flip = kDefaultLatentFlip;    // sign1 downlinks
   bool secure_aggregation = false;                 // answer through SecAgg+
   // Pooled class distribution of the sites' training sets, the target of the logit adjustment
   // (data/split.h LogitAdjustmentOffsets); empty = balanced. Validated: num_classes entries,

@@ -1,11 +1,13 @@
-// Semantic checks of a Message: list consistency, numeric ranges and text sizes. The ranges match
-// the config loaders (common/config.cc) so a task the coordinator could configure always passes.
+// Semantic checks of a Message: list consistency, numeric ranges and text sizes. Training
+// settings are checked against their descriptions (common/train_config.h), the same ranges the
+// config loaders apply, so a task the coordinator could configure always passes.
 #include <cmath>
 #include <set>
 #include <string>
 #include <utility>
 
 #include "common/wire/messages.h"
+#include "common/wire/wire_settings.h"
 
 namespace fedsmear::wire {
 namespace {
@@ -64,31 +66,11 @@ Status ModelShape(const std::string& arch, uint32_t num_classes, uint32_t input_
   return Texts(class_names, "class_names", /*nonempty=*/true);
 }
 
+// Every wire-carried training setting inside the range its description gives.
 Status TrainSettings(const TrainConfig& t) {
-  RETURN_IF_ERROR(Check(t.optimizer == "adam" || t.optimizer == "sgd",
-                        "train.optimizer '" + t.optimizer + "' is not adam or sgd"));
-  RETURN_IF_ERROR(Check(std::isfinite(t.learning_rate) && t.learning_rate > 0,
-                        "train.learning_rate must be finite and > 0"));
-  RETURN_IF_ERROR(Range(t.momentum, 0, 1, "train.momentum"));
-  RETURN_IF_ERROR(Range(t.weight_decay, 0, 1, "train.weight_decay"));
-  RETURN_IF_ERROR(Range(t.local_epochs, 1, 1000, "train.local_epochs"));
-  RETURN_IF_ERROR(Range(t.local_steps, 0, 10000000, "train.local_steps"));
-  RETURN_IF_ERROR(Range(t.batch_size, 1, 4096, "train.batch_size"));
-  RETURN_IF_ERROR(Range(t.bn_momentum, 0, 1, "train.bn_momentum"));
-  RETURN_IF_ERROR(Range(t.fedprox_mu, 0, 100, "train.fedprox_mu"));
-  RETURN_IF_ERROR(Check(t.optimizer_state == "fresh" || t.optimizer_state == "keep" ||
-                            t.optimizer_state == "keep_scale",
-                        "train.optimizer_state '" + t.optimizer_state +
-                            "' is not fresh, keep or keep_scale"));
-  RETURN_IF_ERROR(Range(t.logit_adjustment, 0, 4, "train.logit_adjustment"));
-  const AugmentConfig& a = t.augment;
-  RETURN_IF_ERROR(Range(a.rotate_deg, 0, 180, "augment.rotate_deg"));
-  RETURN_IF_ERROR(Range(a.zoom, 0, 0.9, "augment.zoom"));
-  RETURN_IF_ERROR(Range(a.translate, 0, 0.5, "augment.translate"));
-  RETURN_IF_ERROR(Range(a.brightness, 0, 1, "augment.brightness"));
-  RETURN_IF_ERROR(Range(a.contrast, 0, 1, "augment.contrast"));
-  RETURN_IF_ERROR(Range(a.hue, 0, 0.5, "augment.hue"));
-  return Range(a.cutmix, 0, 1, "augment.cutmix");
+  WireRanges ranges("train.");
+  Describe(t, ranges);
+  return ranges.status();
 }
 
 Status TrainMetricsOk(const TrainMetrics& x) {
@@ -134,10 +116,6 @@ class Validator {
     // The codec's name is parsed by the site (models/codec.h); here only its size is checked.
     RETURN_IF_ERROR(Check(!m.codec_up.empty() && m.codec_up.size() <= 64,
                           "codec_up must be 1-64 bytes"));
-    RETURN_IF_ERROR(Check(m.latent_start == "glorot" || m.latent_start == "epsilon",
-                          "latent_start must be glorot or epsilon"));
-    RETURN_IF_ERROR(Check(m.latent_flip == "glorot" || m.latent_flip == "epsilon",
-                          "latent_flip must be glorot or epsilon"));
     RETURN_IF_ERROR(ClassPrior(m.class_prior, m.num_classes));
     return Check(std::isfinite(m.latent_epsilon) && m.latent_epsilon > 0 &&
                      m.latent_epsilon <= 1,

@@ -11,6 +11,12 @@
 namespace fedsmear {
 namespace {
 
+// The plan a coordinator makes (coordinator/run_plan.h RegisteredPlanFacts): a sign1 downlink's
+// latent settings are in it.
+TrainingPlan PlanOf(const CoordinatorConfig& c) {
+  return MakePlan(c, PlanFacts{c.codec_down.rfind("sign1", 0) == 0});
+}
+
 CoordinatorConfig Coordinator() {
   CoordinatorConfig c;
   c.model = {"bdn-tiny", 3, 32, {"a", "b", "c"}, ""};
@@ -43,7 +49,7 @@ wire::TrainTask TaskFor(const CoordinatorConfig& c, uint32_t round) {
 
 TEST(SitePlanCheckTest, TaskInsideThePlanIsAdmitted) {
   const CoordinatorConfig c = Coordinator();
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   EXPECT_EQ(CheckTrainTask(plan, TaskFor(c, 1)), "");
   wire::TrainTask later = TaskFor(c, 5);
   later.train.learning_rate = c.train.learning_rate / 10;  // the cosine schedule decays it
@@ -59,10 +65,10 @@ TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
   c.train.local_steps = 0;  // an uncapped plan
   wire::TrainTask capped = TaskFor(c, 1);
   capped.train.local_steps = 50;
-  EXPECT_EQ(CheckTrainTask(MakePlan(c), capped), "");
+  EXPECT_EQ(CheckTrainTask(PlanOf(c), capped), "");
 
   c.train.local_steps = 40;
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   EXPECT_EQ(CheckTrainTask(plan, TaskFor(c, 1)), "");
   wire::TrainTask fewer = TaskFor(c, 1);
   fewer.train.local_steps = 10;
@@ -81,19 +87,19 @@ TEST(SitePlanCheckTest, LocalStepsStayWithinThePlansCap) {
 TEST(SitePlanCheckTest, OptimizerStateIsThePlans) {
   CoordinatorConfig c = Coordinator();
   EXPECT_EQ(c.train.optimizer_state, kDefaultOptimizerState);
-  c.train.optimizer_state = "fresh";
-  const TrainingPlan fresh = MakePlan(c);
+  c.train.optimizer_state = OptimizerStateMode::kFresh;
+  const TrainingPlan fresh = PlanOf(c);
   EXPECT_FALSE(fresh.doc["train"].contains("optimizer_state")) << "older plan hashes stay";
   wire::TrainTask keep = TaskFor(c, 1);
-  keep.train.optimizer_state = "keep";
+  keep.train.optimizer_state = OptimizerStateMode::kKeep;
   EXPECT_NE(CheckTrainTask(fresh, keep).find("optimizer state 'keep'; the plan says 'fresh'"),
             std::string::npos);
-  c.train.optimizer_state = "keep";
-  const TrainingPlan keeping = MakePlan(c);
+  c.train.optimizer_state = OptimizerStateMode::kKeep;
+  const TrainingPlan keeping = PlanOf(c);
   EXPECT_EQ(keeping.doc["train"]["optimizer_state"], "keep");
   EXPECT_EQ(CheckTrainTask(keeping, keep), "");
   wire::TrainTask scale = TaskFor(c, 1);
-  scale.train.optimizer_state = "keep_scale";
+  scale.train.optimizer_state = OptimizerStateMode::kKeepScale;
   EXPECT_NE(CheckTrainTask(keeping, scale), "");
 }
 
@@ -104,20 +110,20 @@ TEST(SitePlanCheckTest, LatentFlipIsThePlans) {
   c.codec_down = "sign1+q8";
   c.codec_up = "sign1+q8";
   c.strategy = "fedvote";
-  c.latent_flip = "epsilon";
-  const TrainingPlan old = MakePlan(c);
+  c.latent_flip = FreshLatent::kEpsilon;
+  const TrainingPlan old = PlanOf(c);
   EXPECT_FALSE(old.doc.contains("latent_flip")) << "older plan hashes stay";
   EXPECT_EQ(CheckTrainTask(old, TaskFor(c, 1)), "");
   wire::TrainTask glorot = TaskFor(c, 1);
-  glorot.latent_flip = "glorot";
+  glorot.latent_flip = FreshLatent::kGlorot;
   EXPECT_NE(CheckTrainTask(old, glorot).find("latent_flip 'glorot' is not the plan's 'epsilon'"),
             std::string::npos);
-  c.latent_flip = "glorot";
-  const TrainingPlan plan = MakePlan(c);
+  c.latent_flip = FreshLatent::kGlorot;
+  const TrainingPlan plan = PlanOf(c);
   EXPECT_EQ(plan.doc["latent_flip"], "glorot");
   EXPECT_EQ(CheckTrainTask(plan, glorot), "");
   wire::TrainTask epsilon = TaskFor(c, 1);
-  epsilon.latent_flip = "epsilon";
+  epsilon.latent_flip = FreshLatent::kEpsilon;
   EXPECT_NE(CheckTrainTask(plan, epsilon).find("latent_flip 'epsilon' is not the plan's 'glorot'"),
             std::string::npos);
 }
@@ -127,16 +133,16 @@ TEST(SitePlanCheckTest, PooledPriorNeedsAPooledPlan) {
   CoordinatorConfig c = Coordinator();
   wire::TrainTask task = TaskFor(c, 1);
   task.class_prior = {0.5, 0.25, 0.25};
-  EXPECT_EQ(CheckTrainTask(MakePlan(c), task), "");
-  c.train.logit_adjustment_prior = "balanced";
-  EXPECT_NE(CheckTrainTask(MakePlan(c), task).find("pooled class prior"), std::string::npos);
+  EXPECT_EQ(CheckTrainTask(PlanOf(c), task), "");
+  c.train.logit_adjustment_prior = LogitPrior::kBalanced;
+  EXPECT_NE(CheckTrainTask(PlanOf(c), task).find("pooled class prior"), std::string::npos);
   task.class_prior.clear();
-  EXPECT_EQ(CheckTrainTask(MakePlan(c), task), "");
+  EXPECT_EQ(CheckTrainTask(PlanOf(c), task), "");
 }
 
 TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
   const CoordinatorConfig c = Coordinator();
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   auto refused = [&](auto change, const std::string& words) {
     wire::TrainTask t = TaskFor(c, 2);
     change(t);
@@ -146,7 +152,7 @@ TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
   refused([](wire::TrainTask& t) { t.codec_up = "sign1"; }, "uplink codec sign1");
   refused([](wire::TrainTask& t) { t.train.local_epochs = 3; }, "3 local epochs");
   refused([](wire::TrainTask& t) { t.train.learning_rate = 1.0; }, "learning rate");
-  refused([](wire::TrainTask& t) { t.train.optimizer = "sgd"; }, "optimizer sgd");
+  refused([](wire::TrainTask& t) { t.train.optimizer = Optimizer::kSgd; }, "optimizer 'sgd'");
   refused([](wire::TrainTask& t) { t.train.batch_size = 8; }, "batch size");
   refused([](wire::TrainTask& t) { t.train.augment.cutmix = 0.5; }, "augmentation");
   refused([](wire::TrainTask& t) { t.model.codec = "sign1+q8"; }, "downlink");
@@ -157,8 +163,8 @@ TEST(SitePlanCheckTest, TaskOutsideThePlanIsRefusedWithTheReason) {
 
 TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
   CoordinatorConfig c = Coordinator();
-  c.secure_aggregation = "secagg+";
-  const TrainingPlan plan = MakePlan(c);
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
+  const TrainingPlan plan = PlanOf(c);
   wire::TrainTask t = TaskFor(c, 1);
   EXPECT_NE(CheckTrainTask(plan, t).find("plain update"), std::string::npos);
   t.secure_aggregation = true;
@@ -170,7 +176,7 @@ TEST(SitePlanCheckTest, PlainTaskIsRefusedWhenThePlanIsSecure) {
   EXPECT_EQ(CheckSecAggSetup(plan, setup), "");
   setup.clip = 100;
   EXPECT_NE(CheckSecAggSetup(plan, setup), "");
-  EXPECT_NE(CheckSecAggSetup(MakePlan(Coordinator()), setup), "");  // plan without secagg
+  EXPECT_NE(CheckSecAggSetup(PlanOf(Coordinator()), setup), "");  // plan without secagg
 }
 
 // An evaluation task of round 1 for the model `c` describes.
@@ -186,9 +192,9 @@ wire::EvaluateTask EvaluateTaskFor(const CoordinatorConfig& c) {
 TEST(SitePlanCheckTest, EvaluationNeedsFederatedEvaluationInThePlan) {
   CoordinatorConfig c = Coordinator();
   wire::EvaluateTask e = EvaluateTaskFor(c);
-  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_EQ(CheckEvaluateTask(PlanOf(c), e), "");
   c.federated_evaluation = false;
-  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
 }
 
 // A site hands out batch-norm statistics of its images only as far as the approved plan says.
@@ -198,21 +204,21 @@ TEST(SitePlanCheckTest, BatchNormStatisticsOnlyAsThePlanAllows) {
   e.bn_calibration_images = 256;
   e.bn_calibration_batch = 32;
   c.bn_recalibration_images = 0;
-  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e).find("plan allows 0"), std::string::npos);
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e).find("plan allows 0"), std::string::npos);
   c.bn_recalibration_images = 128;
-  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
   c.bn_recalibration_images = 256;
-  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_EQ(CheckEvaluateTask(PlanOf(c), e), "");
   // Recalibration alone (no federated evaluation in the plan) is still allowed.
   c.federated_evaluation = false;
-  EXPECT_EQ(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_EQ(CheckEvaluateTask(PlanOf(c), e), "");
   e.bn_calibration_images = 0;
-  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
   // Under SecAgg+ the plan never allows them (they would travel in the clear).
   c.federated_evaluation = true;
-  c.secure_aggregation = "secagg+";
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
   e.bn_calibration_images = 256;
-  EXPECT_NE(CheckEvaluateTask(MakePlan(c), e), "");
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
 }
 
 class SiteGovernanceTest : public ::testing::Test {
@@ -237,7 +243,7 @@ TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
   auto g = SiteGovernance::Create(config_, "");
   ASSERT_TRUE(g.ok()) << g.status();
   const CoordinatorConfig c = Coordinator();
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   const std::string why = (*g)->OnWelcome(WelcomeFor(plan));
   EXPECT_NE(why.find(plan.hash), std::string::npos) << why;
   EXPECT_NE(why.find("plan approve " + plan.hash), std::string::npos) << why;
@@ -258,7 +264,7 @@ TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
   // A changed plan needs its own approval.
   CoordinatorConfig changed = c;
   changed.train.local_epochs = 4;
-  const TrainingPlan next = MakePlan(changed);
+  const TrainingPlan next = PlanOf(changed);
   EXPECT_NE((*g)->OnWelcome(WelcomeFor(next)).find(next.hash), std::string::npos);
   EXPECT_NE((*g)->Admit(TaskFor(changed, 1)), "");
 
@@ -273,7 +279,7 @@ TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
 }
 
 TEST_F(SiteGovernanceTest, ApprovedPlansFileAndCorruptPlans) {
-  const TrainingPlan plan = MakePlan(Coordinator());
+  const TrainingPlan plan = PlanOf(Coordinator());
   config_.approved_plans = dir_.Sub("cm/approved_plans");
   ASSERT_TRUE(
       AppendApprovedPlan(config_.approved_plans, plan.hash, "from configuration management").ok());
@@ -296,7 +302,7 @@ TEST_F(SiteGovernanceTest, ApprovalRequiredNeedsAPlaceForApprovals) {
   auto g = SiteGovernance::Create(config_, "");
   ASSERT_TRUE(g.ok());
   const CoordinatorConfig c = Coordinator();
-  EXPECT_EQ((*g)->OnWelcome(WelcomeFor(MakePlan(c))), "");
+  EXPECT_EQ((*g)->OnWelcome(WelcomeFor(PlanOf(c))), "");
   wire::TrainTask outside = TaskFor(c, 1);
   outside.codec_up = "q8_delta";
   EXPECT_NE((*g)->Admit(outside), "");  // the published plan still bounds every task

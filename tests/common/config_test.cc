@@ -177,10 +177,10 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   c->train.learning_rate = 0.0123456789;
   c->train.augment.hue = 0.05;
   c->train.local_steps = 35;
-  c->train.optimizer_state = "keep";
-  c->latent_flip = "glorot";
+  c->train.optimizer_state = OptimizerStateMode::kKeep;
+  c->latent_flip = FreshLatent::kGlorot;
   c->holdout.push_back({"lab 2", "/data/with space"});
-  c->secure_aggregation = "secagg+";
+  c->secure_aggregation = SecureAggregation::kSecAggPlus;
   c->secagg_threshold = 3;
   c->secagg_clip = 2.5;
   auto back = LoadCoordinatorConfig(Write("c2.yaml", ToYaml(*c)));
@@ -188,10 +188,10 @@ TEST_F(ConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(ToYaml(*back), ToYaml(*c));
   EXPECT_DOUBLE_EQ(back->train.learning_rate, 0.0123456789);
   EXPECT_EQ(back->train.local_steps, 35);
-  EXPECT_EQ(back->train.optimizer_state, "keep");
-  EXPECT_EQ(back->latent_flip, "glorot");
+  EXPECT_EQ(back->train.optimizer_state, OptimizerStateMode::kKeep);
+  EXPECT_EQ(back->latent_flip, FreshLatent::kGlorot);
   EXPECT_EQ(back->holdout.back().path, "/data/with space");
-  EXPECT_EQ(back->secure_aggregation, "secagg+");
+  EXPECT_EQ(back->secure_aggregation, SecureAggregation::kSecAggPlus);
   EXPECT_EQ(back->secagg_threshold, 3);
   auto s = LoadClientConfig(FEDSMEAR_SOURCE_DIR "/configs/client.yaml");
   ASSERT_TRUE(s.ok());
@@ -210,12 +210,12 @@ TEST_F(ConfigTest, SecureAggregationRunsUnderEveryStrategyAndUplink) {
                                                                  "strategy: ") +
                                                          strategy + "\ncodec_up: " + codec + "\n"));
       ASSERT_TRUE(c.ok()) << strategy << " " << codec << ": " << c.status();
-      EXPECT_EQ(c->secure_aggregation, "secagg+");
+      EXPECT_EQ(c->secure_aggregation, SecureAggregation::kSecAggPlus);
       EXPECT_EQ(c->strategy, strategy);
     }
   }
   EXPECT_EQ(LoadCoordinatorConfig(Write("o.yaml", "secure_aggregation: off\n"))->secure_aggregation,
-            "off");
+            SecureAggregation::kOff);
   EXPECT_FALSE(LoadCoordinatorConfig(Write("d.yaml", "secure_aggregation: yes-please\n")).ok());
   EXPECT_FALSE(LoadCoordinatorConfig(Write("e.yaml", "secagg_clip: 0\n")).ok());
 }

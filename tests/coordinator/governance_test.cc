@@ -125,7 +125,7 @@ TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {
     sites.push_back(s);
   }
   CoordinatorConfig c = MakeConfig(2, 3, 3);
-  c.secure_aggregation = "secagg+";
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
   c.secagg_stage_deadline_s = 20;
   c.strategy = "fedvote";
   c.codec_down = "sign1+f16";

@@ -7,26 +7,26 @@ namespace {
 
 TEST(LrScheduleTest, CosineStepConstant) {
   LrScheduleConfig c;
-  c.kind = "cosine";
+  c.kind = LrScheduleKind::kCosine;
   c.min_lr = 0;
   LrSchedule cosine(c, 0.01, 4);
   EXPECT_DOUBLE_EQ(cosine.RateFor(1), 0.01);
   EXPECT_NEAR(cosine.RateFor(3), 0.005, 1e-12);  // half way
   EXPECT_LT(cosine.RateFor(4), cosine.RateFor(3));
-  c.kind = "step";
+  c.kind = LrScheduleKind::kStep;
   c.step_rounds = 2;
   c.gamma = 0.5;
   LrSchedule step(c, 0.01, 10);
   EXPECT_DOUBLE_EQ(step.RateFor(2), 0.01);
   EXPECT_DOUBLE_EQ(step.RateFor(3), 0.005);
   EXPECT_DOUBLE_EQ(step.RateFor(5), 0.0025);
-  c.kind = "constant";
+  c.kind = LrScheduleKind::kConstant;
   EXPECT_DOUBLE_EQ(LrSchedule(c, 0.01, 10).RateFor(9), 0.01);
 }
 
 TEST(LrScheduleTest, PlateauDecaysAfterPatience) {
   LrScheduleConfig c;
-  c.kind = "plateau";
+  c.kind = LrScheduleKind::kPlateau;
   c.patience = 2;
   c.gamma = 0.1;
   c.min_lr = 0;

@@ -106,7 +106,7 @@ TEST_F(MaliciousTest, HonestSecureRunPassesTheSitePolicy) {
     s.policy.min_secagg_neighbours = 2;
   }
   CoordinatorConfig c = MakeConfig(1, 3, 3);
-  c.secure_aggregation = "secagg+";
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
   c.secagg_stage_deadline_s = 20;
   c.federated_evaluation = false;
   std::string endpoint = StartCoordinator(c);
@@ -176,7 +176,7 @@ TEST(InsecureUse, RefusedWithSecAggOrNonLoopbackBind) {
   c.bind = "tcp://0.0.0.0:7878";
   EXPECT_EQ(CheckInsecureUse(c).code(), StatusCode::kInvalidArgument);
   c.bind = "tcp://127.0.0.1:7878";
-  c.secure_aggregation = "secagg+";
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
   EXPECT_NE(CheckInsecureUse(c).message().find("secagg+"), std::string::npos);
   c.force_insecure = true;
   EXPECT_TRUE(CheckInsecureUse(c).ok());

@@ -275,7 +275,7 @@ class SecureFederationTest : public FederationTest {
  protected:
   CoordinatorConfig SecureConfig(int rounds, int min_sites, int start_sites) {
     CoordinatorConfig c = MakeConfig(rounds, min_sites, start_sites);
-    c.secure_aggregation = "secagg+";
+    c.secure_aggregation = SecureAggregation::kSecAggPlus;
     c.secagg_stage_deadline_s = 20;
     return c;
   }
@@ -294,7 +294,7 @@ class SecureFederationTest : public FederationTest {
     EXPECT_TRUE(run_status_.ok()) << run_status_;
     auto rows = Metrics();
     CoordinatorConfig plain = secure;
-    plain.secure_aggregation = "off";
+    plain.secure_aggregation = SecureAggregation::kOff;
     // Like with like: secure rounds never recalibrate BN statistics (they would leave the sites
     // in the clear), so the plain twin does not either.
     plain.bn_recalibration_images = 0;
@@ -338,7 +338,7 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
     c.strategy = "fedvote";
     c.codec_down = "sign1+f16";
     c.codec_up = "sign1+f16";
-    c.latent_start = "epsilon";  // not the default; travels in the task, a misread one is refused
+    c.latent_start = FreshLatent::kEpsilon;  // not the default; travels in the task, a misread one is refused
   });
   ASSERT_EQ(rows.size(), 3u);
   for (auto& r : rows) {
@@ -368,7 +368,7 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
 TEST_F(SecureFederationTest, FedAdamFinishesFromTheSecureSum) {
   auto [rows, plain_rows] = SecureThenPlain([](CoordinatorConfig& c) {
     c.strategy = "fedadam";
-    c.server_lr = 0.03;
+    c.strategy_params["server_lr"] = 0.03;
     c.rounds = 2;
     c.train.local_epochs = 1;
   });

@@ -84,7 +84,7 @@ TEST(PreprocessTest, PadKeepsAspectStretchDoesNot) {
   EXPECT_NEAR(border[2], 127, 2);
   EXPECT_EQ(pad.at<cv::Vec3b>(10, 2), cv::Vec3b(255, 0, 0));
   EXPECT_EQ(pad.at<cv::Vec3b>(10, 17), cv::Vec3b(0, 0, 255));
-  pre.resize = "stretch";
+  pre.resize = ResizeMode::kStretch;
   cv::Mat st = ResizeForModel(rgb, 20, pre);
   EXPECT_EQ(st.at<cv::Vec3b>(0, 2), cv::Vec3b(255, 0, 0));
   EXPECT_EQ(st.at<cv::Vec3b>(19, 17), cv::Vec3b(0, 0, 255));

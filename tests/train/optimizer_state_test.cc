@@ -45,7 +45,7 @@ class OptimizerStateTest : public ::testing::Test {
     o.train.learning_rate = 1e-2;
     o.train.augment.hflip = o.train.augment.vflip = o.train.augment.rot90 = false;
     o.train.logit_adjustment = 0;
-    o.train.optimizer_state = mode;
+    o.train.optimizer_state = *settings::ParseEnum<OptimizerStateMode>(mode);
     o.input_size = 32;
     o.optimizer_state = state;
     return o;
@@ -129,11 +129,11 @@ TEST_F(OptimizerStateTest, MismatchedParametersStartFresh) {
   torch::manual_seed(3);
   DenseNet other = *MakeModel("bdn-tiny", 3, 32);
   torch::optim::Adam adam(other->parameters(), torch::optim::AdamOptions(1e-3));
-  const int restored = RestoreOptimizerState(state, "keep", other->named_parameters(), adam);
+  const int restored = RestoreOptimizerState(state, OptimizerStateMode::kKeep, other->named_parameters(), adam);
   EXPECT_GT(restored, 0);
   EXPECT_LT(restored, static_cast<int>(other->parameters().size())) << "the head differs";
-  EXPECT_EQ(RestoreOptimizerState(state, "fresh", other->named_parameters(), adam), 0);
-  EXPECT_EQ(RestoreOptimizerState(OptimizerState{}, "keep", other->named_parameters(), adam), 0);
+  EXPECT_EQ(RestoreOptimizerState(state, OptimizerStateMode::kFresh, other->named_parameters(), adam), 0);
+  EXPECT_EQ(RestoreOptimizerState(OptimizerState{}, OptimizerStateMode::kKeep, other->named_parameters(), adam), 0);
 }
 
 // SGD keeps its momentum buffer under "keep"; keep_scale has nothing to keep for it.
@@ -141,12 +141,12 @@ TEST_F(OptimizerStateTest, SgdKeepsItsMomentumBuffer) {
   DenseNet model = Fresh();
   OptimizerState state;
   TrainOptions o = Options("keep", 2, &state);
-  o.train.optimizer = "sgd";
+  o.train.optimizer = Optimizer::kSgd;
   ASSERT_TRUE(TrainLocal(model, data_, all_, o).ok());
   EXPECT_EQ(state.step, 0);
   EXPECT_EQ(state.first.tensors.size(), model->parameters().size());
   EXPECT_TRUE(state.second.tensors.empty());
-  o.train.optimizer_state = "keep_scale";
+  o.train.optimizer_state = OptimizerStateMode::kKeepScale;
   OptimizerState none;
   o.optimizer_state = &none;
   ASSERT_TRUE(TrainLocal(model, data_, all_, o).ok());

@@ -103,7 +103,7 @@ TEST_F(TrainerTest, ClassWeightsCutMixSgdAndProxTermRun) {
   DenseNet model = *MakeModel("bdn-tiny", 8, 64);
   ModelState anchor = ExportState(model, {});
   TrainOptions o;
-  o.train.optimizer = "sgd";
+  o.train.optimizer = Optimizer::kSgd;
   o.train.learning_rate = 0.05;
   o.train.class_weights = true;
   o.train.augment.cutmix = 1.0;
@@ -126,7 +126,7 @@ TEST_F(TrainerTest, DivergenceIsAnErrorNotACrash) {
   auto train = OpenDataset((dir_ / "train").string(), {});
   DenseNet model = *MakeModel("densenet-tiny", 8, 64);
   TrainOptions o;
-  o.train.optimizer = "sgd";
+  o.train.optimizer = Optimizer::kSgd;
   o.train.learning_rate = 1e12;
   o.input_size = 64;
   auto stats = TrainLocal(model, *train, All(*train), o);

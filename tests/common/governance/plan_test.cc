@@ -10,6 +10,12 @@
 namespace fedsmear {
 namespace {
 
+// The plan a coordinator makes (coordinator/run_plan.h RegisteredPlanFacts): a sign1 downlink's
+// latent settings are in it.
+TrainingPlan PlanOf(const CoordinatorConfig& c) {
+  return MakePlan(c, PlanFacts{c.codec_down.rfind("sign1", 0) == 0});
+}
+
 std::string Write(const testing::TempDir& dir, const std::string& name, const std::string& text) {
   std::ofstream(dir.Sub(name)) << text;
   return dir.Sub(name);
@@ -30,7 +36,7 @@ TEST(PlanTest, SameSettingsGiveTheSameHashWhateverTheYamlOrder) {
                                        "insecure: true\nbind: tcp://0.0.0.0:9999\n"));
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  const TrainingPlan pa = MakePlan(*a), pb = MakePlan(*b);
+  const TrainingPlan pa = PlanOf(*a), pb = PlanOf(*b);
   EXPECT_EQ(pa.bytes, pb.bytes);  // bind is not part of what a site computes
   EXPECT_EQ(pa.hash, pb.hash);
   EXPECT_EQ(pa.hash.size(), 64u);
@@ -39,11 +45,11 @@ TEST(PlanTest, SameSettingsGiveTheSameHashWhateverTheYamlOrder) {
 
 TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
   CoordinatorConfig c;
-  const std::string base = MakePlan(c).hash;
+  const std::string base = PlanOf(c).hash;
   auto differs = [&](auto change) {
     CoordinatorConfig d;
     change(d);
-    return MakePlan(d).hash != base;
+    return PlanOf(d).hash != base;
   };
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.local_epochs = 3; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.local_steps = 30; }));
@@ -55,7 +61,7 @@ TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.preprocess.center_crop = 0.9; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.augment.rot90 = !d.train.augment.rot90; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.logit_adjustment = 0; }));
-  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = "secagg+"; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = SecureAggregation::kSecAggPlus; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.round_deadline_s = 5; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.run_dir = "elsewhere"; }));
 }
@@ -63,7 +69,7 @@ TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
 TEST(PlanTest, ParseAcceptsOnlyCanonicalCompletePlans) {
   CoordinatorConfig c;
   c.model.class_names = {"a", "b", "c", "d", "e", "f", "g", "h"};
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   auto back = ParsePlan(plan.bytes);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->hash, plan.hash);
@@ -86,9 +92,9 @@ TEST(PlanTest, LocalStepsAppearOnlyWhenCapped) {
   CoordinatorConfig c;
   EXPECT_EQ(c.train.local_steps, kDefaultFederatedLocalSteps) << "federated rounds are capped";
   c.train.local_steps = 0;
-  EXPECT_FALSE(MakePlan(c).doc["train"].contains("local_steps"));
+  EXPECT_FALSE(PlanOf(c).doc["train"].contains("local_steps"));
   c.train.local_steps = 35;
-  const TrainingPlan capped = MakePlan(c);
+  const TrainingPlan capped = PlanOf(c);
   ASSERT_TRUE(capped.doc["train"].contains("local_steps"));
   EXPECT_EQ(capped.doc["train"]["local_steps"].get<int>(), 35);
   auto back = ParsePlan(capped.bytes);
@@ -98,7 +104,7 @@ TEST(PlanTest, LocalStepsAppearOnlyWhenCapped) {
 
 TEST(PlanTest, DescriptionNamesTheHashAndSettings) {
   CoordinatorConfig c;
-  const TrainingPlan plan = MakePlan(c);
+  const TrainingPlan plan = PlanOf(c);
   const std::string text = DescribePlan(plan);
   EXPECT_NE(text.find(plan.hash), std::string::npos);
   EXPECT_NE(text.find("local_epochs: 1"), std::string::npos) << text;

@@ -61,7 +61,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_EQ(t.num_classes, 3u);
   EXPECT_EQ(t.input_size, 64u);
   EXPECT_EQ(t.deadline_unix_ms, 1700000000123);
-  EXPECT_EQ(t.train.optimizer, "sgd");
+  EXPECT_EQ(t.train.optimizer, Optimizer::kSgd);
   EXPECT_DOUBLE_EQ(t.train.learning_rate, 0.0125);
   EXPECT_DOUBLE_EQ(t.train.momentum, 0.8);
   EXPECT_DOUBLE_EQ(t.train.weight_decay, 1e-4);
@@ -71,7 +71,7 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_TRUE(t.train.class_weights);
   EXPECT_DOUBLE_EQ(t.train.bn_momentum, 0.2);
   EXPECT_DOUBLE_EQ(t.train.fedprox_mu, 0.01);
-  EXPECT_EQ(t.train.optimizer_state, "keep_scale");
+  EXPECT_EQ(t.train.optimizer_state, OptimizerStateMode::kKeepScale);
   EXPECT_FALSE(t.train.augment.hflip);
   EXPECT_TRUE(t.train.augment.vflip);
   EXPECT_TRUE(t.train.augment.rot90);
@@ -83,9 +83,9 @@ TEST(WireRoundTrip, TrainTaskKeepsEveryTrainConfigField) {
   EXPECT_DOUBLE_EQ(t.train.augment.hue, 0.02);
   EXPECT_DOUBLE_EQ(t.train.augment.cutmix, 0.5);
   EXPECT_EQ(t.codec_up, "q8_delta+f16");
-  EXPECT_EQ(t.latent_start, "epsilon");
+  EXPECT_EQ(t.latent_start, FreshLatent::kEpsilon);
   EXPECT_DOUBLE_EQ(t.latent_epsilon, 0.002);
-  EXPECT_EQ(t.latent_flip, "glorot");
+  EXPECT_EQ(t.latent_flip, FreshLatent::kGlorot);
   EXPECT_TRUE(t.secure_aggregation);
   // The C++ defaults are the coordinator config's: one source (common/config.h).
   TrainTask fresh;

@@ -55,7 +55,7 @@ inline Message TrainTaskMessage() {
   t.num_classes = 3;
   t.input_size = 64;
   t.class_names = Classes();
-  t.train.optimizer = "sgd";
+  t.train.optimizer = Optimizer::kSgd;
   t.train.learning_rate = 0.0125;
   t.train.momentum = 0.8;
   t.train.weight_decay = 1e-4;
@@ -65,7 +65,7 @@ inline Message TrainTaskMessage() {
   t.train.class_weights = true;
   t.train.bn_momentum = 0.2;
   t.train.fedprox_mu = 0.01;
-  t.train.optimizer_state = "keep_scale";
+  t.train.optimizer_state = OptimizerStateMode::kKeepScale;
   t.train.augment.hflip = false;
   t.train.augment.vflip = true;
   t.train.augment.rot90 = true;
@@ -79,9 +79,9 @@ inline Message TrainTaskMessage() {
   t.deadline_unix_ms = 1700000000123;
   t.task_id = 99;
   t.codec_up = "q8_delta+f16";
-  t.latent_start = "epsilon";
+  t.latent_start = FreshLatent::kEpsilon;
   t.latent_epsilon = 0.002;
-  t.latent_flip = "glorot";
+  t.latent_flip = FreshLatent::kGlorot;
   t.secure_aggregation = true;
   return Wrap(t);
 }
