@@ -4,6 +4,7 @@
 //
 //   PackSigns / UnpackSigns       GB/s of float values (4 bytes each) packed / unpacked
 //   Encode/<codec>, Decode/<codec> MB/s of the model's f32 size (18.3 MB); bytes = encoded size
+//                                 (every codec_up, zstd-framed ones included)
 //   FedAvgAdd/K:10/threads:T      WeightedAccumulator::Add of 10 updates with T = 1 or 2
 //                                 threads (the coordinator's aggregation_threads), GB/s of f32
 //   MemcpyK/K:10/threads:T        memcpy of the same 10 x 18.3 MB in the same binary, T threads
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
   const BenchData* d = &data;
   benchmark::RegisterBenchmark("PackSigns", [d](benchmark::State& s) { BmPackSigns(s, *d); });
   benchmark::RegisterBenchmark("UnpackSigns", [d](benchmark::State& s) { BmUnpackSigns(s, *d); });
-  for (const CodecSpec& spec : AllCodecSpecs()) {
+  for (const CodecSpec& spec : AllUplinkCodecSpecs()) {  // every codec_up, "+zstd" included
     const std::string name = CodecSpecName(spec);
     benchmark::RegisterBenchmark(("Encode/" + name).c_str(),
                                  [d, spec](benchmark::State& s) { BmEncode(s, *d, spec); })

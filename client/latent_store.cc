@@ -28,7 +28,7 @@ Status SaveLatentState(const std::string& state_dir, const ModelState& latent,
   fs::create_directories(state_dir, ec);
   if (ec) return IoError("cannot create state_dir " + state_dir + ": " + ec.message());
   RETURN_IF_ERROR(WriteFileAtomic(LatentStatePath(state_dir),
-                                  PackModel(latent, {BinaryCodec::kLatentF32, FloatCodec::kF32}),
+                                  PackModel(latent, LosslessPackOptions()),
                                   0600));  // this hospital's weights: the site's account only
   return WriteFileAtomic(RunIdPath(state_dir), run_id + "\n", 0600);
 }

@@ -63,7 +63,7 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
   ASSIGN_OR_RETURN(CodecSpec uplink, ParseCodecSpec(task.codec_up));
   ASSIGN_OR_RETURN(PackOptions down, ParseDownlinkCodec(task.model.codec));
-  const bool signs_down = down.binary == BinaryCodec::kSign1;
+  const bool signs_down = down.binary->signs.packed;  // signs only: no latent magnitudes
   ModelState start = global;
   if (signs_down) {
     // Signs only: keep this site's own latent magnitudes where the sign agrees (see
@@ -193,7 +193,7 @@ Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
     ASSIGN_OR_RETURN(CalibrateStats calibrated, CalibrateBatchNorm(model, dataset_, split_.train, o));
     ModelState stats = BatchNormStatisticsOf(ExportState(model, global.meta.class_names));
     r.bn_statistics.codec = "f32";
-    r.bn_statistics.data = PackModel(stats, {BinaryCodec::kLatentF32, FloatCodec::kF32});
+    r.bn_statistics.data = PackModel(stats, LosslessPackOptions());
     r.bn_images = static_cast<uint64_t>(calibrated.images);
   }
   if (!split_.val.empty()) {

@@ -33,8 +33,7 @@ wire::ModelBlob DownlinkBlob(const ModelState& global, const std::string& codec)
   const Result<PackOptions> options = ParseDownlinkCodec(codec);
   wire::ModelBlob blob;
   blob.codec = options.ok() ? codec : "f32";
-  blob.data = PackModel(global, options.value_or(PackOptions{BinaryCodec::kLatentF32,
-                                                             FloatCodec::kF32}));
+  blob.data = PackModel(global, options.value_or(LosslessPackOptions()));
   return blob;
 }
 

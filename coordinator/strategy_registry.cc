@@ -125,6 +125,9 @@ std::string UplinkCodecList() {
   for (const CodecSpec& spec : AllCodecSpecs()) {
     out += (out.empty() ? "" : " | ") + CodecSpecName(spec);
   }
+  for (const FrameCodec* frame : Codecs().ListFrames(CodecDirection::kUplink)) {
+    out += ", each also +" + frame->name;
+  }
   return out;
 }
 

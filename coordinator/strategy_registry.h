@@ -92,7 +92,8 @@ Status CheckStrategyConfig(const CoordinatorConfig& config);
 // ParseCodecSpec). The YAML loader (common/config.cc) knows none of these names; main(),
 // Coordinator::Create and the tests call this.
 Status CheckRegisteredChoices(const CoordinatorConfig& config);
-// "f32 | f32+f16 | ..." for help texts: every codec_down, and every canonical codec_up.
+// "f32 | f32+f16 | ..." for help texts: every codec_down, and every canonical codec_up (the
+// unframed ones, then ", each also +zstd" for every uplink frame).
 std::string DownlinkCodecList();
 std::string UplinkCodecList();
 

@@ -68,18 +68,19 @@ Status VoteAccumulator::Add(const ModelState& s, double weight) {
 Status VoteAccumulator::AddEncoded(std::string_view bytes, uint64_t num_samples) {
   RETURN_IF_ERROR(CheckWeight(static_cast<double>(num_samples)));
   ASSIGN_OR_RETURN(EncodedUpdateView view, ParseEncodedUpdate(bytes, global_));
-  const bool bits = view.spec.binary == BinaryEncoding::kSign1 ||
-                    view.spec.binary == BinaryEncoding::kSign1Scaled;
-  const size_t skip = view.spec.binary == BinaryEncoding::kSign1Scaled ? 4 : 0;
+  // A binary codec that sends a sign bitmap (sign1, sign1_scaled) is counted bit by bit; f32
+  // values before the bits (a scale) must be finite.
+  const bool bits = view.spec.binary->signs.packed;
+  const size_t skip = view.spec.binary->signs.bits_at;
   // Decode and check everything that is not a sign block before touching the sums.
   std::vector<size_t> offset(global_.tensors.size(), 0);
   size_t needed = 0;
   for (size_t i = 0; i < global_.tensors.size(); ++i) {
     const NamedTensor& t = global_.tensors[i];
     if (bits && t.kind == TensorKind::kBinary) {
-      if (skip) {
+      for (size_t at = 0; at + 4 <= skip; at += 4) {
         float scale;
-        std::memcpy(&scale, view.blocks[i].data(), 4);
+        std::memcpy(&scale, view.blocks[i].data() + at, 4);
         if (!std::isfinite(scale)) return InvalidArgument("tensor " + t.name + " holds NaN or Inf");
       }
       continue;

@@ -1,14 +1,13 @@
 #include "models/codec.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <limits>
+#include <memory>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "common/le_bytes.h"
 #include "common/sha256.h"
-#include "models/packed_model.h"
 #include "models/q8.h"
 
 namespace fedsmear {
@@ -16,131 +15,99 @@ namespace {
 
 constexpr char kMagic[4] = {'F', 'S', 'U', 'P'};
 
-enum class Block : uint8_t { kSign1, kSign1Scaled, kQ8, kQ8Delta, kF16, kF32 };
+constexpr CodecDirection kUp = CodecDirection::kUplink;
 
-Block BlockOf(TensorKind kind, const CodecSpec& spec) {
-  if (kind == TensorKind::kBinary) {
-    switch (spec.binary) {
-      case BinaryEncoding::kSign1: return Block::kSign1;
-      case BinaryEncoding::kSign1Scaled: return Block::kSign1Scaled;
-      case BinaryEncoding::kQ8Delta: return Block::kQ8Delta;
-      case BinaryEncoding::kF32: return Block::kF32;
-    }
-  }
-  // BN running statistics stay f32 under f16 and q8: one running-variance tensor spans 0.1 to
-  // tens of thousands (beyond f16's 65,504 on real data), which a linear 8-bit grid rounds to 0
-  // for most channels and f16 turns into Inf.
-  if (kind == TensorKind::kStat) return Block::kF32;
-  switch (spec.floats) {
-    case FloatEncoding::kF16: return Block::kF16;
-    case FloatEncoding::kQ8: return Block::kQ8;
-    case FloatEncoding::kF32: break;
-  }
-  return Block::kF32;
-}
-
-size_t BlockBytes(Block b, int64_t n64) {
-  const size_t n = static_cast<size_t>(n64);
-  switch (b) {
-    case Block::kSign1: return (n + 7) / 8;
-    case Block::kSign1Scaled: return 4 + (n + 7) / 8;
-    case Block::kQ8:
-    case Block::kQ8Delta: return Q8Bytes(n64);
-    case Block::kF16: return 2 * n;
-    case Block::kF32: return 4 * n;
-  }
-  return 0;
-}
-
-// Same result as UnpackSigns (bit 1 -> +scale, 0 -> -scale), but branch-free on the float's
-// bits so that the compiler vectorises it: the decoder's hot loop for sign1 blocks.
-void UnpackSignBits(const uint8_t* bits, int64_t n, float scale, float* out) {
-  uint32_t magnitude;
-  std::memcpy(&magnitude, &scale, 4);
-  magnitude &= 0x7fffffffu;
-  const int64_t full = n / 8;
-  for (int64_t b = 0; b < full; ++b) {
-    const uint32_t negative = ~static_cast<uint32_t>(bits[b]);
-    uint32_t word[8];
-    for (int j = 0; j < 8; ++j) word[j] = magnitude | (((negative >> j) & 1u) << 31);
-    std::memcpy(out + 8 * b, word, sizeof(word));
-  }
-  for (int64_t k = 8 * full; k < n; ++k) {
-    const uint32_t word = magnitude | ((~(bits[k >> 3] >> (k & 7)) & 1u) << 31);
-    std::memcpy(out + k, &word, 4);
-  }
+const TensorCodec& CodecOf(TensorKind kind, const CodecSpec& spec) {
+  return CodecForKind(kind, *spec.binary, *spec.floats);
 }
 
 uint64_t TensorSeed(uint64_t seed, size_t index) {
   return SplitMix64(seed ^ (0xD1B54A32D192ED03ull * (index + 1))).Next();
 }
 
+// Bytes of the unframed payload.
 size_t PayloadBytes(const ModelState& layout, const CodecSpec& spec) {
   size_t total = 0;
   for (const NamedTensor& t : layout.tensors) {
-    total += BlockBytes(BlockOf(t.kind, spec), NumElements(t.shape));
+    total += CodecOf(t.kind, spec).bytes(NumElements(t.shape));
   }
   return total;
 }
 
+std::string ExpectedNames() {
+  auto names = [](const std::vector<const TensorCodec*>& codecs) {
+    std::string out;
+    for (const TensorCodec* c : codecs) out += (out.empty() ? "" : "|") + c->name;
+    return out;
+  };
+  std::string frames;
+  for (const FrameCodec* f : Codecs().ListFrames(kUp)) {
+    frames += (frames.empty() ? "" : "|") + f->name;
+  }
+  return "<" + names(Codecs().List(kUp, CodecSlot::kBinary)) + ">[+<" +
+         names(Codecs().List(kUp, CodecSlot::kFloats)) + ">]" +
+         (frames.empty() ? "" : "[+<" + frames + ">]");
+}
+
 }  // namespace
-
-const char* BinaryEncodingName(BinaryEncoding e) {
-  switch (e) {
-    case BinaryEncoding::kSign1: return "sign1";
-    case BinaryEncoding::kSign1Scaled: return "sign1_scaled";
-    case BinaryEncoding::kQ8Delta: return "q8_delta";
-    case BinaryEncoding::kF32: return "f32";
-  }
-  return "unknown";
-}
-
-const char* FloatEncodingName(FloatEncoding e) {
-  switch (e) {
-    case FloatEncoding::kF32: return "f32";
-    case FloatEncoding::kF16: return "f16";
-    case FloatEncoding::kQ8: return "q8";
-  }
-  return "unknown";
-}
 
 std::vector<CodecSpec> AllCodecSpecs() {
   std::vector<CodecSpec> all;
-  for (BinaryEncoding b : {BinaryEncoding::kSign1, BinaryEncoding::kSign1Scaled,
-                           BinaryEncoding::kQ8Delta, BinaryEncoding::kF32}) {
-    for (FloatEncoding f : {FloatEncoding::kF32, FloatEncoding::kF16, FloatEncoding::kQ8}) {
-      all.push_back({b, f});
+  for (const TensorCodec* b : Codecs().List(kUp, CodecSlot::kBinary)) {
+    for (const TensorCodec* f : Codecs().List(kUp, CodecSlot::kFloats)) {
+      CodecSpec spec;
+      spec.binary = b;
+      spec.floats = f;
+      all.push_back(spec);
+    }
+  }
+  return all;
+}
+
+std::vector<CodecSpec> AllUplinkCodecSpecs() {
+  std::vector<CodecSpec> all = AllCodecSpecs();
+  const size_t unframed = all.size();
+  for (const FrameCodec* frame : Codecs().ListFrames(kUp)) {
+    for (size_t i = 0; i < unframed; ++i) {
+      all.push_back(all[i]);
+      all.back().frame = frame;
     }
   }
   return all;
 }
 
 Result<CodecSpec> ParseCodecSpec(std::string_view text) {
-  const size_t plus = text.find('+');
-  std::string_view bin = text.substr(0, plus);
-  std::string_view flt = plus == std::string_view::npos ? "f32" : text.substr(plus + 1);
+  std::vector<std::string_view> parts;
+  for (size_t at = 0;;) {
+    const size_t plus = text.find('+', at);
+    parts.push_back(text.substr(at, plus == std::string_view::npos ? plus : plus - at));
+    if (plus == std::string_view::npos) break;
+    at = plus + 1;
+  }
   CodecSpec spec;
-  bool bin_ok = false, flt_ok = false;
-  for (const CodecSpec& s : AllCodecSpecs()) {
-    if (bin == BinaryEncodingName(s.binary)) {
-      spec.binary = s.binary;
-      bin_ok = true;
-    }
-    if (flt == FloatEncodingName(s.floats)) {
-      spec.floats = s.floats;
-      flt_ok = true;
-    }
+  if (parts.size() >= 2) {
+    spec.frame = Codecs().FindFrame(kUp, parts.back());
+    if (spec.frame) parts.pop_back();
   }
-  if (!bin_ok || !flt_ok) {
-    return InvalidArgument("unknown codec '" + std::string(text) +
-                           "' (expected <sign1|sign1_scaled|q8_delta|f32>[+<f32|f16|q8>])");
+  const TensorCodec* binary = Codecs().Find(kUp, CodecSlot::kBinary, parts[0]);
+  const TensorCodec* floats =
+      parts.size() == 1 ? &Codecs().f32() : Codecs().Find(kUp, CodecSlot::kFloats, parts[1]);
+  if (parts.size() > 2 || !binary || !floats) {
+    return InvalidArgument("unknown codec '" + std::string(text) + "' (expected " +
+                           ExpectedNames() + ")");
   }
+  spec.binary = binary;
+  spec.floats = floats;
   return spec;
 }
 
 std::string CodecSpecName(const CodecSpec& spec) {
-  if (spec == CodecSpec{}) return "f32";
-  return std::string(BinaryEncodingName(spec.binary)) + "+" + FloatEncodingName(spec.floats);
+  CodecSpec unframed = spec;
+  unframed.frame = nullptr;
+  std::string name =
+      unframed == CodecSpec{} ? "f32" : spec.binary->name + "+" + spec.floats->name;
+  if (spec.frame) name += "+" + spec.frame->name;
+  return name;
 }
 
 uint64_t LayoutFingerprint(const ModelState& layout) {
@@ -165,70 +132,57 @@ uint64_t LayoutFingerprint(const ModelState& layout) {
 }
 
 size_t EncodedUpdateSize(const ModelState& layout, const CodecSpec& spec) {
-  return kCodecHeaderBytes + PayloadBytes(layout, spec);
+  const size_t payload = PayloadBytes(layout, spec);
+  return kCodecHeaderBytes + (spec.frame ? spec.frame->max_bytes(payload) : payload);
 }
 
 std::string EncodeUpdate(const ModelState& trained, const ModelState* reference,
                          const CodecSpec& spec, uint64_t seed) {
+  const std::optional<uint8_t> bin_id = spec.binary->WireId(kUp, CodecSlot::kBinary);
+  const std::optional<uint8_t> flt_id = spec.floats->WireId(kUp, CodecSlot::kFloats);
+  const std::optional<uint8_t> frame_id =
+      spec.frame ? spec.frame->WireId(kUp) : std::optional<uint8_t>(0);
+  if (!bin_id || !flt_id || !frame_id) {
+    throw std::invalid_argument("EncodeUpdate: " + CodecSpecName(spec) + " is no uplink codec");
+  }
   for (const NamedTensor& t : trained.tensors) {
     if (static_cast<int64_t>(t.values.size()) != NumElements(t.shape)) {
       throw std::invalid_argument("EncodeUpdate: tensor " + t.name + " does not fill its shape");
     }
   }
-  if (spec.binary == BinaryEncoding::kQ8Delta &&
+  if (spec.binary->needs_reference &&
       (reference == nullptr || !CheckSameLayout(trained, *reference).ok())) {
-    throw std::invalid_argument("EncodeUpdate: q8_delta needs a reference of the same layout");
+    throw std::invalid_argument("EncodeUpdate: " + spec.binary->name +
+                                " needs a reference of the same layout");
   }
-  const size_t payload = PayloadBytes(trained, spec);
-  std::string out(kCodecHeaderBytes + payload, '\0');
+  const size_t raw = PayloadBytes(trained, spec);
+  // Unframed, the blocks go straight after the header; framed, into a buffer of their own.
+  std::string out(kCodecHeaderBytes + (spec.frame ? 0 : raw), '\0');
+  std::string unframed(spec.frame ? raw : 0, '\0');
+  char* at = spec.frame ? unframed.data() : out.data() + kCodecHeaderBytes;
+  for (size_t i = 0; i < trained.tensors.size(); ++i) {
+    const NamedTensor& t = trained.tensors[i];
+    const TensorCodec& codec = CodecOf(t.kind, spec);
+    BlockArgs args;
+    args.n = static_cast<int64_t>(t.values.size());
+    args.reference = codec.needs_reference ? reference->tensors[i].values.data() : nullptr;
+    args.direction = kUp;
+    args.seed = TensorSeed(seed, i);
+    args.tensor = t.name;
+    codec.encode(t.values.data(), args, at);
+    at += codec.bytes(args.n);
+  }
+  if (spec.frame) out += spec.frame->encode(unframed);
+  const size_t payload = out.size() - kCodecHeaderBytes;
   char* p = out.data();
   std::memcpy(p, kMagic, 4);
   p[4] = static_cast<char>(kCodecVersion);
-  p[5] = static_cast<char>(spec.binary);
-  p[6] = static_cast<char>(spec.floats);
+  p[5] = static_cast<char>(*bin_id);
+  p[6] = static_cast<char>(*flt_id);
+  p[7] = static_cast<char>(*frame_id);
   StoreLe32(static_cast<uint32_t>(trained.tensors.size()), p + 8);
   StoreLe64(LayoutFingerprint(trained), p + 12);
   StoreLe64(payload, p + 20);
-  char* at = p + kCodecHeaderBytes;
-  for (size_t i = 0; i < trained.tensors.size(); ++i) {
-    const NamedTensor& t = trained.tensors[i];
-    const int64_t n = static_cast<int64_t>(t.values.size());
-    const float* x = t.values.data();
-    const Block block = BlockOf(t.kind, spec);
-    switch (block) {
-      case Block::kSign1:
-        PackSigns(x, n, reinterpret_cast<uint8_t*>(at));
-        break;
-      case Block::kSign1Scaled: {
-        double sum = 0;
-        for (int64_t k = 0; k < n; ++k) sum += std::fabs(x[k]);
-        // Positive, as in the packed format, so that the scale never flips a sign.
-        float scale = std::max(n ? static_cast<float>(sum / n) : 0.f, 1e-6f);
-        if (std::isnan(sum)) scale = std::numeric_limits<float>::quiet_NaN();
-        std::memcpy(at, &scale, 4);
-        PackSigns(x, n, reinterpret_cast<uint8_t*>(at + 4));
-        break;
-      }
-      case Block::kQ8:
-        EncodeQ8(x, nullptr, n, Q8Rounding::kStochastic, TensorSeed(seed, i), at);
-        break;
-      case Block::kQ8Delta:
-        EncodeQ8(x, reference->tensors[i].values.data(), n, Q8Rounding::kStochastic,
-                 TensorSeed(seed, i), at);
-        break;
-      case Block::kF16:
-        for (int64_t k = 0; k < n; ++k) {
-          uint16_t h = FloatToHalf(x[k]);
-          at[2 * k] = static_cast<char>(h & 0xff);
-          at[2 * k + 1] = static_cast<char>(h >> 8);
-        }
-        break;
-      case Block::kF32:
-        if (n > 0) std::memcpy(at, x, static_cast<size_t>(n) * 4);  // an empty tensor's x is null
-        break;
-    }
-    at += BlockBytes(block, n);
-  }
   Digest256 digest = Sha256Of(std::string_view(p + kCodecHeaderBytes, payload));
   std::memcpy(p + 28, digest.data(), digest.size());
   return out;
@@ -240,18 +194,20 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
   }
   const char* p = bytes.data();
   const uint8_t version = static_cast<uint8_t>(p[4]);
-  const uint8_t bin = static_cast<uint8_t>(p[5]);
-  const uint8_t flt = static_cast<uint8_t>(p[6]);
   if (version != kCodecVersion) {
     return Corrupt("update codec version " + std::to_string(version) + " is not supported (this " +
                    "build reads " + std::to_string(kCodecVersion) + ")");
   }
-  if (bin > static_cast<uint8_t>(BinaryEncoding::kF32) ||
-      flt > static_cast<uint8_t>(FloatEncoding::kQ8) || p[7] != 0) {
+  EncodedUpdateView view;
+  const TensorCodec* binary = Codecs().FindId(kUp, CodecSlot::kBinary, static_cast<uint8_t>(p[5]));
+  const TensorCodec* floats = Codecs().FindId(kUp, CodecSlot::kFloats, static_cast<uint8_t>(p[6]));
+  const uint8_t frame_id = static_cast<uint8_t>(p[7]);
+  view.spec.frame = frame_id == 0 ? nullptr : Codecs().FindFrameId(kUp, frame_id);
+  if (!binary || !floats || (frame_id != 0 && !view.spec.frame)) {
     return Corrupt("update names an unknown encoding");
   }
-  EncodedUpdateView view;
-  view.spec = {static_cast<BinaryEncoding>(bin), static_cast<FloatEncoding>(flt)};
+  view.spec.binary = binary;
+  view.spec.floats = floats;
   const uint32_t count = LoadLe32(p + 8);
   if (count != layout.tensors.size()) {
     return Corrupt("update holds " + std::to_string(count) + " tensors, the model has " +
@@ -262,32 +218,42 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
   }
   const size_t expected = PayloadBytes(layout, view.spec);
   const uint64_t claimed = LoadLe64(p + 20);
-  if (claimed != expected || bytes.size() - kCodecHeaderBytes != expected) {
-    return Corrupt("update payload is " + std::to_string(bytes.size() - kCodecHeaderBytes) +
-                   " bytes (header says " + std::to_string(claimed) + "), the model needs " +
-                   std::to_string(expected) + " for " + CodecSpecName(view.spec));
+  const size_t sent = bytes.size() - kCodecHeaderBytes;
+  const bool size_ok = view.spec.frame
+                           ? claimed == sent && sent <= view.spec.frame->max_bytes(expected)
+                           : claimed == expected && sent == expected;
+  if (!size_ok) {
+    return Corrupt("update payload is " + std::to_string(sent) + " bytes (header says " +
+                   std::to_string(claimed) + "), the model needs " +
+                   (view.spec.frame ? "at most " + std::to_string(
+                                                       view.spec.frame->max_bytes(expected))
+                                    : std::to_string(expected)) +
+                   " for " + CodecSpecName(view.spec));
   }
   std::string_view payload = bytes.substr(kCodecHeaderBytes);
   Digest256 digest = Sha256Of(payload);
   if (std::memcmp(digest.data(), p + 28, digest.size()) != 0) {
     return Corrupt("update checksum mismatch");
   }
+  if (view.spec.frame) {
+    ASSIGN_OR_RETURN(std::string unframed, view.spec.frame->decode(payload, expected));
+    view.unframed = std::make_shared<const std::string>(std::move(unframed));
+    payload = *view.unframed;
+  }
   view.blocks.reserve(count);
   size_t at = 0;
   for (const NamedTensor& t : layout.tensors) {
-    const int64_t n = NumElements(t.shape);
-    const Block block = BlockOf(t.kind, view.spec);
-    std::string_view b = payload.substr(at, BlockBytes(block, n));
+    const TensorCodec& codec = CodecOf(t.kind, view.spec);
+    BlockArgs args;
+    args.n = NumElements(t.shape);
+    args.direction = kUp;
+    args.tensor = t.name;
+    std::string_view b = payload.substr(at, codec.bytes(args.n));
     at += b.size();
-    if (block == Block::kQ8Delta && static_cast<int64_t>(t.values.size()) != n) {
-      return InvalidArgument("q8_delta needs the reference values of " + t.name);
+    if (codec.needs_reference && static_cast<int64_t>(t.values.size()) != args.n) {
+      return InvalidArgument(codec.name + " needs the reference values of " + t.name);
     }
-    if (block == Block::kSign1Scaled && LoadLeF32(b.data()) < 0) {
-      return Corrupt("negative sign scale in " + t.name);
-    }
-    if (block == Block::kQ8 || block == Block::kQ8Delta) {
-      if (!Q8HeadValid(b.data())) return Corrupt("bad q8 range in " + t.name);
-    }
+    if (codec.check) RETURN_IF_ERROR(codec.check(b.data(), args));
     view.blocks.push_back(b);
   }
   return view;
@@ -295,32 +261,13 @@ Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const Model
 
 void DecodeBlock(const CodecSpec& spec, const NamedTensor& reference, std::string_view block,
                  float* out) {
-  const int64_t n = NumElements(reference.shape);
-  const char* b = block.data();
-  switch (BlockOf(reference.kind, spec)) {
-    case Block::kSign1:
-      UnpackSignBits(reinterpret_cast<const uint8_t*>(b), n, 1.f, out);
-      break;
-    case Block::kSign1Scaled:
-      UnpackSignBits(reinterpret_cast<const uint8_t*>(b + 4), n, LoadLeF32(b), out);
-      break;
-    case Block::kQ8:
-      DecodeQ8(b, nullptr, n, out);
-      break;
-    case Block::kQ8Delta:
-      DecodeQ8(b, reference.values.data(), n, out);
-      break;
-    case Block::kF16: {
-      const uint8_t* h = reinterpret_cast<const uint8_t*>(b);
-      for (int64_t k = 0; k < n; ++k) {
-        out[k] = HalfToFloat(static_cast<uint16_t>(h[2 * k] | (h[2 * k + 1] << 8)));
-      }
-      break;
-    }
-    case Block::kF32:
-      if (n > 0) std::memcpy(out, b, static_cast<size_t>(n) * 4);  // out is null when n == 0
-      break;
-  }
+  const TensorCodec& codec = CodecOf(reference.kind, spec);
+  BlockArgs args;
+  args.n = NumElements(reference.shape);
+  args.reference = codec.needs_reference ? reference.values.data() : nullptr;
+  args.direction = kUp;
+  args.tensor = reference.name;
+  codec.decode(block.data(), args, out);
 }
 
 Result<ModelState> DecodeUpdate(std::string_view bytes, const ModelState& layout) {

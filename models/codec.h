@@ -3,18 +3,24 @@
 // An update is encoded against a layout that both ends already hold (the global model of the
 // round), so names and shapes never travel, only values:
 //
-//   header  "FSUP" | u8 version | u8 binary encoding | u8 float encoding | u8 0
+//   header  "FSUP" | u8 version | u8 binary codec id | u8 floats codec id | u8 frame id
 //           | u32 tensor count | u64 layout fingerprint | u64 payload bytes | u8[32] SHA-256
-//   payload one block per tensor, in layout order; its size follows from the encoding and the
-//           tensor's element count n alone:
+//   payload one block per tensor, in layout order, each in its tensor's codec
+//           (models/codecs/codec_registry.h: binary weights the binary codec's, trainable floats
+//           the floats codec's, BN running statistics always f32); a block's size follows from
+//           its codec and the tensor's element count n alone. The codecs (models/codecs/):
 //     binary (kBinary) tensors     sign1          ceil(n/8)        signs, LSB first, 1 = +1
 //                                  sign1_scaled   4 + ceil(n/8)    f32 mean|w|, then signs
 //                                  q8_delta       8 + n            q8 of (trained - reference)
 //                                  f32            4n               latent weights as they are
-//     float and BN-stat tensors    f32            4n
+//     float tensors (kFloat)       f32            4n
 //                                  f16            2n               round to nearest even
 //                                  q8             8 + n            q8 of the values
-//     BN statistics (kStat)        f32            4n               whatever the float encoding
+//     BN statistics (kStat)        f32            4n               whatever the floats codec
+//   frame   0: none (the payload as above); 1: zstd, the payload as one zstd frame
+//           (models/codecs/zstd.cc). Payload bytes and SHA-256 are those of the bytes sent.
+//   The header's ids are the codecs' declared wire ids; a reader that predates a frame refuses
+//   it as an unknown encoding.
 //   q8 block = f32 lo | f32 step | n u8 codes; value = lo + code * step, with lo = min and
 //   step = (max - min) / 255. Codes are rounded stochastically (code = floor(t + u), u uniform
 //   in [0,1) from a generator seeded by `seed` and the tensor index), so E[decode(encode(x))] = x
@@ -22,12 +28,12 @@
 //   to NaN, so that the aggregators' finiteness check rejects it as it would in f32.
 //   BN running statistics (kStat) always travel as f32: a running-variance tensor of a trained
 //   BinaryDenseNet spans 0.1 to tens of thousands, so a linear 8-bit grid rounds most channels'
-//   variances to 0 (a sign1+q8 federation stayed at chance) and f16 overflows to Inf (bdn28 on
-//   wbc-pbc: every update refused). They are 19,008 values in bdn28: 76 KB.
+//   variances to 0 and f16 overflows to Inf.
 //
-// Decoding (sign1 -> +-1, sign1_scaled -> +-scale) checks magic, version, encoding ids, the
+// Decoding (sign1 -> +-1, sign1_scaled -> +-scale) checks magic, version, codec ids, the
 // tensor count and layout fingerprint against `layout`, the payload length against the size the
-// layout implies (before touching any value) and the checksum: anything wrong is kCorrupt.
+// layout implies (before touching any value; for a frame, before decompressing) and the
+// checksum: anything wrong is kCorrupt.
 // q8_delta adds the decoded delta to `layout`'s values, so the coordinator must pass exactly
 // the model the site was given as reference (the full-precision global, not a sign1 downlink).
 //
@@ -36,11 +42,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "models/codecs/codec_registry.h"
 #include "models/model_state.h"
 
 namespace fedsmear {
@@ -48,50 +56,57 @@ namespace fedsmear {
 inline constexpr uint8_t kCodecVersion = 2;  // 2: BN statistics always f32
 inline constexpr size_t kCodecHeaderBytes = 4 + 4 + 4 + 8 + 8 + 32;  // 60
 
-enum class BinaryEncoding : uint8_t { kSign1 = 0, kSign1Scaled = 1, kQ8Delta = 2, kF32 = 3 };
-enum class FloatEncoding : uint8_t { kF32 = 0, kF16 = 1, kQ8 = 2 };
-
+// A codec_up, parsed: handles into the codec registry (valid for the program's life).
 struct CodecSpec {
-  BinaryEncoding binary = BinaryEncoding::kF32;
-  FloatEncoding floats = FloatEncoding::kF32;
-  bool operator==(const CodecSpec& o) const { return binary == o.binary && floats == o.floats; }
+  const TensorCodec* binary = &Codecs().f32();  // offered for (kUplink, kBinary)
+  const TensorCodec* floats = &Codecs().f32();  // offered for (kUplink, kFloats)
+  const FrameCodec* frame = nullptr;            // offered for kUplink, or none
+  bool operator==(const CodecSpec& o) const {
+    return binary == o.binary && floats == o.floats && frame == o.frame;
+  }
 };
 
-const char* BinaryEncodingName(BinaryEncoding e);  // sign1 | sign1_scaled | q8_delta | f32
-const char* FloatEncodingName(FloatEncoding e);    // f32 | f16 | q8
-
-// "<binary>+<floats>", e.g. "sign1+f16"; a lone binary name means "<name>+f32" ("f32" is
-// f32+f32). CodecSpecName gives the canonical form ("f32" for f32+f32), which parses back.
+// "<binary>+<floats>[+<frame>]", e.g. "sign1+f16" or "sign1+q8+zstd"; a lone binary name means
+// "<name>+f32" ("f32" is f32+f32, "f32+zstd" is f32+f32+zstd). CodecSpecName gives the canonical
+// form ("f32" for f32+f32), which parses back. Unknown names are InvalidArgument.
 Result<CodecSpec> ParseCodecSpec(std::string_view text);
 std::string CodecSpecName(const CodecSpec& spec);
 
-// Every combination, binary-major (4 x 3 = 12), for tests, benchmarks and tools.
+// Every binary x floats combination without a frame, binary-major in registration order
+// (4 x 3 = 12): the codecs whose EncodedUpdateSize is exact. For tests, benchmarks and tools.
 std::vector<CodecSpec> AllCodecSpecs();
+// AllCodecSpecs() and then each of them under every uplink frame: every codec_up there is.
+std::vector<CodecSpec> AllUplinkCodecSpecs();
 
-// Exact size of EncodeUpdate's output for a state of this layout.
+// Size of EncodeUpdate's output for a state of this layout: exact without a frame, an upper
+// bound with one.
 size_t EncodedUpdateSize(const ModelState& layout, const CodecSpec& spec);
 
-// Encodes `trained`. Preconditions (programming errors, std::invalid_argument otherwise): every
-// tensor holds NumElements(shape) values and, for q8_delta, `reference` is non-null with the
-// same layout. Deterministic for a given seed.
+// Encodes `trained`. Preconditions (programming errors, std::invalid_argument otherwise): `spec`
+// names uplink codecs, every tensor holds NumElements(shape) values and, for a codec that
+// needs_reference (q8_delta), `reference` is non-null with the same layout. Deterministic for a
+// given seed.
 std::string EncodeUpdate(const ModelState& trained, const ModelState* reference,
                          const CodecSpec& spec, uint64_t seed);
 
-// Decodes into a state with `layout`'s metadata, names, shapes and kinds. Only q8_delta reads
-// `layout`'s values (InvalidArgument when a binary tensor lacks them); bad bytes are kCorrupt.
+// Decodes into a state with `layout`'s metadata, names, shapes and kinds. Only a codec that
+// needs_reference (q8_delta) reads `layout`'s values (InvalidArgument when a binary tensor lacks
+// them); bad bytes are kCorrupt.
 Result<ModelState> DecodeUpdate(std::string_view bytes, const ModelState& layout);
 
 // A validated view of encoded bytes (header, fingerprint, sizes and checksum checked), for
 // consumers that read blocks directly (coordinator/vote.h counts sign bits without unpacking).
-// `blocks[i]` is tensor i's block; the view borrows `bytes`.
+// `blocks[i]` is tensor i's block; the view borrows `bytes` (a framed update's blocks point into
+// the decompressed payload, which the view owns and its copies share).
 struct EncodedUpdateView {
   CodecSpec spec;
   std::vector<std::string_view> blocks;
+  std::shared_ptr<const std::string> unframed;  // the decompressed payload of a framed update
 };
 Result<EncodedUpdateView> ParseEncodedUpdate(std::string_view bytes, const ModelState& layout);
 
 // Decodes one validated block into `out` (NumElements values). `reference` is the layout
-// tensor (its values are the reference for q8_delta).
+// tensor (its values are the reference of a codec that needs_reference).
 void DecodeBlock(const CodecSpec& spec, const NamedTensor& reference, std::string_view block,
                  float* out);
 

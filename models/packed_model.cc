@@ -1,12 +1,10 @@
 #include "models/packed_model.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <limits>
+#include <optional>
+#include <stdexcept>
 
 #include "common/sha256.h"
-#include "models/q8.h"
 
 namespace fedsmear {
 namespace {
@@ -93,34 +91,15 @@ class Reader {
   bool ok_ = true;
 };
 
-// Which tensors travel as fp16 under FloatCodec::kF16: trainable floats only since format 2.
-// BN running statistics stay fp32 (a bdn28 running variance exceeds fp16's 65,504 on real
-// data); format 1 also halved them and is still read.
-bool HalfTensor(TensorKind kind, FloatCodec fc, uint32_t version) {
-  if (fc != FloatCodec::kF16 || kind == TensorKind::kBinary) return false;
-  return version < 2 || kind == TensorKind::kFloat;
-}
+constexpr CodecDirection kDown = CodecDirection::kDownlink;
+constexpr uint8_t kFormat1MaxFloatsId = 1;  // format 1: f32 (0) and f16 (1)
 
-// Under FloatCodec::kQ8 only trainable floats are quantized.
-bool Q8Tensor(TensorKind kind, FloatCodec fc) {
-  return fc == FloatCodec::kQ8 && kind == TensorKind::kFloat;
-}
-
-void WriteQ8(Writer& w, const std::vector<float>& v) {
-  std::string& out = w.out();
-  const size_t at = out.size();
-  const int64_t n = static_cast<int64_t>(v.size());
-  out.resize(at + Q8Bytes(n));
-  EncodeQ8(v.data(), nullptr, n, Q8Rounding::kNearest, 0, &out[at]);
-}
-
-Status ReadQ8(Reader& r, const std::string& name, std::vector<float>* v) {
-  const int64_t n = static_cast<int64_t>(v->size());
-  const char* block = reinterpret_cast<const char*>(r.Take(Q8Bytes(n)));
-  if (!block) return Corrupt("tensor " + name + " is truncated");
-  if (!Q8HeadValid(block)) return Corrupt("bad q8 range in " + name);
-  DecodeQ8(block, nullptr, n, v->data());
-  return Status::Ok();
+// The codec a tensor's block is in. Format 1 sent BN statistics in the floats codec too (f32
+// or f16); format 2 always as f32.
+const TensorCodec& CodecOf(TensorKind kind, const TensorCodec& binary, const TensorCodec& floats,
+                           uint32_t version) {
+  if (version < 2 && kind == TensorKind::kStat) return floats;
+  return CodecForKind(kind, binary, floats);
 }
 
 void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
@@ -128,31 +107,19 @@ void WriteTensor(Writer& w, const NamedTensor& t, const PackOptions& o) {
   w.U8(static_cast<uint8_t>(t.kind));
   w.U32(static_cast<uint32_t>(t.shape.size()));
   for (int64_t d : t.shape) w.I64(d);
-  const int64_t n = static_cast<int64_t>(t.values.size());
-  if (t.kind == TensorKind::kBinary && o.binary == BinaryCodec::kSign1) {
-    double sum = 0;
-    for (float v : t.values) sum += std::fabs(v);
-    // The scale stays positive so that -0.0 never stands for a negative sign.
-    w.F32(std::max(n ? static_cast<float>(sum / n) : 0.f, 1e-6f));
-    std::string& out = w.out();
-    size_t at = out.size();
-    out.resize(at + static_cast<size_t>((n + 7) / 8));
-    PackSigns(t.values.data(), n, reinterpret_cast<uint8_t*>(&out[at]));
-  } else if (Q8Tensor(t.kind, o.floats)) {
-    WriteQ8(w, t.values);
-  } else if (HalfTensor(t.kind, o.floats, kPackedFormatVersion)) {
-    for (float v : t.values) {
-      uint16_t h = FloatToHalf(v);
-      w.U8(static_cast<uint8_t>(h));
-      w.U8(static_cast<uint8_t>(h >> 8));
-    }
-  } else {
-    w.Bytes(t.values.data(), static_cast<size_t>(n) * 4);  // x86/ARM are little-endian
-  }
+  const TensorCodec& codec = CodecOf(t.kind, *o.binary, *o.floats, kPackedFormatVersion);
+  BlockArgs args;
+  args.n = static_cast<int64_t>(t.values.size());
+  args.direction = kDown;
+  args.tensor = t.name;
+  std::string& out = w.out();
+  const size_t at = out.size();
+  out.resize(at + codec.bytes(args.n));
+  codec.encode(t.values.data(), args, &out[at]);
 }
 
-Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, uint64_t* budget,
-                  NamedTensor* t) {
+Status ReadTensor(Reader& r, const TensorCodec& binary, const TensorCodec& floats,
+                  uint32_t version, uint64_t* budget, NamedTensor* t) {
   t->name = r.Str();
   uint8_t kind = r.U8();
   if (kind > static_cast<uint8_t>(TensorKind::kStat)) return Corrupt("bad tensor kind");
@@ -169,12 +136,8 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, ui
     n *= d;
   }
   if (!r.ok()) return Corrupt("truncated tensor header");
-  const bool signs = t->kind == TensorKind::kBinary && bc == BinaryCodec::kSign1;
-  const bool half = HalfTensor(t->kind, fc, version);
-  const bool q8 = Q8Tensor(t->kind, fc);
-  size_t need = signs ? 4 + static_cast<size_t>((n + 7) / 8)
-                : q8  ? Q8Bytes(n)
-                      : static_cast<size_t>(n) * (half ? 2 : 4);
+  const TensorCodec& codec = CodecOf(t->kind, binary, floats, version);
+  const size_t need = codec.bytes(n);
   if (need > r.remaining()) return Corrupt("tensor " + t->name + " is truncated");
   if (static_cast<uint64_t>(n) > *budget) {  // sign1 expands 32x: check before allocating
     return ResourceExhausted("packed model unpacks to more values than the limit allows (at " +
@@ -182,33 +145,32 @@ Status ReadTensor(Reader& r, BinaryCodec bc, FloatCodec fc, uint32_t version, ui
   }
   *budget -= static_cast<uint64_t>(n);
   t->values.resize(static_cast<size_t>(n));
-  if (signs) {
-    float scale = r.F32();
-    if (!std::isfinite(scale) || scale < 0) return Corrupt("bad sign scale in " + t->name);
-    UnpackSigns(r.Take(static_cast<size_t>((n + 7) / 8)), n, scale, t->values.data());
-  } else if (q8) {
-    RETURN_IF_ERROR(ReadQ8(r, t->name, &t->values));
-  } else if (half) {
-    const uint8_t* p = r.Take(static_cast<size_t>(n) * 2);
-    for (int64_t i = 0; i < n; ++i) t->values[i] = HalfToFloat(p[2 * i] | (p[2 * i + 1] << 8));
-  } else {
-    const uint8_t* p = r.Take(static_cast<size_t>(n) * 4);
-    if (n > 0) std::memcpy(t->values.data(), p, static_cast<size_t>(n) * 4);  // data() may be null
-  }
+  BlockArgs args;
+  args.n = n;
+  args.direction = kDown;
+  args.tensor = t->name;
+  const char* block = reinterpret_cast<const char*>(r.Take(need));
+  if (codec.check) RETURN_IF_ERROR(codec.check(block, args));
+  codec.decode(block, args, t->values.data());
   return Status::Ok();
 }
 
 }  // namespace
 
 std::string PackModel(const ModelState& state, const PackOptions& options) {
+  const std::optional<uint8_t> bin_id =
+      options.binary ? options.binary->WireId(kDown, CodecSlot::kBinary) : std::nullopt;
+  const std::optional<uint8_t> flt_id =
+      options.floats ? options.floats->WireId(kDown, CodecSlot::kFloats) : std::nullopt;
+  if (!bin_id || !flt_id) throw std::invalid_argument("PackModel: no downlink codec");
   Writer w;
   w.Str(state.meta.arch);
   w.U32(static_cast<uint32_t>(state.meta.classes));
   w.U32(static_cast<uint32_t>(state.meta.input_size));
   w.U32(static_cast<uint32_t>(state.meta.class_names.size()));
   for (const auto& n : state.meta.class_names) w.Str(n);
-  w.U8(static_cast<uint8_t>(options.binary));
-  w.U8(static_cast<uint8_t>(options.floats));
+  w.U8(*bin_id);
+  w.U8(*flt_id);
   w.U32(static_cast<uint32_t>(state.tensors.size()));
   for (const NamedTensor& t : state.tensors) WriteTensor(w, t, options);
   Digest256 digest = Sha256Of(w.out());
@@ -247,122 +209,56 @@ Result<ModelState> UnpackModel(std::string_view bytes, uint64_t max_values) {
   uint8_t bc = r.U8();
   uint8_t fc = r.U8();
   uint32_t count = r.U32();
-  const uint8_t max_fc = version < 2 ? 1 : static_cast<uint8_t>(FloatCodec::kQ8);
-  if (!r.ok() || bc > 1 || fc > max_fc || count > kMaxTensors) return Corrupt("bad model header");
+  const TensorCodec* binary = Codecs().FindId(kDown, CodecSlot::kBinary, bc);
+  const TensorCodec* floats = Codecs().FindId(kDown, CodecSlot::kFloats, fc);
+  if (!r.ok() || !binary || !floats || (version < 2 && fc > kFormat1MaxFloatsId) ||
+      count > kMaxTensors) {
+    return Corrupt("bad model header");
+  }
   state.tensors.resize(count);
   uint64_t budget = max_values;
   for (NamedTensor& t : state.tensors) {
-    RETURN_IF_ERROR(ReadTensor(r, static_cast<BinaryCodec>(bc), static_cast<FloatCodec>(fc),
-                               version, &budget, &t));
+    RETURN_IF_ERROR(ReadTensor(r, *binary, *floats, version, &budget, &t));
   }
   if (!r.ok() || r.remaining() != 0) return Corrupt("packed model has trailing or missing bytes");
   return state;
 }
 
-uint16_t FloatToHalf(float value) {
-  uint32_t x;
-  std::memcpy(&x, &value, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t exp = (x >> 23) & 0xffu;
-  uint32_t mant = x & 0x7fffffu;
-  if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));  // Inf/NaN
-  int e = static_cast<int>(exp) - 127 + 15;
-  if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> Inf
-  if (e <= 0) {                                                 // subnormal or zero
-    if (e < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000u;
-    uint32_t shift = static_cast<uint32_t>(14 - e);
-    uint32_t half = mant >> shift;
-    uint32_t rem = mant & ((1u << shift) - 1);
-    uint32_t mid = 1u << (shift - 1);
-    if (rem > mid || (rem == mid && (half & 1))) ++half;
-    return static_cast<uint16_t>(sign | half);
-  }
-  uint32_t half = sign | (static_cast<uint32_t>(e) << 10) | (mant >> 13);
-  uint32_t rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) ++half;  // may carry into exponent: ok
-  return static_cast<uint16_t>(half);
-}
-
-float HalfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t x;
-  if (exp == 0) {
-    if (mant == 0) {
-      x = sign;
-    } else {  // subnormal: normalise
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      x = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 0x1f) {
-    x = sign | 0x7f800000u | (mant << 13);
-  } else {
-    x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
-void PackSigns(const float* values, int64_t n, uint8_t* out) {
-  int64_t full = n / 8;
-  for (int64_t b = 0; b < full; ++b) {
-    const float* v = values + 8 * b;
-    uint8_t byte = 0;
-    for (int i = 0; i < 8; ++i) byte |= static_cast<uint8_t>((v[i] >= 0.f) << i);
-    out[b] = byte;
-  }
-  if (n % 8) {
-    uint8_t byte = 0;
-    for (int64_t i = 8 * full; i < n; ++i) byte |= static_cast<uint8_t>((values[i] >= 0.f) << (i % 8));
-    out[full] = byte;
-  }
-}
-
-void UnpackSigns(const uint8_t* bits, int64_t n, float scale, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = ((bits[i >> 3] >> (i & 7)) & 1) ? scale : -scale;
-}
-
-namespace {
-
-// The downlink codec registry: every codec_down name and what it packs.
-struct Downlink {
-  const char* name;
-  PackOptions options;
-};
-constexpr Downlink kDownlinks[] = {
-    {"f32", {BinaryCodec::kLatentF32, FloatCodec::kF32}},
-    {"f32+f16", {BinaryCodec::kLatentF32, FloatCodec::kF16}},
-    {"f32+q8", {BinaryCodec::kLatentF32, FloatCodec::kQ8}},
-    {"sign1", {BinaryCodec::kSign1, FloatCodec::kF32}},
-    {"sign1+f16", {BinaryCodec::kSign1, FloatCodec::kF16}},
-    {"sign1+q8", {BinaryCodec::kSign1, FloatCodec::kQ8}},
-};
-
-}  // namespace
-
-Result<PackOptions> ParseDownlinkCodec(const std::string& codec) {
-  std::string names;
-  for (const Downlink& d : kDownlinks) {
-    if (codec == d.name) return d.options;
-    names += (names.empty() ? "" : " | ") + std::string(d.name);
-  }
-  return InvalidArgument("unknown downlink codec '" + codec + "' (" + names + ")");
-}
-
 const std::vector<std::string>& DownlinkCodecNames() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const Downlink& d : kDownlinks) out.emplace_back(d.name);
+    for (const TensorCodec* b : Codecs().List(kDown, CodecSlot::kBinary)) {
+      for (const TensorCodec* f : Codecs().List(kDown, CodecSlot::kFloats)) {
+        out.push_back(f == &Codecs().f32() ? b->name : b->name + "+" + f->name);
+      }
+    }
     return out;
   }();
   return names;
+}
+
+Result<PackOptions> ParseDownlinkCodec(std::string_view codec) {
+  std::string names;
+  for (const std::string& name : DownlinkCodecNames()) {
+    if (codec == name) {
+      const size_t plus = codec.find('+');
+      PackOptions o;
+      o.binary = Codecs().Find(kDown, CodecSlot::kBinary, codec.substr(0, plus));
+      o.floats = plus == std::string_view::npos
+                     ? &Codecs().f32()
+                     : Codecs().Find(kDown, CodecSlot::kFloats, codec.substr(plus + 1));
+      return o;
+    }
+    names += (names.empty() ? "" : " | ") + name;
+  }
+  return InvalidArgument("unknown downlink codec '" + std::string(codec) + "' (" + names + ")");
+}
+
+PackOptions LosslessPackOptions() {
+  PackOptions o;
+  o.binary = Codecs().Find(kDown, CodecSlot::kBinary, "f32");
+  o.floats = &Codecs().f32();
+  return o;
 }
 
 }  // namespace fedsmear

@@ -26,9 +26,9 @@ int RunModelInfo(const ModelInfoOptions& o) {
   }
   auto [params, binary] = CountParameters(*model);
   ModelState state = ExportState(*model, {});
-  const size_t float_bytes = PackModel(state, {BinaryCodec::kLatentF32, FloatCodec::kF32}).size();
-  const size_t packed = PackModel(state, {BinaryCodec::kSign1, FloatCodec::kF32}).size();
-  const size_t packed16 = PackModel(state, {BinaryCodec::kSign1, FloatCodec::kF16}).size();
+  const size_t float_bytes = PackModel(state, LosslessPackOptions()).size();
+  const size_t packed = PackModel(state, *ParseDownlinkCodec("sign1")).size();
+  const size_t packed16 = PackModel(state, *ParseDownlinkCodec("sign1+f16")).size();
   nlohmann::ordered_json j = {
       {"arch", o.arch},          {"classes", o.classes},
       {"input_size", o.input_size}, {"params", params},

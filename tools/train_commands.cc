@@ -122,7 +122,7 @@ int RunTrain(const TrainCmd& c) {
   ModelState state = ExportState(*model, data->class_names);
   if (Status st = WriteFileAtomic(c.out, PackModel(state)); !st.ok()) return Fail("train", st);
   std::string latent = c.out + ".f32";
-  if (Status st = WriteFileAtomic(latent, PackModel(state, {BinaryCodec::kLatentF32})); !st.ok()) {
+  if (Status st = WriteFileAtomic(latent, PackModel(state, LosslessPackOptions())); !st.ok()) {
     return Fail("train", st);
   }
   std::printf("wrote %s (packed) and %s (latent weights, for further training); "

@@ -142,6 +142,9 @@ TEST(StrategyRegistryTest, CodecChoicesComeFromTheCodecRegistries) {
   EXPECT_EQ(UplinkCodecList().find("sign1"), 0u) << UplinkCodecList();
   c.codec_up = "sign1";  // a lone binary name is <name>+f32
   EXPECT_TRUE(CheckRegisteredChoices(c).ok());
+  c.codec_up = "sign1+q8+zstd";  // a frame suffix
+  EXPECT_TRUE(CheckRegisteredChoices(c).ok());
+  EXPECT_NE(UplinkCodecList().find(", each also +zstd"), std::string::npos) << UplinkCodecList();
 }
 
 // fedvote's flip_share comes from strategy_params, 0.25 (a vote on changes) when absent.

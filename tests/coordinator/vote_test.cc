@@ -181,7 +181,8 @@ TEST(SignVoteTest, EncodedAndDecodedUpdatesVoteAlike) {
     t.values.resize(NumElements(t.shape));
     for (float& v : t.values) v = dist(rng);
   }
-  for (const char* codec : {"sign1+f32", "sign1_scaled+f16", "sign1+q8", "q8_delta+q8", "f32"}) {
+  for (const char* codec : {"sign1+f32", "sign1_scaled+f16", "sign1+q8", "q8_delta+q8", "f32",
+                            "sign1+q8+zstd", "sign1_scaled+f16+zstd"}) {
     SCOPED_TRACE(codec);
     VoteAccumulator encoded(global), decoded(global);
     for (int site = 0; site < 5; ++site) {

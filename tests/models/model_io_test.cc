@@ -61,7 +61,7 @@ TEST_F(ModelIoTest, PackedRoundTripGivesTheSameInference) {
   }
   // fp16 floats: close, not equal. A binarized network amplifies rounding where an activation
   // sits near zero and flips sign, so closeness is judged against the logits' scale.
-  auto half = ModelFromState(*UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16})));
+  auto half = ModelFromState(*UnpackModel(PackModel(s, *ParseDownlinkCodec("sign1+f16"))));
   ASSERT_TRUE(half.ok());
   (*half)->eval();
   auto ya = m->forward(x), yb = (*half)->forward(x);
@@ -74,7 +74,7 @@ TEST_F(ModelIoTest, Bdn28PackedSizeAndFloatCheckpointSize) {
   DenseNet m = *MakeModel("bdn28", 8, 64);
   ModelState s = ExportState(m, {});
   double packed_mib = PackModel(s).size() / 1048576.0;
-  double float_mib = PackModel(s, {BinaryCodec::kLatentF32, FloatCodec::kF32}).size() / 1048576.0;
+  double float_mib = PackModel(s, LosslessPackOptions()).size() / 1048576.0;
   EXPECT_LE(packed_mib, 1.95);
   EXPECT_NEAR(float_mib, 17.4, 0.2);
 }

@@ -48,19 +48,19 @@ TEST(PackedModelTest, RoundTripKeepsSignsAndFloats) {
 
 TEST(PackedModelTest, LatentF32AndF16Codecs) {
   ModelState s = SmallState();
-  auto latent = UnpackModel(PackModel(s, {BinaryCodec::kLatentF32, FloatCodec::kF32}));
+  auto latent = UnpackModel(PackModel(s, *ParseDownlinkCodec("f32")));
   ASSERT_TRUE(latent.ok());
   EXPECT_EQ(latent->tensors[0].values, s.tensors[0].values);
-  auto half = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16}));
+  auto half = UnpackModel(PackModel(s, *ParseDownlinkCodec("sign1+f16")));
   ASSERT_TRUE(half.ok());
   for (size_t i = 0; i < s.tensors[1].values.size(); ++i) {
     float v = s.tensors[1].values[i];
     EXPECT_NEAR(half->tensors[1].values[i], v, std::fabs(v) * 1e-3 + 1e-7);
   }
-  EXPECT_LT(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16}).size(), PackModel(s).size());
+  EXPECT_LT(PackModel(s, *ParseDownlinkCodec("sign1+f16")).size(), PackModel(s).size());
   // BN statistics stay fp32 (a running variance may exceed fp16's 65,504).
   s.tensors[2].values[0] = 91234.5f;
-  auto big = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kF16}));
+  auto big = UnpackModel(PackModel(s, *ParseDownlinkCodec("sign1+f16")));
   ASSERT_TRUE(big.ok()) << big.status();
   EXPECT_EQ(big->tensors[2].values, s.tensors[2].values);
 }
@@ -68,8 +68,8 @@ TEST(PackedModelTest, LatentF32AndF16Codecs) {
 TEST(PackedModelTest, Q8FloatsWithinHalfAStep) {
   ModelState s = SmallState();
   s.tensors[2].values[0] = 91234.5f;  // BN statistics stay f32 under q8 too
-  for (BinaryCodec bc : {BinaryCodec::kSign1, BinaryCodec::kLatentF32}) {
-    const std::string bytes = PackModel(s, {bc, FloatCodec::kQ8});
+  for (const std::string bc : {"sign1", "f32"}) {
+    const std::string bytes = PackModel(s, *ParseDownlinkCodec(bc + "+q8"));
     auto back = UnpackModel(bytes);
     ASSERT_TRUE(back.ok()) << back.status();
     const auto& v = s.tensors[1].values;
@@ -82,20 +82,20 @@ TEST(PackedModelTest, Q8FloatsWithinHalfAStep) {
     const size_t at_lo = static_cast<size_t>(lo - v.begin());
     EXPECT_EQ(back->tensors[1].values[at_lo], *lo);
     EXPECT_EQ(back->tensors[2].values, s.tensors[2].values);
-    if (bc == BinaryCodec::kLatentF32) {
+    if (bc == "f32") {
       EXPECT_EQ(back->tensors[0].values, s.tensors[0].values);
     }
     // Deterministic: every site receives the same bytes.
-    EXPECT_EQ(PackModel(s, {bc, FloatCodec::kQ8}), bytes);
-    EXPECT_LT(bytes.size(), PackModel(s, {bc, FloatCodec::kF16}).size());
+    EXPECT_EQ(PackModel(s, *ParseDownlinkCodec(bc + "+q8")), bytes);
+    EXPECT_LT(bytes.size(), PackModel(s, *ParseDownlinkCodec(bc + "+f16")).size());
   }
   // A constant tensor (step 0) and a non-finite one.
   std::fill(s.tensors[1].values.begin(), s.tensors[1].values.end(), 0.25f);
-  auto flat = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kQ8}));
+  auto flat = UnpackModel(PackModel(s, *ParseDownlinkCodec("sign1+q8")));
   ASSERT_TRUE(flat.ok()) << flat.status();
   for (float v : flat->tensors[1].values) EXPECT_EQ(v, 0.25f);
   s.tensors[1].values[3] = std::nanf("");
-  auto bad = UnpackModel(PackModel(s, {BinaryCodec::kSign1, FloatCodec::kQ8}));
+  auto bad = UnpackModel(PackModel(s, *ParseDownlinkCodec("sign1+q8")));
   ASSERT_TRUE(bad.ok()) << bad.status();
   EXPECT_FALSE(CheckFinite(*bad).ok());
 }
@@ -106,8 +106,8 @@ TEST(PackedModelTest, DownlinkCodecNamesParse) {
   }
   auto q8 = ParseDownlinkCodec("sign1+q8");
   ASSERT_TRUE(q8.ok());
-  EXPECT_EQ(q8->binary, BinaryCodec::kSign1);
-  EXPECT_EQ(q8->floats, FloatCodec::kQ8);
+  EXPECT_EQ(q8->binary->name, "sign1");
+  EXPECT_EQ(q8->floats->name, "q8");
   EXPECT_NE(ParseDownlinkCodec("sign1+q4").status().message().find("sign1+q8"),
             std::string::npos);
 }
