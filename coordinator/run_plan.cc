@@ -10,7 +10,7 @@ namespace {
 
 bool DownlinkSendsSigns(const std::string& codec_down) {
   const Result<PackOptions> options = ParseDownlinkCodec(codec_down);
-  return options.ok() && options->binary == BinaryCodec::kSign1;
+  return options.ok() && options->binary->signs.packed;
 }
 
 }  // namespace

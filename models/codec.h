@@ -1,4 +1,4 @@
-// Compact update codecs (issue 7): how a site's trained model travels back to the coordinator.
+// Compact update codecs: how a site's trained model travels back to the coordinator.
 //
 // An update is encoded against a layout that both ends already hold (the global model of the
 // round), so names and shapes never travel, only values:
