@@ -153,6 +153,12 @@ class X25519KeyPair {
   PublicKey32 public_key_{};
 };
 
+// OK unless `public_key` encodes a point of small order on Curve25519 or its twist (the
+// identity, orders 2, 4 and 8, in canonical or non-canonical form, with or without the ignored
+// top bit): with such a key every agreement yields a value anyone can compute.
+// kPermissionDenied otherwise. Constant-time is not needed: public keys are public.
+Status CheckX25519PublicKey(const PublicKey32& public_key);
+
 // Ed25519 signing key pair (a site's long-term identity key).
 class Ed25519KeyPair {
  public:
