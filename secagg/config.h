@@ -40,6 +40,9 @@ struct Config {
   uint64_t round = 0;                    // bound into signatures, AAD and key derivation
   std::array<uint8_t, 32> graph_seed{};  // public randomness for the neighbour graph
   size_t vector_length = 0;              // words per (quantized) update
+  // Hash of the whole round setup (SetupTranscript, secagg/site_secagg_wire.h), bound into
+  // every key and consistency signature: sites that saw different setups refuse each other.
+  std::array<uint8_t, 32> transcript{};
 };
 
 uint32_t DefaultNeighbourCount(uint32_t num_sites, uint32_t threshold);

@@ -1,6 +1,7 @@
 #include "secagg/messages.h"
 
 #include <algorithm>
+#include <string>
 
 #include "common/le_bytes.h"
 
@@ -19,20 +20,37 @@ void PutLabel(Bytes& out, std::string_view label) {
 
 }  // namespace
 
-Bytes SigningPayload(const AdvertisedKeys& keys) {
+Bytes SigningPayload(const AdvertisedKeys& keys, const std::array<uint8_t, 32>& transcript) {
   Bytes out;
   PutLabel(out, "advertise");
   AppendLe64(out, keys.round);
+  out.insert(out.end(), transcript.begin(), transcript.end());
   AppendLe32(out, keys.site_id);
   out.insert(out.end(), keys.c_pk.begin(), keys.c_pk.end());
   out.insert(out.end(), keys.s_pk.begin(), keys.s_pk.end());
   return out;
 }
 
-Bytes ConsistencyPayload(uint64_t round, const std::vector<uint32_t>& survivors) {
+Status CheckAdvertisedKeys(const AdvertisedKeys& keys) {
+  const std::string who = "site " + std::to_string(keys.site_id);
+  Status c = CheckX25519PublicKey(keys.c_pk);
+  if (!c.ok()) return c.WithContext("secagg: " + who + " advertised c_pk");
+  Status s = CheckX25519PublicKey(keys.s_pk);
+  if (!s.ok()) return s.WithContext("secagg: " + who + " advertised s_pk");
+  if (keys.c_pk == keys.s_pk) {
+    return PermissionDenied("secagg: " + who + " advertised one key as both c_pk and s_pk");
+  }
+  return Status::Ok();
+}
+
+Bytes ConsistencyPayload(uint64_t round, const std::array<uint8_t, 32>& transcript,
+                         const std::array<uint8_t, 32>& graph_seed,
+                         const std::vector<uint32_t>& survivors) {
   Bytes out;
   PutLabel(out, "consistency");
   AppendLe64(out, round);
+  out.insert(out.end(), transcript.begin(), transcript.end());
+  out.insert(out.end(), graph_seed.begin(), graph_seed.end());
   AppendLe32(out, static_cast<uint32_t>(survivors.size()));
   for (uint32_t id : survivors) AppendLe32(out, id);
   return out;

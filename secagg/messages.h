@@ -10,11 +10,14 @@
 // label, the round and the site ids, so messages cannot be replayed across rounds or pairs.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string>
 #include <map>
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "secagg/crypto.h"
 #include "secagg/shamir.h"
 
@@ -30,8 +33,13 @@ struct AdvertisedKeys {
   PublicKey32 s_pk{};  // masking key (pairwise masks)
   Signature64 signature{};
 };
-// label || round || site_id || c_pk || s_pk.
-Bytes SigningPayload(const AdvertisedKeys& keys);
+// label || round || transcript || site_id || c_pk || s_pk. `transcript`: Config::transcript, so
+// a signature also says which round setup its signer saw.
+Bytes SigningPayload(const AdvertisedKeys& keys, const std::array<uint8_t, 32>& transcript);
+// OK unless c_pk or s_pk is a small-order X25519 point or c_pk == s_pk; kPermissionDenied names
+// the site. The server calls it on arrival (so the coordinator drops the sender), every site
+// again on the relay.
+Status CheckAdvertisedKeys(const AdvertisedKeys& keys);
 
 // Stage 2: the pair (share of b, share of s_sk) from `from` to `to`, AES-256-GCM sealed.
 struct EncryptedShares {
@@ -49,8 +57,12 @@ struct MaskedInput {
 };
 
 // Consistency round (Bonawitz et al. 2017), between stages 3 and 4: every survivor signs the
-// survivor set U3 with its Ed25519 identity: label || round || n || ids (sorted).
-Bytes ConsistencyPayload(uint64_t round, const std::vector<uint32_t>& survivors);
+// survivor set U3 with its Ed25519 identity: label || round || transcript || graph seed || n ||
+// ids (sorted). The graph seed is the derived one (DeriveGraphSeed), which hashes all n sites'
+// round keys, so a signer also vouches for the setup and the key set it masked with.
+Bytes ConsistencyPayload(uint64_t round, const std::array<uint8_t, 32>& transcript,
+                         const std::array<uint8_t, 32>& graph_seed,
+                         const std::vector<uint32_t>& survivors);
 
 // Stage 4 request (coordinator -> survivors): who sent a masked input and who did not, within
 // the receiving site's share group, with the consistency signatures of its group's survivors.

@@ -39,8 +39,11 @@ Status Server::AddAdvertisedKeys(const AdvertisedKeys& keys) {
   auto dir = directory_.find(keys.site_id);
   if (dir == directory_.end())
     return PermissionDenied("secagg: " + Id(keys.site_id) + " not enrolled");
-  Status sig = Ed25519Verify(dir->second, SigningPayload(keys), keys.signature);
+  Status sig = Ed25519Verify(dir->second, SigningPayload(keys, config_.transcript), keys.signature);
   if (!sig.ok()) return sig.WithContext("secagg: advertised keys of " + Id(keys.site_id));
+  // Validly signed, so the sender is to blame for a key no peer could use: it is refused here
+  // and never relayed (every site would refuse the relay).
+  RETURN_IF_ERROR(CheckAdvertisedKeys(keys));
   if (!advertised_.emplace(keys.site_id, keys).second) {
     return InvalidArgument("secagg: " + Id(keys.site_id) + " advertised twice");
   }
@@ -150,7 +153,9 @@ Status Server::AddConsistencySignature(uint32_t site, const Signature64& signatu
   if (!masked_.count(site)) return PermissionDenied("secagg: " + Id(site) + " is no survivor");
   auto key = directory_.find(site);
   if (key == directory_.end()) return PermissionDenied("secagg: " + Id(site) + " is not enrolled");
-  RETURN_IF_ERROR(Ed25519Verify(key->second, ConsistencyPayload(config_.round, request_.survivors),
+  RETURN_IF_ERROR(Ed25519Verify(key->second,
+                                ConsistencyPayload(config_.round, config_.transcript,
+                                                   config_.graph_seed, request_.survivors),
                                 signature)
                       .WithContext("secagg: consistency signature of " + Id(site)));
   request_.signatures[site] = signature;

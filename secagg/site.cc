@@ -50,7 +50,8 @@ Result<AdvertisedKeys> Site::AdvertiseKeys() {
   keys.round = config_.round;
   keys.c_pk = c.public_key();
   keys.s_pk = s.public_key();
-  ASSIGN_OR_RETURN(keys.signature, state_->identity->Sign(SigningPayload(keys)));
+  ASSIGN_OR_RETURN(keys.signature,
+                   state_->identity->Sign(SigningPayload(keys, config_.transcript)));
   state_->c_pair.emplace(std::move(c));
   state_->s_pair.emplace(std::move(s));
   stage_ = Stage::kAdvertised;
@@ -79,8 +80,20 @@ Result<std::vector<EncryptedShares>> Site::ShareKeys(
         return PermissionDenied("secagg: " + who + " keys for wrong round");
       auto dir = directory_.find(k.site_id);
       if (dir == directory_.end()) return PermissionDenied("secagg: " + who + " is not enrolled");
-      Status sig = VerifySignature(memo_.get(), dir->second, SigningPayload(k), k.signature);
-      if (!sig.ok()) return sig.WithContext("secagg: advertised keys of " + who);
+      // Signed over this site's transcript: a peer that saw another setup fails here.
+      Status sig = VerifySignature(memo_.get(), dir->second, SigningPayload(k, config_.transcript),
+                                   k.signature);
+      if (!sig.ok()) {
+        return sig.WithContext("secagg: advertised keys of " + who +
+                               " (signed over another round setup, or forged)");
+      }
+      // Validly signed but unusable: the sender is to blame, and the coordinator (which runs
+      // the same check on arrival, Server::AddAdvertisedKeys) should have dropped it.
+      Status usable = CheckAdvertisedKeys(k);
+      if (!usable.ok()) {
+        return usable.WithContext("refusing the key relay; the coordinator should have dropped " +
+                                  who);
+      }
       if (!seen_keys.insert(k.c_pk).second || !seen_keys.insert(k.s_pk).second) {
         return Corrupt("secagg: " + who + " reuses a public key");
       }
@@ -239,7 +252,8 @@ Result<Signature64> Site::SignSurvivors(const std::vector<uint32_t>& survivors) 
     }
     st.signed_survivors = survivors;
   }
-  return st.identity->Sign(ConsistencyPayload(config_.round, survivors));
+  return st.identity->Sign(
+      ConsistencyPayload(config_.round, config_.transcript, config_.graph_seed, survivors));
 }
 
 Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
@@ -299,7 +313,8 @@ Result<UnmaskResponse> Site::Unmask(const UnmaskRequest& request) {
         "secagg: unmask request differs from the survivor set this site signed");
   }
   // ... and t members of the share group must have signed that same set.
-  const Bytes payload = ConsistencyPayload(config_.round, u3);
+  const Bytes payload =
+      ConsistencyPayload(config_.round, config_.transcript, config_.graph_seed, u3);
   uint32_t valid = 0;
   for (const auto& [signer, signature] : request.signatures) {
     if (!std::binary_search(want_survivors.begin(), want_survivors.end(), signer)) continue;

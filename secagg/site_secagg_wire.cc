@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/sha256.h"
 #include "secagg/shamir.h"
 
 namespace fedsmear {
@@ -19,7 +20,45 @@ std::string BytesOf(const uint8_t* data, size_t size) {
   return std::string(reinterpret_cast<const char*>(data), size);
 }
 
-Result<secagg::Config> SecAggConfigFromSetup(const wire::SecAggSetup& setup) {
+std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::string_view run_id) {
+  std::string out = "fedsmear-secagg-transcript-v1";
+  out.push_back('\0');
+  auto u64 = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+  };
+  auto f64 = [&](double v) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    u64(bits);
+  };
+  auto text = [&](std::string_view v) {
+    u64(v.size());
+    out.append(v.data(), v.size());
+  };
+  text(run_id);
+  u64(setup.round);
+  u64(setup.task_id);
+  u64(setup.sites.size());
+  for (const wire::SecAggSite& s : setup.sites) {
+    text(s.site_id);
+    u64(s.secagg_id);
+    text(s.sign_public_key);
+    u64(s.vote_weight);
+  }
+  u64(setup.total_weight);
+  u64(setup.threshold);
+  u64(setup.neighbours);
+  u64(setup.mask_bits);
+  text(setup.graph_seed);
+  f64(setup.clip);
+  f64(setup.stat_clip);
+  u64(setup.vector_length);
+  u64(setup.vote_bits);
+  return Sha256Of(out);
+}
+
+Result<secagg::Config> SecAggConfigFromSetup(const wire::SecAggSetup& setup,
+                                             std::string_view run_id) {
   secagg::Config c;
   c.num_sites = static_cast<uint32_t>(setup.sites.size());
   c.threshold = setup.threshold;
@@ -29,6 +68,7 @@ Result<secagg::Config> SecAggConfigFromSetup(const wire::SecAggSetup& setup) {
   if (setup.graph_seed.size() != c.graph_seed.size()) return Corrupt("graph_seed must be 32 bytes");
   std::memcpy(c.graph_seed.data(), setup.graph_seed.data(), c.graph_seed.size());
   c.vector_length = static_cast<size_t>(setup.vector_length);
+  c.transcript = SetupTranscript(setup, run_id);
   return secagg::ResolveConfig(c);
 }
 

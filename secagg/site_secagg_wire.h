@@ -10,8 +10,10 @@
 // Thread-safety: pure functions. Ownership: returns new values.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -25,8 +27,17 @@ namespace fedsmear {
 Result<secagg::PublicKey32> Key32FromBytes(const std::string& bytes, const char* what);
 std::string BytesOf(const uint8_t* data, size_t size);
 
-// The round's secagg configuration (resolved) and identity directory.
-Result<secagg::Config> SecAggConfigFromSetup(const wire::SecAggSetup& setup);
+// The transcript every site signs (secagg::Config::transcript): SHA-256 over a labelled,
+// length-prefixed encoding of the run id (the Envelope's) and every field of the setup: round,
+// task id, each site's id, secagg id, Ed25519 key and vote weight (in setup order), total
+// weight, t, k, mask bits, graph seed, clip, stat clip, vector length and vote bits (the field
+// widths and clips are the secure codec). Two setups that differ anywhere hash differently.
+std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::string_view run_id);
+
+// The round's secagg configuration (resolved, with the transcript of `setup` in `run_id`) and
+// identity directory. The coordinator's Server and every site must build theirs here.
+Result<secagg::Config> SecAggConfigFromSetup(const wire::SecAggSetup& setup,
+                                             std::string_view run_id);
 Result<secagg::IdentityDirectory> DirectoryFromSetup(const wire::SecAggSetup& setup);
 
 wire::SecAggPeerKeys PeerKeysToWire(const secagg::AdvertisedKeys& keys);

@@ -13,11 +13,14 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 3;
+const protocolVersion :UInt16 = 4;
 # 2: Welcome carries the training plan. 3: TrainTask's `extra` strings became typed fields
 # (codecUp, latentStart, latentEpsilon, secureAggregation); ModelBlob.codec names the codec
 # registry's entry instead of a coarse enum; the unused Hello.resumeRound and
 # EvaluateResult.classCorrect/classTotal are gone (their ordinals were the last ones).
+# 4: SecAggKeys.signature and SecAggConsistencySignature.signature also sign the transcript of
+# the round's SecAggSetup (secagg/site_secagg_wire.h SetupTranscript), the consistency one the
+# derived graph seed too; secure sign-vote rounds give every site the same voteWeight.
 
 # A model or an update and the codec that encoded it, by its registry name (protocol 3; it was a
 # coarse enum before): a codec_down name (models/packed_model.h DownlinkCodecNames) for models,
@@ -199,7 +202,8 @@ struct SecAggSite {
   siteId @0 :Text;
   secaggId @1 :UInt32;
   signPublicKey @2 :Data;        # the site's long-term Ed25519 key from the allowlist
-  voteWeight @3 :UInt32;         # sign-vote rounds: this site's integer vote weight (else 0)
+  voteWeight @3 :UInt32;         # sign-vote rounds: this site's vote weight, the same for all
+                                 # sites (a site refuses unequal ones); else 0
 }
 
 # coordinator -> site: the round's SecAgg+ parameters and directory.
