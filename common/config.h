@@ -316,8 +316,10 @@ struct SitePolicy {
   int min_samples_per_class = 0;
   int max_local_epochs = 20;
   bool share_class_counts = true;
-  bool require_secure_aggregation = false;
+  bool require_secure_aggregation = true;
   std::string secagg_roster_file;
+  bool require_secagg_roster = true;
+  int min_secagg_sites = 3;
   int min_secagg_threshold = 0;
   int min_secagg_neighbours = 0;
   int max_secagg_sites = 1000;
@@ -338,6 +340,10 @@ settings::IfDescribes<Self, SitePolicy> Describe(Self& p, V& v) {
   v(p.secagg_roster_file, Spec("secagg_roster_file", "lines 'site-id ed25519-key-hex' (or the "
                                                      "allowlist's three columns): every peer of "
                                                      "a SecAgg+ round must be on it"));
+  v(p.require_secagg_roster, Spec("require_secagg_roster", "refuse SecAgg+ setups when there is "
+                                                           "no secagg_roster_file"));
+  v(p.min_secagg_sites, Spec("min_secagg_sites", "refuse SecAgg+ setups listing fewer sites (3 "
+                                                 "at the least)").Range(3, 65535));
   v(p.min_secagg_threshold, Spec("min_secagg_threshold", "refuse setups with a lower t (0: only "
                                                          "t > (k+1)/2)").Range(0, 65535));
   v(p.min_secagg_neighbours, Spec("min_secagg_neighbours", "refuse setups with fewer "
@@ -401,7 +407,7 @@ settings::IfDescribes<Self, ClientConfig> Describe(Self& c, V& v) {
 
 // Checks across the fields of one struct, run by the YAML reader after the struct's fields
 // (settings::CheckSettings): class_names against classes, three-channel mean and std, host:port
-// binds, a roster for require_secure_aggregation, a site id.
+// binds, a site id.
 void CheckSettings(YamlReader& r, const ModelSpec& m);
 void CheckSettings(YamlReader& r, const PreprocessConfig& p);
 void CheckSettings(YamlReader& r, const HttpEndpointConfig& h);

@@ -2,14 +2,43 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
+
+#include "secagg/votes.h"
 
 namespace fedsmear {
 
 bool IsSecureTask(const wire::TrainTask& task) { return task.secure_aggregation; }
 
+Status CheckVoteWeights(const wire::SecAggSetup& setup) {
+  if (setup.vote_bits == 0) return Status::Ok();
+  std::vector<uint32_t> weights;
+  uint64_t total = 0;
+  for (const wire::SecAggSite& s : setup.sites) {
+    weights.push_back(s.vote_weight);
+    total += s.vote_weight;
+  }
+  if (!secagg::VoteWeightsRevealOnlyCount(weights)) {
+    std::string listed;
+    for (const wire::SecAggSite& s : setup.sites) {
+      listed += (listed.empty() ? "" : ", ") + s.site_id + " " + std::to_string(s.vote_weight);
+    }
+    return PermissionDenied("sign-vote weights differ (" + listed +
+                            "): their sum would reveal more of this site's votes than a count; "
+                            "a secure round needs one weight for every site");
+  }
+  if (setup.vote_bits > 32 || secagg::VoteFieldBits(total) > setup.vote_bits) {
+    return PermissionDenied("vote fields of " + std::to_string(setup.vote_bits) +
+                            " bits cannot hold a vote sum of " + std::to_string(total));
+  }
+  return Status::Ok();
+}
+
 Result<SecAggPolicy> SecAggPolicy::FromConfig(const SitePolicy& p) {
   SecAggPolicy out;
   out.require_secure = p.require_secure_aggregation;
+  out.require_roster = p.require_secagg_roster;
+  out.min_sites = static_cast<uint32_t>(std::max<int>(kMinSecureSites, p.min_secagg_sites));
   out.min_threshold = static_cast<uint32_t>(std::max(0, p.min_secagg_threshold));
   out.min_neighbours = static_cast<uint32_t>(std::max(0, p.min_secagg_neighbours));
   out.max_sites = static_cast<uint32_t>(std::max(2, p.max_secagg_sites));
@@ -18,7 +47,10 @@ Result<SecAggPolicy> SecAggPolicy::FromConfig(const SitePolicy& p) {
   if (!p.secagg_roster_file.empty()) {
     ASSIGN_OR_RETURN(out.roster, LoadSigningRoster(p.secagg_roster_file));
   } else if (p.require_secure_aggregation) {
-    return InvalidArgument("policy.require_secure_aggregation needs policy.secagg_roster_file");
+    return InvalidArgument(
+        "policy.require_secure_aggregation (the default) needs policy.secagg_roster_file, the "
+        "consortium roster; a consortium that cannot run secure rounds (e.g. two sites) sets "
+        "policy.require_secure_aggregation: false");
   }
   return out;
 }
@@ -42,6 +74,16 @@ Status SecAggPolicy::CheckSetup(const wire::SecAggSetup& setup, const secagg::Co
     return PermissionDenied("setup lists " + std::to_string(n) +
                             " sites; site policy allows at most " + std::to_string(max_sites));
   }
+  const uint32_t fewest = std::max(kMinSecureSites, min_sites);
+  if (n < fewest) {
+    return PermissionDenied("setup lists " + std::to_string(n) + " sites; site policy "
+                            "min_secagg_sites needs at least " + std::to_string(fewest) +
+                            " (with fewer, a peer reads this site's update from the sum)");
+  }
+  if (!roster && require_roster) {
+    return PermissionDenied("no consortium roster (policy.secagg_roster_file) and site policy "
+                            "require_secagg_roster: the coordinator would choose the peers");
+  }
   const uint32_t safe = secagg::RecommendedThreshold(resolved.neighbours);
   const uint32_t min_t = std::max(safe, min_threshold);
   if (resolved.threshold < min_t) {
@@ -55,12 +97,16 @@ Status SecAggPolicy::CheckSetup(const wire::SecAggSetup& setup, const secagg::Co
     return PermissionDenied("setup announces " + std::to_string(setup.vector_length) +
                             " words, more than the site policy's max_model_mb");
   }
-  const uint32_t min_k = std::min(min_neighbours, n - 1);
+  // min_secagg_neighbours is capped at n - 1 (the complete graph) for small rounds, but never
+  // below two neighbours: with one, the pair's masks cancel in a sum of two.
+  const uint32_t min_k = std::max(2u, std::min(min_neighbours, n - 1));
   if (resolved.neighbours < min_k) {
     return PermissionDenied("secure aggregation with " + std::to_string(resolved.neighbours) +
-                            " neighbours is below the site policy's min_secagg_neighbours " +
-                            std::to_string(min_neighbours));
+                            " neighbours is below the site policy's minimum " +
+                            std::to_string(min_k) + " (min_secagg_neighbours " +
+                            std::to_string(min_neighbours) + ", at least 2)");
   }
+  RETURN_IF_ERROR(CheckVoteWeights(setup));
   std::set<std::string> names;
   std::set<uint32_t> ids;
   for (const wire::SecAggSite& s : setup.sites) {

@@ -5,11 +5,16 @@
 //   TaskRefusal(task)        -> "" or the reason to refuse a TrainTask (a task that is not a
 //                              SecAgg+ round under require_secure_aggregation, an oversized input)
 //   CheckSetup(setup, ...)   -> OK or kPermissionDenied naming the violated rule for a SecAggSetup
-//                              (too many sites, t or k below the local minimums, duplicate ids,
-//                              a peer missing from the consortium roster or listed with another
-//                              Ed25519 key than the roster's).
+//                              (fewer than max(3, min_sites) or more than max_sites sites, t or k
+//                              below the local minimums or k < 2, duplicate ids, no roster when
+//                              one is required, a peer missing from the consortium roster or
+//                              listed with another Ed25519 key than the roster's, sign-vote
+//                              weights that would let the sum reveal more than a count of the
+//                              votes, or vote fields too narrow for that count).
 // The roster is the source of truth for peers' signing keys: a coordinator that lists sites it
-// invented (Sybil peers) is refused before this site sends anything.
+// invented (Sybil peers) is refused before this site sends anything. Vote weights must all be
+// equal (secagg/votes.h VoteWeightsRevealOnlyCount): the unmasked sum of a sign-vote round is
+// then exactly the number of sites voting + at each binary weight.
 // Thread-safety: immutable after creation; const methods are thread-safe. Ownership: values.
 #pragma once
 
@@ -25,9 +30,15 @@
 
 namespace fedsmear {
 
+// Fewest sites a secure round may have, whatever the policy says: with two, either site reads
+// the other's update from the sum.
+inline constexpr uint32_t kMinSecureSites = 3;
+
 struct SecAggPolicy {
   bool require_secure = false;
-  std::optional<SigningRoster> roster;  // absent: the coordinator's directory is trusted
+  std::optional<SigningRoster> roster;  // absent: refused when require_roster, else trusted
+  bool require_roster = true;           // refuse setups when there is no roster
+  uint32_t min_sites = kMinSecureSites;  // below kMinSecureSites counts as kMinSecureSites
   uint32_t min_threshold = 0;
   uint32_t min_neighbours = 0;
   uint32_t max_sites = 1000;
@@ -46,5 +57,9 @@ struct SecAggPolicy {
 
 // True when the task is announced as a SecAgg+ round.
 bool IsSecureTask(const wire::TrainTask& task);
+
+// OK for a setup without sign votes, or whose vote weights are all equal and whose vote fields
+// hold their total; kPermissionDenied otherwise (part of CheckSetup).
+Status CheckVoteWeights(const wire::SecAggSetup& setup);
 
 }  // namespace fedsmear

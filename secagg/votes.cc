@@ -25,6 +25,16 @@ std::vector<uint32_t> VoteWeights(const std::vector<uint64_t>& sizes) {
   return out;
 }
 
+bool VoteWeightsRevealOnlyCount(const std::vector<uint32_t>& weights) {
+  if (weights.empty() || weights.front() == 0) return false;
+  return std::all_of(weights.begin(), weights.end(),
+                     [&](uint32_t w) { return w == weights.front(); });
+}
+
+std::vector<uint32_t> SecureVoteWeights(size_t num_sites) {
+  return std::vector<uint32_t>(num_sites, 1);
+}
+
 uint32_t VoteFieldBits(uint64_t total_weight) {
   uint32_t bits = 0;
   while (bits < 64 && (uint64_t{1} << bits) <= total_weight) ++bits;

@@ -29,6 +29,20 @@ inline constexpr uint32_t kMaxVoteWeight = 15;
 // least 1). Empty input gives an empty result.
 std::vector<uint32_t> VoteWeights(const std::vector<uint64_t>& sizes);
 
+// Secure rounds: the unmasked sum of weight_i * vote_i reveals no more about any site's vote
+// than the unweighted count of + votes exactly when all weights are equal (the sum is then
+// weight * count). Any unequal weights give some coordinate where the sum fixes a site's vote
+// and the count does not: with all sites but the lightest voting +, the sum W - w_min can only
+// be reached with the heaviest site voting + (unless the heaviest weight equals w_min), while a
+// count of n-1 leaves every site's vote open. Weight buckets, each shared by several sites,
+// reveal every bucket's count and fail the same way (a bucket's count of 0 fixes its members'
+// votes). So a site accepts a sign-vote setup only when this holds (site_policy.h).
+// True when `weights` is non-empty and all its entries are equal and >= 1.
+bool VoteWeightsRevealOnlyCount(const std::vector<uint32_t>& weights);
+
+// Secure rounds' vote weights: 1 for each of `num_sites` sites (VoteWeightsRevealOnlyCount).
+std::vector<uint32_t> SecureVoteWeights(size_t num_sites);
+
 // Bits per coordinate so that `total_weight` (the sum of all vote weights) fits: 1..32, or 0
 // when total_weight is 0.
 uint32_t VoteFieldBits(uint64_t total_weight);

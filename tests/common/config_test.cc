@@ -157,11 +157,16 @@ TEST_F(ConfigTest, SecureAggregationPolicyKeys) {
   EXPECT_EQ(c->policy.min_secagg_neighbours, 8);
   EXPECT_EQ(c->policy.max_secagg_sites, 50);
   EXPECT_EQ(c->policy.max_input_size, 1024);  // default
-  auto no_roster = LoadClientConfig(Write("q.yaml", "site_id: a\ndata: {root: /x}\n"
-                                                    "policy: {require_secure_aggregation: true}\n"));
-  ASSERT_FALSE(no_roster.ok());
-  EXPECT_NE(no_roster.status().message().find("secagg_roster_file"), std::string::npos)
-      << no_roster.status();
+  // Secure by default: a site requires SecAgg+ rounds, a roster and three sites per round. The
+  // config loads without a roster (tools read it); the site refuses to start (site_policy_test).
+  auto defaults = LoadClientConfig(Write("q.yaml", "site_id: a\ndata: {root: /x}\n"));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->policy.require_secure_aggregation);
+  EXPECT_TRUE(defaults->policy.require_secagg_roster);
+  EXPECT_EQ(defaults->policy.min_secagg_sites, 3);
+  EXPECT_FALSE(LoadClientConfig(Write("t.yaml", "site_id: a\ndata: {root: /x}\n"
+                                                "policy: {min_secagg_sites: 2}\n"))
+                   .ok());
   EXPECT_FALSE(LoadClientConfig(Write("r.yaml", "site_id: a\ndata: {root: /x}\n"
                                                 "policy: {max_secagg_sites: 1}\n"))
                    .ok());
