@@ -202,14 +202,14 @@ Status Site::SendMaskedIfReady(const std::function<Status(wire::Body, millisecon
   return Status::Ok();
 }
 
-Status Site::HandleSecAgg(wire::Body& body,
+Status Site::HandleSecAgg(wire::Body& body, const std::string& run_id,
                           const std::function<Status(wire::Body, milliseconds)>& send) {
   auto refuse = [&](uint64_t task_id, uint32_t round, const std::string& why) {
     spdlog::warn("secure aggregation round {}: {}", round, why);
     (void)send(wire::Refusal{task_id, round, why}, milliseconds(1000));
   };
   if (auto* setup = std::get_if<wire::SecAggSetup>(&body)) {
-    impl_->secagg.reset();  // a new round supersedes any unfinished one
+    // A refused setup leaves the current session alone; an admitted one supersedes it.
     if (std::string why = governance_->Admit(*setup); !why.empty()) {
       refuse(setup->task_id, setup->round, why);
       return Status::Ok();
@@ -219,9 +219,8 @@ Status Site::HandleSecAgg(wire::Body& body,
       return Status::Ok();
     }
     wire::SecAggKeys keys;
-    auto session =
-        SecAggSession::Start(*setup, config_.site_id, *signing_seed_, &keys, secagg_policy_,
-                             memo_);
+    auto session = SecAggSession::Start(*setup, {run_id, config_.site_id}, *signing_seed_,
+                                        secagg_policy_, impl_->secagg_ledger, &keys, memo_);
     if (!session.ok()) {
       refuse(setup->task_id, setup->round, session.status().message());
       return Status::Ok();

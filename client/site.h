@@ -85,8 +85,9 @@ class Site {
   // run (a new run of the same consortium, a restarted coordinator that began afresh) starts
   // without it. The first run seen, or state saved without a run id, is adopted as is.
   void AdoptRun(const std::string& run_id);
-  // Secure aggregation traffic (secagg/site_secagg.cc drives the crypto).
-  Status HandleSecAgg(wire::Body& body,
+  // Secure aggregation traffic (secagg/site_secagg.cc drives the crypto); `run_id`: the
+  // Envelope's, bound into the session's transcript and its SessionLedger entry.
+  Status HandleSecAgg(wire::Body& body, const std::string& run_id,
                       const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);
   Status SendMaskedIfReady(
       const std::function<Status(wire::Body, std::chrono::milliseconds)>& send);

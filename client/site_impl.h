@@ -26,6 +26,7 @@ Result<WorkOutput> AsWork(Result<T> r) {
 
 struct Site::Impl {
   std::future<Result<WorkOutput>> work;   // the reply of the task being worked on
+  SessionLedger secagg_ledger;            // the run's secure sessions (outlives `secagg`)
   std::unique_ptr<SecAggSession> secagg;  // the current secure aggregation round, if any
   uint64_t work_task_id = 0;
   std::unique_ptr<SiteMetrics> metrics;  // config `metrics.enabled`: the site's own /metrics

@@ -92,7 +92,7 @@ Status Site::Dispatch(wire::Message& msg, SiteConnection& connection, const Send
       std::holds_alternative<wire::SecAggConsistencyCheck>(msg.body) ||
       std::holds_alternative<wire::SecAggUnmaskRequest>(msg.body)) {
     connection.set_run_id(msg.run_id);
-    return HandleSecAgg(msg.body, send);
+    return HandleSecAgg(msg.body, msg.run_id, send);
   }
   return Status::Ok();
 }

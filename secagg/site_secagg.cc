@@ -96,18 +96,17 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
   return words;
 }
 
-Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(const wire::SecAggSetup& setup,
-                                                            const std::string& site_id,
-                                                            const secagg::Secret32& identity_seed,
-                                                            wire::SecAggKeys* advertise,
-                                                            const SecAggPolicy& policy,
-                                                            std::shared_ptr<secagg::VerifyMemo> memo) {
+Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(
+    const wire::SecAggSetup& setup, const SessionContext& context,
+    const secagg::Secret32& identity_seed, const SecAggPolicy& policy, SessionLedger& ledger,
+    wire::SecAggKeys* advertise, std::shared_ptr<secagg::VerifyMemo> memo) {
+  const std::string& site_id = context.site_id;
   if (setup.sites.size() > policy.max_sites) {  // before anything is sized by n
     return PermissionDenied("setup lists " + std::to_string(setup.sites.size()) +
                             " sites; site policy allows at most " +
                             std::to_string(policy.max_sites));
   }
-  ASSIGN_OR_RETURN(secagg::Config config, SecAggConfigFromSetup(setup));
+  ASSIGN_OR_RETURN(secagg::Config config, SecAggConfigFromSetup(setup, context.run_id));
   RETURN_IF_ERROR(policy.CheckSetup(setup, config, site_id));
   ASSIGN_OR_RETURN(secagg::IdentityDirectory directory, DirectoryFromSetup(setup));
   ASSIGN_OR_RETURN(secagg::Ed25519KeyPair identity,
@@ -135,7 +134,10 @@ Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(const wire::SecAggSe
   ASSIGN_OR_RETURN(secagg::Site site,
                    secagg::Site::Create(config, me, std::move(identity), std::move(directory)));
   site.set_verify_memo(std::move(memo));
-  std::unique_ptr<SecAggSession> session(new SecAggSession(setup, std::move(site)));
+  // Last: a setup refused above does not use up its task id.
+  RETURN_IF_ERROR(ledger.Admit(context.run_id, setup.round, setup.task_id));
+  std::unique_ptr<SecAggSession> session(
+      new SecAggSession(setup, context.run_id, std::move(site), ledger));
   ASSIGN_OR_RETURN(secagg::AdvertisedKeys keys, session->site_.AdvertiseKeys());
   wire::SecAggPeerKeys w = PeerKeysToWire(keys);
   *advertise = {setup.round, setup.task_id, w.c_pk, w.s_pk, w.signature};
@@ -180,6 +182,7 @@ Result<std::optional<wire::SecAggMasked>> SecAggSession::TakeMasked() {
   if (masked_sent_ || !received_ || !input_) return std::optional<wire::SecAggMasked>();
   ASSIGN_OR_RETURN(secagg::MaskedInput masked, site_.MaskInput(*received_, input_->quantized));
   masked_sent_ = true;
+  ledger_->Masked(run_id_, setup_.round);
   wire::SecAggMasked out;
   out.round = setup_.round;
   out.task_id = setup_.task_id;

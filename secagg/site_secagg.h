@@ -6,9 +6,14 @@
 //   OnSharesRelay + SetInput (either order) -> TakeMasked() yields SecAggMasked once (stage 3)
 //   OnConsistencyCheck    -> SecAggConsistencySignature (the survivor set, signed once)
 //   OnUnmaskRequest       -> SecAggUnmaskResponse (stage 4, only with t signatures of the set)
-// Start refuses (kPermissionDenied, with a reason for the Refusal) a setup whose threshold is
-// below RecommendedThreshold(k) or the policy's minimum, whose directory lacks this site, names
-// another signing key for it, or (with a roster) lists a peer or key not on the roster. The quantized input is held only until it is masked; only masked words leave.
+// Start refuses (kPermissionDenied, with a reason for the Refusal) a setup the site policy
+// refuses (SecAggPolicy::CheckSetup: sizes, t, k, roster, vote weights), whose directory lacks
+// this site or names another signing key for it, or whose task id or round the SessionLedger
+// refuses (a reused task id, a second session of a round this site already masked in). The
+// session's secagg::Config carries the setup's transcript (SetupTranscript, in the context's run),
+// so its key and consistency signatures say which setup it saw, and peers that saw another one
+// are refused at the key relay. The quantized input is held only until it is masked; only
+// masked words leave, and the ledger records the round when they do.
 // QuantizeDelta turns a trained model into the input: (trained - global) * weight/total_weight,
 // clipped to +-clip (+-stat_clip for BN running statistics, whose changes are orders of magnitude
 // larger than those of trainable values), quantized for n contributors (secagg::Quantize, seeded
@@ -29,6 +34,7 @@
 #include "secagg/quantize.h"
 #include "secagg/site.h"
 #include "secagg/verify_memo.h"
+#include "secagg/session_ledger.h"
 #include "secagg/site_policy.h"
 
 namespace fedsmear {
@@ -63,16 +69,24 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
                                                uint64_t weight, const wire::SecAggSetup& setup,
                                                const std::string& site_id, uint64_t seed);
 
+// Who runs a session, and in which run.
+struct SessionContext {
+  std::string run_id;   // the Envelope's run id: part of the transcript, the ledger's key
+  std::string site_id;  // this site's transport identity
+};
+
 class SecAggSession {
  public:
-  // `identity_seed`: the site's Ed25519 private seed; `site_id`: its transport identity;
-  // `policy`: the site's own limits and consortium roster (SecAggPolicy::CheckSetup); `memo`:
-  // verifications shared with the other sites of this process (simulations only).
+  // `identity_seed`: the site's Ed25519 private seed; `policy`: the site's own limits and
+  // consortium roster (SecAggPolicy::CheckSetup); `ledger`: the sessions this site served in
+  // the run (must outlive the session); `memo`: verifications shared with the other sites of
+  // this process (simulations only).
   static Result<std::unique_ptr<SecAggSession>> Start(const wire::SecAggSetup& setup,
-                                                      const std::string& site_id,
+                                                      const SessionContext& context,
                                                       const secagg::Secret32& identity_seed,
+                                                      const SecAggPolicy& policy,
+                                                      SessionLedger& ledger,
                                                       wire::SecAggKeys* advertise,
-                                                      const SecAggPolicy& policy = {},
                                                       std::shared_ptr<secagg::VerifyMemo> memo =
                                                           nullptr);
 
@@ -91,11 +105,15 @@ class SecAggSession {
   Result<wire::SecAggUnmaskResponse> OnUnmaskRequest(const wire::SecAggUnmaskRequest& request);
 
  private:
-  SecAggSession(wire::SecAggSetup setup, secagg::Site site)
-      : setup_(std::move(setup)), site_(std::move(site)) {}
+  SecAggSession(wire::SecAggSetup setup, std::string run_id, secagg::Site site,
+                SessionLedger& ledger)
+      : setup_(std::move(setup)), run_id_(std::move(run_id)), site_(std::move(site)),
+        ledger_(&ledger) {}
 
   wire::SecAggSetup setup_;
+  std::string run_id_;
   secagg::Site site_;
+  SessionLedger* ledger_;  // not owned
   std::optional<std::vector<secagg::EncryptedShares>> received_;
   std::optional<SecAggInput> input_;
   bool masked_sent_ = false;

@@ -1,0 +1,43 @@
+// SessionLedger: what a site remembers of the secure sessions it served in a run, so that a
+// coordinator can neither reuse a task id nor open a second session of a round the site already
+// contributed to (docs/security.md, "Fresh sessions").
+//
+// What: for the current run id (the Envelope's), the task ids of every SecAggSetup the site
+// admitted and the rounds in which its masked input left. Admit refuses (kPermissionDenied) a
+// task id already admitted in the run, and any setup of a round whose masked input already
+// left: a second sum of the same round over another set of peers would let the coordinator
+// subtract one sum from the other. A round whose session ended before this site masked (a peer
+// left during the key stages) may be retried under a fresh task id. Another run id starts an
+// empty ledger.
+// Memory: one entry per admitted setup of the current run (bounded by the plan's rounds and
+// retries).
+// Thread-safety: the site's main loop only. Ownership: plain values; it must outlive every
+// SecAggSession that records into it.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace fedsmear {
+
+class SessionLedger {
+ public:
+  // Records `task_id` for `round` of `run_id` when neither rule above refuses it.
+  Status Admit(std::string_view run_id, uint32_t round, uint64_t task_id);
+  // This site's masked input for `round` of `run_id` left: no further session of that round.
+  void Masked(std::string_view run_id, uint32_t round);
+
+ private:
+  void Enter(std::string_view run_id);
+
+  std::string run_id_;
+  bool has_run_ = false;
+  std::set<uint64_t> task_ids_;
+  std::set<uint32_t> masked_rounds_;
+};
+
+}  // namespace fedsmear
