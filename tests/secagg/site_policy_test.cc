@@ -46,6 +46,13 @@ wire::SecAggSetup MakeSetup(const std::vector<Member>& members, uint32_t t, uint
   return s;
 }
 
+SecAggPolicy NoRosterPolicy(uint32_t min_neighbours) {
+  SecAggPolicy p;
+  p.require_roster = false;
+  p.min_neighbours = min_neighbours;
+  return p;
+}
+
 SigningRoster RosterOf(const std::vector<Member>& members) {
   SigningRoster r;
   for (const Member& m : members) r[m.name] = m.pub;
@@ -63,18 +70,22 @@ TEST(SitePolicyTest, SybilPeersAreRefusedByTheRoster) {
   // Peers the coordinator invented: one under a real site's name, one under a new name.
   std::vector<Member> forged = {consortium[0], NewMember("site-b"), NewMember("sybil-1")};
   wire::SecAggKeys keys;
-  auto evil = SecAggSession::Start(MakeSetup(forged, 2, 2), "site-a", consortium[0].seed, &keys, policy);
+  SessionLedger ledger;
+  auto evil = SecAggSession::Start(MakeSetup(forged, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+                           policy, ledger, &keys);
   ASSERT_FALSE(evil.ok());
   EXPECT_EQ(evil.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(evil.status().message().find("site-b"), std::string::npos) << evil.status();
   std::vector<Member> sybil = {consortium[0], consortium[1], NewMember("sybil-1")};
   auto unknown =
-      SecAggSession::Start(MakeSetup(sybil, 2, 2), "site-a", consortium[0].seed, &keys, policy);
+      SecAggSession::Start(MakeSetup(sybil, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+                           policy, ledger, &keys);
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("not on the consortium roster"), std::string::npos);
   // The honest setup with the roster's keys starts.
   auto honest =
-      SecAggSession::Start(MakeSetup(consortium, 2, 2), "site-a", consortium[0].seed, &keys, policy);
+      SecAggSession::Start(MakeSetup(consortium, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+                           policy, ledger, &keys);
   EXPECT_TRUE(honest.ok()) << honest.status();
 }
 
@@ -85,22 +96,28 @@ TEST(SitePolicyTest, WeakParametersAreRefusedByLocalMinimums) {
   std::vector<Member> members;
   for (int i = 0; i < 20; ++i) members.push_back(NewMember("site-" + std::to_string(i)));
   SecAggPolicy policy;
+  policy.require_roster = false;  // this test is about t and k
   policy.min_threshold = 4;
   policy.min_neighbours = 6;
   wire::SecAggKeys keys;
-  auto weak = SecAggSession::Start(MakeSetup(members, 2, 2), "site-3", members[3].seed, &keys, policy);
+  SessionLedger ledger;
+  auto weak = SecAggSession::Start(MakeSetup(members, 2, 2), {"run-1", "site-3"}, members[3].seed,
+                           policy, ledger, &keys);
   ASSERT_FALSE(weak.ok());
   EXPECT_EQ(weak.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(weak.status().message().find("threshold 2"), std::string::npos) << weak.status();
-  auto few = SecAggSession::Start(MakeSetup(members, 4, 4), "site-3", members[3].seed, &keys, policy);
+  auto few = SecAggSession::Start(MakeSetup(members, 4, 4), {"run-1", "site-3"}, members[3].seed,
+                           policy, ledger, &keys);
   ASSERT_FALSE(few.ok());
   EXPECT_NE(few.status().message().find("min_secagg_neighbours"), std::string::npos);
-  auto ok = SecAggSession::Start(MakeSetup(members, 4, 6), "site-3", members[3].seed, &keys, policy);
+  auto ok = SecAggSession::Start(MakeSetup(members, 4, 6), {"run-1", "site-3"}, members[3].seed,
+                           policy, ledger, &keys);
   EXPECT_TRUE(ok.ok()) << ok.status();
   // Small federations: min_secagg_neighbours is capped at n-1 (complete graph).
   std::vector<Member> three(members.begin(), members.begin() + 3);
-  EXPECT_TRUE(SecAggSession::Start(MakeSetup(three, 2, 2), "site-0", members[0].seed, &keys,
-                                   SecAggPolicy{false, {}, 0, 6})
+  SessionLedger small_ledger;
+  EXPECT_TRUE(SecAggSession::Start(MakeSetup(three, 2, 2), {"run-1", "site-0"}, members[0].seed,
+                           NoRosterPolicy(6), small_ledger, &keys)
                   .ok());
 }
 
@@ -111,12 +128,15 @@ TEST(SitePolicyTest, OversizedSetupsAreRefused) {
   for (uint32_t i = 4; i <= 10000; ++i) big.sites.push_back({"x" + std::to_string(i), i, "", 0});
   big.neighbours = 9999;
   wire::SecAggKeys keys;
-  auto r = SecAggSession::Start(big, "a", members[0].seed, &keys, SecAggPolicy{});
+  SessionLedger ledger;
+  auto r = SecAggSession::Start(big, {"run-1", "a"}, members[0].seed,
+                           NoRosterPolicy(0), ledger, &keys);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("at most 1000"), std::string::npos) << r.status();
   wire::SecAggSetup wide = MakeSetup(members, 2, 2);
   wide.vector_length = uint64_t{1} << 40;
-  EXPECT_EQ(SecAggSession::Start(wide, "a", members[0].seed, &keys, SecAggPolicy{}).status().code(),
+  EXPECT_EQ(SecAggSession::Start(wide, {"run-1", "a"}, members[0].seed,
+                           NoRosterPolicy(0), ledger, &keys).status().code(),
             StatusCode::kPermissionDenied);
 }
 
