@@ -123,9 +123,11 @@ Result<bool> SecureRound::Prepare() {
              live.end());
   plan_ = ctx_.strategy.ConfigureTrain(round_, live, config_.train, lr_, ctx_.rng);
   const auto n = static_cast<uint32_t>(plan_.size());
-  if (static_cast<int>(n) < config_.min_sites || n < 2) {
+  // Sites refuse secure rounds of fewer than kMinSecureSites (secagg/site_policy.h).
+  const int fewest = std::max(static_cast<int>(kMinSecureSites), config_.min_sites);
+  if (static_cast<int>(n) < fewest) {
     Incomplete(std::to_string(n) + " site(s) available; secure aggregation needs " +
-               std::to_string(std::max(2, config_.min_sites)));
+               std::to_string(fewest));
     return false;
   }
   for (const TrainInstruction& ins : plan_) {
@@ -187,6 +189,8 @@ Result<bool> SecureRound::Prepare() {
   out_.secagg_threshold = sc_.threshold;
   out_.secagg_neighbours = sc_.neighbours;
   out_.secagg_vote_bits = vote_bits_;
+  // Every site signs the transcript of the setup it received; the server checks against ours.
+  sc_.transcript = SetupTranscript(setup_, ctx_.sites.run_id());
   ASSIGN_OR_RETURN(secagg::Server server, secagg::Server::Create(sc_, directory));
   server_.emplace(std::move(server));
   return true;
@@ -194,11 +198,9 @@ Result<bool> SecureRound::Prepare() {
 
 void SecureRound::PlanVotes() {
   if (!ctx_.strategy.Contribution().binary_votes) return;
-  std::vector<uint64_t> sizes;
-  for (const TrainInstruction& ins : plan_) {
-    sizes.push_back(ctx_.sites.Weight(ins.site_id));
-  }
-  vote_weights_ = secagg::VoteWeights(sizes);
+  // One weight for every site: sites refuse unequal ones, whose sum would reveal their votes
+  // (secagg/votes.h VoteWeightsRevealOnlyCount).
+  vote_weights_ = secagg::SecureVoteWeights(plan_.size());
   uint64_t total_votes = 0;
   for (uint32_t v : vote_weights_) total_votes += v;
   vote_bits_ = secagg::VoteFieldBits(total_votes);

@@ -83,8 +83,12 @@ Status WriteContainerLayout(const SimPlan& plan) {
       const std::string id = s.site_id;
       RETURN_IF_ERROR(CopyKeys(keys, sdir / "keys",
                                {id + ".key", id + ".pub", id + ".sign.key", id + ".sign.pub",
-                                "coordinator.pub"}));
+                                "coordinator.pub", "allowed_sites"}));
       s.secret_key_file = kKeys + id + ".key";
+      // The allowlist's three columns are the consortium roster (secure aggregation peers).
+      if (!s.policy.secagg_roster_file.empty()) {
+        s.policy.secagg_roster_file = std::string(kKeys) + "allowed_sites";
+      }
       s.signing_key_file = kKeys + id + ".sign.key";
       s.coordinator_public_key_file = std::string(kKeys) + "coordinator.pub";
     }

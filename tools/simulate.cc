@@ -185,7 +185,11 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
       s.secret_key_file = (keys / (s.site_id + ".key")).string();
       s.signing_key_file = (keys / (s.site_id + ".sign.key")).string();
       s.coordinator_public_key_file = (keys / "coordinator.pub").string();
+      // The allowlist (written below) doubles as the consortium roster of signing keys.
+      s.policy.secagg_roster_file = (keys / "allowed_sites").string();
     }
+    // The simulated coordinator's secure_aggregation decides the mode; its sites accept both.
+    s.policy.require_secure_aggregation = false;
     s.data.manifest = (run / "data" / "sites" / ("site-" + std::to_string(k) + ".csv")).string();
     s.data.seed = o.seed + k;
     s.threads = site_threads;

@@ -101,6 +101,9 @@ class FederationTest : public ::testing::Test {
     c.threads = 1;
     c.heartbeat_s = 0.3;
     c.policy.require_plan_approval = false;  // governance_test.cc approves plans explicitly
+    // Tests run plain and secure rounds without a roster unless they set one (malicious_test.cc).
+    c.policy.require_secure_aggregation = false;
+    c.policy.require_secagg_roster = false;
     return c;
   }
 
@@ -188,6 +191,7 @@ class FederationTest : public ::testing::Test {
       ASSERT_TRUE(
           dealer->Send(wire::Encode({wire::kProtocolVersion, "", h}), milliseconds(5000)).ok());
       auto last_beat = std::chrono::steady_clock::now();
+      SessionLedger ledger;  // outlives `session`
       std::unique_ptr<SecAggSession> session;
       while (!stop_.load()) {
         if (std::chrono::steady_clock::now() - last_beat > milliseconds(200)) {
@@ -201,7 +205,7 @@ class FederationTest : public ::testing::Test {
         if (!msg.ok()) continue;
         if (std::holds_alternative<wire::Goodbye>(msg->body)) return;
         if (behaviour == Fake::kVanishAfterSharing &&
-            FakeSecAgg(c, msg->run_id, msg->body, &*dealer, &session)) {
+            FakeSecAgg(c, msg->run_id, msg->body, &*dealer, &ledger, &session)) {
           return;  // vanishes right after sending its shares
         }
         auto* task = std::get_if<wire::TrainTask>(&msg->body);
@@ -229,7 +233,8 @@ class FederationTest : public ::testing::Test {
 
   // Answers secure aggregation stages 1 and 2 honestly; true once the shares are sent.
   static bool FakeSecAgg(const ClientConfig& c, const std::string& run_id, const wire::Body& body,
-                         DealerEndpoint* dealer, std::unique_ptr<SecAggSession>* session) {
+                         DealerEndpoint* dealer, SessionLedger* ledger,
+                         std::unique_ptr<SecAggSession>* session) {
     auto send = [&](wire::Body b) {
       (void)dealer->Send(wire::Encode({wire::kProtocolVersion, run_id, std::move(b)}),
                          milliseconds(5000));
@@ -240,7 +245,10 @@ class FederationTest : public ::testing::Test {
       std::array<uint8_t, 32> bytes{};
       std::memcpy(bytes.data(), raw->data(), 32);
       wire::SecAggKeys keys;
-      auto started = SecAggSession::Start(*setup, c.site_id, secagg::Secret32(bytes), &keys);
+      SecAggPolicy policy;
+      policy.require_roster = false;  // the harness trusts its own coordinator's directory
+      auto started = SecAggSession::Start(*setup, {run_id, c.site_id}, secagg::Secret32(bytes),
+                                          policy, *ledger, &keys);
       EXPECT_TRUE(started.ok()) << started.status();
       if (!started.ok()) return false;
       *session = std::move(*started);

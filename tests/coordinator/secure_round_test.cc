@@ -24,6 +24,13 @@ T ViaWire(const T& value) {
   return std::get<T>(decoded->body);
 }
 
+// Tests here trust the setup's directory (the roster is site_policy_test's business).
+SecAggPolicy OpenPolicy() {
+  SecAggPolicy p;
+  p.require_roster = false;
+  return p;
+}
+
 secagg::Secret32 SeedOf(const SigningKeyHex& hex) {
   std::string raw = *HexDecodeKey(hex.secret_seed, "seed");
   std::array<uint8_t, 32> bytes{};
@@ -73,13 +80,15 @@ Outcome RunRound(uint32_t drop) {
   setup.vector_length = len;
   setup.stat_clip = 100;
   setup = ViaWire(setup);
-  auto config = SecAggConfigFromSetup(setup);
+  auto config = SecAggConfigFromSetup(setup, "run-1");
   auto server = secagg::Server::Create(*config, *DirectoryFromSetup(setup));
   EXPECT_TRUE(server.ok());
+  std::vector<SessionLedger> ledgers(3);  // outlive the sessions
   std::vector<std::unique_ptr<SecAggSession>> sessions;
   for (uint32_t i = 1; i <= 3; ++i) {
     wire::SecAggKeys k;
-    auto s = SecAggSession::Start(setup, "s" + std::to_string(i), SeedOf(keys[i - 1]), &k);
+    auto s = SecAggSession::Start(setup, {"run-1", "s" + std::to_string(i)}, SeedOf(keys[i - 1]),
+                                  OpenPolicy(), ledgers[i - 1], &k);
     EXPECT_TRUE(s.ok()) << s.status();
     sessions.push_back(std::move(*s));
     EXPECT_TRUE(server->AddAdvertisedKeys(*KeysFromWire(ViaWire(k), i, setup.task_id)).ok());
@@ -194,16 +203,20 @@ TEST(SecureRound, SiteRefusesUnsafeThresholdsAndForeignKeys) {
   setup.vector_length = 10;
   setup.stat_clip = 10;
   wire::SecAggKeys keys;
-  auto low = SecAggSession::Start(setup, "a", SeedOf(a), &keys);
+  SessionLedger ledger;
+  const SecAggPolicy policy = OpenPolicy();
+  auto low = SecAggSession::Start(setup, {"run-1", "a"}, SeedOf(a), policy, ledger, &keys);
   ASSERT_FALSE(low.ok());
   EXPECT_EQ(low.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(low.status().message().find("below the safe minimum"), std::string::npos);
   setup.threshold = 2;
-  EXPECT_TRUE(SecAggSession::Start(setup, "a", SeedOf(a), &keys).ok());
-  auto foreign = SecAggSession::Start(setup, "a", SeedOf(b), &keys);  // directory has a's key
+  EXPECT_TRUE(SecAggSession::Start(setup, {"run-1", "a"}, SeedOf(a), policy, ledger, &keys).ok());
+  // The directory has a's key.
+  auto foreign = SecAggSession::Start(setup, {"run-1", "a"}, SeedOf(b), policy, ledger, &keys);
   ASSERT_FALSE(foreign.ok());
   EXPECT_NE(foreign.status().message().find("another signing key"), std::string::npos);
-  EXPECT_FALSE(SecAggSession::Start(setup, "stranger", SeedOf(a), &keys).ok());
+  EXPECT_FALSE(
+      SecAggSession::Start(setup, {"run-1", "stranger"}, SeedOf(a), policy, ledger, &keys).ok());
 }
 
 // Sign votes without the masking (which cancels exactly, see RunRound): three sites' vectors
