@@ -2,11 +2,9 @@
 
 #include "common/http/process_metrics.h"
 #include "common/refusal_reason.h"
+#include "coordinator/status/status_metrics.h"
 #include "report/round_record.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -56,106 +54,14 @@ nlohmann::ordered_json Compact(const nlohmann::ordered_json& line) {
 
 }  // namespace
 
-struct StatusModel::Metrics {
-  prometheus::Counter* rounds_completed;
-  prometheus::Counter* rounds_incomplete;
-  prometheus::Histogram* round_duration;
-  prometheus::Gauge* last_round_duration;
-  prometheus::Gauge* current_round;
-  prometheus::Gauge* rounds_planned;
-  prometheus::Gauge* sites_registered;
-  prometheus::Gauge* sites_connected;
-  prometheus::Gauge* sites_selected;
-  prometheus::Gauge* sites_reported;
-  prometheus::Counter* bytes_sent;
-  prometheus::Counter* bytes_received;
-  // Accuracy series exist only after the first evaluation: no 0 that looks like a result.
-  prometheus::Family<prometheus::Gauge>* central_accuracy;
-  prometheus::Family<prometheus::Gauge>* central_macro_f1;
-  prometheus::Family<prometheus::Gauge>* holdout_accuracy;
-  prometheus::Family<prometheus::Gauge>* holdout_macro_f1;
-  prometheus::Family<prometheus::Counter>* refusals;
-  prometheus::Family<prometheus::Counter>* failures;
-  prometheus::Family<prometheus::Gauge>* run_info;
-  prometheus::Gauge* run_info_current = nullptr;
-  prometheus::Gauge* round_in_progress;
-  prometheus::Gauge* round_started;
-  prometheus::Gauge* round_deadline;
-  prometheus::Gauge* run_ended;
-};
 
 StatusModel::StatusModel(StatusRunInfo info)
     : info_(std::move(info)),
       started_(SysClock::now()),
       stage_since_(started_),
       registry_(std::make_shared<prometheus::Registry>()),
-      metrics_(std::make_unique<Metrics>()) {
-  using namespace prometheus;
-  Registry& r = *registry_;
-  Metrics& m = *metrics_;
-  m.rounds_completed = &BuildCounter().Name("fedsmear_rounds_completed_total")
-                            .Help("Training rounds completed (aggregated and checkpointed)")
-                            .Register(r).Add({});
-  m.rounds_incomplete = &BuildCounter().Name("fedsmear_rounds_incomplete_total")
-                             .Help("Round attempts with fewer than min_sites updates (retried)")
-                             .Register(r).Add({});
-  m.round_duration = &BuildHistogram().Name("fedsmear_round_duration_seconds")
-                          .Help("Wall time of a round from sending tasks to the last update")
-                          .Register(r).Add({}, Histogram::BucketBoundaries{
-                              1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600});
-  m.last_round_duration = &BuildGauge().Name("fedsmear_last_round_duration_seconds")
-                               .Help("Wall time of the last completed round").Register(r).Add({});
-  m.current_round = &BuildGauge().Name("fedsmear_current_round")
-                         .Help("Round in progress (or last finished)").Register(r).Add({});
-  m.rounds_planned = &BuildGauge().Name("fedsmear_rounds_planned")
-                          .Help("Rounds the run is configured for").Register(r).Add({});
-  m.sites_registered = &BuildGauge().Name("fedsmear_sites_registered")
-                            .Help("Sites that said hello during this run").Register(r).Add({});
-  m.sites_connected = &BuildGauge().Name("fedsmear_sites_connected")
-                           .Help("Sites heard from within 3 heartbeat intervals")
-                           .Register(r).Add({});
-  m.sites_selected = &BuildGauge().Name("fedsmear_sites_selected")
-                          .Help("Sites selected in the current (or last) round").Register(r).Add({});
-  m.sites_reported = &BuildGauge().Name("fedsmear_sites_reported")
-                          .Help("Sites whose update was aggregated in the last finished round")
-                          .Register(r).Add({});
-  m.bytes_sent = &BuildCounter().Name("fedsmear_sent_bytes_total")
-                      .Help("Bytes of training and evaluation tasks sent to sites")
-                      .Register(r).Add({});
-  m.bytes_received = &BuildCounter().Name("fedsmear_received_bytes_total")
-                          .Help("Bytes of model updates received from sites").Register(r).Add({});
-  m.central_accuracy = &BuildGauge().Name("fedsmear_central_accuracy_ratio")
-                            .Help("Accuracy (0-1) of the global model on all held-out sets "
-                                  "(pooled), from the last evaluated round")
-                            .Register(r);
-  m.central_macro_f1 = &BuildGauge().Name("fedsmear_central_macro_f1_ratio")
-                            .Help("Macro-F1 (0-1) of the global model on all held-out sets "
-                                  "(pooled), from the last evaluated round")
-                            .Register(r);
-  m.holdout_accuracy = &BuildGauge().Name("fedsmear_holdout_accuracy_ratio")
-                            .Help("Accuracy (0-1) of the global model per held-out set").Register(r);
-  m.holdout_macro_f1 = &BuildGauge().Name("fedsmear_holdout_macro_f1_ratio")
-                            .Help("Macro-F1 (0-1) of the global model per held-out set").Register(r);
-  m.refusals = &BuildCounter().Name("fedsmear_site_refusals_total")
-                    .Help("Tasks sites refused, by reason").Register(r);
-  m.failures = &BuildCounter().Name("fedsmear_site_failures_total")
-                    .Help("Selected sites without an aggregated update, by kind "
-                          "(refused, deadline, dropped, failed)")
-                    .Register(r);
-  m.run_info = &BuildGauge().Name("fedsmear_run_info")
-                    .Help("Always 1; the labels describe the run").Register(r);
-  m.round_in_progress = &BuildGauge().Name("fedsmear_round_in_progress")
-                             .Help("1 from the start of a round attempt until it is recorded")
-                             .Register(r).Add({});
-  m.round_started = &BuildGauge().Name("fedsmear_round_started_timestamp_seconds")
-                         .Help("Unix time the current (or last) round attempt started")
-                         .Register(r).Add({});
-  m.round_deadline = &BuildGauge().Name("fedsmear_round_deadline_seconds")
-                          .Help("Configured training deadline of a round (round_deadline_s)")
-                          .Register(r).Add({});
-  m.run_ended = &BuildGauge().Name("fedsmear_run_ended")
-                     .Help("1 once the run has ended (complete, stopped or failed)")
-                     .Register(r).Add({});
+      metrics_(std::make_unique<StatusMetrics>(*registry_)) {
+  StatusMetrics& m = *metrics_;
   m.rounds_planned->Set(info_.rounds_planned);
   m.round_deadline->Set(info_.round_deadline_s);
   SetRunId(info_.run_id);
@@ -166,7 +72,7 @@ StatusModel::~StatusModel() = default;
 void StatusModel::SetRunId(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   info_.run_id = run_id;
-  Metrics& m = *metrics_;
+  StatusMetrics& m = *metrics_;
   if (m.run_info_current) m.run_info->Remove(m.run_info_current);
   m.run_info_current = &m.run_info->Add({{"run_id", run_id},
                                          {"strategy", info_.strategy},
@@ -266,7 +172,7 @@ void StatusModel::CountFailuresLocked(int round, const std::vector<SiteFailure>&
 void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
                                 const std::vector<SiteFailure>& failures, bool completed) {
   std::lock_guard<std::mutex> lock(mu_);
-  Metrics& m = *metrics_;
+  StatusMetrics& m = *metrics_;
   const int round = line.value("round", round_);
   CountFailuresLocked(round, failures);
   round_in_progress_ = false;

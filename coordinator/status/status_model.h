@@ -32,6 +32,8 @@ class Registry;
 
 namespace fedsmear {
 
+struct StatusMetrics;
+
 struct StatusRunInfo {
   std::string run_id;
   std::string strategy;
@@ -81,7 +83,6 @@ class StatusModel {
     std::string detail;
     int rounds_reported = 0;
   };
-  struct Metrics;
   bool Connected(const SiteState& s, std::chrono::steady_clock::time_point now) const;
   void CountFailuresLocked(int round, const std::vector<SiteFailure>& failures);
 
@@ -98,7 +99,7 @@ class StatusModel {
   std::vector<nlohmann::ordered_json> rounds_;  // metrics.jsonl lines, in order
   std::vector<nlohmann::json> events_;          // recent refusals and dropouts (newest last)
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<StatusMetrics> metrics_;
 };
 
 }  // namespace fedsmear
