@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/http/http_server.h"
+#include "common/http/process_metrics.h"
 #include "common/refusal_reason.h"
 
 namespace fedsmear {
@@ -23,8 +24,9 @@ struct SiteMetrics::Impl {
   prometheus::Gauge* last_round = nullptr;
   prometheus::Gauge* last_train_seconds = nullptr;
   prometheus::Gauge* last_images_per_second = nullptr;
-  prometheus::Gauge* last_train_accuracy = nullptr;
-  prometheus::Gauge* last_val_accuracy = nullptr;
+  // Accuracy series appear with the first round that measured them.
+  prometheus::Family<prometheus::Gauge>* last_train_accuracy = nullptr;
+  prometheus::Family<prometheus::Gauge>* last_val_accuracy = nullptr;
   prometheus::Counter* bytes_sent = nullptr;
   prometheus::Counter* bytes_received = nullptr;
   prometheus::Gauge* last_contact = nullptr;
@@ -58,12 +60,14 @@ Result<std::unique_ptr<SiteMetrics>> SiteMetrics::Start(const ClientConfig& conf
                                    "Training time of the last round");
   impl->last_images_per_second = gauge("fedsmear_site_last_images_per_second",
                                        "Training images per second in the last round");
-  impl->last_train_accuracy = gauge("fedsmear_site_last_train_accuracy",
-                                    "Training accuracy of the last round's last epoch");
-  impl->last_val_accuracy = gauge("fedsmear_site_last_val_accuracy",
-                                  "Local validation accuracy after the last round");
-  impl->bytes_sent = counter("fedsmear_site_bytes_sent_total", "Bytes sent to the coordinator");
-  impl->bytes_received = counter("fedsmear_site_bytes_received_total",
+  impl->last_train_accuracy = &BuildGauge().Name("fedsmear_site_last_train_accuracy_ratio")
+                                   .Help("Training accuracy (0-1) of the last round's last epoch")
+                                   .Register(r);
+  impl->last_val_accuracy = &BuildGauge().Name("fedsmear_site_last_val_accuracy_ratio")
+                                 .Help("Local validation accuracy (0-1) after the last round")
+                                 .Register(r);
+  impl->bytes_sent = counter("fedsmear_site_sent_bytes_total", "Bytes sent to the coordinator");
+  impl->bytes_received = counter("fedsmear_site_received_bytes_total",
                                  "Bytes received from the coordinator");
   impl->last_contact = gauge("fedsmear_site_last_contact_timestamp_seconds",
                              "Unix time of the last message from the coordinator");
@@ -91,9 +95,11 @@ void SiteMetrics::Sent(const wire::Body& body, size_t bytes) {
     m.training->Set(0);
     m.last_round->Set(u->round);
     m.last_train_seconds->Set(u->metrics.train_seconds);
-    m.last_train_accuracy->Set(u->metrics.train_accuracy);
+    if (std::isfinite(u->metrics.train_accuracy)) {
+      m.last_train_accuracy->Add({}).Set(u->metrics.train_accuracy);
+    }
     if (u->metrics.num_val > 0 && std::isfinite(u->metrics.val_accuracy)) {
-      m.last_val_accuracy->Set(u->metrics.val_accuracy);
+      m.last_val_accuracy->Add({}).Set(u->metrics.val_accuracy);
     }
     // num_samples counts one epoch's images.
     if (u->metrics.train_seconds > 0) {
@@ -123,7 +129,7 @@ void SiteMetrics::Received(const wire::Message& message, size_t bytes) {
 }
 
 std::string SiteMetrics::Text() const {
-  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+  return WithProcessMetrics(prometheus::TextSerializer().Serialize(impl_->registry.Collect()));
 }
 
 int SiteMetrics::port() const { return impl_->server ? impl_->server->port() : 0; }

@@ -1,6 +1,8 @@
 // A site's own Prometheus /metrics (config `metrics`), for the hospital's monitoring: rounds
 // trained, refusals by reason, task errors, last round's training time, accuracy and speed,
-// bytes exchanged and the time of the last message from the coordinator.
+// bytes exchanged and the time of the last message from the coordinator; with the build and
+// process metrics of common/http/process_metrics.h. Names follow Prometheus' conventions
+// (fedsmear_site_sent_bytes_total, accuracies as _ratio, absent until first measured).
 //
 // The site daemon reports every message it sends or receives (Sent/Received); nothing else is
 // needed. Served on loopback by default; nothing about the patients' images is exposed beyond

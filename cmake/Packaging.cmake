@@ -1,6 +1,8 @@
 # Debian packages (CPack DEB, one per component), built by scripts/package:
 #   fedsmear-client       /usr/bin/fedsmear-client, /etc/fedsmear/client.yaml, the systemd unit
-#   fedsmear-coordinator  /usr/bin/fedsmear-coordinator, /etc/fedsmear/coordinator.yaml, the unit
+#   fedsmear-coordinator  /usr/bin/fedsmear-coordinator, /etc/fedsmear/coordinator.yaml, the unit,
+#                         and /usr/share/fedsmear/monitoring (Grafana dashboard, Prometheus alert
+#                         rules and their promtool tests: packaging/monitoring)
 #   fedsmear-tools        /usr/bin/fedsmear (keygen, doctor, data-info, train, evaluate, ...)
 # Depends: are computed by dpkg-shlibdeps from the binaries (runtime libraries, never -dev);
 # client and coordinator also depend on fedsmear-tools (keygen at install, doctor). Files under
@@ -62,6 +64,9 @@ fedsmear_debian_scripts(client fedsmear-client site fedsmear-client client.yaml
   "/var/lib/fedsmear/state")
 fedsmear_debian_scripts(coordinator fedsmear-coordinator coordinator fedsmear-coordinator
   coordinator.yaml "/var/lib/fedsmear/run")
+install(FILES ${pkg_dir}/monitoring/fedsmear-dashboard.json ${pkg_dir}/monitoring/fedsmear-alerts.yml
+  ${pkg_dir}/monitoring/fedsmear-alerts.test.yml
+  DESTINATION share/fedsmear/monitoring COMPONENT coordinator)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fedsmear)

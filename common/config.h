@@ -189,6 +189,7 @@ struct CoordinatorConfig {
   double audit_max_mb = 16;
   bool audit_sync = true;
   HttpEndpointConfig status{false, "127.0.0.1:9464", ""};
+  bool status_after_run = false;
   // Flat keys that predate strategy_params (server_lr, vote_momentum), as the YAML gave them;
   // a strategy that declares one as its legacy key reads it into strategy_params
   // (coordinator/run_plan.h WithRegisteredDefaults). Not written back by ToYaml.
@@ -284,6 +285,8 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
                         .Range(0.01, 1e6));
   v(c.audit_sync, Spec("audit_sync", "fdatasync every audit entry (false only in simulations)"));
   v(c.status, Spec("status", "live status page, JSON API and Prometheus /metrics"));
+  v(c.status_after_run, Spec("status_after_run", "when the run ends, keep serving its final "
+                                                 "status page and /metrics until stopped"));
 }
 
 struct DataConfig {

@@ -4,8 +4,10 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <thread>
 
 #include "common/cli.h"
 #include "common/config.h"
@@ -107,6 +109,11 @@ int main(int argc, char** argv) {
     }
   }
   fedsmear::Status st = (*coordinator)->Run(g_stop);
+  if (config->status.enabled && config->status_after_run && !g_stop.load()) {
+    spdlog::info("the run has ended ({}); serving its status page and /metrics until stopped",
+                 st.ok() ? "complete" : st.message());
+    while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   if (!st.ok()) return fail(st);
   return 0;
 }

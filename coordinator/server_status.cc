@@ -16,6 +16,7 @@ Status Coordinator::Impl::StartStatus(bool restored) {
   info.rounds_planned = config.rounds;
   info.min_sites = config.min_sites;
   info.heartbeat_s = config.heartbeat_s;
+  info.round_deadline_s = config.round_deadline_s;
   status = std::make_unique<StatusModel>(info);
   if (restored) {
     Result<std::string> history = ReadFile(config.run_dir + "/metrics.jsonl");

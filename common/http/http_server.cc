@@ -9,8 +9,31 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "common/http/http_auth.h"
 
 namespace fedsmear {
+namespace {
+
+constexpr char kPlain[] = "text/plain; charset=utf-8";
+constexpr char kHtml[] = "text/html; charset=utf-8";
+
+// The login form: no script, no style, posts to this origin only (CSP form-action 'self').
+std::string LoginPage(const std::string& message) {
+  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<title>fedsmear: sign in</title></head><body>\n<h1>fedsmear</h1>\n<p>" +
+         message +
+         "</p>\n<form method=\"post\" action=\"/login\">\n<label>Token <input type=\"password\" "
+         "name=\"token\" autocomplete=\"current-password\" autofocus required></label>\n"
+         "<button type=\"submit\">Sign in</button>\n</form>\n</body></html>\n";
+}
+
+void Redirect(httplib::Response& res, const std::string& to) {
+  res.status = 303;
+  res.set_header("Location", to);
+  res.set_content("see " + to + "\n", kPlain);
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   httplib::Server server;
@@ -18,11 +41,43 @@ struct HttpServer::Impl {
   std::string host;
   int port = 0;
   std::string token;  // empty: no authentication
+  HttpServerOptions options;
 
   bool Authorized(const httplib::Request& req) const {
     if (token.empty()) return true;
-    if (req.get_header_value("Authorization") == "Bearer " + token) return true;
-    return req.has_param("token") && req.get_param_value("token") == token;
+    if (TokenMatches(token, BearerToken(req.get_header_value("Authorization")))) return true;
+    return TokenMatches(token, CookieValue(req.get_header_value("Cookie"), kTokenCookie));
+  }
+
+  void Unauthorized(const httplib::Request& req, httplib::Response& res) const {
+    if (options.login_form && req.path == "/") return Redirect(res, "/login");
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer");
+    res.set_content(options.login_form
+                        ? "a token is required: Authorization: Bearer TOKEN, or sign in at /login\n"
+                        : "a bearer token is required (Authorization: Bearer TOKEN)\n",
+                    kPlain);
+  }
+
+  void AddLogin() {
+    server.Get("/login", [this](const httplib::Request&, httplib::Response& res) {
+      if (token.empty()) return Redirect(res, "/");
+      res.set_content(LoginPage("This page needs the status token."), kHtml);
+    });
+    server.Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
+      if (token.empty()) return Redirect(res, "/");
+      if (!TokenMatches(token, FormValue(req.body, "token"))) {
+        res.status = 401;
+        res.set_content(LoginPage("That token is not the right one."), kHtml);
+        return;
+      }
+      res.set_header("Set-Cookie", TokenCookieHeader(token));
+      Redirect(res, "/");
+    });
+    server.Post("/logout", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Set-Cookie", TokenCookieHeader(""));
+      Redirect(res, "/login");
+    });
   }
 };
 
@@ -54,10 +109,12 @@ int HttpServer::port() const { return impl_->port; }
 std::string HttpServer::host() const { return impl_->host; }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpEndpointConfig& config,
-                                                      std::map<std::string, HttpHandler> routes) {
+                                                      std::map<std::string, HttpHandler> routes,
+                                                      HttpServerOptions options) {
   auto impl = std::make_unique<Impl>();
   ASSIGN_OR_RETURN(auto host_port, ParseHostPort(config.bind));
   impl->host = host_port.first;
+  impl->options = std::move(options);
   if (!config.token_file.empty()) {
     ASSIGN_OR_RETURN(std::string token, ReadFile(config.token_file));
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
@@ -65,24 +122,33 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpEndpointConfig& 
     impl->token = token;
   }
   Impl* self = impl.get();
+  self->server.set_default_headers({{"Content-Security-Policy", kContentSecurityPolicy},
+                                    {"X-Content-Type-Options", "nosniff"},
+                                    {"Referrer-Policy", "no-referrer"},
+                                    {"X-Frame-Options", "DENY"},
+                                    {"Cache-Control", "no-store"}});
+  self->server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!QueryHasToken(req.target)) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 400;
+    res.set_content("a token in the URL is refused (it would stay in histories and logs): send "
+                    "Authorization: Bearer TOKEN, or sign in at /login\n",
+                    kPlain);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   for (auto& [path, handler] : routes) {
-    self->server.Get(path, [self, h = handler](const httplib::Request& req,
-                                               httplib::Response& res) {
-      if (!self->Authorized(req)) {
-        res.status = 401;
-        res.set_header("WWW-Authenticate", "Bearer");
-        res.set_content("a bearer token is required (Authorization: Bearer TOKEN)\n",
-                        "text/plain; charset=utf-8");
-        return;
-      }
+    const bool open = self->options.open_paths.count(path) > 0;
+    self->server.Get(path, [self, open, h = handler](const httplib::Request& req,
+                                                     httplib::Response& res) {
+      if (!open && !self->Authorized(req)) return self->Unauthorized(req, res);
       HttpResponse r = h();
       res.status = r.status;
-      res.set_header("Cache-Control", "no-store");
+      for (const auto& [name, value] : r.headers) res.set_header(name, value);
       res.set_content(r.body, r.content_type);
     });
   }
+  if (self->options.login_form) self->AddLogin();
   self->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content("not found\n", "text/plain; charset=utf-8");
+    if (res.body.empty()) res.set_content("not found\n", kPlain);
   });
   self->server.new_task_queue = [] { return new httplib::ThreadPool(2); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second process

@@ -1,11 +1,10 @@
 #include "coordinator/status/status_model.h"
 
+#include "common/http/process_metrics.h"
 #include "common/refusal_reason.h"
+#include "coordinator/status/status_metrics.h"
 #include "report/round_record.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -55,88 +54,16 @@ nlohmann::ordered_json Compact(const nlohmann::ordered_json& line) {
 
 }  // namespace
 
-struct StatusModel::Metrics {
-  prometheus::Counter* rounds_completed;
-  prometheus::Counter* rounds_incomplete;
-  prometheus::Histogram* round_duration;
-  prometheus::Gauge* last_round_duration;
-  prometheus::Gauge* current_round;
-  prometheus::Gauge* rounds_planned;
-  prometheus::Gauge* sites_registered;
-  prometheus::Gauge* sites_connected;
-  prometheus::Gauge* sites_selected;
-  prometheus::Gauge* sites_reported;
-  prometheus::Counter* bytes_sent;
-  prometheus::Counter* bytes_received;
-  prometheus::Gauge* central_accuracy;
-  prometheus::Gauge* central_macro_f1;
-  prometheus::Family<prometheus::Gauge>* holdout_accuracy;
-  prometheus::Family<prometheus::Gauge>* holdout_macro_f1;
-  prometheus::Family<prometheus::Counter>* refusals;
-  prometheus::Family<prometheus::Counter>* failures;
-  prometheus::Family<prometheus::Gauge>* run_info;
-  prometheus::Gauge* run_info_current = nullptr;
-};
 
 StatusModel::StatusModel(StatusRunInfo info)
     : info_(std::move(info)),
       started_(SysClock::now()),
       stage_since_(started_),
       registry_(std::make_shared<prometheus::Registry>()),
-      metrics_(std::make_unique<Metrics>()) {
-  using namespace prometheus;
-  Registry& r = *registry_;
-  Metrics& m = *metrics_;
-  m.rounds_completed = &BuildCounter().Name("fedsmear_rounds_completed_total")
-                            .Help("Training rounds completed (aggregated and checkpointed)")
-                            .Register(r).Add({});
-  m.rounds_incomplete = &BuildCounter().Name("fedsmear_rounds_incomplete_total")
-                             .Help("Round attempts with fewer than min_sites updates (retried)")
-                             .Register(r).Add({});
-  m.round_duration = &BuildHistogram().Name("fedsmear_round_duration_seconds")
-                          .Help("Wall time of a round from sending tasks to the last update")
-                          .Register(r).Add({}, Histogram::BucketBoundaries{
-                              1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600});
-  m.last_round_duration = &BuildGauge().Name("fedsmear_last_round_duration_seconds")
-                               .Help("Wall time of the last completed round").Register(r).Add({});
-  m.current_round = &BuildGauge().Name("fedsmear_current_round")
-                         .Help("Round in progress (or last finished)").Register(r).Add({});
-  m.rounds_planned = &BuildGauge().Name("fedsmear_rounds_planned")
-                          .Help("Rounds the run is configured for").Register(r).Add({});
-  m.sites_registered = &BuildGauge().Name("fedsmear_sites_registered")
-                            .Help("Sites that said hello during this run").Register(r).Add({});
-  m.sites_connected = &BuildGauge().Name("fedsmear_sites_connected")
-                           .Help("Sites heard from within 3 heartbeat intervals")
-                           .Register(r).Add({});
-  m.sites_selected = &BuildGauge().Name("fedsmear_sites_selected")
-                          .Help("Sites selected in the current (or last) round").Register(r).Add({});
-  m.sites_reported = &BuildGauge().Name("fedsmear_sites_reported")
-                          .Help("Sites whose update was aggregated in the last finished round")
-                          .Register(r).Add({});
-  m.bytes_sent = &BuildCounter().Name("fedsmear_bytes_sent_total")
-                      .Help("Bytes of training and evaluation tasks sent to sites")
-                      .Register(r).Add({});
-  m.bytes_received = &BuildCounter().Name("fedsmear_bytes_received_total")
-                          .Help("Bytes of model updates received from sites").Register(r).Add({});
-  m.central_accuracy = &BuildGauge().Name("fedsmear_central_accuracy")
-                            .Help("Accuracy of the global model on all held-out sets (pooled)")
-                            .Register(r).Add({});
-  m.central_macro_f1 = &BuildGauge().Name("fedsmear_central_macro_f1")
-                            .Help("Macro-F1 of the global model on all held-out sets (pooled)")
-                            .Register(r).Add({});
-  m.holdout_accuracy = &BuildGauge().Name("fedsmear_holdout_accuracy")
-                            .Help("Accuracy of the global model per held-out set").Register(r);
-  m.holdout_macro_f1 = &BuildGauge().Name("fedsmear_holdout_macro_f1")
-                            .Help("Macro-F1 of the global model per held-out set").Register(r);
-  m.refusals = &BuildCounter().Name("fedsmear_site_refusals_total")
-                    .Help("Tasks sites refused, by reason").Register(r);
-  m.failures = &BuildCounter().Name("fedsmear_site_failures_total")
-                    .Help("Selected sites without an aggregated update, by kind "
-                          "(refused, deadline, dropped, failed)")
-                    .Register(r);
-  m.run_info = &BuildGauge().Name("fedsmear_run_info")
-                    .Help("Always 1; the labels describe the run").Register(r);
+      metrics_(std::make_unique<StatusMetrics>(*registry_)) {
+  StatusMetrics& m = *metrics_;
   m.rounds_planned->Set(info_.rounds_planned);
+  m.round_deadline->Set(info_.round_deadline_s);
   SetRunId(info_.run_id);
 }
 
@@ -145,7 +72,7 @@ StatusModel::~StatusModel() = default;
 void StatusModel::SetRunId(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   info_.run_id = run_id;
-  Metrics& m = *metrics_;
+  StatusMetrics& m = *metrics_;
   if (m.run_info_current) m.run_info->Remove(m.run_info_current);
   m.run_info_current = &m.run_info->Add({{"run_id", run_id},
                                          {"strategy", info_.strategy},
@@ -185,6 +112,10 @@ void StatusModel::RoundStarted(int round, const std::vector<std::string>& select
   std::lock_guard<std::mutex> lock(mu_);
   round_ = round;
   selected_ = selected;
+  round_in_progress_ = true;
+  round_started_ = SysClock::now();
+  metrics_->round_in_progress->Set(1);
+  metrics_->round_started->Set(UnixSeconds(round_started_));
   for (const std::string& id : selected) {
     auto it = sites_.find(id);
     if (it == sites_.end()) continue;
@@ -209,6 +140,10 @@ void StatusModel::RunEnded(const Status& result) {
                             : result.code() == StatusCode::kAborted ? "stopped"
                                                                     : "failed";
   SetStage(0, stage, result.ok() ? "" : result.message());
+  std::lock_guard<std::mutex> lock(mu_);
+  round_in_progress_ = false;
+  metrics_->round_in_progress->Set(0);
+  metrics_->run_ended->Set(1);
 }
 
 void StatusModel::CountFailuresLocked(int round, const std::vector<SiteFailure>& failures) {
@@ -237,9 +172,11 @@ void StatusModel::CountFailuresLocked(int round, const std::vector<SiteFailure>&
 void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
                                 const std::vector<SiteFailure>& failures, bool completed) {
   std::lock_guard<std::mutex> lock(mu_);
-  Metrics& m = *metrics_;
+  StatusMetrics& m = *metrics_;
   const int round = line.value("round", round_);
   CountFailuresLocked(round, failures);
+  round_in_progress_ = false;
+  m.round_in_progress->Set(0);
   if (!completed) {
     m.rounds_incomplete->Increment();
     for (auto& [id, s] : sites_) {
@@ -279,14 +216,20 @@ void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
       s.state = "idle";
     }
   }
-  if (line.contains("accuracy") && line["accuracy"].is_number()) {
-    m.central_accuracy->Set(line["accuracy"].get<double>());
-    m.central_macro_f1->Set(NumberOr(line, "macro_f1", 0));
+  if (auto a = line.find("accuracy"); a != line.end() && a->is_number()) {
+    m.central_accuracy->Add({}).Set(a->get<double>());
+    if (auto f = line.find("macro_f1"); f != line.end() && f->is_number()) {
+      m.central_macro_f1->Add({}).Set(f->get<double>());
+    }
   }
   if (auto c = line.find("central"); c != line.end() && c->is_object()) {
     for (const auto& [name, set] : c->items()) {
-      m.holdout_accuracy->Add({{"holdout", name}}).Set(NumberOr(set, "accuracy", 0));
-      m.holdout_macro_f1->Add({{"holdout", name}}).Set(NumberOr(set, "macro_f1", 0));
+      if (auto a = set.find("accuracy"); a != set.end() && a->is_number()) {
+        m.holdout_accuracy->Add({{"holdout", name}}).Set(a->get<double>());
+      }
+      if (auto f = set.find("macro_f1"); f != set.end() && f->is_number()) {
+        m.holdout_macro_f1->Add({{"holdout", name}}).Set(f->get<double>());
+      }
     }
   }
 }
@@ -372,14 +315,41 @@ nlohmann::json StatusModel::RoundsJson() const {
 }
 
 std::string StatusModel::PrometheusText() const {
+  using prometheus::ClientMetric;
+  using prometheus::MetricType;
+  prometheus::MetricFamily up{"fedsmear_site_up",
+                              "1 when the site was heard from within 3 heartbeat intervals",
+                              MetricType::Gauge, {}};
+  prometheus::MetricFamily seen{"fedsmear_site_last_seen_timestamp_seconds",
+                                "Unix time of the last message from the site",
+                                MetricType::Gauge, {}};
+  prometheus::MetricFamily reported{"fedsmear_site_rounds_reported_total",
+                                    "Rounds in which the site's update was aggregated",
+                                    MetricType::Counter, {}};
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto mono = MonoClock::now();
     int connected = 0;
-    for (const auto& [id, s] : sites_) connected += Connected(s, mono);
+    for (const auto& [id, s] : sites_) {
+      const bool is_up = Connected(s, mono);
+      connected += is_up;
+      ClientMetric m;
+      m.label = {{"site", id}};
+      m.gauge.value = is_up ? 1 : 0;
+      up.metric.push_back(m);
+      m.gauge.value = UnixSeconds(s.last_seen);
+      seen.metric.push_back(m);
+      m.gauge.value = 0;
+      m.counter.value = s.rounds_reported;
+      reported.metric.push_back(m);
+    }
     metrics_->sites_connected->Set(connected);
   }
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto* f : {&up, &seen, &reported}) {
+    if (!f->metric.empty()) families.push_back(std::move(*f));
+  }
+  return WithProcessMetrics(prometheus::TextSerializer().Serialize(families));
 }
 
 }  // namespace fedsmear

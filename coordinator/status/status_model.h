@@ -5,7 +5,10 @@
 // Rounds are recorded from the very lines written to RUN_DIR/metrics.jsonl, so the page and
 // the file can never disagree; a resumed run reloads the file's earlier rounds.
 // Refusals are counted by a short reason label (common/refusal_reason.h) so that free text from
-// sites cannot blow up the number of Prometheus series.
+// sites cannot blow up the number of Prometheus series. Metric names follow Prometheus'
+// conventions (units and _total suffixes, ratios as _ratio); accuracy series appear only once
+// a model has been evaluated; per-site series are labelled with the site id (bounded by the
+// allowlist); build and process metrics come from common/http/process_metrics.h.
 //
 // Thread-safety: every method may be called from any thread (one mutex; prometheus-cpp's
 // metrics are thread-safe themselves). Ownership: owns its records and its metric registry.
@@ -29,6 +32,8 @@ class Registry;
 
 namespace fedsmear {
 
+struct StatusMetrics;
+
 struct StatusRunInfo {
   std::string run_id;
   std::string strategy;
@@ -37,6 +42,7 @@ struct StatusRunInfo {
   int rounds_planned = 0;
   int min_sites = 0;
   double heartbeat_s = 5;  // a site silent for 3 heartbeats counts as disconnected
+  double round_deadline_s = 0;  // the configured training deadline of a round (0: unknown)
 };
 
 class StatusModel {
@@ -66,7 +72,7 @@ class StatusModel {
   // --- snapshots ---
   nlohmann::json RunJson() const;     // /api/run
   nlohmann::json RoundsJson() const;  // /api/rounds
-  std::string PrometheusText() const; // /metrics
+  std::string PrometheusText() const; // /metrics (with build and process metrics)
 
  private:
   struct SiteState {
@@ -77,7 +83,6 @@ class StatusModel {
     std::string detail;
     int rounds_reported = 0;
   };
-  struct Metrics;
   bool Connected(const SiteState& s, std::chrono::steady_clock::time_point now) const;
   void CountFailuresLocked(int round, const std::vector<SiteFailure>& failures);
 
@@ -89,10 +94,12 @@ class StatusModel {
   std::chrono::system_clock::time_point started_, stage_since_;
   std::map<std::string, SiteState> sites_;
   std::vector<std::string> selected_;
+  bool round_in_progress_ = false;
+  std::chrono::system_clock::time_point round_started_{};
   std::vector<nlohmann::ordered_json> rounds_;  // metrics.jsonl lines, in order
   std::vector<nlohmann::json> events_;          // recent refusals and dropouts (newest last)
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<StatusMetrics> metrics_;
 };
 
 }  // namespace fedsmear

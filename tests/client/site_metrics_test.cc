@@ -1,6 +1,8 @@
 // The site's own /metrics: what it counts from the messages the site sends and receives.
 #include "client/site_metrics.h"
 
+#include "common/http/http_server.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -30,6 +32,8 @@ TEST(SiteMetricsTest, CountsRoundsRefusalsAndBytesOverHttp) {
   task.body.emplace<wire::TrainTask>();  // in place: GCC 12 misreads a moved temporary
   (*m)->Received(task, 5000);
   EXPECT_EQ(Sample((*m)->Text(), "fedsmear_site_training"), 1);
+  EXPECT_TRUE(std::isnan(Sample((*m)->Text(), "fedsmear_site_last_val_accuracy_ratio")))
+      << "no accuracy before a round measured one";
   wire::Update u;
   u.round = 3;
   u.num_samples = 900;
@@ -49,12 +53,31 @@ TEST(SiteMetricsTest, CountsRoundsRefusalsAndBytesOverHttp) {
   EXPECT_EQ(Sample(t, "fedsmear_site_training"), 0);
   EXPECT_EQ(Sample(t, "fedsmear_site_last_round"), 3);
   EXPECT_EQ(Sample(t, "fedsmear_site_last_images_per_second"), 200);
-  EXPECT_EQ(Sample(t, "fedsmear_site_last_val_accuracy"), 0.7);
+  EXPECT_EQ(Sample(t, "fedsmear_site_last_val_accuracy_ratio"), 0.7);
+  EXPECT_EQ(Sample(t, "fedsmear_site_last_train_accuracy_ratio"), 0.75);
   EXPECT_EQ(Sample(t, "fedsmear_site_refusals_total{reason=\"policy_epochs\"}"), 1);
-  EXPECT_EQ(Sample(t, "fedsmear_site_bytes_sent_total"), 4100);
-  EXPECT_EQ(Sample(t, "fedsmear_site_bytes_received_total"), 5000);
+  EXPECT_EQ(Sample(t, "fedsmear_site_sent_bytes_total"), 4100);
+  EXPECT_EQ(Sample(t, "fedsmear_site_received_bytes_total"), 5000);
   EXPECT_EQ(Sample(t, "fedsmear_site_train_images"), 900);
   EXPECT_GT(Sample(t, "fedsmear_site_last_contact_timestamp_seconds"), 1.7e9);
+  EXPECT_NE(t.find("fedsmear_build_info{version=\""), std::string::npos);
+  EXPECT_GT(Sample(t, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GT(Sample(t, "process_open_fds"), 0);
+  EXPECT_EQ(res->get_header_value("Content-Security-Policy"), kContentSecurityPolicy);
+}
+
+TEST(SiteMetricsTest, PlanRefusalsAreLabelledAndTheTokenIsNeverInTheUrl) {
+  ClientConfig c;
+  c.metrics = {true, "127.0.0.1:0", ""};
+  auto m = SiteMetrics::Start(c, 1, 1);
+  ASSERT_TRUE(m.ok()) << m.status();
+  (*m)->Sent(wire::Refusal{1, 1, "training plan ab12 is not approved at this site; review it"},
+             10);
+  EXPECT_EQ(Sample((*m)->Text(), "fedsmear_site_refusals_total{reason=\"plan_not_approved\"}"), 1);
+  httplib::Client client("127.0.0.1", (*m)->port());
+  auto query = client.Get("/metrics?token=x");
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->status, 400);
 }
 
 TEST(SiteMetricsTest, PortInUseIsAClearError) {

@@ -35,6 +35,10 @@ dpkg-deb -f "$WORK"/context/fedsmear-client_*.deb Depends | grep -q libtorch ||
   fail "fedsmear-client does not depend on LibTorch's runtime package"
 dpkg-deb --ctrl-tarfile "$WORK"/context/fedsmear-client_*.deb | tar -xO ./conffiles |
   grep -qx /etc/fedsmear/client.yaml || fail "client.yaml is not a conffile"
+for f in fedsmear-dashboard.json fedsmear-alerts.yml fedsmear-alerts.test.yml; do
+  dpkg-deb -c "$WORK"/context/fedsmear-coordinator_*.deb | grep -q "/usr/share/fedsmear/monitoring/$f\$" ||
+    fail "fedsmear-coordinator does not ship monitoring/$f"
+done
 
 echo "--- image (apt install of the packages on the offline base image)"
 BASE=${FEDSMEAR_BASE_IMAGE:-}

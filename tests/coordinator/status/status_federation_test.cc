@@ -117,10 +117,11 @@ TEST_F(StatusFederationTest, JsonAndMetricsFollowTheRun) {
   EXPECT_EQ(Sample(m, "fedsmear_sites_registered"), 3);
   EXPECT_EQ(Sample(m, "fedsmear_sites_selected"), 3);
   EXPECT_EQ(Sample(m, "fedsmear_sites_reported"), 3);
-  EXPECT_EQ(Sample(m, "fedsmear_bytes_sent_total"), down);
-  EXPECT_EQ(Sample(m, "fedsmear_bytes_received_total"), up);
-  EXPECT_DOUBLE_EQ(Sample(m, "fedsmear_central_accuracy"), rows[1]["accuracy"].get<double>());
-  EXPECT_DOUBLE_EQ(Sample(m, "fedsmear_holdout_macro_f1{holdout=\"synth\"}"),
+  EXPECT_EQ(Sample(m, "fedsmear_sent_bytes_total"), down);
+  EXPECT_EQ(Sample(m, "fedsmear_received_bytes_total"), up);
+  EXPECT_DOUBLE_EQ(Sample(m, "fedsmear_central_accuracy_ratio"),
+                   rows[1]["accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(Sample(m, "fedsmear_holdout_macro_f1_ratio{holdout=\"synth\"}"),
                    rows[1]["central"]["synth"]["macro_f1"].get<double>());
   EXPECT_EQ(Sample(m, "fedsmear_round_duration_seconds_count"), 2);
 }
@@ -220,6 +221,8 @@ TEST_F(StatusFederationTest, PrometheusScrapesTheCoordinator) {
   }
   EXPECT_EQ(rounds, 2);
   EXPECT_EQ(query("fedsmear_sites_registered"), 3);
+  EXPECT_EQ(query("fedsmear_build_info"), 1);
+  EXPECT_EQ(query("count(fedsmear_site_last_seen_timestamp_seconds)"), 3);
   EXPECT_EQ(query("fedsmear_round_duration_seconds_count"), 2);
   // Scraped during the run too: samples before the first round show 0 completed rounds.
   EXPECT_EQ(query("min_over_time(fedsmear_rounds_completed_total[5m])"), 0);

@@ -25,6 +25,7 @@ StatusRunInfo Info() {
   info.rounds_planned = 5;
   info.min_sites = 2;
   info.heartbeat_s = 5;
+  info.round_deadline_s = 600;
   return info;
 }
 
@@ -113,17 +114,74 @@ TEST(StatusModelTest, PrometheusTextHasTheMetrics) {
   EXPECT_EQ(Sample(t, "fedsmear_sites_connected"), 3);
   EXPECT_EQ(Sample(t, "fedsmear_sites_selected"), 3);
   EXPECT_EQ(Sample(t, "fedsmear_sites_reported"), 2);
-  EXPECT_EQ(Sample(t, "fedsmear_bytes_sent_total"), 7000);
-  EXPECT_EQ(Sample(t, "fedsmear_bytes_received_total"), 4000);
-  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_accuracy"), 0.7);
-  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_macro_f1"), 0.6);
-  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_holdout_accuracy{holdout=\"pbc\"}"), 0.7);
+  EXPECT_EQ(Sample(t, "fedsmear_sent_bytes_total"), 7000);
+  EXPECT_EQ(Sample(t, "fedsmear_received_bytes_total"), 4000);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_accuracy_ratio"), 0.7);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_macro_f1_ratio"), 0.6);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_holdout_accuracy_ratio{holdout=\"pbc\"}"), 0.7);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_holdout_macro_f1_ratio{holdout=\"pbc\"}"), 0.6);
   EXPECT_EQ(Sample(t, "fedsmear_site_refusals_total{reason=\"policy_epochs\"}"), 1);
   EXPECT_EQ(Sample(t, "fedsmear_site_failures_total{kind=\"deadline\"}"), 1);
   EXPECT_EQ(Sample(t, "fedsmear_round_duration_seconds_count"), 2);
   EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_round_duration_seconds_sum"), 25);
   EXPECT_NE(t.find("# TYPE fedsmear_round_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(t.find("fedsmear_run_info{"), std::string::npos);
+  for (const char* old : {"fedsmear_bytes_sent_total", "fedsmear_central_accuracy "}) {
+    EXPECT_EQ(t.find(old), std::string::npos) << old;
+  }
+  // Per-site series, build and process metrics.
+  EXPECT_EQ(Sample(t, "fedsmear_site_up{site=\"a\"}"), 1);
+  EXPECT_EQ(Sample(t, "fedsmear_site_up{site=\"c\"}"), 1);
+  EXPECT_GT(Sample(t, "fedsmear_site_last_seen_timestamp_seconds{site=\"b\"}"), 1.7e9);
+  EXPECT_EQ(Sample(t, "fedsmear_site_rounds_reported_total{site=\"a\"}"), 2);
+  EXPECT_EQ(Sample(t, "fedsmear_site_rounds_reported_total{site=\"c\"}"), 0);
+  EXPECT_NE(t.find("fedsmear_build_info{version=\""), std::string::npos);
+  EXPECT_GT(Sample(t, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GT(Sample(t, "process_resident_memory_bytes"), 0);
+  EXPECT_GT(Sample(t, "process_open_fds"), 0);
+  // Between rounds: none in progress; the deadline is the configured one.
+  EXPECT_EQ(Sample(t, "fedsmear_round_in_progress"), 0);
+  EXPECT_EQ(Sample(t, "fedsmear_round_deadline_seconds"), 600);
+  EXPECT_GT(Sample(t, "fedsmear_round_started_timestamp_seconds"), 1.7e9);
+  EXPECT_EQ(Sample(t, "fedsmear_run_ended"), 0);
+}
+
+TEST(StatusModelTest, AccuracyIsNotExportedBeforeAnyEvaluation) {
+  StatusModel m(Info());
+  m.SiteJoined("a", 100, 10);
+  m.RoundStarted(1, {"a"});
+  std::string t = m.PrometheusText();
+  EXPECT_EQ(Sample(t, "fedsmear_round_in_progress"), 1);
+  for (const char* name : {"fedsmear_central_accuracy_ratio", "fedsmear_central_macro_f1_ratio",
+                           "fedsmear_holdout_accuracy_ratio{holdout=\"pbc\"}"}) {
+    EXPECT_TRUE(std::isnan(Sample(t, name))) << name << " has a value before any evaluation";
+  }
+  // A round recorded without a central evaluation (no held-out set) exports none either.
+  nlohmann::ordered_json line = {{"round", 1}, {"sites_selected", {"a"}}, {"sites_reported", {"a"}}};
+  m.RoundFinished(line, {});
+  t = m.PrometheusText();
+  EXPECT_TRUE(std::isnan(Sample(t, "fedsmear_central_accuracy_ratio")));
+  EXPECT_EQ(Sample(t, "fedsmear_round_in_progress"), 0);
+  m.RoundStarted(2, {"a"});
+  m.RoundFinished(Line(2, 0.8, 0.7), {});
+  EXPECT_DOUBLE_EQ(Sample(m.PrometheusText(), "fedsmear_central_accuracy_ratio"), 0.8);
+  m.RunEnded(Status::Ok());
+  t = m.PrometheusText();
+  EXPECT_EQ(Sample(t, "fedsmear_run_ended"), 1);
+  EXPECT_DOUBLE_EQ(Sample(t, "fedsmear_central_accuracy_ratio"), 0.8) << "kept after the run";
+}
+
+TEST(StatusModelTest, PlanRefusalsAreLabelledWithTheirReason) {
+  StatusModel m(Info());
+  m.SiteJoined("a", 100, 10);
+  m.RoundStarted(1, {"a"});
+  m.RoundFinished({{"round", 1}},
+                  {{"a", PermissionDenied("training plan 3f2a is not approved at this site; review "
+                                          "it with `fedsmear-client --config SITE.yaml plan show`")}},
+                  /*completed=*/false);
+  const std::string t = m.PrometheusText();
+  EXPECT_EQ(Sample(t, "fedsmear_site_refusals_total{reason=\"plan_not_approved\"}"), 1) << t;
+  EXPECT_TRUE(std::isnan(Sample(t, "fedsmear_site_refusals_total{reason=\"other\"}")));
 }
 
 TEST(StatusModelTest, ResumedRunReloadsItsHistory) {
@@ -142,6 +200,21 @@ TEST(StatusModelTest, RefusalReasonsMapToFewLabels) {
   EXPECT_EQ(RefusalReasonLabel("fewer than 2 training images"), "too_few_images");
   EXPECT_EQ(RefusalReasonLabel("busy with another task"), "busy");
   EXPECT_EQ(RefusalReasonLabel("no secure aggregation session for task"), "secure_aggregation");
+  EXPECT_EQ(RefusalReasonLabel("training plan ab12 is not approved at this site; review it"),
+            "plan_not_approved");
+  EXPECT_EQ(RefusalReasonLabel("outside the approved training plan: task asks for 30 local "
+                               "epochs"),
+            "plan_mismatch");
+  EXPECT_EQ(RefusalReasonLabel("no training plan received yet"), "no_plan");
+  EXPECT_EQ(RefusalReasonLabel("the coordinator published no training plan"), "no_plan");
+  EXPECT_EQ(RefusalReasonLabel("the published training plan is unusable: bad json"), "no_plan");
+  EXPECT_EQ(RefusalReasonLabel("cannot read the approved plans: permission denied"),
+            "approvals_unreadable");
+  EXPECT_EQ(RefusalReasonLabel("task input size 512 exceeds the site policy's 256"),
+            "policy_input_size");
+  EXPECT_EQ(RefusalReasonLabel("site policy requires secure aggregation; round 3 is not a "
+                               "SecAgg+ round"),
+            "secure_aggregation");
   EXPECT_EQ(RefusalReasonLabel("anything else at all"), "other");
 }
 
@@ -156,9 +229,27 @@ TEST(StatusServiceTest, ServesPageJsonAndMetrics) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
-  EXPECT_NE(page->body.find("/api/rounds"), std::string::npos);
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("script-src 'self'"),
+            std::string::npos);
+  EXPECT_NE(page->body.find("<script src=\"/status.js\""), std::string::npos);
+  EXPECT_EQ(page->body.find("<script>"), std::string::npos) << "no inline script";
+  EXPECT_EQ(page->body.find("<style"), std::string::npos) << "no inline style";
+  EXPECT_EQ(page->body.find("style="), std::string::npos) << "no inline style";
   EXPECT_EQ(page->body.find("http://"), std::string::npos) << "the page must load nothing";
   EXPECT_EQ(page->body.find("https://"), std::string::npos) << "the page must load nothing";
+  auto script = client.Get("/status.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_NE(script->get_header_value("Content-Type").find("javascript"), std::string::npos);
+  EXPECT_NE(script->body.find("/api/rounds"), std::string::npos);
+  // Data reaches the document only as text and attributes.
+  for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                           "eval(", "new Function"}) {
+    EXPECT_EQ(script->body.find(sink), std::string::npos) << sink;
+  }
+  auto style = client.Get("/status.css");
+  ASSERT_TRUE(style);
+  EXPECT_NE(style->get_header_value("Content-Type").find("text/css"), std::string::npos);
   auto run = client.Get("/api/run");
   ASSERT_TRUE(run);
   EXPECT_EQ(run->status, 200);
@@ -194,9 +285,19 @@ TEST(StatusServiceTest, TokenIsRequiredWhenConfigured) {
   auto bearer = client.Get("/metrics", {{"Authorization", "Bearer s3cret"}});
   ASSERT_TRUE(bearer);
   EXPECT_EQ(bearer->status, 200);
+  auto cookie = client.Get("/api/run", {{"Cookie", "fedsmear_token=s3cret"}});
+  ASSERT_TRUE(cookie);
+  EXPECT_EQ(cookie->status, 200);
   auto query = client.Get("/api/run?token=s3cret");
   ASSERT_TRUE(query);
-  EXPECT_EQ(query->status, 200);
+  EXPECT_EQ(query->status, 400) << "a token in the URL is refused";
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << "/healthz needs no token";
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 303);
+  EXPECT_EQ(page->get_header_value("Location"), "/login");
 }
 
 TEST(StatusServiceTest, BadBindOrTokenFileIsAClearError) {

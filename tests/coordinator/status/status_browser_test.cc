@@ -1,0 +1,178 @@
+// The status endpoint against real clients, without a federation (torch-free): headless
+// Chromium renders a page whose site reports hostile strings and must run none of them, and a
+// real Prometheus scrapes /metrics with the bearer token. Both skip, saying why, when the
+// program is absent (Debian packages `chromium`, `prometheus`). Loopback only.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/process.h"
+#include "coordinator/status/status_model.h"
+#include "coordinator/status/status_service.h"
+#include "tests/temp_dir.h"
+
+namespace fedsmear {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Each payload, if it ever ran, would retitle the page and add an element with id "pwned".
+const char* const kHostile[] = {
+    "'><img src=x onerror=\"document.title='pwned';document.body.append(Object.assign("
+    "document.createElement('div'),{id:'pwned'}))\">",
+    "</script><script>document.title='pwned';document.body.append(Object.assign("
+    "document.createElement('div'),{id:'pwned'}))</script>",
+    "\"><svg onload=\"document.title='pwned'\"></svg><b id=\"pwned\">bold</b>",
+};
+
+StatusRunInfo Info() {
+  StatusRunInfo info;
+  info.run_id = "run-browser";
+  info.strategy = "fedvote";
+  info.codec_down = "sign1+q8";
+  info.codec_up = "sign1+q8";
+  info.rounds_planned = 3;
+  info.min_sites = 1;
+  info.heartbeat_s = 60;
+  info.round_deadline_s = 120;
+  return info;
+}
+
+// A model whose site "evil" refused round 1 with each hostile reason, and whose state detail
+// (the page's title attribute) is the first of them.
+void DriveHostileRound(StatusModel& m) {
+  m.SiteJoined("good", 100, 10);
+  m.SiteJoined("evil", 100, 10);
+  m.RoundStarted(1, {"good", "evil"});
+  std::vector<SiteFailure> failures;
+  for (const char* reason : kHostile) failures.push_back({"evil", PermissionDenied(reason)});
+  nlohmann::ordered_json line = {{"round", 1},
+                                 {"sites_selected", {"good", "evil"}},
+                                 {"sites_reported", {"good"}},
+                                 {"accuracy", 0.5},
+                                 {"macro_f1", 0.4},
+                                 {"bytes_down", 1000},
+                                 {"bytes_up", 500},
+                                 {"round_s", 3.0}};
+  m.RoundFinished(line, failures);
+  m.SetSiteState("evil", "refused", kHostile[0]);
+}
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  int port = -1;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(StatusBrowserTest, HostileSiteReasonsRunNoScript) {
+  Result<std::string> chromium = FindProgram("chromium");
+  if (!chromium.ok()) GTEST_SKIP() << "chromium is not installed (Debian package `chromium`)";
+  testing::TempDir dir("fedsmear-browser");
+  StatusModel m(Info());
+  DriveHostileRound(m);
+  auto service = StatusService::Start({true, "127.0.0.1:0", ""}, &m);
+  ASSERT_TRUE(service.ok()) << service.status();
+  const std::string url = "http://127.0.0.1:" + std::to_string((*service)->port()) + "/";
+  const std::string dom = dir.Sub("dom.html"), log = dir.Sub("chromium.log");
+  // --dump-dom writes the DOM after the page's script ran (virtual time lets it fetch and draw).
+  const std::string cmd = "timeout 120 '" + *chromium +
+                          "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+                          "--no-first-run --user-data-dir='" + dir.Sub("profile") +
+                          "' --virtual-time-budget=5000 --dump-dom '" + url + "' > '" + dom +
+                          "' 2> '" + log + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(log).value_or("");
+  const std::string html = ReadFile(dom).value_or("");
+  ASSERT_FALSE(html.empty()) << ReadFile(log).value_or("");
+  // The page did render the run, the sites and the refusals (else the test proves nothing).
+  ASSERT_NE(html.find("run run-browser"), std::string::npos) << html.substr(0, 3000);
+  ASSERT_NE(html.find("<td>evil</td>"), std::string::npos) << html.substr(0, 3000);
+  ASSERT_NE(html.find("id=\"round-1\""), std::string::npos);
+  // Every hostile reason is there as text: its markup escaped, not parsed.
+  EXPECT_EQ(Count(html, "&lt;/script&gt;&lt;script&gt;document.title="), 1u) << html;
+  // (twice: the reason cell, and the state cell's title attribute)
+  EXPECT_EQ(Count(html, "'&gt;&lt;img src=x onerror="), 2u) << html;
+  EXPECT_NE(html.find("title=\"'&gt;&lt;img src=x onerror=&quot;document.title="), std::string::npos);
+  EXPECT_EQ(Count(html, "&lt;b id=\"pwned\"&gt;bold&lt;/b&gt;"), 1u) << html;
+  // And none of it ran or became an element.
+  EXPECT_NE(html.find("<title>fedsmear run status</title>"), std::string::npos);
+  EXPECT_EQ(html.find("pwned</title>"), std::string::npos);
+  EXPECT_EQ(html.find("<div id=\"pwned\""), std::string::npos);
+  EXPECT_EQ(html.find("<b id=\"pwned\""), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<svg onload"), std::string::npos);
+  EXPECT_EQ(Count(html, "<script"), 1u) << "only the page's own /status.js";
+}
+
+TEST(StatusBrowserTest, PrometheusScrapesWithTheBearerToken) {
+  Result<std::string> prometheus = FindProgram("prometheus");
+  if (!prometheus.ok()) GTEST_SKIP() << "prometheus is not installed (Debian package `prometheus`)";
+  testing::TempDir dir("fedsmear-prom");
+  std::ofstream(dir.Sub("token")) << "scrape-token\n";
+  StatusModel m(Info());
+  DriveHostileRound(m);
+  auto service = StatusService::Start({true, "127.0.0.1:0", dir.Sub("token")}, &m);
+  ASSERT_TRUE(service.ok()) << service.status();
+  const int prom_port = FreePort();
+  ASSERT_GT(prom_port, 0);
+  std::ofstream(dir.Sub("prometheus.yml"))
+      << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+         "scrape_configs:\n  - job_name: fedsmear\n"
+         "    authorization: {credentials_file: " << dir.Sub("token") << "}\n"
+         "    static_configs:\n      - targets: ['127.0.0.1:" << (*service)->port() << "']\n";
+  auto server = ChildProcess::Spawn(
+      {*prometheus, "--config.file=" + dir.Sub("prometheus.yml"),
+       "--storage.tsdb.path=" + dir.Sub("tsdb"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+      dir.Sub("prometheus.log"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto query = [&](const std::string& expr) -> double {
+    httplib::Client client("127.0.0.1", prom_port);
+    client.set_connection_timeout(2, 0);
+    client.set_read_timeout(5, 0);
+    auto res = client.Get("/api/v1/query", httplib::Params{{"query", expr}}, httplib::Headers{});
+    if (!res || res->status != 200) return std::nan("");
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].empty()) return std::nan("");
+    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+  };
+  double info = std::nan("");
+  for (int i = 0; i < 120 && info != 1; ++i) {  // at most about a minute
+    std::this_thread::sleep_for(milliseconds(500));
+    info = query("fedsmear_build_info{job=\"fedsmear\"}");
+  }
+  ASSERT_EQ(info, 1) << ReadFile(dir.Sub("prometheus.log")).value_or("");
+  EXPECT_EQ(query("up{job=\"fedsmear\"}"), 1);
+  EXPECT_EQ(query("fedsmear_site_up{site=\"evil\"}"), 1);
+  EXPECT_EQ(query("fedsmear_central_accuracy_ratio"), 0.5);
+  EXPECT_EQ(query("sum(fedsmear_site_refusals_total)"), 3);
+  EXPECT_GT(query("process_resident_memory_bytes{job=\"fedsmear\"}"), 0);
+  server->Stop();
+}
+
+}  // namespace
+}  // namespace fedsmear
