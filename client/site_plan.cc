@@ -87,9 +87,15 @@ Result<std::unique_ptr<SiteGovernance>> SiteGovernance::Create(
   if (path.empty()) {
     spdlog::warn("no state_dir or audit_log: this site keeps no audit log");
   } else {
+    // Signed with the site's identity key when it has one (common/governance/audit_log.h).
+    std::optional<AuditSigner> signer;
+    if (!config.signing_key_file.empty()) {
+      ASSIGN_OR_RETURN(AuditSigner key, LoadAuditSigner(config.signing_key_file));
+      signer.emplace(std::move(key));
+    }
     ASSIGN_OR_RETURN(AuditLog log,
                      AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0),
-                                    config.audit_sync));
+                                    config.audit_sync, std::move(signer)));
     g->audit_.emplace(std::move(log));
   }
   g->Record("start", {{"site_id", config.site_id},

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -121,6 +122,14 @@ Result<AuditSigner> LoadAuditSigner(const std::string& path) {
     return InvalidArgument(path + ": ed25519-public-key does not belong to ed25519-secret-key");
   }
   return signer;
+}
+
+Result<std::string> LoadAuditPublicKey(const std::string& hex_or_path) {
+  std::string lower = hex_or_path;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!FromHex(lower, 32).empty()) return lower;
+  ASSIGN_OR_RETURN(std::string hex, LoadSigningPublicKeyFile(hex_or_path));
+  return hex;
 }
 
 Status AuditVerify(const std::string& public_hex, std::string_view message,

@@ -52,6 +52,10 @@ class AuditSigner {
 // its public line belongs to its seed.
 Result<AuditSigner> LoadAuditSigner(const std::string& path);
 
+// A public key for `fedsmear audit verify --key`: 64 hex characters, or a NAME.sign.pub (or
+// NAME.sign.key) file. Returns the lowercase hex.
+Result<std::string> LoadAuditPublicKey(const std::string& hex_or_path);
+
 // OK iff `signature_hex` is a valid signature of kAuditSignContext + `message` under
 // `public_hex`; kPermissionDenied for a bad signature or a malformed key or signature.
 Status AuditVerify(const std::string& public_hex, std::string_view message,
