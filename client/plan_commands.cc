@@ -68,8 +68,15 @@ Status ApprovePendingPlan(const ClientConfig& config, const std::string& hash, s
   // Logged before it takes effect, like every change of what leaves the site.
   const std::string log_path = SiteAuditLogPath(config);
   if (!log_path.empty()) {
-    ASSIGN_OR_RETURN(AuditLog log, AuditLog::Open(log_path, static_cast<uint64_t>(
-                                                                config.audit_max_mb * 1048576.0)));
+    std::optional<AuditSigner> signer;  // the daemon's key: the entry joins its signed chain
+    if (!config.signing_key_file.empty()) {
+      ASSIGN_OR_RETURN(AuditSigner key, LoadAuditSigner(config.signing_key_file));
+      signer.emplace(std::move(key));
+    }
+    ASSIGN_OR_RETURN(AuditLog log,
+                     AuditLog::Open(log_path,
+                                    static_cast<uint64_t>(config.audit_max_mb * 1048576.0),
+                                    /*sync=*/true, std::move(signer)));
     RETURN_IF_ERROR(
         log.Append("plan_approved", {{"plan_hash", hash}, {"by", who}, {"file", file}}));
   }

@@ -23,23 +23,11 @@
 #include "common/governance/audit_describe.h"
 #include "common/governance/audit_log.h"
 #include "common/governance/plan.h"
+#include "common/governance/plan_approvals.h"
 #include "common/status.h"
 #include "common/wire/messages.h"
 
 namespace fedsmear {
-
-std::string PendingPlanPath(const std::string& state_dir);
-std::string ApprovedPlansPath(const std::string& state_dir);
-// The site's audit log: config.audit_log, else STATE_DIR/audit.jsonl ("" when neither is set).
-std::string SiteAuditLogPath(const ClientConfig& config);
-
-// Hashes listed in `path` (missing file: none). Errors: unreadable file, a malformed line.
-Result<std::set<std::string>> ReadApprovedPlans(const std::string& path);
-// Appends "HASH  # note" to `path` (created if missing).
-Status AppendApprovedPlan(const std::string& path, const std::string& hash,
-                          const std::string& note);
-// Whether `hash` is approved by STATE_DIR/approved_plans or config.approved_plans.
-Result<bool> IsPlanApproved(const ClientConfig& config, const std::string& hash);
 
 std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task);
 std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask& task);

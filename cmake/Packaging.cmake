@@ -33,6 +33,9 @@ string(REPLACE "secret_key_file: keys/coordinator.key"
                "secret_key_file: /etc/fedsmear/keys/coordinator.key" coordinator_yaml "${coordinator_yaml}")
 string(REPLACE "allowed_sites_file: keys/allowed_sites"
                "allowed_sites_file: /etc/fedsmear/keys/allowed_sites" coordinator_yaml "${coordinator_yaml}")
+string(REPLACE "signing_key_file: \"\"              "
+               "signing_key_file: /etc/fedsmear/keys/coordinator.sign.key " coordinator_yaml
+               "${coordinator_yaml}")
 string(REPLACE "run_dir: runs/latest             "
                "run_dir: /var/lib/fedsmear/run   " coordinator_yaml "${coordinator_yaml}")
 string(REPLACE "path: data/holdout" "path: /srv/fedsmear/holdout" coordinator_yaml "${coordinator_yaml}")

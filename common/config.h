@@ -188,6 +188,7 @@ struct CoordinatorConfig {
   std::string audit_log;
   double audit_max_mb = 16;
   bool audit_sync = true;
+  std::string signing_key_file;
   HttpEndpointConfig status{false, "127.0.0.1:9464", ""};
   bool status_after_run = false;
   // Flat keys that predate strategy_params (server_lr, vote_momentum), as the YAML gave them;
@@ -284,6 +285,8 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
   v(c.audit_max_mb, Spec("audit_max_mb", "the audit log rotates at this size")
                         .Range(0.01, 1e6));
   v(c.audit_sync, Spec("audit_sync", "fdatasync every audit entry (false only in simulations)"));
+  v(c.signing_key_file, Spec("signing_key_file", "Ed25519 key (NAME.sign.key) that signs the "
+                                                 "audit log (empty: unsigned)"));
   v(c.status, Spec("status", "live status page, JSON API and Prometheus /metrics"));
   v(c.status_after_run, Spec("status_after_run", "when the run ends, keep serving its final "
                                                  "status page and /metrics until stopped"));
@@ -389,7 +392,7 @@ settings::IfDescribes<Self, ClientConfig> Describe(Self& c, V& v) {
                                                                        "CurveZMQ public key"));
   v(c.secret_key_file, Spec("secret_key_file", "the site's CurveZMQ secret key"));
   v(c.signing_key_file, Spec("signing_key_file", "the site's Ed25519 key for secure "
-                                                 "aggregation"));
+                                                 "aggregation and audit log signatures"));
   v(c.threads, Spec("threads", "torch intra-op threads for local training").Range(1, 256));
   v(c.policy_file, Spec("policy_file", "optional separate YAML with the policy keys (kept by the "
                                        "hospital's privacy officer); overrides policy"));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "common/file_util.h"
 #include "common/sha256.h"
@@ -20,9 +21,14 @@ Status Coordinator::Impl::OpenAudit() {
   RETURN_IF_ERROR(WriteFileAtomic((run / "plan.json").string(), plan.bytes));
   const std::string path =
       config.audit_log.empty() ? (run / "audit.jsonl").string() : config.audit_log;
+  std::optional<AuditSigner> signer;
+  if (!config.signing_key_file.empty()) {
+    ASSIGN_OR_RETURN(AuditSigner key, LoadAuditSigner(config.signing_key_file));
+    signer.emplace(std::move(key));
+  }
   ASSIGN_OR_RETURN(AuditLog log,
                    AuditLog::Open(path, static_cast<uint64_t>(config.audit_max_mb * 1048576.0),
-                                  config.audit_sync));
+                                  config.audit_sync, std::move(signer)));
   audit.emplace(std::move(log));
   spdlog::info("training plan {} (RUN_DIR/plan.json); audit log {}", plan.hash, path);
   std::string allowed_sha;

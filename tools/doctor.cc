@@ -19,6 +19,7 @@
 #include "common/net/keys.h"
 #include "coordinator/strategy_registry.h"
 #include "data/dataset.h"
+#include "tools/doctor_checks.h"
 
 namespace fedsmear {
 namespace {
@@ -256,6 +257,8 @@ std::vector<DoctorFinding> CheckSite(const std::string& config_path, const Docto
   const ClientConfig& c = *config;
   out.push_back({Finding::kOk, "configuration " + config_path + " reads correctly (site " +
                                    c.site_id + ")", ""});
+  CheckSiteId(c, &out);
+  CheckCoordinatorAddress(c, o.allow_loopback, &out);
   if (c.insecure) {
     out.push_back({Finding::kWarn, "encryption is switched off (insecure: true)",
                    "use insecure only for local tests; set insecure: false and install keys"});
@@ -272,9 +275,15 @@ std::vector<DoctorFinding> CheckSite(const std::string& config_path, const Docto
     }
   }
   if (!c.signing_key_file.empty()) CheckSecretFile(c.signing_key_file, "signing key", &out);
+  CheckOpensAs(o.service_user,
+               {{c.insecure ? "" : c.secret_key_file, "secret key", true},
+                {c.insecure ? "" : c.coordinator_public_key_file, "coordinator public key", false},
+                {c.signing_key_file, "signing key", true}},
+               &out);
   CheckImages(c.data.manifest.empty() ? c.data.root : c.data.manifest, {}, "data folder",
               c.policy.min_samples_per_class, &out);
   if (!c.state_dir.empty()) CheckFolderWritable(c.state_dir, "state folder", &out);
+  CheckPendingPlan(c, config_path, &out);
   if (c.metrics.enabled && c.metrics.bind.rfind("127.", 0) != 0 &&
       c.metrics.bind.rfind("[::1]", 0) != 0 && c.metrics.bind.rfind("localhost", 0) != 0) {
     out.push_back({Finding::kWarn, "the site's /metrics listens beyond this machine (" +
@@ -287,7 +296,7 @@ std::vector<DoctorFinding> CheckSite(const std::string& config_path, const Docto
 }
 
 std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
-                                            const DoctorOptions& /*options*/) {
+                                            const DoctorOptions& o) {
   std::vector<Finding> out;
   Result<CoordinatorConfig> config = LoadCoordinatorConfig(config_path);
   if (config.ok()) {
@@ -300,6 +309,7 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
   }
   const CoordinatorConfig& c = *config;
   out.push_back({Finding::kOk, "configuration " + config_path + " reads correctly", ""});
+  CheckCoordinatorBind(c, &out);
   if (c.insecure) {
     out.push_back({Finding::kWarn, "encryption is switched off (insecure: true)",
                    "use insecure only for local tests"});
@@ -323,6 +333,11 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                          : "add the missing sites' lines to " + c.allowed_sites_file});
     }
   }
+  CheckOpensAs(o.service_user,
+               {{c.insecure ? "" : c.secret_key_file, "secret key", true},
+                {c.insecure ? "" : c.allowed_sites_file, "site allowlist", false},
+                {c.signing_key_file, "signing key", true}},
+               &out);
   for (const HoldoutSet& h : c.holdout) {
     CheckImages(h.path, c.model.class_names, "held-out set " + h.name + " at", 0, &out);
   }

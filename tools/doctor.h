@@ -1,6 +1,8 @@
 // `fedsmear doctor`: checks a site's (or the coordinator's) installation and says what is wrong
 // in words a hospital's IT team can act on: the config file, key files and their permissions,
-// the data folder (images per class, skipped files and why), the state folder, and for a site
+// whether the service account can open the key files, the data folder (images per class, skipped
+// files and why), the state folder, the shipped placeholder site id, a coordinator address on
+// loopback, a training plan waiting for approval (tools/doctor_checks.h), and for a site
 // whether the coordinator answers on the network and accepts the encrypted connection (which
 // proves the coordinator's key is the one configured and this site's key is on its allowlist).
 // The network check completes a CurveZMQ handshake and sends no message, so running it beside a
@@ -24,6 +26,10 @@ struct DoctorFinding {
 struct DoctorOptions {
   double network_timeout_s = 10;  // TCP connect and handshake, each
   bool check_network = true;
+  // The account the daemon runs as; the key files are opened as it (tools/doctor_checks.h).
+  // "": not checked.
+  std::string service_user = "fedsmear";
+  bool allow_loopback = false;  // a site's coordinator on this machine is fine (one-host trials)
 };
 
 std::vector<DoctorFinding> CheckSite(const std::string& config_path, const DoctorOptions& options);

@@ -15,6 +15,8 @@ struct DoctorArgs {
   std::string role = "auto";
   bool offline = false;
   double timeout_s = 10;
+  std::string service_user = "fedsmear";
+  bool allow_loopback = false;
 };
 
 int RunDoctor(const DoctorArgs& a) {
@@ -31,6 +33,8 @@ int RunDoctor(const DoctorArgs& a) {
   DoctorOptions o;
   o.check_network = !a.offline;
   o.network_timeout_s = a.timeout_s;
+  o.service_user = a.service_user;
+  o.allow_loopback = a.allow_loopback;
   std::cout << "fedsmear doctor: checking the " << role << " configured in " << a.config << "\n";
   std::vector<DoctorFinding> findings =
       role == "site" ? CheckSite(a.config, o) : CheckCoordinator(a.config, o);
@@ -54,6 +58,11 @@ Command AddDoctorCommand(CLI::App& root) {
   app->add_option("--timeout", args->timeout_s, "seconds to wait for the coordinator")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
+  app->add_option("--service-user", args->service_user,
+                  "the account the daemon runs as; as root, key files are opened as it")
+      ->capture_default_str();
+  app->add_flag("--allow-loopback", args->allow_loopback,
+                "accept a site's coordinator address on this machine (one-host trials)");
   return {app, [args] { return RunDoctor(*args); }};
 }
 

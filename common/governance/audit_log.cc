@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kZeroHash(64, '0');
+constexpr int kAuditFormat = 2;
 constexpr uint64_t kMaxLineBytes = 1 << 20;
 
 std::string Canonical(const json& j) {
@@ -70,6 +71,7 @@ struct Tail {
   uint64_t seq = 0;
   std::string hash = kZeroHash;
   bool empty = true;
+  bool is_signed = false;
 };
 
 // The last entry of `path` (empty when the file is missing or empty).
@@ -104,7 +106,7 @@ Result<Tail> ReadTail(const std::string& path) {
     return FailedPrecondition("audit log " + path +
                               " does not end with an audit entry; move it aside and restart");
   }
-  return Tail{e["seq"].get<uint64_t>(), ToHex(Sha256Of(line)), false};
+  return Tail{e["seq"].get<uint64_t>(), ToHex(Sha256Of(line)), false, e.contains("sig")};
 }
 
 // The chain's tail: the active file's last entry, else the newest rotated file's.
@@ -145,24 +147,36 @@ std::vector<std::string> AuditFiles(const std::string& path) {
   return out;
 }
 
-Result<AuditLog> AuditLog::Open(const std::string& path, uint64_t max_file_bytes, bool sync) {
+Result<AuditLog> AuditLog::Open(const std::string& path, uint64_t max_file_bytes, bool sync,
+                                std::optional<AuditSigner> signer) {
   const fs::path dir = fs::path(path).parent_path();
   std::error_code ec;
   if (!dir.empty()) fs::create_directories(dir, ec);
   if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
   ASSIGN_OR_RETURN(std::unique_ptr<Fd> lock, LockChain(path));
-  RETURN_IF_ERROR(ChainTail(path).status());
-  return AuditLog(path, std::max<uint64_t>(max_file_bytes, 4096), sync);
+  ASSIGN_OR_RETURN(Tail tail, ChainTail(path));
+  if (tail.is_signed && !signer) {
+    return FailedPrecondition("audit log " + path +
+                              " is signed, but no signing key is configured: unsigned entries "
+                              "after signed ones would read as tampering (set signing_key_file)");
+  }
+  return AuditLog(path, std::max<uint64_t>(max_file_bytes, 4096), sync, std::move(signer));
 }
 
 Status AuditLog::Append(const std::string& kind, json fields) {
   ASSIGN_OR_RETURN(std::unique_ptr<Fd> lock, LockChain(path_));
   ASSIGN_OR_RETURN(Tail tail, ChainTail(path_));
-  json entry = {{"seq", tail.seq + 1},
+  json entry = {{"format", kAuditFormat},
+                {"seq", tail.seq + 1},
                 {"time", NowIso()},
                 {"kind", kind},
                 {"fields", fields.is_object() ? std::move(fields) : json::object()},
                 {"prev", tail.hash}};
+  if (signer_) {
+    entry["signer"] = signer_->public_hex();
+    ASSIGN_OR_RETURN(std::string sig, signer_->Sign(Canonical(entry)));
+    entry["sig"] = std::move(sig);
+  }
   const std::string line = Canonical(entry) + "\n";
   std::error_code ec;
   const uint64_t size = fs::exists(path_, ec) ? fs::file_size(path_, ec) : 0;
@@ -170,9 +184,12 @@ Status AuditLog::Append(const std::string& kind, json fields) {
     auto rotated = Rotated(path_);
     const uint64_t next = rotated.empty() ? 1 : rotated.rbegin()->first + 1;
     const std::string to = path_ + "." + std::to_string(next);
-    if (::rename(path_.c_str(), to.c_str()) != 0) return Errno("cannot rotate audit log", path_);
+    // EPERM: the file or its folder is append-only (chattr +a); the log then grows in place.
+    if (::rename(path_.c_str(), to.c_str()) != 0 && errno != EPERM) {
+      return Errno("cannot rotate audit log", path_);
+    }
   }
-  Fd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  Fd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (fd.get() < 0) return Errno("cannot open audit log", path_);
   if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     return Errno("cannot append to audit log", path_);

@@ -1,14 +1,18 @@
 // `fedsmear doctor`'s checks: config, key permissions, the data folder, and the coordinator's
-// reachability and key, against a real CurveZMQ router on loopback.
+// reachability and key, against a real CurveZMQ router on loopback; the placeholder site id, a
+// loopback coordinator address, a plan waiting for approval and keys the service account cannot
+// open (tools/doctor_checks.h).
 #include "tools/doctor.h"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "common/file_util.h"
+#include "common/governance/plan.h"
 #include "common/net/keys.h"
 #include "common/net/router.h"
 #include "data/synth.h"
@@ -55,6 +59,14 @@ class DoctorTest : public ::testing::Test {
     return std::move(*router);
   }
 
+  // These tests run their coordinator on loopback and check no service account.
+  static DoctorOptions OnOneHost() {
+    DoctorOptions o;
+    o.allow_loopback = true;
+    o.service_user = "";
+    return o;
+  }
+
   static const DoctorFinding* Find(const std::vector<DoctorFinding>& f, const std::string& text) {
     for (const auto& x : f) {
       if (x.what.find(text) != std::string::npos) return &x;
@@ -68,7 +80,7 @@ class DoctorTest : public ::testing::Test {
 
 TEST_F(DoctorTest, HealthySiteWithAReachableCoordinator) {
   RouterEndpoint router = Router(true);
-  DoctorOptions o;
+  DoctorOptions o = OnOneHost();
   o.network_timeout_s = 5;
   auto f = CheckSite(WriteConfig(router.endpoint()), o);
   const std::string text = FormatFindings(f);
@@ -87,7 +99,7 @@ TEST_F(DoctorTest, HealthySiteWithAReachableCoordinator) {
 
 TEST_F(DoctorTest, SiteNotOnTheAllowlistIsExplained) {
   RouterEndpoint router = Router(false);
-  DoctorOptions o;
+  DoctorOptions o = OnOneHost();
   o.network_timeout_s = 5;
   auto f = CheckSite(WriteConfig(router.endpoint()), o);
   const DoctorFinding* refused = Find(f, "did not accept the encrypted connection");
@@ -100,7 +112,7 @@ TEST_F(DoctorTest, WrongCoordinatorKeyIsExplained) {
   RouterEndpoint router = Router(true);
   // The site pins another coordinator's key.
   ASSERT_TRUE(WriteKeyPairFiles(GenerateKeyPair(), (dir_ / "keys").string(), "coordinator", true).ok());
-  DoctorOptions o;
+  DoctorOptions o = OnOneHost();
   o.network_timeout_s = 3;
   auto f = CheckSite(WriteConfig(router.endpoint()), o);
   EXPECT_TRUE(HasFailures(f));
@@ -111,7 +123,7 @@ TEST_F(DoctorTest, WrongCoordinatorKeyIsExplained) {
 
 TEST_F(DoctorTest, UnreachableCoordinatorAndLooseKeyPermissions) {
   fs::permissions(dir_ / "keys" / "site-1.key", fs::perms::others_read, fs::perm_options::add);
-  DoctorOptions o;
+  DoctorOptions o = OnOneHost();
   o.network_timeout_s = 2;
   // Port 1 on loopback: nothing listens there.
   auto f = CheckSite(WriteConfig("tcp://127.0.0.1:1"), o);
@@ -154,6 +166,123 @@ TEST_F(DoctorTest, UnknownStrategyNamesTheRegistry) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].level, DoctorFinding::kFail);
   EXPECT_NE(f[0].what.find("fedavg | fedprox | fedadam | fedavgm"), std::string::npos) << f[0].what;
+}
+
+TEST_F(DoctorTest, PlaceholderSiteIdFails) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  const std::string path = WriteConfig("tcp://coordinator.example.org:7878");
+  std::string text = *ReadFile(path);
+  text.replace(text.find("site_id: site-1"), 15, "site_id: site-a");
+  ASSERT_TRUE(WriteFileAtomic(path, text).ok());
+  auto f = CheckSite(path, o);
+  const DoctorFinding* id = Find(f, "placeholder");
+  ASSERT_NE(id, nullptr) << FormatFindings(f);
+  EXPECT_EQ(id->level, DoctorFinding::kFail);
+  EXPECT_TRUE(HasFailures(f));
+  EXPECT_EQ(Find(CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o), "placeholder"),
+            nullptr);
+}
+
+TEST_F(DoctorTest, LoopbackCoordinatorSeenFromASiteFails) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  o.allow_loopback = false;
+  for (const char* endpoint :
+       {"tcp://127.0.0.1:7878", "tcp://localhost:7878", "tcp://[::1]:7878"}) {
+    auto f = CheckSite(WriteConfig(endpoint), o);
+    const DoctorFinding* loop = Find(f, "loopback");
+    ASSERT_NE(loop, nullptr) << endpoint << "\n" << FormatFindings(f);
+    EXPECT_EQ(loop->level, DoctorFinding::kFail);
+    EXPECT_NE(loop->what.find("cannot be reached by other hosts"), std::string::npos);
+    EXPECT_TRUE(HasFailures(f));
+  }
+  auto remote = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  EXPECT_FALSE(HasFailures(remote)) << FormatFindings(remote);
+  o.allow_loopback = true;
+  auto trial = CheckSite(WriteConfig("tcp://127.0.0.1:7878"), o);
+  EXPECT_FALSE(HasFailures(trial)) << FormatFindings(trial);
+
+  // The coordinator's own config bound to loopback is a warning.
+  const std::string coord = (dir_ / "coordinator.yaml").string();
+  ASSERT_TRUE(WriteFileAtomic(coord, "insecure: true\nbind: tcp://127.0.0.1:7878\nrun_dir: " +
+                                         (dir_ / "run").string() + "\n")
+                  .ok());
+  auto c = CheckCoordinator(coord, o);
+  const DoctorFinding* bind = Find(c, "only this machine can connect");
+  ASSERT_NE(bind, nullptr) << FormatFindings(c);
+  EXPECT_EQ(bind->level, DoctorFinding::kWarn);
+}
+
+TEST_F(DoctorTest, PlanWaitingForApprovalFails) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  const std::string state = (dir_ / "state").string();
+  const std::string path = WriteConfig("tcp://coordinator.example.org:7878",
+                                       "state_dir: " + state + "\n");
+  auto none = CheckSite(path, o);
+  ASSERT_NE(Find(none, "no training plan received yet"), nullptr) << FormatFindings(none);
+  EXPECT_FALSE(HasFailures(none)) << FormatFindings(none);
+
+  CoordinatorConfig cc;
+  const TrainingPlan plan = MakePlan(cc, PlanFacts{true});
+  ASSERT_TRUE(WriteFileAtomic(state + "/pending_plan", plan.bytes).ok());  // as the daemon stores it
+  auto pending = CheckSite(path, o);
+  const DoctorFinding* wait = Find(pending, "waiting for this site's approval");
+  ASSERT_NE(wait, nullptr) << FormatFindings(pending);
+  EXPECT_EQ(wait->level, DoctorFinding::kFail);
+  EXPECT_NE(wait->what.find(plan.hash), std::string::npos);
+  EXPECT_NE(wait->fix.find("plan approve " + plan.hash), std::string::npos) << wait->fix;
+
+  ASSERT_TRUE(WriteFileAtomic(state + "/approved_plans", plan.hash + "  # approved by test\n").ok());
+  auto approved = CheckSite(path, o);
+  EXPECT_FALSE(HasFailures(approved)) << FormatFindings(approved);
+  EXPECT_NE(Find(approved, "is approved"), nullptr);
+}
+
+TEST_F(DoctorTest, KeyTheServiceAccountCannotOpenFails) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to open files as another account";
+  struct passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user 'nobody' to stand for the service account";
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  o.service_user = "nobody";
+  std::error_code ec;
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec, ec);
+  fs::permissions(dir_ / "keys", fs::perms::owner_all | fs::perms::others_exec, ec);
+  const std::string key = (dir_ / "keys" / "site-1.key").string();
+  // root:root 0600: mode fine, yet the account the daemon runs as cannot open it.
+  auto f = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  const DoctorFinding* denied = Find(f, "cannot open secret key");
+  ASSERT_NE(denied, nullptr) << FormatFindings(f);
+  EXPECT_EQ(denied->level, DoctorFinding::kFail);
+  EXPECT_NE(denied->what.find("Permission denied"), std::string::npos) << denied->what;
+  EXPECT_NE(denied->fix.find("chown nobody"), std::string::npos) << denied->fix;
+  EXPECT_NE(Find(f, "Permission denied"), nullptr);
+
+  ASSERT_EQ(::chown(key.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  const std::string pub = (dir_ / "keys" / "coordinator.pub").string();
+  fs::permissions(pub, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read, ec);
+  auto fixed = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  EXPECT_FALSE(HasFailures(fixed)) << FormatFindings(fixed);
+  EXPECT_NE(Find(fixed, "nobody can open secret key"), nullptr) << FormatFindings(fixed);
+}
+
+TEST_F(DoctorTest, ServiceAccountCheckSaysWhenItCannotCheck) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  o.service_user = "no-such-user-fedsmear";
+  auto f = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  const DoctorFinding* missing = Find(f, "there is no user no-such-user-fedsmear");
+  ASSERT_NE(missing, nullptr) << FormatFindings(f);
+  EXPECT_EQ(missing->level, DoctorFinding::kWarn);
+  if (::geteuid() == 0) return;  // the not-root message needs a user other than the caller
+  struct passwd* root = ::getpwuid(0);
+  ASSERT_NE(root, nullptr);
+  o.service_user = root->pw_name;
+  auto g = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  EXPECT_NE(Find(g, "cannot check as the service account"), nullptr) << FormatFindings(g);
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+// The checks of `fedsmear doctor` (tools/doctor.h) that catch a site that looks configured but
+// is not: the shipped placeholder site id, a coordinator address on this machine's loopback, a
+// training plan still waiting for approval, and key files the service account cannot open.
+// Each appends its findings; a kFail makes `fedsmear doctor` exit non-zero.
+//
+// Thread-safety: plain functions; CheckOpensAs forks (the child only drops privileges, opens and
+// exits). Ownership: none kept.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "tools/doctor.h"
+
+namespace fedsmear {
+
+// site_id is "site-a", the placeholder of the shipped configs/client.yaml.
+void CheckSiteId(const ClientConfig& config, std::vector<DoctorFinding>* out);
+
+// The site's coordinator address is this machine's loopback (127.x, ::1, localhost): no
+// coordinator on another host is reached there, and a coordinator bound there is reachable from
+// this machine only. kFail unless `loopback_ok` (single-machine trials), then kInfo.
+void CheckCoordinatorAddress(const ClientConfig& config, bool loopback_ok,
+                             std::vector<DoctorFinding>* out);
+
+// The coordinator's own bind is loopback: sites on other hosts cannot connect (kWarn).
+void CheckCoordinatorBind(const CoordinatorConfig& config, std::vector<DoctorFinding>* out);
+
+// STATE_DIR/pending_plan (client/site_plan.h) against the site's approvals: a plan waiting for
+// approval is a kFail naming the commands to review and approve it. `config_path` goes into them.
+void CheckPendingPlan(const ClientConfig& config, const std::string& config_path,
+                      std::vector<DoctorFinding>* out);
+
+// A file the service account `user` must open, and what it is ("secret key").
+struct AccountFile {
+  std::string path;
+  std::string what;
+  bool secret = true;  // private to the account (chmod 600) rather than readable by it
+};
+
+// Opens each file as `user`: as root in a forked child that takes the account's uid, gid and
+// groups; as that user directly. Run by anyone else it says it cannot check (kInfo). "" user:
+// nothing checked.
+void CheckOpensAs(const std::string& user, const std::vector<AccountFile>& files,
+                  std::vector<DoctorFinding>* out);
+
+}  // namespace fedsmear
