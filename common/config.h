@@ -23,6 +23,9 @@ enum class LrScheduleKind : uint8_t { kConstant, kStep, kCosine, kPlateau };
 enum class ResizeMode : uint8_t { kPad, kStretch };
 enum class SplitMode : uint8_t { kStratified, kGroup };
 enum class LogLevel : uint8_t { kTrace, kDebug, kInfo, kWarn, kError, kOff };
+// Which engine scores a model: auto (the 1-bit engine for binarized models, LibTorch for float
+// ones), binary (the 1-bit engine; a float model is an error) or torch (LibTorch always).
+enum class EvalEngine : uint8_t { kAuto, kBinary, kTorch };
 
 }  // namespace fedsmear
 
@@ -49,6 +52,11 @@ template <>
 struct EnumNames<SplitMode> {
   static constexpr std::pair<SplitMode, const char*> kAll[] = {
       {SplitMode::kStratified, "stratified"}, {SplitMode::kGroup, "group"}};
+};
+template <>
+struct EnumNames<EvalEngine> {
+  static constexpr std::pair<EvalEngine, const char*> kAll[] = {
+      {EvalEngine::kAuto, "auto"}, {EvalEngine::kBinary, "binary"}, {EvalEngine::kTorch, "torch"}};
 };
 template <>
 struct EnumNames<LogLevel> {
@@ -170,6 +178,7 @@ struct CoordinatorConfig {
   std::vector<HoldoutSet> holdout;
   bool federated_evaluation = true;
   int bn_recalibration_images = kDefaultBnRecalibrationImages;
+  EvalEngine eval_engine = EvalEngine::kAuto;
   double max_message_mb = 256;
   double heartbeat_s = 5;
   int early_stop_patience = 0;
@@ -252,6 +261,8 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
                                     "batch-norm statistics over up to this many images and the "
                                     "coordinator pools them (0 = off; off under secagg+)")
         .Range(0, 1000000).Plan(PlanRule::kAtMost).Absent("0").PlanWhen(!secure));
+  v(c.eval_engine, Spec("eval_engine", "engine of the central evaluation: auto (1-bit engine "
+                                       "for binarized models) | binary | torch"));
   v(c.max_message_mb, Spec("max_message_mb", "larger messages are refused unread").Positive());
   v(c.heartbeat_s, Spec("heartbeat_s", "sites silent for 3x this are considered gone").Positive());
   v(c.early_stop_patience, Spec("early_stop_patience", "rounds without central macro-F1 gain "
@@ -372,6 +383,7 @@ struct ClientConfig {
   SitePolicy policy;
   std::string policy_file;
   int threads = 2;
+  EvalEngine eval_engine = EvalEngine::kAuto;
   std::string state_dir;
   double heartbeat_s = 5;
   LogLevel log_level = LogLevel::kInfo;
@@ -393,7 +405,9 @@ settings::IfDescribes<Self, ClientConfig> Describe(Self& c, V& v) {
   v(c.secret_key_file, Spec("secret_key_file", "the site's CurveZMQ secret key"));
   v(c.signing_key_file, Spec("signing_key_file", "the site's Ed25519 key for secure "
                                                  "aggregation and audit log signatures"));
-  v(c.threads, Spec("threads", "torch intra-op threads for local training").Range(1, 256));
+  v(c.threads, Spec("threads", "threads for local training and evaluation").Range(1, 256));
+  v(c.eval_engine, Spec("eval_engine", "engine of evaluation: auto (1-bit engine for binarized "
+                                       "models) | binary (also batch-norm recalibration) | torch"));
   v(c.policy_file, Spec("policy_file", "optional separate YAML with the policy keys (kept by the "
                                        "hospital's privacy officer); overrides policy"));
   v(c.state_dir, Spec("state_dir", "latent weights, optimizer state and approvals survive "

@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
   };
   auto strategy = fedsmear::MakeStrategy(*config);
   if (!strategy.ok()) return fail(strategy.status());
-  auto evaluator = fedsmear::CentralEvaluator::Create(config->holdout, config->model.class_names,
-                                                      config->model.input_size, config->preprocess);
+  auto evaluator = fedsmear::CentralEvaluator::Create(
+      config->holdout, config->model.class_names, config->model.input_size, config->preprocess,
+      fedsmear::CentralEvalOptions{config->eval_engine, threads});
   if (!evaluator.ok()) return fail(evaluator.status());
   auto coordinator = fedsmear::Coordinator::Create(*config, std::move(*strategy),
                                                    std::move(*evaluator), resume);

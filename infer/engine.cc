@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "infer/engine_impl.h"
 #include "infer/float_ops.h"
 #include "models/arch.h"
 #include "models/packed_model.h"
@@ -34,6 +35,13 @@ class TensorReader {
     return t->values.data();
   }
 
+  Result<BnParams> Params(const std::string& prefix, int channels) const {
+    const std::vector<int64_t> shape = {channels};
+    ASSIGN_OR_RETURN(const float* gamma, Get(prefix + ".weight", shape));
+    ASSIGN_OR_RETURN(const float* beta, Get(prefix + ".bias", shape));
+    return BnParams{{gamma, gamma + channels}, {beta, beta + channels}};
+  }
+
   Result<BnAffine> Bn(const std::string& prefix, int channels) const {
     const std::vector<int64_t> shape = {channels};
     ASSIGN_OR_RETURN(const float* gamma, Get(prefix + ".weight", shape));
@@ -47,47 +55,11 @@ class TensorReader {
   const ModelState& state_;
 };
 
-struct DenseLayer {
-  BnAffine bn;
-  PackedConvWeights conv;
-};
-
-struct Block {
-  int in_channels = 0;
-  int total_channels = 0;
-  std::vector<DenseLayer> layers;
-  bool has_transition = false;
-  BnAffine trans_bn;
-  PackedMatrix trans_conv;
-};
-
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
 }  // namespace
-
-struct BinaryEngine::Impl {
-  ModelMeta meta;
-  EngineOptions options;
-  Isa isa = Isa::kReference;
-  bool large_stem = false;
-  int stem_kernel = 3, stem_stride = 1, stem_pad = 1, stem_channels = 0;
-  PackedMatrix stem_conv;
-  BnAffine stem_bn;
-  std::vector<Block> blocks;
-  BnAffine head_bn;
-  PackedMatrix head_fc;
-  std::vector<float> head_bias;
-
-  struct Workspace {
-    std::vector<float> hwc, cols, stem_out, x, pooled, head;
-    std::vector<uint64_t> bits;
-  };
-
-  void ForwardOne(const float* chw, float* logits, Workspace& ws, Profile* profile) const;
-  size_t WeightBytes() const;
-};
 
 Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
                                              const EngineOptions& options) {
@@ -117,6 +89,7 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
   if (impl->large_stem) {
     impl->stem_kernel = 7, impl->stem_stride = 2, impl->stem_pad = 3;
     ASSIGN_OR_RETURN(impl->stem_bn, r.Bn("stem.bn", channels));
+    ASSIGN_OR_RETURN(impl->stem_params, r.Params("stem.bn", channels));
   }
   const int k = impl->stem_kernel;
   ASSIGN_OR_RETURN(const float* stem_w, r.Get("stem.conv.weight", {channels, 3, k, k}));
@@ -130,6 +103,7 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
       const std::string lname = bname + ".layer" + std::to_string(i + 1);
       DenseLayer layer;
       ASSIGN_OR_RETURN(layer.bn, r.Bn(lname + ".bn", channels));
+      ASSIGN_OR_RETURN(layer.params, r.Params(lname + ".bn", channels));
       ASSIGN_OR_RETURN(const float* w,
                        r.Get(lname + ".conv.weight", {arch.growth, channels, 3, 3}));
       layer.conv = PackConvWeights(w, arch.growth, channels);
@@ -142,6 +116,7 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
       const int out = TransitionChannels(channels, arch.reductions[b]);
       block.has_transition = true;
       ASSIGN_OR_RETURN(block.trans_bn, r.Bn(tname + ".bn", channels));
+      ASSIGN_OR_RETURN(block.trans_params, r.Params(tname + ".bn", channels));
       ASSIGN_OR_RETURN(const float* w, r.Get(tname + ".conv.weight", {out, channels, 1, 1}));
       block.trans_conv = PackMatrix(w, out, channels);
       channels = out;
@@ -150,6 +125,7 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
   }
   const int classes = state.meta.classes;
   ASSIGN_OR_RETURN(impl->head_bn, r.Bn("head.bn", channels));
+  ASSIGN_OR_RETURN(impl->head_params, r.Params("head.bn", channels));
   ASSIGN_OR_RETURN(const float* fc_w, r.Get("head.fc.weight", {classes, channels}));
   ASSIGN_OR_RETURN(const float* fc_b, r.Get("head.fc.bias", {classes}));
   impl->head_fc = PackMatrix(fc_w, classes, channels);

@@ -7,14 +7,15 @@
 // BN -> 2x2 max-pool -> ReLU -> 1x1 conv, head BN -> ReLU -> global mean -> dense. Binary
 // weights are packed once at load; only their signs matter (w >= 0 -> +1).
 //
-// Thread-safety: Forward is const and may be called concurrently; each call runs up to
-// options.threads worker threads of its own (one image per thread; a batch of 1 uses one
-// thread). Ownership: the engine owns its packed weights; Forward's buffers belong to the
+// Thread-safety: Forward and AccumulateBatchNormStatistics are const and may be called
+// concurrently; each call runs up to options.threads worker threads of its own (images split
+// among them). Ownership: the engine owns its packed weights; Forward's buffers belong to the
 // caller; scratch buffers (one image: about 1.5 MB for bdn28 at 64 px) stay with
 // each calling thread between calls. Move-only value.
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,30 @@ struct Profile {
   double float_s = 0;   // stem, transitions, head
 };
 
+// Batch-norm statistics gathered in training mode, batch after batch
+// (BinaryEngine::AccumulateBatchNormStatistics): per BN layer, named by its tensor prefix
+// ("block1.layer2.bn"), the cumulative average of the batches' means and unbiased variances,
+// which is what LibTorch keeps as running statistics in training mode with momentum None.
+// Plain value; not synchronised.
+class BnStatistics {
+ public:
+  // One layer's statistics of the batch being added (EndBatch closes it).
+  void Add(const std::string& layer, const std::vector<double>& mean,
+           const std::vector<double>& unbiased_var);
+  void EndBatch() { ++batches_; }
+  int64_t batches() const { return batches_; }
+  // Writes <layer>.running_mean and <layer>.running_var of every layer into `state`.
+  // InvalidArgument when no batch was added or a tensor is missing or of another size.
+  Status WriteInto(ModelState* state) const;
+
+ private:
+  struct Layer {
+    std::vector<double> mean, var;
+  };
+  std::map<std::string, Layer> layers_;
+  int64_t batches_ = 0;
+};
+
 class BinaryEngine {
  public:
   // Fails when the architecture is unknown or not binarized, or a tensor is missing or has the
@@ -53,6 +78,12 @@ class BinaryEngine {
   // images: n images of 3 x input_size x input_size floats (CHW, preprocessed as for training);
   // logits: n x classes. `profile` (optional) accumulates per-layer-kind time.
   void Forward(const float* images, int n, float* logits, Profile* profile = nullptr) const;
+
+  // Runs `n` >= 2 images (as Forward takes them) through the network in training mode: every
+  // batch-norm layer normalises with this batch's own statistics, whose mean and unbiased
+  // variance are added to `stats` (one batch). This is the forward pass of batch-norm
+  // recalibration (train/bn_calibrate.h); the model's weights are not changed.
+  Status AccumulateBatchNormStatistics(const float* images, int n, BnStatistics* stats) const;
 
   const ModelMeta& meta() const;
   Isa isa() const;

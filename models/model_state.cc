@@ -14,6 +14,13 @@ const char* TensorKindName(TensorKind kind) {
   return "unknown";
 }
 
+NamedTensor* ModelState::FindMutable(const std::string& name) {
+  for (NamedTensor& t : tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
 const NamedTensor* ModelState::Find(const std::string& name) const {
   for (const NamedTensor& t : tensors) {
     if (t.name == name) return &t;

@@ -41,6 +41,7 @@ struct ModelState {
   std::vector<NamedTensor> tensors;
 
   const NamedTensor* Find(const std::string& name) const;
+  NamedTensor* FindMutable(const std::string& name);
   int64_t NumValues() const;
   int64_t NumValues(TensorKind kind) const;
 };

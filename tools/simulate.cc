@@ -193,6 +193,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     s.data.manifest = (run / "data" / "sites" / ("site-" + std::to_string(k) + ".csv")).string();
     s.data.seed = o.seed + k;
     s.threads = site_threads;
+    s.eval_engine = o.eval_engine;
     s.heartbeat_s = 2;
     s.preprocess = c.preprocess;
     s.state_dir = (run / "state" / s.site_id).string();
@@ -218,6 +219,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   c.heartbeat_s = 2;
   c.seed = o.seed;
   c.holdout = {{"holdout", holdout}};
+  c.eval_engine = o.eval_engine;
   for (const auto& [key, value] : o.settings) RETURN_IF_ERROR(ApplySetting(&c, key, value));
   if (c.secure_aggregation != SecureAggregation::kOff && o.insecure) {
     return InvalidArgument("secure aggregation needs the CurveZMQ allowlist with the sites' "

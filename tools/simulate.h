@@ -47,6 +47,8 @@ struct SimOptions {
   // Settings over the base config, in order: (dotted key, YAML value), e.g.
   // ("train.batch_size", "16"); any key of the coordinator config (ApplySetting).
   std::vector<std::pair<std::string, std::string>> settings;
+  EvalEngine eval_engine = EvalEngine::kAuto;  // every score: coordinator's and sites'
+
   std::string faults;            // fault schedule YAML (tools/faults.h); copied into RUN_DIR
   int unapproved_sites = 0;      // the last N sites do not approve the plan up front (they
                                  // refuse tasks until `fedsmear-client plan approve`)

@@ -137,6 +137,19 @@ Command AddSimulateCommand(CLI::App& root) {
          "train.batch_size=16 or strategy_params.flip_share=0.3; "
          "`fedsmear-coordinator --help-config` lists every key")
       ->type_name("KEY=VALUE");
+  app->add_option_function<std::string>(
+         "--engine",
+         [&o](const std::string& name) {
+           auto engine = settings::ParseEnum<EvalEngine>(name);
+           if (!engine) {
+             throw CLI::ValidationError("--engine", "'" + name + "' is not one of " +
+                                                        settings::EnumList<EvalEngine>());
+           }
+           o.eval_engine = *engine;
+         },
+         "engine of every score, the coordinator's and the sites': auto (the 1-bit engine for "
+         "binarized models) | binary | torch (LibTorch, for comparison)")
+      ->type_name("ENGINE");
   // Shorthands for the settings researchers change most; each is `--set KEY=VALUE`.
   struct Shorthand {
     const char* flag;
@@ -171,7 +184,14 @@ Command AddSimulateCommand(CLI::App& root) {
          [&o](const std::vector<std::string>& items) {
            for (const std::string& item : items) {
              const size_t eq = item.find('=');
-             if (eq == std::string::npos || eq == 0) {
+             double value = 0;
+             const char* end = item.data() + item.size();
+             bool parsed = eq != std::string::npos && eq > 0;
+             if (parsed) {
+               const auto [stop, error] = std::from_chars(item.data() + eq + 1, end, value);
+               parsed = error == std::errc() && stop == end;
+             }
+             if (!parsed) {
                throw CLI::ValidationError("--strategy-param",
                                           "expected KEY=NUMBER, got '" + item + "'");
              }

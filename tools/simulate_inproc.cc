@@ -79,7 +79,7 @@ Status RunInProcess(const SimPlan& plan, const InProcessOptions& options,
   ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, MakeStrategy(c));
   ASSIGN_OR_RETURN(std::unique_ptr<CentralEvaluator> evaluator,
                    CentralEvaluator::Create(c.holdout, c.model.class_names, c.model.input_size,
-                                            c.preprocess));
+                                            c.preprocess, CentralEvalOptions{c.eval_engine, 1}));
   InprocHub hub;
   ASSIGN_OR_RETURN(std::unique_ptr<ServerTransport> server, hub.Serve());
   ASSIGN_OR_RETURN(std::unique_ptr<Coordinator> coordinator,

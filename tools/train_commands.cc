@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "common/file_util.h"
 #include "data/preprocess.h"
@@ -24,14 +25,16 @@ int Fail(const std::string& cmd, const Status& st) {
   return 1;
 }
 
-// --engine: "binary" (torch-free XNOR-popcount engine), "torch", or "" for the default: binary
-// when the model's architecture is binarized, torch otherwise.
+// --engine: auto (the default: the 1-bit engine for binarized models), binary or torch.
 Result<bool> UseBinaryEngine(const std::string& engine, const ModelMeta& meta) {
-  if (engine == "binary") return true;
-  if (engine == "torch") return false;
-  if (!engine.empty()) return InvalidArgument("--engine must be binary or torch, not " + engine);
-  ASSIGN_OR_RETURN(ArchSpec arch, FindArch(meta.arch));
-  return arch.binary;
+  const std::optional<EvalEngine> parsed =
+      engine.empty() ? std::optional<EvalEngine>(EvalEngine::kAuto)
+                     : settings::ParseEnum<EvalEngine>(engine);
+  if (!parsed) {
+    return InvalidArgument("--engine must be one of " + settings::EnumList<EvalEngine>() +
+                           ", not " + engine);
+  }
+  return UsesBinaryEngine(*parsed, meta.arch);
 }
 
 std::vector<size_t> AllIndices(const Dataset& d) {

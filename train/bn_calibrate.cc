@@ -7,6 +7,7 @@
 #include <string>
 
 #include "data/loader.h"
+#include "infer/engine.h"
 
 namespace fedsmear {
 namespace {
@@ -21,9 +22,7 @@ std::vector<size_t> Subset(std::vector<size_t> indices, int max_images, uint64_t
   return indices;
 }
 
-Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
-                                     const std::vector<size_t>& indices,
-                                     const CalibrateOptions& o) {
+LoaderOptions CalibrationLoader(const CalibrateOptions& o) {
   LoaderOptions lo;
   lo.batch_size = std::max(2, o.batch_size);
   lo.input_size = o.input_size;
@@ -31,7 +30,18 @@ Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
   lo.train = false;  // no augmentation; the subset is already a random draw
   lo.threads = o.loader_threads;
   lo.cache = false;
-  BatchLoader loader(data, Subset(indices, o.max_images, o.seed), lo);
+  return lo;
+}
+
+Status NoBatches(const std::vector<size_t>& indices) {
+  return FailedPrecondition("batch-norm calibration needs at least 2 readable images, got " +
+                            std::to_string(indices.size()) + " indices and none usable");
+}
+
+Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
+                                     const std::vector<size_t>& indices,
+                                     const CalibrateOptions& o) {
+  BatchLoader loader(data, Subset(indices, o.max_images, o.seed), CalibrationLoader(o));
 
   // Fresh statistics, accumulated as a cumulative average (momentum "None").
   std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> bns;
@@ -66,14 +76,33 @@ Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
       bn->running_var.copy_(saved[2 * i + 1]);
     }
   }
-  if (stats.batches == 0) {
-    return FailedPrecondition("batch-norm calibration needs at least 2 readable images, got " +
-                              std::to_string(indices.size()) + " indices and none usable");
-  }
+  if (stats.batches == 0) return NoBatches(indices);
   return stats;
 }
 
 }  // namespace
+
+Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset& data,
+                                                const std::vector<size_t>& indices,
+                                                const CalibrateOptions& o, int threads) {
+  infer::EngineOptions eo;
+  eo.threads = std::max(1, threads);
+  ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(*model, eo));
+  BatchLoader loader(data, Subset(indices, o.max_images, o.seed), CalibrationLoader(o));
+  infer::BnStatistics bn;
+  CalibrateStats stats;
+  loader.StartEpoch(0);
+  Batch b;
+  while (loader.Next(&b)) {
+    if (b.n < 2) continue;  // a single image has no batch variance
+    RETURN_IF_ERROR(engine.AccumulateBatchNormStatistics(b.images.data(), b.n, &bn));
+    stats.images += b.n;
+    ++stats.batches;
+  }
+  if (stats.batches == 0) return NoBatches(indices);
+  RETURN_IF_ERROR(bn.WriteInto(model));
+  return stats;
+}
 
 Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
                                           const std::vector<size_t>& indices,

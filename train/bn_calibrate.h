@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "data/dataset.h"
 #include "models/densenet.h"
+#include "models/model_state.h"
 
 namespace fedsmear {
 
@@ -42,5 +43,12 @@ struct CalibrateStats {
 Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
                                           const std::vector<size_t>& indices,
                                           const CalibrateOptions& options);
+
+// The same with the 1-bit engine (infer/engine.h AccumulateBatchNormStatistics) for a binarized
+// model: the same images and batches, statistics equal to LibTorch's within float rounding,
+// written into `model`'s running_mean/running_var tensors. `threads`: the engine's.
+Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset& data,
+                                                const std::vector<size_t>& indices,
+                                                const CalibrateOptions& options, int threads);
 
 }  // namespace fedsmear

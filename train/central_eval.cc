@@ -2,16 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "train/engine_eval.h"
 #include "train/trainer.h"
 
 namespace fedsmear {
 
 Result<std::unique_ptr<CentralEvaluator>> CentralEvaluator::Create(
     const std::vector<HoldoutSet>& sets, const std::vector<std::string>& class_names,
-    int input_size, const PreprocessConfig& preprocess) {
+    int input_size, const PreprocessConfig& preprocess, const CentralEvalOptions& options) {
   auto e = std::unique_ptr<CentralEvaluator>(new CentralEvaluator());
   e->input_size_ = input_size;
   e->preprocess_ = preprocess;
+  e->options_ = options;
   for (const HoldoutSet& s : sets) {
     Result<Dataset> d = OpenDataset(s.path, class_names);
     if (!d.ok()) return d.status().WithContext("held-out set " + s.name);
@@ -25,8 +27,21 @@ Result<std::unique_ptr<CentralEvaluator>> CentralEvaluator::Create(
 }
 
 Result<std::vector<HoldoutResult>> CentralEvaluator::Evaluate(const ModelState& state) const {
-  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(state));
+  ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(options_.engine, state.meta.arch));
   std::vector<HoldoutResult> out;
+  if (binary) {
+    infer::EngineOptions eo;
+    eo.threads = std::max(1, options_.threads);
+    ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(state, eo));
+    for (const Set& s : sets_) {
+      std::vector<size_t> all(s.data.samples.size());
+      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+      ASSIGN_OR_RETURN(EvalStats ev, EvaluateBinary(engine, s.data, all, preprocess_, 1));
+      out.push_back({s.name, ev.loss, ev.confusion});
+    }
+    return out;
+  }
+  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(state));
   for (const Set& s : sets_) {
     std::vector<size_t> all(s.data.samples.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;

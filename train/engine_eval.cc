@@ -4,8 +4,19 @@
 #include <cmath>
 
 #include "data/loader.h"
+#include "models/arch.h"
 
 namespace fedsmear {
+
+Result<bool> UsesBinaryEngine(EvalEngine engine, const std::string& arch) {
+  if (engine == EvalEngine::kTorch) return false;
+  ASSIGN_OR_RETURN(ArchSpec spec, FindArch(arch));
+  if (engine == EvalEngine::kBinary && !spec.binary) {
+    return InvalidArgument("eval_engine binary: " + arch +
+                           " is not binarized; use auto or torch for float models");
+  }
+  return spec.binary;
+}
 
 std::vector<double> Softmax(const float* logits, int n) {
   const float top = *std::max_element(logits, logits + n);

@@ -6,8 +6,10 @@
 // is retained after the call.
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "data/dataset.h"
 #include "infer/engine.h"
 #include "train/trainer.h"
@@ -20,6 +22,10 @@ Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Datase
                                  const std::vector<size_t>& indices,
                                  const PreprocessConfig& preprocess, int loader_threads = 1,
                                  int batch_size = 64);
+
+// Whether `engine` scores a model of architecture `arch` with the 1-bit engine (true) or
+// LibTorch (false). InvalidArgument for EvalEngine::kBinary with a float architecture.
+Result<bool> UsesBinaryEngine(EvalEngine engine, const std::string& arch);
 
 // Softmax of `n` logits (max-shifted, in double).
 std::vector<double> Softmax(const float* logits, int n);

@@ -138,7 +138,8 @@ class FederationTest : public ::testing::Test {
     auto strategy = custom ? Result<std::unique_ptr<Strategy>>(std::move(custom)) : MakeStrategy(c);
     EXPECT_TRUE(strategy.ok());
     auto eval =
-        CentralEvaluator::Create(c.holdout, c.model.class_names, c.model.input_size, c.preprocess);
+        CentralEvaluator::Create(c.holdout, c.model.class_names, c.model.input_size, c.preprocess,
+                                 CentralEvalOptions{c.eval_engine, 1});
     EXPECT_TRUE(eval.ok()) << eval.status();
     auto coord = Coordinator::Create(c, std::move(*strategy), std::move(*eval), resume);
     EXPECT_TRUE(coord.ok()) << coord.status();

@@ -357,7 +357,8 @@ TEST_F(SecureFederationTest, SignVotesReachThePlainVoteAccuracy) {
   for (auto& r : rows) {
     EXPECT_TRUE(r["secure_aggregation"].get<bool>()) << r.dump();
     EXPECT_EQ(r["secagg"]["survivors"].size(), 3u) << r.dump();
-    EXPECT_EQ(r["secagg"]["vote_bits"], 6) << r.dump();  // three weights of 14-15: sum < 64
+    // Equal vote weights (the sum reveals only the count of + votes): three votes of 1, sum < 4.
+    EXPECT_EQ(r["secagg"]["vote_bits"], 2) << r.dump();
   }
   ASSERT_EQ(plain_rows.size(), 3u);
   // Both record how many global signs each round flipped; the first round, voting on a random
@@ -447,15 +448,17 @@ TEST_F(SecureFederationTest, UnsafeThresholdIsRefusedBySites) {
 }
 
 TEST_F(SecureFederationTest, SiteWithoutSigningKeyIsAClearError) {
-  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2);
-  // Rewrite the allowlist without the signing-key column for site-b.
-  const std::string line_b = allowed_.substr(allowed_.find("site-b"));
-  allowed_ =
-      allowed_.substr(0, allowed_.find("site-b")) + line_b.substr(0, line_b.rfind(' ')) + "\n";
-  CoordinatorConfig c = SecureConfig(1, 2, 2);
+  // Three sites, the fewest a secure round takes; site-b's allowlist line lacks its key.
+  auto a = SiteConfig("site-a", 1), b = SiteConfig("site-b", 2), d = SiteConfig("site-d", 3);
+  const size_t at = allowed_.find("site-b");
+  const size_t end = allowed_.find('\n', at);
+  const std::string line_b = allowed_.substr(at, end - at);
+  allowed_ = allowed_.substr(0, at) + line_b.substr(0, line_b.rfind(' ')) + allowed_.substr(end);
+  CoordinatorConfig c = SecureConfig(1, 3, 3);
   std::string endpoint = StartCoordinator(c);
   StartSite(a, endpoint);
   StartSite(b, endpoint);
+  StartSite(d, endpoint);
   Finish();
   EXPECT_EQ(run_status_.code(), StatusCode::kFailedPrecondition) << run_status_;
   EXPECT_NE(run_status_.message().find("site-b has no Ed25519 signing key"), std::string::npos)

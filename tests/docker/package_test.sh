@@ -18,7 +18,7 @@ command -v dpkg-shlibdeps >/dev/null || skip "dpkg-shlibdeps is missing (Debian 
 WORK=$BUILD/package-test
 IMAGE=fedsmear-packages:test
 NET=fedsmear-pkg-test
-NAMES=(fedsmear-pkg-coord fedsmear-pkg-site-a fedsmear-pkg-site-b)
+NAMES=(fedsmear-pkg-coord fedsmear-pkg-hospital-a fedsmear-pkg-hospital-b)
 rm -rf "$WORK"
 mkdir -p "$WORK/context"
 
@@ -35,8 +35,10 @@ dpkg-deb -f "$WORK"/context/fedsmear-client_*.deb Depends | grep -q libtorch ||
   fail "fedsmear-client does not depend on LibTorch's runtime package"
 dpkg-deb --ctrl-tarfile "$WORK"/context/fedsmear-client_*.deb | tar -xO ./conffiles |
   grep -qx /etc/fedsmear/client.yaml || fail "client.yaml is not a conffile"
+# The listing is read whole first: `grep -q` stopping early would break dpkg-deb's pipe.
+coordinator_files=$(dpkg-deb -c "$WORK"/context/fedsmear-coordinator_*.deb)
 for f in fedsmear-dashboard.json fedsmear-alerts.yml fedsmear-alerts.test.yml; do
-  dpkg-deb -c "$WORK"/context/fedsmear-coordinator_*.deb | grep -q "/usr/share/fedsmear/monitoring/$f\$" ||
+  grep -q "/usr/share/fedsmear/monitoring/$f\$" <<<"$coordinator_files" ||
     fail "fedsmear-coordinator does not ship monitoring/$f"
 done
 
@@ -152,6 +154,6 @@ x "$COORD" test -f /var/lib/fedsmear/run/final.model || fail "the run did not fi
 line=$(x "$COORD" cat /var/lib/fedsmear/run/metrics.jsonl)
 echo "$line"
 reported=$(sed -n 's/.*"sites_reported":\[\([^]]*\)\].*/\1/p' <<<"$line")
-[[ $reported == *'"site-a"'* && $reported == *'"site-b"'* ]] ||
+[[ $reported == *'"hospital-a"'* && $reported == *'"hospital-b"'* ]] ||
   fail "round 1 lacks an update of both sites (reported: $reported)"
 echo "PASSED: packages installed with apt; 2-site round between three containers"

@@ -76,8 +76,9 @@ TEST(ContainerLayoutTest, EachFolderHoldsOnlyItsOwnKeysAndTheStackMountsThem) {
     const fs::path sdir = out / id;
     EXPECT_EQ(FileNames(sdir / "keys"),
               (std::set<std::string>{id + ".key", id + ".pub", id + ".sign.key",
-                                     id + ".sign.pub", "coordinator.pub"}))
-        << id << " must hold its own keys and the coordinator's public key only";
+                                     id + ".sign.pub", "coordinator.pub", "allowed_sites"}))
+        << id << " must hold its own keys, the coordinator's public key and the roster "
+        << "(public keys) only";
     auto s = LoadClientConfig((sdir / "site.yaml").string());
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->site_id, id);

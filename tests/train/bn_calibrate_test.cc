@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "data/loader.h"
 #include "data/synth.h"
@@ -142,6 +143,58 @@ TEST_F(BnCalibrateTest, PooledSitesMatchTheUnion) {
     // running_var is unbiased per batch: n/(n-1) differs between 32- and 64-image batches.
     EXPECT_NEAR(got->values[i], first.values[i], 0.04 * std::abs(first.values[i]) + 1e-4)
         << first.name << "[" << i << "]";
+  }
+}
+
+// The 1-bit engine's recalibration reads the same images in the same batches and gives
+// LibTorch's statistics within float rounding, for a subset and several batches.
+TEST_F(BnCalibrateTest, BinaryEngineGivesLibTorchsStatistics) {
+  for (const char* arch : {"bdn-tiny"}) {
+    torch::manual_seed(11);
+    DenseNet model = *MakeModel(arch, 8, 32);
+    {
+      // Trained-looking affine parameters: a fresh model's beta of exactly 0 puts every
+      // constant (background) channel's normalised value on the sign's threshold, where the
+      // two engines' float roundings of its mean decide the sign; no trained model has that.
+      torch::NoGradGuard g;
+      for (auto& m : model->modules(false)) {
+        if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+          bn->weight.normal_(0.5, 1.0);
+          bn->bias.normal_(0, 0.5);
+        }
+      }
+    }
+    const ModelState global = ExportState(model, {});
+    const CalibrateOptions o = Options(/*images=*/48, /*batch=*/16);  // 16, 16, 16
+    auto torch_stats = CalibrateBatchNorm(model, data_, all_, o);
+    ASSERT_TRUE(torch_stats.ok()) << torch_stats.status();
+    ModelState binary = global;
+    auto engine_stats = CalibrateBatchNormBinary(&binary, data_, all_, o, /*threads=*/2);
+    ASSERT_TRUE(engine_stats.ok()) << engine_stats.status();
+    EXPECT_EQ(engine_stats->images, torch_stats->images);
+    EXPECT_EQ(engine_stats->batches, torch_stats->batches);
+    const ModelState want = Stats(model), got = BatchNormStatisticsOf(binary);
+    ASSERT_EQ(got.tensors.size(), want.tensors.size());
+    // bdn28 is left out here: on these flat synthetic smears its deeper layers' statistics
+    // differ from LibTorch's (up to tens of percent) while random inputs match to 1e-6
+    // (tests/infer/engine_bn_test.cc); until that is explained, BN recalibration runs on the
+    // engine only when eval_engine says binary (client/site_tasks.cc).
+    size_t values = 0, off = 0;
+    double worst = 0;
+    for (size_t t = 0; t < want.tensors.size(); ++t) {
+      ASSERT_EQ(got.tensors[t].name, want.tensors[t].name);
+      for (size_t c = 0; c < want.tensors[t].values.size(); ++c) {
+        const double w = want.tensors[t].values[c], g = got.tensors[t].values[c];
+        const double rel = std::fabs(g - w) / (1 + std::fabs(w));
+        worst = std::max(worst, rel);
+        off += rel > 1e-3;
+        ++values;
+      }
+    }
+    std::printf("%s: %zu of %zu statistics differ by more than 1e-3, worst %.3g\n", arch, off,
+                values, worst);
+    EXPECT_EQ(off, 0u) << arch;
+    EXPECT_LT(worst, 1e-5) << arch;
   }
 }
 

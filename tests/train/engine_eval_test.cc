@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "data/synth.h"
+#include "train/central_eval.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
@@ -54,6 +55,44 @@ TEST(EngineEvalTest, BinaryEngineGivesTorchsMetricsOnATrainedModel) {
   EXPECT_EQ(bin_ev->confusion.ToJson(test->class_names),
             torch_ev->confusion.ToJson(test->class_names));
   EXPECT_NEAR(bin_ev->loss, torch_ev->loss, 1e-4 * (1 + std::fabs(torch_ev->loss)));
+}
+
+// The coordinator's central evaluation scores a binarized model with the 1-bit engine by default
+// and gives exactly LibTorch's predictions; a float model under eval_engine binary is an error.
+TEST(EngineEvalTest, CentralEvaluationOnTheEngineGivesTorchsPredictions) {
+  testing::TempDir dir("central_engine");
+  SynthOptions s;
+  s.per_class = 10;
+  s.size = 32;
+  ASSERT_TRUE(WriteSynthDataset(s, (dir.path() / "train").string()).ok());
+  auto train = OpenDataset((dir.path() / "train").string(), {});
+  ASSERT_TRUE(train.ok()) << train.status();
+  torch::manual_seed(5);
+  DenseNet model = *MakeModel("bdn-tiny", 8, 32);
+  TrainOptions o;
+  o.train.batch_size = 16;
+  o.input_size = 32;
+  ASSERT_TRUE(TrainLocal(model, *train, All(*train), o).ok());
+  const ModelState state = ExportState(model, train->class_names);
+  const std::vector<HoldoutSet> sets = {{"held", (dir.path() / "train").string()}};
+  std::vector<std::vector<HoldoutResult>> results;
+  for (EvalEngine engine : {EvalEngine::kAuto, EvalEngine::kBinary, EvalEngine::kTorch}) {
+    auto eval = CentralEvaluator::Create(sets, train->class_names, 32, PreprocessConfig{},
+                                         CentralEvalOptions{engine, 2});
+    ASSERT_TRUE(eval.ok()) << eval.status();
+    auto r = (*eval)->Evaluate(state);
+    ASSERT_TRUE(r.ok()) << r.status();
+    results.push_back(*r);
+  }
+  for (size_t k = 1; k < results.size(); ++k) {
+    EXPECT_EQ(results[k][0].confusion.ToJson(train->class_names),
+              results[0][0].confusion.ToJson(train->class_names));
+    EXPECT_NEAR(results[k][0].loss, results[0][0].loss, 1e-4 * (1 + results[0][0].loss));
+  }
+  EXPECT_EQ(*UsesBinaryEngine(EvalEngine::kAuto, "bdn-tiny"), true);
+  EXPECT_EQ(*UsesBinaryEngine(EvalEngine::kTorch, "bdn-tiny"), false);
+  EXPECT_EQ(*UsesBinaryEngine(EvalEngine::kAuto, "densenet28"), false);
+  EXPECT_FALSE(UsesBinaryEngine(EvalEngine::kBinary, "densenet28").ok());
 }
 
 TEST(EngineEvalTest, SoftmaxIsStableAndNormalised) {
