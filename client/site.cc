@@ -219,7 +219,9 @@ Status Site::HandleSecAgg(wire::Body& body, const std::string& run_id,
       return Status::Ok();
     }
     wire::SecAggKeys keys;
-    auto session = SecAggSession::Start(*setup, {run_id, config_.site_id}, *signing_seed_,
+    const SessionContext context{run_id, config_.site_id,
+                                 static_cast<uint64_t>(split_.train.size())};
+    auto session = SecAggSession::Start(*setup, context, *signing_seed_,
                                         secagg_policy_, impl_->secagg_ledger, &keys, memo_);
     if (!session.ok()) {
       refuse(setup->task_id, setup->round, session.status().message());
@@ -306,6 +308,7 @@ Status Site::Serve(SiteTransport& transport, const std::atomic<bool>& stop) {
     return h;
   };
   hooks.welcomed = [&](const wire::Welcome& w) { return governance_->OnWelcome(w); };
+  hooks.pending_plan = [&] { return governance_->PendingApproval(); };
   SiteConnection connection(transport, config_.coordinator,
                             milliseconds(static_cast<int64_t>(config_.heartbeat_s * 1000)),
                             std::move(hooks));

@@ -52,7 +52,9 @@ Result<bool> SiteConnection::EnsureIntroduced() {
 void SiteConnection::Beat() {
   if (Clock::now() - last_heartbeat_ < heartbeat_) return;
   last_heartbeat_ = Clock::now();
-  (void)Send(wire::Heartbeat{++heartbeat_seq_, NowUnixMs()}, milliseconds(100));
+  (void)Send(wire::Heartbeat{++heartbeat_seq_, NowUnixMs(),
+                             hooks_.pending_plan ? hooks_.pending_plan() : std::string()},
+             milliseconds(100));
 }
 
 Result<std::optional<wire::Message>> SiteConnection::Receive() {
@@ -75,6 +77,8 @@ Result<std::optional<wire::Message>> SiteConnection::Receive() {
       // Stay connected: tasks are refused until the plan is approved, then the site trains.
       spdlog::warn("{}", why);
       (void)Send(wire::Refusal{0, 0, why}, milliseconds(1000));
+      last_heartbeat_ = {};  // say at once whether the plan awaits approval
+      Beat();
     }
     return std::optional<wire::Message>();
   }

@@ -35,6 +35,9 @@ struct ConnectionHooks {
   // An accepted Welcome: "" to take part, else why the site declines the run for now (sent as
   // a Refusal of task 0; the site stays connected).
   std::function<std::string(const wire::Welcome& w)> welcomed;
+  // The plan hash waiting for this site's approval ("" when none), sent with every heartbeat so
+  // that the coordinator waits for the approval rather than counting refusals.
+  std::function<std::string()> pending_plan;
 };
 
 class SiteConnection {

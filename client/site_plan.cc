@@ -91,6 +91,12 @@ std::string SiteGovernance::OnWelcome(const wire::Welcome& w) {
   return ApprovalRefusal();
 }
 
+std::string SiteGovernance::PendingApproval() {
+  if (!plan_ || !config_.policy.require_plan_approval) return "";
+  Result<bool> approved = IsPlanApproved(config_, plan_->hash);
+  return approved.ok() && !*approved ? plan_->hash : "";
+}
+
 std::string SiteGovernance::ApprovalRefusal() {
   if (!plan_) return plan_problem_.empty() ? "no training plan received yet" : plan_problem_;
   if (!config_.policy.require_plan_approval) return "";

@@ -65,6 +65,10 @@ class SiteGovernance {
   void SendFailed(const wire::Body& body, const std::string& encoded, const std::string& why);
 
   const std::optional<TrainingPlan>& plan() const { return plan_; }
+  // The hash of the run's plan while it waits for this site's approval; "" when it is approved
+  // (or approval is not required, or no plan has come). Reads the approvals file, so an approval
+  // made meanwhile with `plan approve` shows at the next heartbeat.
+  std::string PendingApproval();
 
  private:
   explicit SiteGovernance(const ClientConfig& config) : config_(config) {}

@@ -163,11 +163,14 @@ Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
   ASSIGN_OR_RETURN(Trained t, TrainModel(task));
   SecAggInput in;
   in.task_id = task.task_id;
-  in.num_samples = static_cast<uint64_t>(split_.train.size());  // the weight, as in the hello
+  in.num_samples = static_cast<uint64_t>(split_.train.size());
   in.metrics = t.update.metrics;
+  // The weight the setup names, which SecAggSession::Start checked is this site's own capped
+  // count (models/contribution.h).
+  const uint64_t weight = SetupWeightOf(setup, config_.site_id);
   // Fresh rounding per site and attempt (the task id differs on every retry).
   ASSIGN_OR_RETURN(in.quantized,
-                   QuantizeForSetup(t.trained, t.global, in.num_samples, setup, config_.site_id,
+                   QuantizeForSetup(t.trained, t.global, weight, setup, config_.site_id,
                                     t.seed ^ (task.task_id * 0x9e3779b97f4a7c15ULL)));
   return in;
 }

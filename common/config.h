@@ -170,6 +170,7 @@ struct CoordinatorConfig {
   double round_deadline_s = 600;
   int max_round_retries = 3;
   double wait_for_sites_s = 120;
+  double approval_wait_s = 86400;
   std::string codec_down = kDefaultCodecDown;
   std::string codec_up = kDefaultCodecUp;
   double latent_epsilon = kDefaultLatentEpsilon;
@@ -186,7 +187,7 @@ struct CoordinatorConfig {
   int aggregation_threads = 2;
   int seed = 1;
   LogLevel log_level = LogLevel::kInfo;
-  SecureAggregation secure_aggregation = SecureAggregation::kOff;
+  SecureAggregation secure_aggregation = SecureAggregation::kSecAggPlus;
   int secagg_threshold = 0;
   int secagg_neighbours = 0;
   double secagg_clip = 4.0;
@@ -243,6 +244,9 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
   v(c.max_round_retries, Spec("max_round_retries", "below min_sites: retry this often, then "
                                                    "stop the run"));
   v(c.wait_for_sites_s, Spec("wait_for_sites_s", "before round 1: wait this long for min_sites"));
+  v(c.approval_wait_s, Spec("approval_wait_s", "how long a round waits for connected sites whose "
+                                               "approval of the training plan is pending")
+                           .Positive());
   v(c.codec_down, Spec("codec_down", "how the model travels to sites (codec registry)").Plan(kEq));
   v(c.codec_up, Spec("codec_up", "how sites send their updates (codec registry)").Plan(kEq));
   v(c.latent_epsilon, Spec("latent_epsilon", "sign downlinks: latent magnitude of a flipped sign")
@@ -272,8 +276,9 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
                                                        "running sums").Range(1, 64));
   v(c.seed, Spec("seed", "seed of selection and initialisation"));
   v(c.log_level, Spec("log_level", "trace | debug | info | warn | error | off"));
-  v(c.secure_aggregation, Spec("secure_aggregation", "off | secagg+ (SecAgg+: the coordinator "
-                                                     "learns only the sum of the updates)")
+  v(c.secure_aggregation, Spec("secure_aggregation", "secagg+ | off (SecAgg+, the default: the "
+                                                     "coordinator learns only the sum of the "
+                                                     "updates; needs >= 3 sites)")
                               .Plan(kEq, "secure_aggregation.mode"));
   v(c.secagg_threshold, Spec("secagg_threshold", "t (0 = recommended for k)")
                             .Range(0, 65535).Plan(kEq, "secure_aggregation.threshold")

@@ -82,6 +82,9 @@ void Coordinator::Impl::AuditRound(int round, const RoundOutcome& outcome) {
                               {"failures", failures},
                               {"secure", outcome.secure},
                               {"reason", outcome.incomplete_reason}});
+  for (const auto& [site, evidence] : outcome.excluded) {
+    AuditEvent("site_excluded", {{"round", round}, {"site", site}, {"evidence", evidence}});
+  }
 }
 
 }  // namespace fedsmear

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "coordinator/class_prior.h"
+#include "coordinator/sum_collector.h"
 #include "coordinator/task_round.h"
 #include "models/codec.h"
 #include "models/packed_model.h"
@@ -70,92 +71,61 @@ Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelS
   return task;
 }
 
-Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::atomic<bool>& stop) {
+Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int round,
+                                const std::atomic<bool>& stop) {
   const CoordinatorConfig& config = ctx.config;
   RoundOutcome out;
+  out.secure = collector.secure();
   RETURN_IF_ERROR(ctx.sites.DrainQueued());
-  auto started = Clock::now();
-  std::vector<TrainInstruction> plan =
-      ctx.strategy.ConfigureTrain(round, ctx.sites.Live(), config.train, ctx.lr, ctx.rng);
-  if (static_cast<int>(plan.size()) < config.min_sites) {
-    spdlog::warn("round {}: only {} site(s) available, {} required", round, plan.size(),
-                 config.min_sites);
+  const auto started = Clock::now();
+  auto incomplete = [&](std::string why) {
+    spdlog::warn("round {}: {}", round, why);
+    out.incomplete_reason = std::move(why);
+    out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
     return out;
+  };
+  const std::vector<SiteInfo> candidates = collector.Candidates(ctx.sites.Live());
+  const std::vector<TrainInstruction> plan =
+      ctx.strategy.ConfigureTrain(round, candidates, config.train, ctx.lr, ctx.rng);
+  const int fewest = std::max(config.min_sites, collector.MinSites());
+  if (static_cast<int>(plan.size()) < fewest) {
+    const std::string left_out = collector.LeftOut();
+    out.awaiting_approval = ctx.sites.PendingApproval();
+    if (!out.awaiting_approval.empty()) {
+      std::string who;
+      for (const auto& [site, hash] : out.awaiting_approval) {
+        who += (who.empty() ? "" : ", ") + site;
+      }
+      return incomplete(std::to_string(plan.size()) + " site(s) ready, " +
+                        std::to_string(fewest) + " required; waiting for " + who +
+                        " to approve training plan " + out.awaiting_approval.begin()->second);
+    }
+    return incomplete(std::to_string(plan.size()) + " site(s) available, " +
+                      std::to_string(fewest) + " required" +
+                      (collector.secure() && collector.MinSites() > config.min_sites
+                           ? " by secure aggregation"
+                           : "") +
+                      (left_out.empty() ? "" : " (" + left_out + ")"));
   }
   ModelState received;
   ASSIGN_OR_RETURN(wire::TrainTask task, MakeTrainTask(ctx, round, &received));
-
-  TaskRound tasks(ctx.sites, "round " + std::to_string(round));
-  for (const TrainInstruction& ins : plan) {
-    task.train = ins.config;
-    task.task_id = ctx.next_task_id++;
-    out.selected.push_back(ins.site_id);
-    tasks.Send(ins.site_id, task, task.task_id, &out.bytes_down);
+  ASSIGN_OR_RETURN(std::optional<RoundSum> sum,
+                   collector.Collect(ctx, round, plan, std::move(task), received, &out, stop));
+  if (!sum) {
+    out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
+    return out;
   }
-  ctx.status.RoundStarted(round, out.selected);
-  spdlog::info("round {}: {} site(s) selected, lr {:.2e}, model {:.2f} MiB ({})", round,
-               plan.size(), ctx.lr, task.model.data.size() / 1048576.0, config.codec_down);
-
-  std::unique_ptr<RoundAggregator> agg = ctx.strategy.BeginAggregate(round, ctx.global);
-  double val_weighted = 0, val_samples = 0;
-  auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
-                      size_t bytes) -> Verdict {
-    auto* u = std::get_if<wire::Update>(&m.body);
-    if (u == nullptr) return Verdict::Ignore();
-    out.bytes_up += bytes;
-    if (u->round != static_cast<uint32_t>(round)) {
-      spdlog::warn("rejected update from {}: round {} is closed (now {})", site, u->round, round);
-      return Verdict::Ignore();
-    }
-    if (task_id == nullptr) {
-      const bool selected =
-          std::find(out.selected.begin(), out.selected.end(), site) != out.selected.end();
-      spdlog::warn("rejected update from {}: {}", site,
-                   selected ? "duplicate" : "site was not selected this round");
-      return Verdict::Ignore();
-    }
-    if (u->task_id != *task_id) {
-      spdlog::warn("rejected update from {}: unknown task {}", site, u->task_id);
-      return Verdict::Ignore();
-    }
-    Result<ModelState> state = DecodeUpdate(u->update.data, received);
-    Status st = state.ok() ? CheckSameLayout(ctx.global, *state) : state.status();
-    // Weighted by the hello's (capped) count, not by what the update claims.
-    const uint64_t weight = ctx.sites.Weight(site);
-    if (st.ok()) {
-      state->meta = ctx.global.meta;
-      st = agg->Add({site, weight, std::move(*state)});
-    }
-    if (!st.ok()) {
-      spdlog::warn("rejected update from {}: {}", site, st.message());
-      return Verdict::Fail(st);
-    }
-    out.reported.push_back(site);
-    ctx.status.SetSiteState(site, "reported", "round " + std::to_string(round));
-    out.train_s = std::max(out.train_s, u->metrics.train_seconds);
-    if (u->metrics.num_val > 0) {
-      val_weighted += u->metrics.val_accuracy * static_cast<double>(u->metrics.num_val);
-      val_samples += static_cast<double>(u->metrics.num_val);
-    }
-    // num_samples is what the site trained on this round, not its weight.
-    spdlog::info("round {}: update from {} (weight {}, {} images trained, {:.2f} MiB, "
-                 "train acc {:.3f})",
-                 round, site, weight, u->num_samples, bytes / 1048576.0,
-                 u->metrics.train_accuracy);
-    return Verdict::Answer();
-  };
-  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(config.round_deadline_s));
-  RETURN_IF_ERROR(tasks.Collect(deadline, stop, on_reply));
-  out.failures = tasks.failures();
-  out.updates = agg->count();
-  out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
-  out.mean_site_val_accuracy = val_samples > 0 ? val_weighted / val_samples : 0;
-  if (out.updates < config.min_sites) return out;
-  ASSIGN_OR_RETURN(ModelState next, agg->Finish(out.failures));
-  next.meta = ctx.global.meta;
-  ctx.global = std::move(next);
+  // A sum no honest set of sites produces (not finite, out of range) fails this attempt only.
+  Result<ModelState> next = ctx.strategy.Finish(round, ctx.global, *sum);
+  if (!next.ok()) {
+    collector.Rejected(round, next.status(), &out);
+    return incomplete("the strategy could not use the sum: " + next.status().message());
+  }
+  next->meta = ctx.global.meta;
+  ctx.global = std::move(*next);
   out.completed = true;
+  collector.Completed(round, &out);
+  out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
   return out;
 }
 

@@ -3,8 +3,9 @@
 // loop (server.cc) owns those parts and lends them for one round at a time; a round owns only
 // its TaskRound collectors and the RoundOutcome it returns.
 //
-//   PlainTrainRound   send TrainTasks, fold updates into the strategy's aggregator (round.cc)
-//   SecureTrainRound  the same round with the sum computed by SecAgg+ (secure_round_run.cc)
+//   TrainRound        select sites, send the TrainTask, obtain the survivors' sum from a
+//                     SumCollector (plain or SecAgg+, coordinator/sum_collector.h) and let the
+//                     strategy finish the new global model from it (round.cc)
 //   FederatedEvaluate send the new global model to sites that hold a validation split and,
 //                     with bn_recalibration_images, pool their BN statistics into it
 //   RecordOf          the outcome as the RoundRecord written to metrics.jsonl (report/)
@@ -49,12 +50,7 @@ struct RoundContext {
   double lr = 0;               // this round's learning rate (the run's schedule)
 };
 
-// Who may take part in SecAgg+ rounds: the sites' Ed25519 keys (allowlist) and the sites that
-// left a round before masking (benched until a secure round completes).
-struct SecAggRoster {
-  std::map<std::string, std::string> sign_keys;  // site id -> raw 32-byte key
-  std::set<std::string> benched;
-};
+class SumCollector;
 
 struct RoundOutcome {
   bool completed = false;
@@ -79,17 +75,27 @@ struct RoundOutcome {
   uint32_t secagg_neighbours = 0;
   uint32_t secagg_vote_bits = 0;  // sign-vote rounds: bits per binary weight's vote field
   uint64_t bytes_secagg = 0;      // setup, keys, shares and unmasking traffic (both directions)
+  // The attempt narrowed the search for the site whose input made a secure sum impossible: it
+  // does not count against max_round_retries (coordinator/secagg_search.h).
+  bool searching = false;
+  // Sites sent masked inputs in this attempt: each refuses a second secure session of the
+  // round (secagg/session_ledger.h), so an incomplete attempt moves the run to the next round.
+  bool consumed = false;
+  // Too few sites because these (site -> plan hash) wait for their approval of the plan: the run
+  // waits for them (approval_wait_s) instead of counting a failed try.
+  std::map<std::string, std::string> awaiting_approval;
+  // Sites excluded from the run's secure rounds in this attempt, with the evidence.
+  std::vector<std::pair<std::string, std::string>> excluded;
 };
 
 // The round's TrainTask (task_id unset) and the model the sites will decode from it.
 Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelState* received);
 
-Result<RoundOutcome> PlainTrainRound(RoundContext& ctx, int round, const std::atomic<bool>& stop);
-
-// secure_aggregation secagg+ (coordinator/secure_round.h). FailedPrecondition when a selected
-// site has no signing key.
-Result<RoundOutcome> SecureTrainRound(RoundContext& ctx, SecAggRoster& roster, int round,
-                                      const std::atomic<bool>& stop);
+// One training round over `collector`. An attempt that cannot complete (too few sites, too few
+// contributions, a sum the strategy cannot use) is an outcome with completed false and
+// incomplete_reason set, never an error: errors are the transport's (and kAborted on `stop`).
+Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int round,
+                                const std::atomic<bool>& stop);
 
 // The round's evaluation stage (run when federated_evaluation or bn_recalibration_images is on):
 // sends the global model to the sites the strategy picks for evaluation (and, recalibrating, to

@@ -1,19 +1,19 @@
 // What a site contributes to a training round, and the sum of those contributions: the one
 // interface between the strategies (which say what they need and finish the new global model
-// from it, coordinator/strategy.h) and the two providers of the sum, the plain accumulators
-// (WeightedAccumulator in coordinator/aggregate.h, VoteAccumulator in coordinator/vote.h) and
-// SecAgg+ (SecureRoundSum in coordinator/secure_round.h).
+// from it, coordinator/strategy.h) and the two collectors of the sum (coordinator/
+// sum_collector.h): the plain one (PlainSum, coordinator/plain_sum.h) and SecAgg+
+// (SecureRoundSum in coordinator/secure_round.h).
 //
-// A site i of weight w_i (its hello's training-set size, capped) that trained x_i from the model
-// g it received contributes, per tensor of the model:
+// The contribution rule itself (models/contribution.h): a site i of weight w_i that trained x_i
+// from the model g it received contributes, per tensor of the model,
 //   delta tensors (every tensor, or every non-binary one when SumSpec::binary_votes):
 //       w_i * (x_i - g)
 //   vote tensors (the binary-conv latent weights when SumSpec::binary_votes):
-//       u_i * s_i with s_i = +1 where x_i >= 0 and -1 elsewhere; the vote weight u_i is w_i in
-//       plain rounds and an integer 1..15 proportional to it under SecAgg+ (secagg/votes.h)
+//       u_i * s_i with s_i = +1 where x_i votes + and -1 elsewhere; u_i is w_i in plain rounds
+//       and one weight shared by every site under SecAgg+ (so the sum reveals only a count)
 // RoundSum holds those sums, the total weights sum w_i and sum u_i, and g. A plain and a secure
 // sum of the same updates agree up to SecAgg+'s clipping and quantization (~2c/R per site) and
-// the rounding of the vote weights, so a strategy's Finish gives the same model from either.
+// the vote weights, so a strategy's Finish gives the same model from either.
 // Thread-safety: plain values. Ownership: RoundSum owns its copy of g and its sums.
 #pragma once
 

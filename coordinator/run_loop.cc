@@ -43,25 +43,45 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
     const ModelState before =
         global.NumValues(TensorKind::kBinary) > 0 ? global : ModelState{};
     RoundContext ctx = ContextFor(round);
-    Result<RoundOutcome> outcome = c.secure_aggregation == SecureAggregation::kSecAggPlus
-                                       ? SecureTrainRound(ctx, secagg, round, stop)
-                                       : PlainTrainRound(ctx, round, stop);
+    // An attempt that cannot complete is an outcome; only the transport's errors (and a stop)
+    // end the run here.
+    Result<RoundOutcome> outcome = TrainRound(ctx, *collector, round, stop);
     if (!outcome.ok()) return outcome.status();
     AuditRound(round, *outcome);
     if (!outcome->completed) {
       status->RoundFinished({{"round", round}}, outcome->failures, /*completed=*/false);
       status->SetStage(round, "waiting to retry", outcome->incomplete_reason);
-      if (++retries > c.max_round_retries) {
+      if (!outcome->awaiting_approval.empty()) {
+        // Approval is a state: wait for it (WaitForSites, up to approval_wait_s), no retry used.
+        const int needed = std::max(c.min_sites, collector->MinSites());
+        if (Status st = WaitForSites(needed, c.wait_for_sites_s, stop); !st.ok()) {
+          if (st.code() == StatusCode::kAborted) return st;
+          SayGoodbye(st.message());
+          return st;
+        }
+        continue;
+      }
+      // A culprit search's attempts each narrow the suspects: they are bounded by the number of
+      // sites and do not use up the retries.
+      if (!outcome->searching && ++retries > c.max_round_retries) {
         std::string why = "round " + std::to_string(round) + " failed " +
-                          std::to_string(retries) + " times with fewer than " +
-                          std::to_string(c.min_sites) + " updates; stopping the run";
+                          std::to_string(retries) + " times; stopping the run";
         if (!outcome->incomplete_reason.empty())
           why += " (last: " + outcome->incomplete_reason + ")";
         SayGoodbye(why);
         return Unavailable(why);
       }
-      spdlog::warn("round {} incomplete ({} updates < min_sites {}): retry {}/{}", round,
-                   outcome->updates, c.min_sites, retries, c.max_round_retries);
+      spdlog::warn("round {} incomplete ({}): {} {}/{}", round, outcome->incomplete_reason,
+                   outcome->searching ? "searching, retry" : "retry", retries,
+                   c.max_round_retries);
+      if (outcome->consumed) {
+        // Sites masked their inputs for this round and refuse a second sum of it (a second sum
+        // over other peers could be subtracted from the first): the run goes on with the next
+        // round from the same model, and this round stays without a record.
+        spdlog::warn("round {} is spent: sites sent masked inputs for it; going on with round "
+                     "{} from the same model", round, round + 1);
+        next_round = ++round;
+      }
       // Give sites time to come back (or finish work they started for a crashed predecessor).
       RETURN_IF_ERROR(Pause(std::min(10.0, c.round_deadline_s / 10), stop));
       (void)WaitForSites(c.min_sites, c.wait_for_sites_s, stop);

@@ -93,8 +93,9 @@ Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32
 Result<std::map<std::string, std::string>> LoadSigningKeys(const CoordinatorConfig& config) {
   if (config.allowed_sites_file.empty()) {
     return InvalidArgument(
-        "secure_aggregation secagg+ needs allowed_sites_file with each site's "
-        "Ed25519 signing key in the third column");
+        "secure_aggregation secagg+ (the default) needs allowed_sites_file with each site's "
+        "Ed25519 signing key in the third column (or secure_aggregation: off, which lets the "
+        "coordinator read every site's update)");
   }
   ASSIGN_OR_RETURN(std::vector<AllowedSite> allowed, LoadAllowedSites(config.allowed_sites_file));
   std::map<std::string, std::string> sign_keys;

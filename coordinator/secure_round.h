@@ -1,36 +1,37 @@
 // Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
 //
-// What: SecureTrainRound (coordinator/round.h, secure_round_run.cc) replaces PlainTrainRound's
-// update collection. Stage order, each stage closing when every expected site answered, at its
-// deadline, or when the missing sites fell silent:
-//   0. select sites (strategy), assign secagg ids 1..n in selection order, send SecAggSetup and
-//      then the TrainTask to each (sites train while the key stages run);
+// What: the SecAgg+ collector (coordinator/sum_collector.h, secagg_collector.cc) gives
+// TrainRound the survivors' sum without any site's update in the clear. Stage order, each stage
+// closing when every expected site answered, at its deadline, or when the missing sites fell
+// silent:
+//   0. assign secagg ids 1..n in selection order, send SecAggSetup and then the TrainTask to each
+//      (sites train while the key stages run);
 //   1. collect SecAggKeys (secagg_stage_deadline_s) -> CloseAdvertiseStage -> KeysRelay;
 //   2. collect SecAggShares (secagg_stage_deadline_s) -> CloseShareStage -> SharesRelay;
-//   3. collect SecAggMasked until round_deadline_s -> CloseMaskStage -> UnmaskRequest;
+//   3. collect SecAggMasked until round_deadline_s -> CloseMaskStage -> consistency check;
 //   4. collect SecAggUnmaskResponse (secagg_stage_deadline_s) -> Finish -> the exact sum.
-// Weights and scale: site i sends q_i = Quantize(clip_c((x_i - g) * w_i / W)), where g is the
-// model the sites received, w_i the site's training-set size and W the sum of the selected
-// sites' sizes (from their hellos). The sum over the survivors S is dequantized and rescaled by
-// W / sum_{i in S} w_i, so the new global is g + sum_S w_i d_i / sum_S w_i: FedAvg over the
-// survivors (exact up to clipping and ~2c/R rounding, R = floor((2^32-1)/n)). c is secagg_clip
-// for trainable values and secagg_stat_clip for BN running statistics (TensorKind::kStat): a
-// single clip of 4 would cut running-variance changes of several hundred (measured on the
-// synthetic task) and wreck the model; the words stay in model order.
-// Sign votes (strategy fedvote): site i gets an integer vote weight v_i (1..15, by training-set
-// size) and sends, for every binary-conv weight, v_i if its trained latent weight is >= 0 and 0
-// otherwise, packed vote_bits = ceil(log2(sum_i v_i + 1)) wide, floor(32 / vote_bits) per word
-// (secagg/votes.h), followed by the quantized deltas of the other tensors as above. The
-// unmasked sum gives P = sum of the + voters' weights per binary weight; the new latent state
-// is the vote share (2P - V_S) / V_S over the survivors' weights V_S (a tie keeps the previous
-// sign at magnitude kVoteTieMagnitude), exactly what the plain fedvote aggregator computes at a
-// resolution of 1/V_S. With 4 sites a binary weight costs 6.4 bits instead of 32.
+// Weights and scale (models/contribution.h): the setup names each site's weight w_i (its
+// training-set size capped at max_site_samples, which the site checks is its own) and
+// W = sum_i w_i; site i sends q_i = Quantize(clip_c((x_i - g) * w_i / W)), g the model the
+// sites received. The sum over the survivors S is dequantized and rescaled by W / sum_S w_i, so
+// the new global is g + sum_S w_i d_i / sum_S w_i: FedAvg over the survivors (exact up to
+// clipping and ~2c/R rounding, R = floor((2^32-1)/2n), secagg/quantize.h). c is secagg_clip for
+// trainable values and secagg_stat_clip for BN running statistics (TensorKind::kStat).
+// Sign votes (strategy fedvote): every site gets the same vote weight (secagg/votes.h
+// SecureVoteWeights; a site refuses unequal ones) and sends, for every binary-conv weight, that
+// weight if its latent weight votes + and 0 otherwise, packed vote_bits wide, then the quantized
+// deltas of the other tensors as above. The unmasked sum is, per binary weight, the number of
+// + voters: no more than a count. The new latent state is the vote share over the survivors.
 // The sum is all the strategy gets: SecureRoundSum turns the unmasked words into a RoundSum
-// (coordinator/round_sum.h) and the strategy's own Finish, the one plain rounds use, makes the
-// new global model from it. The vote layout is chosen by the strategy's Contribution().
-// Failures: fewer than the threshold at any stage (or fewer than min_sites survivors) make the
-// round incomplete (retried by Run); a site without a signing key in the allowlist is a
-// FailedPrecondition that stops the run. Sites that shared keys and then left are recovered.
+// (coordinator/round_sum.h) and the strategy's Finish, the same as in plain rounds, makes the
+// new global model.
+// Failures are attempts, not the run's end: fewer than the threshold at any stage (or fewer than
+// min_sites survivors) make the attempt incomplete; sites that left before masking are benched
+// until a secure round completes; a site without a signing key is left out of secure rounds
+// (and named when too few remain). A sum that cannot be right (SecureRoundSum's InvalidArgument:
+// a vote count above the voters, a value above what the survivors' inputs can add up to) starts
+// the search for its culprit (coordinator/secagg_search.h). An attempt in which sites masked
+// spends its round: they refuse a second sum of it (secagg/session_ledger.h).
 // Privacy: the coordinator holds one running masked sum (inside secagg::Server); per-site
 // vectors are converted and added on arrival and never logged, stored or checkpointed.
 // Thread-safety: the coordinator's round loop only. Ownership: values.

@@ -103,8 +103,11 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     // A fresh run starts a fresh metrics file.
     RETURN_IF_ERROR(impl->log.StartFresh());
   }
-  if (config.secure_aggregation == SecureAggregation::kSecAggPlus) {
-    ASSIGN_OR_RETURN(impl->secagg.sign_keys, LoadSigningKeys(config));
+  ASSIGN_OR_RETURN(impl->collector, MakeCollector(config));
+  if (impl->collector->secure() && config.bn_recalibration_images > 0) {
+    spdlog::warn("bn_recalibration_images {} is not used under secure aggregation: each site's "
+                 "batch-norm statistics would reach the coordinator in the clear",
+                 config.bn_recalibration_images);
   }
   RETURN_IF_ERROR(impl->OpenAudit());
   RETURN_IF_ERROR(impl->StartStatus(restored));
@@ -156,12 +159,38 @@ Status Coordinator::Impl::WaitForSites(int count, double seconds, const std::ato
   auto ignore = [](const std::string& site, wire::Message& m, size_t) {
     spdlog::debug("ignoring {} from {} between rounds", wire::BodyName(m.body), site);
   };
+  // Connected sites that wait for their approval of the plan extend the wait to approval_wait_s
+  // (from now) when no round could run without them: approval is a state, and the status page
+  // names who and which plan.
+  const int fewest = std::max(config.min_sites, collector->MinSites());
+  const auto approval_until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(config.approval_wait_s));
+  std::string shown;
   while (static_cast<int>(sites().Live().size()) < count) {
     if (stop.load()) return Aborted("stopped");
-    if (Clock::now() >= until) {
-      return Unavailable(std::to_string(sites().Live().size()) + " of the " +
-                         std::to_string(count) + " required sites connected within " +
-                         std::to_string(static_cast<int>(seconds)) + " s");
+    const std::map<std::string, std::string> pending = sites().PendingApproval();
+    const bool approvals_would_do =
+        !pending.empty() && static_cast<int>(sites().Live().size()) < fewest &&
+        static_cast<int>(sites().Live().size() + pending.size()) >= std::min(count, fewest);
+    std::string who;
+    for (const auto& [site, hash] : pending) who += (who.empty() ? "" : ", ") + site;
+    if (Clock::now() >= (approvals_would_do ? std::max(until, approval_until) : until)) {
+      std::string why = std::to_string(sites().Live().size()) + " of the " +
+                        std::to_string(count) + " required sites ready within " +
+                        std::to_string(static_cast<int>(
+                            approvals_would_do ? config.approval_wait_s : seconds)) + " s";
+      if (!pending.empty()) {
+        why += "; " + who + " did not approve training plan " + pending.begin()->second;
+      }
+      return Unavailable(why);
+    }
+    if (!pending.empty() && who != shown) {
+      shown = who;
+      spdlog::warn("waiting for {} to approve training plan {} (up to {:.0f} s)", who,
+                   pending.begin()->second, config.approval_wait_s);
+      status->SetStage(next_round, "waiting for approval",
+                       who + " must approve plan " + pending.begin()->second);
     }
     RETURN_IF_ERROR(sites().Pump(milliseconds(200), ignore).status());
   }

@@ -1,6 +1,7 @@
 // Private to coordinator/: the Coordinator's parts and the thin run loop that wires them.
 // The parts: the sites and the message pump (SiteRegistry, site_registry.h), the rounds
-// (round.h: plain and SecAgg+ training rounds, federated evaluation, each exchange a TaskRound),
+// (round.h: one training round over a SumCollector, plain or SecAgg+, and federated evaluation,
+// each exchange a TaskRound),
 // the run's files and best-model/early-stop bookkeeping (RunLog, run_log.h), the audit log and
 // the live status. Files: server.cc (Create, transport, waiting), run_loop.cc (rounds, resume,
 // final outputs), server_status.cc, audit.cc.
@@ -24,6 +25,7 @@
 #include "coordinator/run_log.h"
 #include "coordinator/server.h"
 #include "coordinator/site_registry.h"
+#include "coordinator/sum_collector.h"
 #include "coordinator/status/status_model.h"
 #include "coordinator/status/status_service.h"
 #include "models/model_state.h"
@@ -43,7 +45,8 @@ struct Coordinator::Impl {
   uint64_t next_task_id = 1;
   // Joins, liveness and the message pump over `transport` (created once it is bound).
   std::optional<SiteRegistry> registry;
-  SecAggRoster secagg;  // secagg+ only
+  // How training rounds obtain their sum: plain or SecAgg+ (coordinator/sum_collector.h).
+  std::unique_ptr<SumCollector> collector;
   RunLog log;
   // Live status (coordinator/status/): always recorded; served over HTTP when status.enabled.
   // The service is declared after the model it reads, so it stops first.

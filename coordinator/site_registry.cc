@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "models/contribution.h"
+
 namespace fedsmear {
 
 using std::chrono::milliseconds;
@@ -33,7 +35,15 @@ void SiteRegistry::SendRaw(const std::string& peer_id, const wire::Body& body) {
 std::vector<SiteInfo> SiteRegistry::Live() const {
   std::vector<SiteInfo> out;
   for (const auto& [id, rec] : sites_) {
-    if (!IsSilent(id)) out.push_back(rec.info);
+    if (!IsSilent(id) && rec.pending_plan.empty()) out.push_back(rec.info);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> SiteRegistry::PendingApproval() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, rec] : sites_) {
+    if (!IsSilent(id) && !rec.pending_plan.empty()) out[id] = rec.pending_plan;
   }
   return out;
 }
@@ -47,9 +57,8 @@ bool SiteRegistry::IsSilent(const std::string& site_id) const {
 
 uint64_t SiteRegistry::Weight(const std::string& site_id) const {
   auto it = sites_.find(site_id);
-  const uint64_t cap = static_cast<uint64_t>(std::max<int64_t>(1, options_.max_site_samples));
   if (it == sites_.end()) return 1;
-  return std::clamp<uint64_t>(it->second.info.num_train, 1, cap);
+  return ContributionWeight(it->second.info.num_train, options_.max_site_samples);
 }
 
 std::vector<std::string> SiteRegistry::Ids() const {
@@ -167,7 +176,19 @@ Result<bool> SiteRegistry::Pump(milliseconds timeout, const Handler& on_round) {
   }
   sites_[site].last_seen = Clock::now();
   if (observer_.seen) observer_.seen(site);
-  if (std::holds_alternative<wire::Heartbeat>(msg->body)) return true;
+  if (auto* beat = std::get_if<wire::Heartbeat>(&msg->body)) {
+    std::string& pending = sites_[site].pending_plan;
+    if (beat->pending_plan != pending) {
+      if (beat->pending_plan.empty()) {
+        spdlog::info("site {} approved the training plan", site);
+      } else {
+        spdlog::warn("site {} waits for its approval of training plan {}", site,
+                     beat->pending_plan);
+      }
+      pending = beat->pending_plan;
+    }
+    return true;
+  }
   if (!msg->run_id.empty() && msg->run_id != options_.run_id) {
     spdlog::warn("site {} sent {} for another run ({}): ignored", site, wire::BodyName(msg->body),
                  msg->run_id);

@@ -6,7 +6,8 @@
 // (authenticated id, valid id, classes) and answered with a Welcome, a repeated Hello on a new
 // connection replaces the old one (on the same one it only refreshes last-seen), a known site
 // authenticated on a new connection (its network came back) is adopted, heartbeats only
-// refresh last-seen, a message from an unknown connection gets "say hello first", and a
+// refresh last-seen (and say whether the site's approval of the plan is pending: such a site is
+// not Live until it approves), a message from an unknown connection gets "say hello first", and a
 // connection whose Welcome could not be delivered is muted (its messages are ignored, so a
 // flood costs one send timeout, not one per message).
 // Everything else from a known site, for this run, goes to the caller's handler: round traffic
@@ -71,7 +72,10 @@ class SiteRegistry {
   // Sends `body` to a registered site; `bytes` receives the encoded size.
   Status Send(const std::string& site_id, wire::Body body, uint64_t* bytes = nullptr);
 
+  // Sites heard from lately whose approval of the plan is not pending: those a round can use.
   std::vector<SiteInfo> Live() const;
+  // Sites heard from lately that wait for their approval of the plan: site id -> plan hash.
+  std::map<std::string, std::string> PendingApproval() const;
   bool IsSilent(const std::string& site_id) const;
   uint64_t Weight(const std::string& site_id) const;
   std::vector<std::string> Ids() const;  // every site that ever joined, in id order
@@ -84,6 +88,7 @@ class SiteRegistry {
     SiteInfo info;
     Clock::time_point last_seen;
     uint64_t repeated_hellos = 0;  // on the connection already welcomed (ignored)
+    std::string pending_plan;      // the plan hash its last heartbeat says awaits approval
   };
   void OnHello(const Incoming& in, const wire::Message& msg, const wire::Hello& hello);
   // The site of a connection ("" when unknown); adopts a known site's new authenticated one.

@@ -1,38 +1,23 @@
 #include "coordinator/strategy.h"
 
-#include <optional>
-
-#include "coordinator/aggregate.h"
-#include "coordinator/vote.h"
+#include "coordinator/plain_sum.h"
 
 namespace fedsmear {
 namespace {
 
-// The plain provider of a round's sum: WeightedAccumulator for delta sums, VoteAccumulator when
-// binary weights vote; Finish hands the sum to the strategy.
+// Plain sums handed to the strategy's Finish (tests and tools that fold updates by hand; rounds
+// use the collectors of coordinator/sum_collector.h).
 class SumAggregator : public RoundAggregator {
  public:
   SumAggregator(Strategy& strategy, int round, const ModelState& global, int threads)
-      : strategy_(strategy), round_(round), global_(global) {
-    if (strategy.Contribution().binary_votes) {
-      votes_.emplace(global);
-    } else {
-      deltas_.emplace(global, threads);
-    }
-  }
+      : strategy_(strategy), round_(round), global_(global),
+        sum_(global, strategy.Contribution(), threads) {}
   Status Add(const SiteUpdate& u) override {
-    const auto w = static_cast<double>(u.num_samples);
-    return votes_ ? votes_->Add(u.state, w) : deltas_->Add(u.state, w);
+    return sum_.Add(u.state, static_cast<double>(u.num_samples));
   }
-  int count() const override { return votes_ ? votes_->count() : deltas_->count(); }
+  int count() const override { return sum_.count(); }
   Result<ModelState> Finish(const std::vector<SiteFailure>&) override {
-    if (count() == 0) return FailedPrecondition("no update to aggregate");
-    RoundSum sum;
-    if (votes_) {
-      sum = votes_->Sum();
-    } else {
-      ASSIGN_OR_RETURN(sum, deltas_->Sum(global_));
-    }
+    ASSIGN_OR_RETURN(RoundSum sum, sum_.Sum());
     return strategy_.Finish(round_, global_, sum);
   }
 
@@ -40,8 +25,7 @@ class SumAggregator : public RoundAggregator {
   Strategy& strategy_;
   int round_;
   ModelState global_;
-  std::optional<WeightedAccumulator> deltas_;
-  std::optional<VoteAccumulator> votes_;
+  PlainSum sum_;
 };
 
 }  // namespace

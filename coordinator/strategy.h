@@ -30,6 +30,13 @@
 
 namespace fedsmear {
 
+// What a strategy needs from the provider of a round's sum (StrategyEntry::needs; the
+// collectors of coordinator/sum_collector.h say which they provide).
+enum class StrategyNeeds {
+  kLinearSum,          // the weighted sum of contributions (every strategy shipped today)
+  kIndividualUpdates,  // each site's update (robust rules: Krum, trimmed mean, median)
+};
+
 struct SiteInfo {
   std::string site_id;
   uint64_t num_train = 0;

@@ -98,7 +98,18 @@ Status CheckStrategyConfig(const CoordinatorConfig& config) {
                            StrategyNameList());
   }
   ASSIGN_OR_RETURN(auto given, GivenStrategyParams(*entry, config));
-  return ResolveStrategyParams(*entry, given).status();
+  RETURN_IF_ERROR(ResolveStrategyParams(*entry, given).status());
+  return CheckStrategyFits(*entry, config.secure_aggregation);
+}
+
+Status CheckStrategyFits(const StrategyEntry& entry, SecureAggregation mode) {
+  if (entry.needs == StrategyNeeds::kIndividualUpdates && mode != SecureAggregation::kOff) {
+    return FailedPrecondition("strategy " + entry.name + " needs each site's update, and "
+                              "secure_aggregation " + std::string(settings::NameOf(mode)) +
+                              " reveals only their sum: choose a strategy that works on sums "
+                              "or secure_aggregation: off");
+  }
+  return Status::Ok();
 }
 
 Status CheckRegisteredChoices(const CoordinatorConfig& config) {

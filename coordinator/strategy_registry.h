@@ -57,6 +57,9 @@ struct StrategyEntry {
   std::vector<ParamSpec> params;
   Result<std::unique_ptr<Strategy>> (*make)(const CoordinatorConfig& config,
                                             const StrategyParams& params) = nullptr;
+  // A robust rule that must see each update declares kIndividualUpdates; SecAgg+ provides only
+  // the sum, and CheckRegisteredChoices refuses the pair before anything runs.
+  StrategyNeeds needs = StrategyNeeds::kLinearSum;
 };
 
 // For factories: a new T as the Strategy the registry returns.
@@ -83,6 +86,10 @@ Result<std::map<std::string, double>> GivenStrategyParams(const StrategyEntry& e
 // InvalidArgument naming strategy_params.<key>), defaults filled in.
 Result<StrategyParams> ResolveStrategyParams(const StrategyEntry& entry,
                                              const std::map<std::string, double>& given);
+
+// Whether `entry` can run with `mode`: FailedPrecondition for a strategy that needs individual
+// updates under secure aggregation (which reveals only their sum).
+Status CheckStrategyFits(const StrategyEntry& entry, SecureAggregation mode);
 
 // Checks config.strategy and config.strategy_params against the registry.
 Status CheckStrategyConfig(const CoordinatorConfig& config);

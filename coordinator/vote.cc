@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "coordinator/strategy_registry.h"
+#include "models/contribution.h"
 
 namespace fedsmear {
 namespace {
@@ -55,7 +56,7 @@ Status VoteAccumulator::Add(const ModelState& s, double weight) {
     const std::vector<float>& x = s.tensors[i].values;
     double* dst = sums_[i].data();
     if (s.tensors[i].kind == TensorKind::kBinary) {
-      for (size_t k = 0; k < x.size(); ++k) dst[k] += x[k] >= 0.f ? w : -w;
+      for (size_t k = 0; k < x.size(); ++k) dst[k] += VotesPlus(x[k]) ? w : -w;
     } else {
       for (size_t k = 0; k < x.size(); ++k) dst[k] += w * x[k];
     }
@@ -112,7 +113,7 @@ Status VoteAccumulator::AddEncoded(std::string_view bytes, uint64_t num_samples)
                   static_cast<int64_t>(n), sign_table_.data(), dst);
     } else if (t.kind == TensorKind::kBinary) {
       const float* x = scratch_.data() + offset[i];
-      for (size_t k = 0; k < n; ++k) dst[k] += x[k] >= 0.f ? w : -w;
+      for (size_t k = 0; k < n; ++k) dst[k] += VotesPlus(x[k]) ? w : -w;
     } else {
       const float* x = scratch_.data() + offset[i];
       for (size_t k = 0; k < n; ++k) dst[k] += w * x[k];

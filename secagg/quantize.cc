@@ -27,7 +27,8 @@ Status CheckParams(const QuantizationParams& p) {
 Result<uint32_t> QuantizationLevels(const QuantizationParams& params) {
   RETURN_IF_ERROR(CheckParams(params));
   const uint64_t top = (uint64_t{1} << params.mask_bits) - 1;
-  const uint64_t levels = top / params.max_sites;
+  // Half the ring stays free: a sum above m * R cannot come from m inputs in [0, R].
+  const uint64_t levels = top / (2 * uint64_t{params.max_sites});
   if (levels < 1) {
     return InvalidArgument("quantize: 2^" + std::to_string(params.mask_bits) +
                            " is too small for " + std::to_string(params.max_sites) + " sites");
@@ -73,8 +74,15 @@ Result<std::vector<float>> DequantizeMean(const std::vector<uint32_t>& sum,
   }
   const double c = params.clip;
   const double factor = 2.0 * c / (static_cast<double>(levels) * contributors);
+  const uint64_t most = static_cast<uint64_t>(levels) * contributors;
   std::vector<float> out(sum.size());
   for (size_t i = 0; i < sum.size(); ++i) {
+    if (sum[i] > most) {
+      return InvalidArgument("quantize: value " + std::to_string(i) + " of the sum is " +
+                             std::to_string(sum[i]) + ", more than " +
+                             std::to_string(contributors) + " inputs in [0, " +
+                             std::to_string(levels) + "] can add up to");
+    }
     out[i] = static_cast<float>(static_cast<double>(sum[i]) * factor - c);
   }
   return out;

@@ -1,9 +1,11 @@
 #include "secagg/site_policy.h"
 
 #include <algorithm>
+#include <climits>
 #include <set>
 #include <vector>
 
+#include "models/contribution.h"
 #include "secagg/votes.h"
 
 namespace fedsmear {
@@ -30,6 +32,36 @@ Status CheckVoteWeights(const wire::SecAggSetup& setup) {
   if (setup.vote_bits > 32 || secagg::VoteFieldBits(total) > setup.vote_bits) {
     return PermissionDenied("vote fields of " + std::to_string(setup.vote_bits) +
                             " bits cannot hold a vote sum of " + std::to_string(total));
+  }
+  return Status::Ok();
+}
+
+Status CheckContributionWeights(const wire::SecAggSetup& setup, const std::string& site_id,
+                                uint64_t num_train) {
+  uint64_t sum = 0;
+  const wire::SecAggSite* me = nullptr;
+  for (const wire::SecAggSite& s : setup.sites) {
+    if (s.weight < 1 || __builtin_add_overflow(sum, s.weight, &sum)) {
+      return PermissionDenied("secure aggregation setup with a weight of 0 or weights that "
+                              "overflow");
+    }
+    if (s.site_id == site_id) me = &s;
+  }
+  if (sum != setup.total_weight) {
+    return PermissionDenied("secure aggregation setup whose total weight " +
+                            std::to_string(setup.total_weight) +
+                            " is not the sum of its sites' weights " + std::to_string(sum));
+  }
+  if (me == nullptr) return PermissionDenied("secure aggregation directory does not list this site");
+  const int64_t cap = static_cast<int64_t>(std::min<uint64_t>(setup.weight_cap, INT64_MAX));
+  const uint64_t expected = ContributionWeight(num_train, cap);
+  if (me->weight != expected) {
+    return PermissionDenied("secure aggregation setup gives this site weight " +
+                            std::to_string(me->weight) + ", its " + std::to_string(num_train) +
+                            " training images (capped at " + std::to_string(setup.weight_cap) +
+                            ") make " + std::to_string(expected) +
+                            "; a weight this site did not earn could single out another site's "
+                            "update");
   }
   return Status::Ok();
 }

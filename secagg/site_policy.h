@@ -55,6 +55,14 @@ struct SecAggPolicy {
                     const std::string& site_id) const;
 };
 
+// Every weight of the setup is >= 1 and total_weight is their sum, and this site's weight is
+// ContributionWeight(num_train, weight_cap) (models/contribution.h): its own training-set size,
+// capped. The coordinator can then choose no weight but the cap, and with honest weights the
+// sum is the weighted mean it is meant to be, never one site's update scaled above the rest.
+// kPermissionDenied otherwise.
+Status CheckContributionWeights(const wire::SecAggSetup& setup, const std::string& site_id,
+                                uint64_t num_train);
+
 // True when the task is announced as a SecAgg+ round.
 bool IsSecureTask(const wire::TrainTask& task);
 

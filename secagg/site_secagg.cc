@@ -96,6 +96,13 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
   return words;
 }
 
+uint64_t SetupWeightOf(const wire::SecAggSetup& setup, const std::string& site_id) {
+  for (const wire::SecAggSite& s : setup.sites) {
+    if (s.site_id == site_id) return s.weight;
+  }
+  return 0;
+}
+
 Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(
     const wire::SecAggSetup& setup, const SessionContext& context,
     const secagg::Secret32& identity_seed, const SecAggPolicy& policy, SessionLedger& ledger,
@@ -108,6 +115,7 @@ Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(
   }
   ASSIGN_OR_RETURN(secagg::Config config, SecAggConfigFromSetup(setup, context.run_id));
   RETURN_IF_ERROR(policy.CheckSetup(setup, config, site_id));
+  RETURN_IF_ERROR(CheckContributionWeights(setup, site_id, context.num_train));
   ASSIGN_OR_RETURN(secagg::IdentityDirectory directory, DirectoryFromSetup(setup));
   ASSIGN_OR_RETURN(secagg::Ed25519KeyPair identity,
                    secagg::Ed25519KeyPair::FromPrivate(identity_seed));

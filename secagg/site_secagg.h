@@ -7,7 +7,8 @@
 //   OnConsistencyCheck    -> SecAggConsistencySignature (the survivor set, signed once)
 //   OnUnmaskRequest       -> SecAggUnmaskResponse (stage 4, only with t signatures of the set)
 // Start refuses (kPermissionDenied, with a reason for the Refusal) a setup the site policy
-// refuses (SecAggPolicy::CheckSetup: sizes, t, k, roster, vote weights), whose directory lacks
+// refuses (SecAggPolicy::CheckSetup: sizes, t, k, roster, vote weights), whose weights are not
+// honest (CheckContributionWeights: this site's is not its own capped count), whose directory lacks
 // this site or names another signing key for it, or whose task id or round the SessionLedger
 // refuses (a reused task id, a second session of a round this site already masked in). The
 // session's secagg::Config carries the setup's transcript (SetupTranscript, in the context's run),
@@ -73,7 +74,11 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 struct SessionContext {
   std::string run_id;   // the Envelope's run id: part of the transcript, the ledger's key
   std::string site_id;  // this site's transport identity
+  uint64_t num_train = 0;  // this site's training-set size, as in its hello (its weight's source)
 };
+
+// The weight `setup` names for `site_id` (0 when it lists no such site).
+uint64_t SetupWeightOf(const wire::SecAggSetup& setup, const std::string& site_id);
 
 class SecAggSession {
  public:

@@ -44,8 +44,10 @@ std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::str
     u64(s.secagg_id);
     text(s.sign_public_key);
     u64(s.vote_weight);
+    u64(s.weight);
   }
   u64(setup.total_weight);
+  u64(setup.weight_cap);
   u64(setup.threshold);
   u64(setup.neighbours);
   u64(setup.mask_bits);

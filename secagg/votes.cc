@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/contribution.h"
+
 namespace fedsmear::secagg {
 namespace {
 
@@ -58,7 +60,7 @@ Result<std::vector<uint32_t>> PackVotes(const float* latent, size_t count, uint3
   std::vector<uint32_t> words(PackedVoteWords(count, bits), 0);
   for (size_t i = 0; i < count; ++i) {
     if (std::isnan(latent[i])) return InvalidArgument("votes: NaN at index " + std::to_string(i));
-    if (latent[i] >= 0) {
+    if (VotesPlus(latent[i])) {
       words[i / per_word] |= weight << (bits * static_cast<uint32_t>(i % per_word));
     }
   }

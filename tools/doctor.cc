@@ -284,6 +284,7 @@ std::vector<DoctorFinding> CheckSite(const std::string& config_path, const Docto
               c.policy.min_samples_per_class, &out);
   if (!c.state_dir.empty()) CheckFolderWritable(c.state_dir, "state folder", &out);
   CheckPendingPlan(c, config_path, &out);
+  CheckSecurePolicy(c, &out);
   if (c.metrics.enabled && c.metrics.bind.rfind("127.", 0) != 0 &&
       c.metrics.bind.rfind("[::1]", 0) != 0 && c.metrics.bind.rfind("localhost", 0) != 0) {
     out.push_back({Finding::kWarn, "the site's /metrics listens beyond this machine (" +
@@ -331,6 +332,7 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                      allowed->size() >= static_cast<size_t>(c.min_sites)
                          ? ""
                          : "add the missing sites' lines to " + c.allowed_sites_file});
+      CheckSecureAggregation(c, *allowed, &out);
     }
   }
   CheckOpensAs(o.service_user,

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -86,6 +87,75 @@ int OpenDirect(const std::string& path) {
 }
 
 }  // namespace
+
+void CheckSecurePolicy(const ClientConfig& c, std::vector<Finding>* out) {
+  const SitePolicy& p = c.policy;
+  if (!p.require_secure_aggregation) {
+    out->push_back({Finding::kWarn, "this site answers plain rounds "
+                                    "(policy.require_secure_aggregation: false): the coordinator "
+                                    "can read its update",
+                    "set policy.require_secure_aggregation: true unless the consortium has "
+                    "fewer than 3 sites"});
+  } else if (c.signing_key_file.empty()) {
+    out->push_back({Finding::kFail, "secure rounds are required but signing_key_file is empty: "
+                                    "this site can join no round",
+                    "fedsmear keygen --out DIR NAME writes NAME.sign.key; set signing_key_file"});
+  }
+  if (!p.secagg_roster_file.empty()) {
+    Result<SigningRoster> roster = LoadSigningRoster(p.secagg_roster_file);
+    if (!roster.ok()) {
+      out->push_back({Finding::kFail, "the consortium roster cannot be used: " +
+                                          roster.status().message(),
+                      "one line per member site: SITE-ID ED25519-KEY (or the allowlist's three "
+                      "columns)"});
+      return;
+    }
+    if (!roster->count(c.site_id)) {
+      out->push_back({Finding::kFail, "the consortium roster " + p.secagg_roster_file +
+                                          " does not list this site (" + c.site_id + ")",
+                      "ask the operator for the current roster, or correct site_id"});
+      return;
+    }
+  }
+  if (!p.require_secagg_roster || p.secagg_roster_file.empty()) {
+    out->push_back({Finding::kWarn, "no consortium roster (policy.secagg_roster_file): this site "
+                                    "trusts the coordinator's list of its peers, which may be "
+                                    "sites the coordinator invented",
+                    "ask the operator for the roster (the allowlist's three columns) and set "
+                    "policy.secagg_roster_file and policy.require_secagg_roster: true"});
+  }
+  if (p.require_secure_aggregation && p.require_secagg_roster && !p.secagg_roster_file.empty() &&
+      !c.signing_key_file.empty()) {
+    out->push_back({Finding::kOk, "secure aggregation required, with the consortium roster " +
+                                      p.secagg_roster_file + " and at least " +
+                                      std::to_string(std::max(3, p.min_secagg_sites)) +
+                                      " sites per round", ""});
+  }
+}
+
+void CheckSecureAggregation(const CoordinatorConfig& c, const std::vector<AllowedSite>& allowed,
+                            std::vector<Finding>* out) {
+  if (c.secure_aggregation == SecureAggregation::kOff) {
+    out->push_back({Finding::kWarn, "secure_aggregation is off: the coordinator reads every "
+                                    "site's update, and sites that require secure rounds (the "
+                                    "default) refuse its tasks",
+                    "set secure_aggregation: secagg+ (needs 3 sites with signing keys)"});
+    return;
+  }
+  size_t keyed = 0;
+  for (const AllowedSite& a : allowed) keyed += a.sign_public_key.empty() ? 0 : 1;
+  if (keyed < 3) {
+    out->push_back({Finding::kFail, "secure_aggregation secagg+ needs at least 3 sites with a "
+                                    "signing key in the allowlist; it has " +
+                                        std::to_string(keyed),
+                    "add each site's NAME.sign.pub as the third column of " +
+                        c.allowed_sites_file + ", or, for a consortium of two, "
+                        "secure_aggregation: off"});
+  } else {
+    out->push_back({Finding::kOk, "secure aggregation on, " + std::to_string(keyed) +
+                                      " sites with signing keys", ""});
+  }
+}
 
 void CheckSiteId(const ClientConfig& c, std::vector<Finding>* out) {
   if (c.site_id != "site-a") return;

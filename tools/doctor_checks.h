@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/net/keys.h"
 #include "tools/doctor.h"
 
 namespace fedsmear {
@@ -31,6 +32,18 @@ void CheckCoordinatorBind(const CoordinatorConfig& config, std::vector<DoctorFin
 // approval is a kFail naming the commands to review and approve it. `config_path` goes into them.
 void CheckPendingPlan(const ClientConfig& config, const std::string& config_path,
                       std::vector<DoctorFinding>* out);
+
+// Every setting that leaves this site's update less protected than the defaults: plain rounds
+// accepted (require_secure_aggregation false), no consortium roster (the coordinator's directory
+// of peers is trusted: a Sybil coordinator can surround the site with peers it invented), no
+// signing key while secure rounds are required (kFail: the site can join no round).
+void CheckSecurePolicy(const ClientConfig& config, std::vector<DoctorFinding>* out);
+
+// The coordinator's secure aggregation: off is a kWarn (it reads every update); secagg+ with
+// fewer than 3 sites holding a signing key in the allowlist is a kFail.
+void CheckSecureAggregation(const CoordinatorConfig& config,
+                            const std::vector<AllowedSite>& allowed,
+                            std::vector<DoctorFinding>* out);
 
 // A file the service account `user` must open, and what it is ("secret key").
 struct AccountFile {

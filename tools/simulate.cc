@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 
 #include "client/site_plan.h"
 #include "common/file_util.h"
+#include "common/yaml_reader.h"
 #include "common/net/keys.h"
 #include "coordinator/run_plan.h"
 #include "data/partition.h"
@@ -26,6 +28,13 @@ namespace fedsmear {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Whether the YAML file at `path` gives top-level `key` (false when it cannot be read: the
+// strict loader reports that).
+bool YamlNames(const std::string& path, const char* key) {
+  Result<YAML::Node> doc = LoadYamlFile(path);
+  return doc.ok() && doc->IsMap() && (*doc)[key].IsDefined();
+}
 
 Result<int> FreeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -221,9 +230,24 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   c.holdout = {{"holdout", holdout}};
   c.eval_engine = o.eval_engine;
   for (const auto& [key, value] : o.settings) RETURN_IF_ERROR(ApplySetting(&c, key, value));
-  if (c.secure_aggregation != SecureAggregation::kOff && o.insecure) {
-    return InvalidArgument("secure aggregation needs the CurveZMQ allowlist with the sites' "
-                           "signing keys: drop --insecure");
+  // SecAgg+ is the default whenever a round can have three sites; a simulation that cannot run
+  // it (fewer sites, --insecure) falls back to plain rounds only when nobody asked for SecAgg+.
+  const bool asked = std::any_of(o.settings.begin(), o.settings.end(),
+                                 [](const auto& s) { return s.first == "secure_aggregation"; }) ||
+                     (!o.base_config.empty() && YamlNames(o.base_config, "secure_aggregation"));
+  const bool secure_possible = o.sites >= 3 && !o.insecure;
+  if (c.secure_aggregation != SecureAggregation::kOff && !secure_possible) {
+    if (asked) {
+      return InvalidArgument(o.insecure
+                                 ? "secure aggregation needs the CurveZMQ allowlist with the "
+                                   "sites' signing keys: drop --insecure"
+                                 : "secure aggregation needs at least 3 sites (--sites 3); "
+                                   "--secure-aggregation off runs plain rounds");
+    }
+    std::printf("secure_aggregation off: %s (SecAgg+, the default, is used from 3 sites)
+",
+                o.insecure ? "--insecure has no signing keys" : "fewer than 3 sites");
+    c.secure_aggregation = SecureAggregation::kOff;
   }
   std::printf("strategy %s, codec_down %s, codec_up %s, secure_aggregation %s, %d rounds\n",
               c.strategy.c_str(), c.codec_down.c_str(), c.codec_up.c_str(),

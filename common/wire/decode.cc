@@ -160,7 +160,7 @@ class Reader {
   Status Read(p::Heartbeat::Reader in, Heartbeat* out) const {
     out->sequence = in.getSequence();
     out->unix_ms = in.getUnixMs();
-    return Status::Ok();
+    return Text(in.getPendingPlan(), "pending_plan", &out->pending_plan);
   }
 
   Status Read(p::Error::Reader in, Error* out) const {
@@ -212,6 +212,7 @@ class Reader {
       RETURN_IF_ERROR(
           Bytes(sites[i].getSignPublicKey(), 32, "sign_public_key", &e.sign_public_key));
       e.vote_weight = sites[i].getVoteWeight();
+      e.weight = sites[i].getWeight();
     }
     out->threshold = in.getThreshold();
     out->neighbours = in.getNeighbours();
@@ -222,6 +223,7 @@ class Reader {
     out->vector_length = in.getVectorLength();
     out->stat_clip = in.getStatClip();
     out->vote_bits = in.getVoteBits();
+    out->weight_cap = in.getWeightCap();
     return Status::Ok();
   }
 

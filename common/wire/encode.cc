@@ -123,6 +123,7 @@ void Build(p::Envelope::Body::Builder b, const Heartbeat& m) {
   auto o = b.initHeartbeat();
   o.setSequence(m.sequence);
   o.setUnixMs(m.unix_ms);
+  o.setPendingPlan(AsText(m.pending_plan));
 }
 
 void Build(p::Envelope::Body::Builder b, const Error& m) {
@@ -170,6 +171,7 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
     e.setSecaggId(m.sites[i].secagg_id);
     PutData([&](unsigned n) { return e.initSignPublicKey(n); }, m.sites[i].sign_public_key);
     e.setVoteWeight(m.sites[i].vote_weight);
+    e.setWeight(m.sites[i].weight);
   }
   o.setThreshold(m.threshold);
   o.setNeighbours(m.neighbours);
@@ -180,6 +182,7 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
   o.setVectorLength(m.vector_length);
   o.setStatClip(m.stat_clip);
   o.setVoteBits(m.vote_bits);
+  o.setWeightCap(m.weight_cap);
 }
 
 void Build(p::Envelope::Body::Builder b, const SecAggKeys& m) {

@@ -13,7 +13,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 4;
+const protocolVersion :UInt16 = 5;
 # 2: Welcome carries the training plan. 3: TrainTask's `extra` strings became typed fields
 # (codecUp, latentStart, latentEpsilon, secureAggregation); ModelBlob.codec names the codec
 # registry's entry instead of a coarse enum; the unused Hello.resumeRound and
@@ -21,6 +21,9 @@ const protocolVersion :UInt16 = 4;
 # 4: SecAggKeys.signature and SecAggConsistencySignature.signature also sign the transcript of
 # the round's SecAggSetup (secagg/site_secagg_wire.h SetupTranscript), the consistency one the
 # derived graph seed too; secure sign-vote rounds give every site the same voteWeight.
+# 5: SecAggSite.weight and SecAggSetup.weightCap: the setup names every site's weight (its
+# training-set size capped at weightCap), each site checks its own and that totalWeight is their
+# sum, and the transcript covers both. Heartbeat.pendingPlan: a site says it waits for approval.
 
 # A model or an update and the codec that encoded it, by its registry name (protocol 3; it was a
 # coarse enum before): a codec_down name (models/packed_model.h DownlinkCodecNames) for models,
@@ -162,6 +165,10 @@ struct EvaluateResult {
 struct Heartbeat {
   sequence @0 :UInt64;
   unixMs @1 :Int64;
+  # site -> coordinator: the hash of the run's training plan while it waits for this site's
+  # approval (empty once approved, or when the site approves nothing): the coordinator waits for
+  # it instead of counting the site's refusals as failures (protocol 5).
+  pendingPlan @2 :Text;
 }
 
 enum ErrorCode {
@@ -204,6 +211,7 @@ struct SecAggSite {
   signPublicKey @2 :Data;        # the site's long-term Ed25519 key from the allowlist
   voteWeight @3 :UInt32;         # sign-vote rounds: this site's vote weight, the same for all
                                  # sites (a site refuses unequal ones); else 0
+  weight @4 :UInt64;             # the site's weight: min(its training-set size, weightCap), >= 1
 }
 
 # coordinator -> site: the round's SecAgg+ parameters and directory.
@@ -221,6 +229,7 @@ struct SecAggSetup {
   statClip @10 :Float64;         # clip of each scaled delta of BN running statistics
   voteBits @11 :UInt32;          # 0: every word is a quantized delta; else binary-conv weights
                                  # travel as sign votes packed voteBits wide (secagg/votes.h)
+  weightCap @12 :UInt64;         # the coordinator's max_site_samples
 }
 
 # site -> coordinator (stage 1).

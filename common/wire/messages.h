@@ -27,7 +27,7 @@
 namespace fedsmear::wire {
 
 // The protocol version both peers must run; its history is in fedsmear.capnp.
-inline constexpr uint16_t kProtocolVersion = 4;
+inline constexpr uint16_t kProtocolVersion = 5;
 
 struct ModelBlob {
   // The codec registry's name of the encoding: a codec_down (models/packed_model.h) for models,
@@ -126,6 +126,7 @@ struct EvaluateResult {
 struct Heartbeat {
   uint64_t sequence = 0;
   int64_t unix_ms = 0;
+  std::string pending_plan;  // plan hash awaiting this site's approval; "" when none
 };
 
 enum class ErrorCode : uint16_t {

@@ -28,6 +28,7 @@ struct SecAggSite {
   uint32_t secagg_id = 0;
   std::string sign_public_key;  // 32 bytes, Ed25519
   uint32_t vote_weight = 0;     // sign-vote rounds: 1..2^vote_bits-1; else 0
+  uint64_t weight = 0;          // min(training-set size, weight_cap), >= 1
 };
 
 // coordinator -> site.
@@ -44,6 +45,7 @@ struct SecAggSetup {
   uint64_t vector_length = 0;
   double stat_clip = 0;  // clip of each scaled delta of BN running statistics
   uint32_t vote_bits = 0;  // 0: all words are quantized deltas; else packed sign votes first
+  uint64_t weight_cap = 0;  // the coordinator's max_site_samples (models/contribution.h)
 };
 
 // site -> coordinator, stage 1.

@@ -193,14 +193,21 @@ class Validator {
     // Sign votes: every site's weight fits, and so does their sum (no carry between fields).
     RETURN_IF_ERROR(Check(m.vote_bits <= 32 && (m.vote_bits == 0 || m.mask_bits == 32),
                           "vote_bits must be in 0..32 and needs mask_bits 32"));
-    uint64_t vote_sum = 0;
+    uint64_t vote_sum = 0, weight_sum = 0;
+    RETURN_IF_ERROR(Check(m.weight_cap >= 1, "weight_cap must be >= 1"));
     for (const SecAggSite& e : m.sites) {
+      RETURN_IF_ERROR(Check(e.weight >= 1 && e.weight <= m.weight_cap,
+                            "a site's weight must be in 1..weight_cap"));
+      RETURN_IF_ERROR(Check(!__builtin_add_overflow(weight_sum, e.weight, &weight_sum),
+                            "the weights overflow"));
       RETURN_IF_ERROR(Check(m.vote_bits == 0 ? e.vote_weight == 0 : e.vote_weight >= 1,
                             "vote_weight must be >= 1 with vote_bits, else 0"));
       vote_sum += e.vote_weight;
     }
     RETURN_IF_ERROR(Check(m.vote_bits == 0 || vote_sum < (uint64_t{1} << m.vote_bits),
                           "the vote weights overflow vote_bits"));
+    RETURN_IF_ERROR(Check(weight_sum == m.total_weight, "total_weight is not the sum of the "
+                                                        "sites' weights"));
     return Check(m.vector_length >= 1 && m.vector_length <= limits_.max_message_bytes / 4,
                  "vector_length is out of range");
   }

@@ -31,6 +31,9 @@
 namespace fedsmear::testing_federation {
 
 namespace fs = std::filesystem;
+
+// Training images a fake site claims in its hello (and its weight in secure setups).
+inline constexpr uint64_t kFakeImages = 50;
 using std::chrono::milliseconds;
 
 // kHugeWeight: claims 2^60 images (hello and update) and sends a model of 1000s.
@@ -44,7 +47,8 @@ enum class Fake {
   kVanishAfterSharing,
   kHugeWeight,
   kFloodHellos,
-  kHelloAndVanish
+  kHelloAndVanish,
+  kSpoilSecureSum,  // runs every SecAgg+ stage correctly, masking half-ring words as its input
 };
 
 // A fresh Ed25519 signing key pair as `fedsmear keygen` writes it.
@@ -125,7 +129,9 @@ class FederationTest : public ::testing::Test {
     c.wait_for_sites_s = 30;
     c.heartbeat_s = 0.3;
     c.holdout = {{"synth", (root_ / "holdout").string()}};
-    // Float FedAvg, whatever the defaults: these tests are about the rounds, not the codecs.
+    // Plain float FedAvg, whatever the defaults: these tests are about the rounds, not the
+    // codecs; secure rounds are secure_round_test.cc's (SecureConfig).
+    c.secure_aggregation = SecureAggregation::kOff;
     c.strategy = "fedavg";
     c.codec_down = "f32";
     c.codec_up = "f32";
@@ -170,7 +176,7 @@ class FederationTest : public ::testing::Test {
       wire::Hello h;
       h.site_id = c.site_id;
       h.class_names = SynthClassNames("rbc");
-      h.num_train = behaviour == Fake::kHugeWeight ? uint64_t{1} << 60 : 50;
+      h.num_train = behaviour == Fake::kHugeWeight ? uint64_t{1} << 60 : kFakeImages;
       if (behaviour == Fake::kHelloAndVanish) {
         for (int i = 0; i < 20 && !stop_.load(); ++i) {
           auto d = DealerEndpoint::Connect(*opts);
@@ -208,6 +214,10 @@ class FederationTest : public ::testing::Test {
         if (behaviour == Fake::kVanishAfterSharing &&
             FakeSecAgg(c, msg->run_id, msg->body, &*dealer, &ledger, &session)) {
           return;  // vanishes right after sending its shares
+        }
+        if (behaviour == Fake::kSpoilSecureSum) {
+          SpoilSecAgg(c, msg->run_id, msg->body, &*dealer, &ledger, &session);
+          continue;
         }
         auto* task = std::get_if<wire::TrainTask>(&msg->body);
         if (task == nullptr) continue;
@@ -248,8 +258,9 @@ class FederationTest : public ::testing::Test {
       wire::SecAggKeys keys;
       SecAggPolicy policy;
       policy.require_roster = false;  // the harness trusts its own coordinator's directory
-      auto started = SecAggSession::Start(*setup, {run_id, c.site_id}, secagg::Secret32(bytes),
-                                          policy, *ledger, &keys);
+      const SessionContext context{run_id, c.site_id, kFakeImages};  // as its hello said
+      auto started = SecAggSession::Start(*setup, context, secagg::Secret32(bytes), policy,
+                                          *ledger, &keys);
       EXPECT_TRUE(started.ok()) << started.status();
       if (!started.ok()) return false;
       *session = std::move(*started);
@@ -262,6 +273,43 @@ class FederationTest : public ::testing::Test {
       return true;
     }
     return false;
+  }
+
+  // A site that follows every SecAgg+ stage to the letter (it is not caught by any message
+  // check) but masks words of 2^31 instead of its quantized update: values beyond what any
+  // inputs in the quantization range add up to.
+  static void SpoilSecAgg(const ClientConfig& c, const std::string& run_id,
+                          const wire::Body& body, DealerEndpoint* dealer, SessionLedger* ledger,
+                          std::unique_ptr<SecAggSession>* session) {
+    auto send = [&](wire::Body b) {
+      (void)dealer->Send(wire::Encode({wire::kProtocolVersion, run_id, std::move(b)}),
+                         milliseconds(5000));
+    };
+    auto masked = [&] {
+      auto m = (*session)->TakeMasked();
+      if (m.ok() && m->has_value()) send(**m);
+    };
+    if (std::holds_alternative<wire::SecAggSetup>(body)) {
+      FakeSecAgg(c, run_id, body, dealer, ledger, session);
+    } else if (std::holds_alternative<wire::SecAggKeysRelay>(body)) {
+      FakeSecAgg(c, run_id, body, dealer, ledger, session);
+    } else if (!*session) {
+      return;
+    } else if (auto* relay = std::get_if<wire::SecAggSharesRelay>(&body)) {
+      if ((*session)->OnSharesRelay(*relay).ok()) masked();
+    } else if (auto* task = std::get_if<wire::TrainTask>(&body)) {
+      SecAggInput in;
+      in.task_id = task->task_id;
+      in.num_samples = kFakeImages;
+      in.quantized.assign((*session)->setup().vector_length, 0x80000000u);  // half the ring
+      if ((*session)->SetInput(std::move(in)).ok()) masked();
+    } else if (auto* check = std::get_if<wire::SecAggConsistencyCheck>(&body)) {
+      auto signature = (*session)->OnConsistencyCheck(*check);
+      if (signature.ok()) send(*signature);
+    } else if (auto* request = std::get_if<wire::SecAggUnmaskRequest>(&body)) {
+      auto response = (*session)->OnUnmaskRequest(*request);
+      if (response.ok()) send(*response);
+    }
   }
 
   // Waits for the coordinator to finish, then stops any site still running.

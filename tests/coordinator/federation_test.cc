@@ -45,19 +45,9 @@ TEST_F(FederationTest, ThreeSitesLearnWellAboveChance) {
 class SlowFedAvg : public FedAvg {
  public:
   SlowFedAvg() : FedAvg(1.0, 2) {}
-  std::unique_ptr<RoundAggregator> BeginAggregate(int round, const ModelState& global) override {
-    struct Slow : RoundAggregator {
-      std::unique_ptr<RoundAggregator> inner;
-      Status Add(const SiteUpdate& u) override { return inner->Add(u); }
-      int count() const override { return inner->count(); }
-      Result<ModelState> Finish(const std::vector<SiteFailure>& f) override {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        return inner->Finish(f);
-      }
-    };
-    auto slow = std::make_unique<Slow>();
-    slow->inner = FedAvg::BeginAggregate(round, global);
-    return slow;
+  Result<ModelState> Finish(int round, const ModelState& global, const RoundSum& sum) override {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    return FedAvg::Finish(round, global, sum);
   }
 };
 

@@ -55,8 +55,9 @@ wire::SecAggSetup SetupFor(const SumSpec& spec, const std::vector<uint64_t>& siz
     setup.total_weight += sizes[i];
     total_votes += votes[i];
     setup.sites.push_back({"s" + std::to_string(i), static_cast<uint32_t>(i + 1), "",
-                           spec.binary_votes ? votes[i] : 0});
+                           spec.binary_votes ? votes[i] : 0, sizes[i]});
   }
+  setup.weight_cap = 1000;
   setup.vote_bits = spec.binary_votes ? secagg::VoteFieldBits(total_votes) : 0;
   return setup;
 }

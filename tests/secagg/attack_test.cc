@@ -119,15 +119,21 @@ TEST(AttackVoteWeightsTest, AcceptedWeightsRevealNoVoteBeyondTheCount) {
 // contributions vanished from the sum and the victim's update could be read from it. Now each
 // site signs its setup's transcript with its round keys, and every site refuses the key relay
 // as soon as one signer saw another setup, before any share leaves.
+// Since protocol 5 the setup names every weight and a site checks that total_weight is their sum,
+// so the per-site total is refused at once; a coordinator that keeps each setup consistent but
+// lists the victim with a huge weight for the others is caught by the transcript.
 TEST(MaliciousSetupTest, PerSiteTotalWeightIsolatingTheVictimIsRefused) {
   const std::vector<Member> members = Consortium(4);
   std::vector<SiteUnderTest> sites = Sites(members);
   const wire::SecAggSetup honest = MakeSetup(members);
   wire::SecAggSetup for_victim = honest;
-  for_victim.total_weight = 100;  // the victim's own weight
+  for_victim.total_weight = kSiteImages;  // the victim's own weight
+  EXPECT_TRUE(Has(sites[0].Start(for_victim), "not the sum of its sites' weights"));
   wire::SecAggSetup for_others = honest;
-  for_others.total_weight = uint64_t{1} << 62;
-  ASSERT_TRUE(sites[0].Start(for_victim).ok());
+  for_others.sites[0].weight = uint64_t{1} << 40;  // each other site checks only its own
+  for_others.weight_cap = uint64_t{1} << 41;
+  for_others.total_weight = for_others.sites[0].weight + 3 * kSiteImages;
+  ASSERT_TRUE(sites[0].Start(honest).ok());
   for (size_t i = 1; i < sites.size(); ++i) ASSERT_TRUE(sites[i].Start(for_others).ok());
   const wire::SecAggKeysRelay relay = KeyRelay(sites, honest.round, honest.task_id);
   auto victim = sites[0].session->OnKeysRelay(relay);
@@ -145,6 +151,12 @@ TEST(MaliciousSetupTest, PerSiteTotalWeightIsolatingTheVictimIsRefused) {
   changed = honest;
   changed.sites[2].vote_weight = 1;
   EXPECT_NE(SetupTranscript(changed, kRun), SetupTranscript(honest, kRun));
+  changed = honest;
+  changed.sites[2].weight = 99;
+  EXPECT_NE(SetupTranscript(changed, kRun), SetupTranscript(honest, kRun));
+  changed = honest;
+  changed.weight_cap = 99;
+  EXPECT_NE(SetupTranscript(changed, kRun), SetupTranscript(honest, kRun));
   // The same setup everywhere runs through masking.
   std::vector<SiteUnderTest> fresh = Sites(members);
   EXPECT_TRUE(RunToMasked(fresh, MakeSetup(members, 1, 12)).ok());
@@ -153,6 +165,35 @@ TEST(MaliciousSetupTest, PerSiteTotalWeightIsolatingTheVictimIsRefused) {
 // The coordinator's Server verifies signatures over its own transcript, and the consistency
 // signature binds the transcript and the derived graph seed as well: a signature made for one
 // setup never counts for another.
+// Weights that single out one site: the victim keeps its true weight and every other site is
+// named with weight 1, so the weighted sum is nearly the victim's update alone. Each site checks
+// the weight it is given against its own training-set size (capped at the setup's weight_cap), so
+// every other site refuses; the coordinator's one free choice, the cap, only equalises weights.
+TEST(MaliciousSetupTest, WeightsThatSingleOutOneSiteAreRefused) {
+  const std::vector<Member> members = Consortium(4);
+  std::vector<SiteUnderTest> sites = Sites(members);
+  wire::SecAggSetup evil = MakeSetup(members);
+  for (size_t i = 1; i < evil.sites.size(); ++i) evil.sites[i].weight = 1;
+  evil.total_weight = kSiteImages + 3;
+  ASSERT_TRUE(sites[0].Start(evil).ok()) << "the victim's own weight is right";
+  for (size_t i = 1; i < sites.size(); ++i) {
+    EXPECT_TRUE(Has(sites[i].Start(evil), "could single out")) << i;
+  }
+  // A weight above the site's own count is refused the same way.
+  std::vector<SiteUnderTest> again = Sites(members);
+  wire::SecAggSetup inflated = MakeSetup(members, 1, 10);
+  inflated.sites[0].weight = 10 * kSiteImages;
+  inflated.total_weight += 9 * kSiteImages;
+  EXPECT_TRUE(Has(again[0].Start(inflated), "could single out"));
+  // An honest cap below the sites' counts gives everyone the cap: equal weights, accepted.
+  std::vector<SiteUnderTest> capped = Sites(members);
+  wire::SecAggSetup equal = MakeSetup(members, 1, 11);
+  equal.weight_cap = 10;
+  for (wire::SecAggSite& e : equal.sites) e.weight = 10;
+  equal.total_weight = 40;
+  for (SiteUnderTest& s : capped) EXPECT_TRUE(s.Start(equal).ok());
+}
+
 TEST(MaliciousSetupTest, ConsistencySignaturesBindTheTranscript) {
   std::array<uint8_t, 32> a{}, b{}, seed{};
   b[0] = 1;

@@ -11,14 +11,14 @@ namespace fedsmear::secagg {
 namespace {
 
 TEST(QuantizeTest, StochasticRoundingIsUnbiased) {
-  const QuantizationParams p{1.0f, 8, 1};  // R = 255
-  ASSERT_EQ(*QuantizationLevels(p), 255u);
+  const QuantizationParams p{1.0f, 8, 1};  // R = 127: half the ring is headroom
+  ASSERT_EQ(*QuantizationLevels(p), 127u);
   const size_t draws = 200000;
   for (float v : {0.3f, -0.77f, 0.001f}) {
     const std::vector<float> values(draws, v);
     auto q = Quantize(values.data(), draws, p, 42);
     ASSERT_TRUE(q.ok());
-    const double exact = (static_cast<double>(v) + 1.0) / 2.0 * 255.0;
+    const double exact = (static_cast<double>(v) + 1.0) / 2.0 * 127.0;
     double mean = 0;
     for (uint32_t w : *q) {
       ASSERT_TRUE(w == std::floor(exact) || w == std::ceil(exact)) << w;
@@ -52,14 +52,14 @@ TEST(QuantizeTest, SeededAndClipped) {
 
 TEST(QuantizeTest, SumOfNSitesNeverWraps) {
   for (uint32_t bits : {8u, 16u, 20u, 32u}) {
-    for (uint32_t n : {1u, 2u, 7u, 50u, 255u}) {
+    for (uint32_t n : {1u, 2u, 7u, 50u, 127u}) {
       const QuantizationParams p{1.0f, bits, n};
       auto r = QuantizationLevels(p);
       ASSERT_TRUE(r.ok());
-      EXPECT_LT(static_cast<uint64_t>(n) * *r, uint64_t{1} << bits) << bits << " " << n;
+      EXPECT_LT(2 * static_cast<uint64_t>(n) * *r, uint64_t{1} << bits) << bits << " " << n;
     }
   }
-  EXPECT_EQ(QuantizationLevels({1.0f, 8, 256}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(QuantizationLevels({1.0f, 8, 128}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(QuantizationLevels({0.0f, 8, 2}).status().code(), StatusCode::kInvalidArgument);
 }
 
@@ -85,6 +85,14 @@ TEST(QuantizeTest, DequantizedMeanMatchesFloatMean) {
   ASSERT_TRUE(deq.ok());
   for (size_t j = 0; j < len; ++j) EXPECT_NEAR((*deq)[j], mean[j], 1e-6) << j;
   EXPECT_EQ(DequantizeMean(sum, p, n + 1).status().code(), StatusCode::kInvalidArgument);
+  // A sum no n inputs in [0, R] make: refused, naming the value.
+  std::vector<uint32_t> spoiled = sum;
+  spoiled[7] = static_cast<uint32_t>(uint64_t{n} * *QuantizationLevels(p) + 1);
+  auto bad = DequantizeMean(spoiled, p, n);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("value 7"), std::string::npos) << bad.status();
+  // With fewer contributors than the bound (dropouts), the bound is theirs.
+  EXPECT_EQ(DequantizeMean(sum, p, n - 1).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(QuantizeTest, SignVoteBits) {

@@ -40,6 +40,9 @@ inline std::vector<Member> Consortium(size_t n) {
   return out;
 }
 
+// Every test site holds this many training images (its weight, below the cap).
+inline constexpr uint64_t kSiteImages = 100;
+
 // Complete graph, t = RecommendedThreshold(n - 1), no sign votes, equal sample weights.
 inline wire::SecAggSetup MakeSetup(const std::vector<Member>& members, uint32_t round = 1,
                                    uint64_t task_id = 9) {
@@ -47,15 +50,17 @@ inline wire::SecAggSetup MakeSetup(const std::vector<Member>& members, uint32_t 
   s.round = round;
   s.task_id = task_id;
   for (size_t i = 0; i < members.size(); ++i) {
-    s.sites.push_back({members[i].name, static_cast<uint32_t>(i + 1), members[i].pub, 0});
+    s.sites.push_back(
+        {members[i].name, static_cast<uint32_t>(i + 1), members[i].pub, 0, kSiteImages});
   }
+  s.weight_cap = 1000000;
   s.neighbours = static_cast<uint32_t>(members.size() - 1);
   s.threshold = secagg::RecommendedThreshold(s.neighbours);
   s.mask_bits = 32;
   s.graph_seed = std::string(32, '\x05');
   s.clip = 4;
   s.stat_clip = 4096;
-  s.total_weight = 100 * members.size();
+  s.total_weight = kSiteImages * members.size();
   s.vector_length = 16;
   return s;
 }
@@ -88,7 +93,8 @@ struct SiteUnderTest {
   wire::SecAggKeys keys;
 
   Status Start(const wire::SecAggSetup& setup, const std::string& run = kRun) {
-    auto s = SecAggSession::Start(setup, {run, member.name}, member.seed, policy, ledger, &keys);
+    auto s = SecAggSession::Start(setup, {run, member.name, kSiteImages}, member.seed, policy,
+                                  ledger, &keys);
     if (!s.ok()) return s.status();
     session = std::move(*s);
     return Status::Ok();

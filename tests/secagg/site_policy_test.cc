@@ -33,8 +33,9 @@ wire::SecAggSetup MakeSetup(const std::vector<Member>& members, uint32_t t, uint
   s.round = 1;
   s.task_id = 9;
   for (size_t i = 0; i < members.size(); ++i) {
-    s.sites.push_back({members[i].name, static_cast<uint32_t>(i + 1), members[i].pub, 0});
+    s.sites.push_back({members[i].name, static_cast<uint32_t>(i + 1), members[i].pub, 0, 100});
   }
+  s.weight_cap = 1000;
   s.threshold = t;
   s.neighbours = k;
   s.mask_bits = 32;
@@ -71,20 +72,20 @@ TEST(SitePolicyTest, SybilPeersAreRefusedByTheRoster) {
   std::vector<Member> forged = {consortium[0], NewMember("site-b"), NewMember("sybil-1")};
   wire::SecAggKeys keys;
   SessionLedger ledger;
-  auto evil = SecAggSession::Start(MakeSetup(forged, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+  auto evil = SecAggSession::Start(MakeSetup(forged, 2, 2), {"run-1", "site-a", 100}, consortium[0].seed,
                            policy, ledger, &keys);
   ASSERT_FALSE(evil.ok());
   EXPECT_EQ(evil.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(evil.status().message().find("site-b"), std::string::npos) << evil.status();
   std::vector<Member> sybil = {consortium[0], consortium[1], NewMember("sybil-1")};
   auto unknown =
-      SecAggSession::Start(MakeSetup(sybil, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+      SecAggSession::Start(MakeSetup(sybil, 2, 2), {"run-1", "site-a", 100}, consortium[0].seed,
                            policy, ledger, &keys);
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("not on the consortium roster"), std::string::npos);
   // The honest setup with the roster's keys starts.
   auto honest =
-      SecAggSession::Start(MakeSetup(consortium, 2, 2), {"run-1", "site-a"}, consortium[0].seed,
+      SecAggSession::Start(MakeSetup(consortium, 2, 2), {"run-1", "site-a", 100}, consortium[0].seed,
                            policy, ledger, &keys);
   EXPECT_TRUE(honest.ok()) << honest.status();
 }
@@ -101,22 +102,22 @@ TEST(SitePolicyTest, WeakParametersAreRefusedByLocalMinimums) {
   policy.min_neighbours = 6;
   wire::SecAggKeys keys;
   SessionLedger ledger;
-  auto weak = SecAggSession::Start(MakeSetup(members, 2, 2), {"run-1", "site-3"}, members[3].seed,
+  auto weak = SecAggSession::Start(MakeSetup(members, 2, 2), {"run-1", "site-3", 100}, members[3].seed,
                            policy, ledger, &keys);
   ASSERT_FALSE(weak.ok());
   EXPECT_EQ(weak.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(weak.status().message().find("threshold 2"), std::string::npos) << weak.status();
-  auto few = SecAggSession::Start(MakeSetup(members, 4, 4), {"run-1", "site-3"}, members[3].seed,
+  auto few = SecAggSession::Start(MakeSetup(members, 4, 4), {"run-1", "site-3", 100}, members[3].seed,
                            policy, ledger, &keys);
   ASSERT_FALSE(few.ok());
   EXPECT_NE(few.status().message().find("min_secagg_neighbours"), std::string::npos);
-  auto ok = SecAggSession::Start(MakeSetup(members, 4, 6), {"run-1", "site-3"}, members[3].seed,
+  auto ok = SecAggSession::Start(MakeSetup(members, 4, 6), {"run-1", "site-3", 100}, members[3].seed,
                            policy, ledger, &keys);
   EXPECT_TRUE(ok.ok()) << ok.status();
   // Small federations: min_secagg_neighbours is capped at n-1 (complete graph).
   std::vector<Member> three(members.begin(), members.begin() + 3);
   SessionLedger small_ledger;
-  EXPECT_TRUE(SecAggSession::Start(MakeSetup(three, 2, 2), {"run-1", "site-0"}, members[0].seed,
+  EXPECT_TRUE(SecAggSession::Start(MakeSetup(three, 2, 2), {"run-1", "site-0", 100}, members[0].seed,
                            NoRosterPolicy(6), small_ledger, &keys)
                   .ok());
 }
@@ -129,13 +130,13 @@ TEST(SitePolicyTest, OversizedSetupsAreRefused) {
   big.neighbours = 9999;
   wire::SecAggKeys keys;
   SessionLedger ledger;
-  auto r = SecAggSession::Start(big, {"run-1", "a"}, members[0].seed,
+  auto r = SecAggSession::Start(big, {"run-1", "a", 100}, members[0].seed,
                            NoRosterPolicy(0), ledger, &keys);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("at most 1000"), std::string::npos) << r.status();
   wire::SecAggSetup wide = MakeSetup(members, 2, 2);
   wide.vector_length = uint64_t{1} << 40;
-  EXPECT_EQ(SecAggSession::Start(wide, {"run-1", "a"}, members[0].seed,
+  EXPECT_EQ(SecAggSession::Start(wide, {"run-1", "a", 100}, members[0].seed,
                            NoRosterPolicy(0), ledger, &keys).status().code(),
             StatusCode::kPermissionDenied);
 }

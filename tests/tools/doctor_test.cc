@@ -36,6 +36,11 @@ class DoctorTest : public ::testing::Test {
     site_ = GenerateKeyPair();
     ASSERT_TRUE(WriteKeyPairFiles(coordinator_, (dir_ / "keys").string(), "coordinator", true).ok());
     ASSERT_TRUE(WriteKeyPairFiles(site_, (dir_ / "keys").string(), "site-1", true).ok());
+    const SigningKeyHex sign{std::string(64, 'a'), std::string(64, 'b')};
+    ASSERT_TRUE(WriteSigningKeyFiles(sign, (dir_ / "keys").string(), "site-1", true).ok());
+    std::ofstream(dir_ / "roster") << "site-1 " << sign.public_key << "\nsite-2 "
+                                   << std::string(64, 'c') << "\nsite-3 " << std::string(64, 'd')
+                                   << "\n";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -45,7 +50,10 @@ class DoctorTest : public ::testing::Test {
                         << "\nsecret_key_file: " << (dir_ / "keys" / "site-1.key").string()
                         << "\ncoordinator_public_key_file: "
                         << (dir_ / "keys" / "coordinator.pub").string() << "\ndata:\n  root: "
-                        << (dir_ / "data").string() << "\n" << extra;
+                        << (dir_ / "data").string()
+                        << "\nsigning_key_file: " << (dir_ / "keys" / "site-1.sign.key").string()
+                        << "\npolicy:\n  secagg_roster_file: " << (dir_ / "roster").string()
+                        << "\n" << extra;
     return path;
   }
 
@@ -283,6 +291,55 @@ TEST_F(DoctorTest, ServiceAccountCheckSaysWhenItCannotCheck) {
   o.service_user = root->pw_name;
   auto g = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
   EXPECT_NE(Find(g, "cannot check as the service account"), nullptr) << FormatFindings(g);
+}
+
+// Issue 34: doctor warns about every setting weaker than the secure defaults, at the site and at
+// the coordinator, and fails what cannot work.
+TEST_F(DoctorTest, WeakerSecuritySettingsAreNamed) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  auto strict = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  const DoctorFinding* ok = Find(strict, "secure aggregation required");
+  ASSERT_NE(ok, nullptr) << FormatFindings(strict);
+  EXPECT_EQ(ok->level, DoctorFinding::kOk);
+
+  const std::string path = WriteConfig("tcp://coordinator.example.org:7878");
+  std::string text = *ReadFile(path);
+  text.replace(text.find("policy:\n"), 8,
+               "policy:\n  require_secure_aggregation: false\n  require_secagg_roster: false\n");
+  ASSERT_TRUE(WriteFileAtomic(path, text.substr(0, text.find("  secagg_roster_file:")) +
+                                        "  secagg_roster_file: \"\"\n").ok());
+  auto weak = CheckSite(path, o);
+  const DoctorFinding* plain = Find(weak, "answers plain rounds");
+  ASSERT_NE(plain, nullptr) << FormatFindings(weak);
+  EXPECT_EQ(plain->level, DoctorFinding::kWarn);
+  const DoctorFinding* roster = Find(weak, "no consortium roster");
+  ASSERT_NE(roster, nullptr) << FormatFindings(weak);
+  EXPECT_EQ(roster->level, DoctorFinding::kWarn);
+
+  std::ofstream(dir_ / "roster") << "site-2 " << std::string(64, 'c') << "\n";
+  auto stranger = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
+  ASSERT_NE(Find(stranger, "does not list this site"), nullptr) << FormatFindings(stranger);
+  EXPECT_TRUE(HasFailures(stranger));
+
+  const std::string coordinator = (dir_ / "coordinator.yaml").string();
+  ASSERT_TRUE(WriteFileAtomic(dir_.string() + "/allowed",
+                              "site-1 " + site_.public_key + " " + std::string(64, 'a') +
+                                  "\nsite-2 " + coordinator_.public_key + "\n")
+                  .ok());
+  const std::string base = "secret_key_file: " + (dir_ / "keys" / "coordinator.key").string() +
+                           "\nallowed_sites_file: " + (dir_ / "allowed").string() +
+                           "\nrun_dir: " + (dir_ / "run").string() + "\n";
+  ASSERT_TRUE(WriteFileAtomic(coordinator, base).ok());
+  auto few = CheckCoordinator(coordinator, o);
+  const DoctorFinding* keyed = Find(few, "needs at least 3 sites with a signing key");
+  ASSERT_NE(keyed, nullptr) << FormatFindings(few);
+  EXPECT_EQ(keyed->level, DoctorFinding::kFail);
+  ASSERT_TRUE(WriteFileAtomic(coordinator, base + "secure_aggregation: off\n").ok());
+  auto off = CheckCoordinator(coordinator, o);
+  const DoctorFinding* reads = Find(off, "reads every site's update");
+  ASSERT_NE(reads, nullptr) << FormatFindings(off);
+  EXPECT_EQ(reads->level, DoctorFinding::kWarn);
 }
 
 }  // namespace

@@ -24,13 +24,14 @@ TEST(WireFuzz, DecoderSurvivesMutatedMessages) {
   setup.round = 3;
   setup.task_id = 17;
   for (uint32_t i = 1; i <= 3; ++i) {
-    setup.sites.push_back({"site-" + std::to_string(i), i, std::string(32, 'k'), 0});
+    setup.sites.push_back({"site-" + std::to_string(i), i, std::string(32, 'k'), 0, 10});
   }
   setup.threshold = 2;
   setup.neighbours = 2;
   setup.graph_seed = std::string(32, 'g');
   setup.clip = 4;
   setup.total_weight = 30;
+  setup.weight_cap = 10;
   setup.vector_length = 10;
   setup.stat_clip = 100;
   seeds.push_back(Encode(s::Wrap(setup)));

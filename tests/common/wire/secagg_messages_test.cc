@@ -18,8 +18,10 @@ SecAggSetup SampleSetup() {
   s.round = 3;
   s.task_id = 17;
   for (uint32_t i = 1; i <= 3; ++i) {
-    s.sites.push_back({"site-" + std::to_string(i), 4 - i, std::string(32, static_cast<char>(i))});
+    s.sites.push_back(
+        {"site-" + std::to_string(i), 4 - i, std::string(32, static_cast<char>(i)), 0, 100});
   }
+  s.weight_cap = 500;
   s.threshold = 2;
   s.neighbours = 2;
   s.mask_bits = 31;
@@ -74,6 +76,8 @@ TEST(SecAggWire, SetupRoundTrip) {
   EXPECT_EQ(s.mask_bits, 31u);
   EXPECT_EQ(s.clip, 4.0);
   EXPECT_EQ(s.total_weight, 300u);
+  EXPECT_EQ(s.weight_cap, 500u);
+  EXPECT_EQ(s.sites[1].weight, 100u);
   EXPECT_EQ(s.vector_length, 1234u);
   EXPECT_EQ(s.stat_clip, 512.0);
   EXPECT_STREQ(BodyName(Body(s)), "secaggSetup");
@@ -120,6 +124,9 @@ TEST(SecAggWire, SetupRejections) {
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.clip = -1; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.stat_clip = 0; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.total_weight = 0; }), bad);
+  EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.total_weight = 299; }), bad);
+  EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.sites[0].weight = 0; }), bad);
+  EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.weight_cap = 99; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.vector_length = 0; }), bad);
   // Too many sites for the decoder's limit.
   DecodeLimits tight;

@@ -1,10 +1,11 @@
-// SecureTrainRound (coordinator/round.h): one SecAgg+ training round, as a small state machine
+// The SecAgg+ collector (coordinator/sum_collector.h). Each attempt is a small state machine
 // (SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
-// Prepare (select, parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
-// coordinator/task_round.h) with the relays between them -> Aggregate: the unmasked sum
-// becomes a RoundSum (SecureRoundSum, secure_round.cc) that the strategy finishes exactly
-// as in a plain round. Thread-safety: the coordinator's round loop only; one object per
-// round.
+// Prepare (parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
+// coordinator/task_round.h) with the relays between them -> the unmasked sum becomes a
+// RoundSum (SecureRoundSum, secure_round.cc), which TrainRound hands to the strategy exactly as
+// a plain one. The collector keeps, across attempts, the sites benched for leaving before
+// masking and the search for a site whose input made a sum impossible (secagg_search.h).
+// Thread-safety: the coordinator's round loop only; one SecureRound per attempt.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 
 #include "coordinator/secure_round.h"
 #include "coordinator/round.h"
+#include "coordinator/secagg_search.h"
+#include "coordinator/sum_collector.h"
 #include "coordinator/task_round.h"
 #include "secagg/config.h"
 #include "secagg/server.h"
@@ -32,18 +35,29 @@ Clock::time_point In(double seconds) {
 
 enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
 
+// What a secure attempt borrows from its collector: signing keys and the bench.
+struct SecAggRoster {
+  std::map<std::string, std::string> sign_keys;  // site id -> raw 32-byte Ed25519 key
+  std::set<std::string> benched;  // left before masking: out until a secure round completes
+};
+
 class SecureRound {
  public:
-  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round, const std::atomic<bool>& stop)
-      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop) {
+  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round,
+              std::vector<TrainInstruction> plan, wire::TrainTask task,
+              const ModelState& received, RoundOutcome* out, const std::atomic<bool>& stop)
+      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
+        out_(*out), plan_(std::move(plan)), received_(received), task_(std::move(task)) {
     out_.secure = true;
   }
 
-  Result<RoundOutcome> Run();
+  // The survivors' sum, or nullopt when the attempt is incomplete (out.incomplete_reason).
+  // `survivors` receives the ids of the sites in an unmasked sum, even one that cannot be right.
+  Result<std::optional<RoundSum>> Run(std::vector<std::string>* survivors);
 
  private:
-  // Selects the sites and fixes the round's parameters; false (with out_.incomplete_reason
-  // set) when the round cannot start.
+  // Fixes the round's parameters; false (with out_.incomplete_reason set) when the round
+  // cannot start.
   Result<bool> Prepare();
   // Integer vote weights by training-set size, and the vote field width (sign-vote rounds).
   void PlanVotes();
@@ -62,11 +76,10 @@ class SecureRound {
   bool Send(uint32_t id, wire::Body body, uint64_t* counter);
   Status RelayKeys();
   Status RelayShares();
-  Result<ModelState> Aggregate(const std::vector<uint32_t>& sum,
-                               const secagg::UnmaskRequest& request);
-  RoundOutcome Incomplete(const std::string& why);
+  Result<RoundSum> Sum(const std::vector<uint32_t>& sum, const secagg::UnmaskRequest& request);
+  std::optional<RoundSum> Incomplete(const std::string& why);
   // Stage 1 or 2 lost sites: benches them for the retry and ends the round incomplete.
-  RoundOutcome LostBeforeMasking(const char* stage);
+  std::optional<RoundSum> LostBeforeMasking(const char* stage);
   bool Ours(uint32_t round, uint64_t task_id) const {
     return round == setup_.round && task_id == task_id_;
   }
@@ -77,11 +90,11 @@ class SecureRound {
   const int round_;
   const std::atomic<bool>& stop_;
   const Clock::time_point started_ = Clock::now();
-  RoundOutcome out_;
+  RoundOutcome& out_;
 
   double lr_ = 0;
-  std::vector<TrainInstruction> plan_;
-  ModelState received_;  // the model the sites decode from the task
+  const std::vector<TrainInstruction> plan_;
+  const ModelState& received_;  // the model the sites decode from the task
   wire::TrainTask task_;
   uint64_t task_id_ = 0;
   secagg::Config sc_;
@@ -98,7 +111,7 @@ class SecureRound {
   double val_weighted_ = 0, val_samples_ = 0;
 };
 
-RoundOutcome SecureRound::LostBeforeMasking(const char* stage) {
+std::optional<RoundSum> SecureRound::LostBeforeMasking(const char* stage) {
   std::string names;
   for (uint32_t id : failed_) {
     roster_.benched.insert(ids_[id - 1]);
@@ -108,36 +121,20 @@ RoundOutcome SecureRound::LostBeforeMasking(const char* stage) {
                     "; sites mask only with complete views, so the round restarts without them");
 }
 
-RoundOutcome SecureRound::Incomplete(const std::string& why) {
+std::optional<RoundSum> SecureRound::Incomplete(const std::string& why) {
   spdlog::warn("round {}: secure aggregation round incomplete: {}", round_, why);
   out_.incomplete_reason = why;
-  out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
-  return out_;
+  return std::nullopt;
 }
 
 Result<bool> SecureRound::Prepare() {
   lr_ = ctx_.lr;
-  std::vector<SiteInfo> live = ctx_.sites.Live();
-  live.erase(std::remove_if(live.begin(), live.end(),
-                            [&](const SiteInfo& s) { return roster_.benched.count(s.site_id); }),
-             live.end());
-  plan_ = ctx_.strategy.ConfigureTrain(round_, live, config_.train, lr_, ctx_.rng);
   const auto n = static_cast<uint32_t>(plan_.size());
-  // Sites refuse secure rounds of fewer than kMinSecureSites (secagg/site_policy.h).
-  const int fewest = std::max(static_cast<int>(kMinSecureSites), config_.min_sites);
-  if (static_cast<int>(n) < fewest) {
-    Incomplete(std::to_string(n) + " site(s) available; secure aggregation needs " +
-               std::to_string(fewest));
-    return false;
-  }
   for (const TrainInstruction& ins : plan_) {
-    if (!roster_.sign_keys.count(ins.site_id)) {
-      return FailedPrecondition("secure_aggregation secagg+: site " + ins.site_id +
-                                " has no Ed25519 signing key in allowed_sites (add the third "
-                                "column from `fedsmear keygen`'s NAME.sign.pub)");
+    if (!roster_.sign_keys.count(ins.site_id)) {  // Candidates() left them out
+      return Internal("secagg: site " + ins.site_id + " was selected without a signing key");
     }
   }
-  ASSIGN_OR_RETURN(task_, MakeTrainTask(ctx_, round_, &received_));
   task_id_ = ctx_.next_task_id++;
 
   // Parameters: complete graph for small federations, t > (k+1)/2 unless configured.
@@ -171,13 +168,16 @@ Result<bool> SecureRound::Prepare() {
     ids_.push_back(ins.site_id);
     by_site_[ins.site_id] = id;
     const std::string& key = roster_.sign_keys[ins.site_id];
-    setup_.sites.push_back({ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0});
+    // The contribution weight (models/contribution.h), which each site checks is its own.
+    const uint64_t weight = ctx_.sites.Weight(ins.site_id);
+    setup_.sites.push_back(
+        {ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0, weight});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
-    if (__builtin_add_overflow(setup_.total_weight, ctx_.sites.Weight(ins.site_id),
-                               &setup_.total_weight)) {
+    if (__builtin_add_overflow(setup_.total_weight, weight, &setup_.total_weight)) {
       return Internal("secagg: total weight overflows");
     }
   }
+  setup_.weight_cap = static_cast<uint64_t>(std::max<int64_t>(1, config_.max_site_samples));
   setup_.threshold = sc_.threshold;
   setup_.neighbours = sc_.neighbours;
   setup_.mask_bits = sc_.mask_bits;
@@ -302,6 +302,8 @@ Verdict SecureRound::OnMasked(const std::string& site,
   Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
   Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
   if (!st.ok()) return Verdict::Fail(st);
+  // This site will refuse another secure session of the round (SessionLedger).
+  out_.consumed = true;
   // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
   // a second, independent claim).
   if (__builtin_add_overflow(survivor_weight_, ctx_.sites.Weight(site), &survivor_weight_)) {
@@ -358,8 +360,8 @@ Status SecureRound::RelayShares() {
   return Status::Ok();
 }
 
-Result<ModelState> SecureRound::Aggregate(const std::vector<uint32_t>& sum,
-                                             const secagg::UnmaskRequest& request) {
+Result<RoundSum> SecureRound::Sum(const std::vector<uint32_t>& sum,
+                                  const secagg::UnmaskRequest& request) {
   SecureSumShape shape;
   shape.params = {static_cast<float>(config_.secagg_clip), sc_.mask_bits,
                   static_cast<uint32_t>(plan_.size())};
@@ -371,13 +373,12 @@ Result<ModelState> SecureRound::Aggregate(const std::vector<uint32_t>& sum,
   for (uint32_t id : request.survivors) {
     shape.survivor_votes += vote_bits_ ? vote_weights_[id - 1] : 0;
   }
-  ASSIGN_OR_RETURN(RoundSum round_sum, SecureRoundSum(received_, sum, shape));
-  return ctx_.strategy.Finish(round_, ctx_.global, round_sum);
+  return SecureRoundSum(received_, sum, shape);
 }
 
-Result<RoundOutcome> SecureRound::Run() {
+Result<std::optional<RoundSum>> SecureRound::Run(std::vector<std::string>* survivors) {
   ASSIGN_OR_RETURN(bool ready, Prepare());
-  if (!ready) return out_;
+  if (!ready) return std::optional<RoundSum>();
   Broadcast();
 
   RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key advertisement"));
@@ -422,25 +423,124 @@ Result<RoundOutcome> SecureRound::Run() {
     return Incomplete(std::to_string(out_.updates) + " masked updates < min_sites " +
                       std::to_string(config_.min_sites));
   }
-  ASSIGN_OR_RETURN(ModelState next, Aggregate(*sum, *request));
-  next.meta = ctx_.global.meta;
-  ctx_.global = std::move(next);
-  out_.completed = true;
-  roster_.benched.clear();
-  out_.round_s = std::chrono::duration<double>(Clock::now() - started_).count();
+  *survivors = out_.reported;
+  Result<RoundSum> round_sum = Sum(*sum, *request);
+  if (!round_sum.ok()) {
+    // A sum no honest set of sites sends (a vote count above the voters' weight, a word out of
+    // range) fails the attempt; the collector looks for its cause among `survivors`.
+    if (round_sum.status().code() != StatusCode::kInvalidArgument) return round_sum.status();
+    out_.incomplete_reason = "the secure sum cannot be right: " + round_sum.status().message();
+    return std::optional<RoundSum>();
+  }
   spdlog::info(
       "round {}: secure sum of {} site(s) ({} dropped and recovered), {:.2f} MiB of "
       "secagg traffic",
       round_, out_.updates, out_.dropped.size(), out_.bytes_secagg / 1048576.0);
-  return out_;
+  return std::optional<RoundSum>(std::move(*round_sum));
 }
+
+class SecAggCollector : public SumCollector {
+ public:
+  explicit SecAggCollector(std::map<std::string, std::string> sign_keys) {
+    roster_.sign_keys = std::move(sign_keys);
+  }
+  bool secure() const override { return true; }
+  bool Provides(StrategyNeeds needs) const override {
+    return needs == StrategyNeeds::kLinearSum;
+  }
+  int MinSites() const override { return static_cast<int>(kMinSecureSites); }
+
+  std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) const override {
+    std::vector<SiteInfo> out;
+    left_out_.clear();
+    auto leave_out = [&](const std::string& site, const std::string& why) {
+      left_out_ += (left_out_.empty() ? "" : "; ") + site + " " + why;
+    };
+    for (SiteInfo& s : live) {
+      if (!roster_.sign_keys.count(s.site_id)) {
+        const char* why = "has no Ed25519 signing key in allowed_sites (add the third column "
+                          "from `fedsmear keygen`'s NAME.sign.pub)";
+        if (unkeyed_warned_.insert(s.site_id).second) {
+          spdlog::warn("site {} {}: it cannot take part in secure rounds", s.site_id, why);
+        }
+        leave_out(s.site_id, why);
+      } else if (roster_.benched.count(s.site_id)) {
+        leave_out(s.site_id, "left the last attempt before masking");
+      } else if (search_.excluded().count(s.site_id)) {
+        leave_out(s.site_id, "was excluded for spoiling a secure sum");
+      } else if (!search_.MayTakePart(s.site_id)) {
+        leave_out(s.site_id, "is left out to find who spoiled a secure sum");
+      } else {
+        out.push_back(std::move(s));
+      }
+    }
+    return out;
+  }
+  std::string LeftOut() const override { return left_out_; }
+
+  Result<std::optional<RoundSum>> Collect(RoundContext& ctx, int round,
+                                          const std::vector<TrainInstruction>& plan,
+                                          wire::TrainTask task, const ModelState& received,
+                                          RoundOutcome* out,
+                                          const std::atomic<bool>& stop) override {
+    survivors_.clear();
+    SecureRound attempt(ctx, roster_, round, plan, std::move(task), received, out, stop);
+    ASSIGN_OR_RETURN(std::optional<RoundSum> sum, attempt.Run(&survivors_));
+    if (!sum && !survivors_.empty() && !out->incomplete_reason.empty() &&
+        out->incomplete_reason.rfind("the secure sum cannot be right", 0) == 0) {
+      Impossible(round, out);
+    }
+    return sum;
+  }
+
+  void Rejected(int round, const Status& why, RoundOutcome* out) override {
+    out->incomplete_reason = "the secure sum cannot be right: " + why.message();
+    Impossible(round, out);
+  }
+
+  void Completed(int round, RoundOutcome* out) override {
+    roster_.benched.clear();
+    if (std::optional<Culprit> c = search_.Succeeded(); c) {
+      spdlog::error("round {}: excluded {} from this run's secure rounds: {}", round, c->site_id,
+                    c->evidence);
+      out->excluded.emplace_back(c->site_id, c->evidence);
+    }
+  }
+
+ private:
+  void Impossible(int round, RoundOutcome* out) {
+    const std::string step = search_.Failed(survivors_, MinSites());
+    spdlog::warn("round {}: {}; {}", round, out->incomplete_reason, step);
+    out->incomplete_reason += "; " + step;
+    out->searching = search_.active();
+  }
+
+  SecAggRoster roster_;
+  CulpritSearch search_;
+  std::vector<std::string> survivors_;  // the last attempt's unmasked sites
+  mutable std::set<std::string> unkeyed_warned_;
+  mutable std::string left_out_;  // the last Candidates() call's
+};
 
 }  // namespace
 
-Result<RoundOutcome> SecureTrainRound(RoundContext& ctx, SecAggRoster& roster, int round,
-                                      const std::atomic<bool>& stop) {
-  RETURN_IF_ERROR(ctx.sites.DrainQueued());
-  return SecureRound(ctx, roster, round, stop).Run();
+std::unique_ptr<SumCollector> MakeSecAggCollector(std::map<std::string, std::string> sign_keys) {
+  return std::make_unique<SecAggCollector>(std::move(sign_keys));
+}
+
+Result<std::unique_ptr<SumCollector>> MakeCollector(const CoordinatorConfig& config) {
+  if (config.secure_aggregation != SecureAggregation::kSecAggPlus) return MakePlainCollector();
+  ASSIGN_OR_RETURN(auto keys, LoadSigningKeys(config));
+  if (keys.size() < kMinSecureSites) {
+    return FailedPrecondition(
+        "secure_aggregation secagg+ (the default) needs at least " +
+        std::to_string(kMinSecureSites) + " sites with an Ed25519 signing key in " +
+        config.allowed_sites_file + ", which lists " + std::to_string(keys.size()) +
+        ": with two sites, each reads the other's update from their sum. A consortium of two "
+        "opts out with secure_aggregation: off in the coordinator's config and "
+        "policy.require_secure_aggregation: false at both sites (docs/security.md)");
+  }
+  return MakeSecAggCollector(std::move(keys));
 }
 
 }  // namespace fedsmear

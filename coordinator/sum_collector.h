@@ -1,0 +1,81 @@
+// SumCollector: how a training round obtains the sum of its sites' contributions. There is one
+// training round (TrainRound, coordinator/round.h): it selects sites, builds the task, asks its
+// collector for the survivors' RoundSum (coordinator/round_sum.h) and lets the strategy finish
+// the new global model from it. The collector decides only how that sum is obtained:
+//
+//   plain    (plain_collector.cc)   send the TrainTask, decode each Update and fold it into
+//                                   PlainSum as it arrives; the coordinator sees every update
+//   SecAgg+  (secagg_collector.cc)  setup, keys, shares, masked inputs, consistency, unmasking
+//                                   (coordinator/secure_round.h); only the sum is ever in clear
+//
+// What a site adds to the sum is the same in both (models/contribution.h), with the same weight.
+// Collectors own what must survive from one attempt to the next (SecAgg+: benched sites and
+// the search for a site whose input made a sum impossible).
+//
+// A collector reports incomplete attempts as values: Collect returns std::nullopt with
+// outcome->incomplete_reason set; errors are reserved for the transport and for bugs.
+// Thread-safety: the coordinator's run loop only. Ownership: the coordinator owns its collector
+// for the run; a collector borrows the RoundContext for one call.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/wire/messages.h"
+#include "coordinator/round.h"
+#include "coordinator/round_sum.h"
+
+namespace fedsmear {
+
+class SumCollector {
+ public:
+  virtual ~SumCollector() = default;
+  virtual bool secure() const = 0;
+  // Whether a strategy needing `needs` can run on this collector.
+  virtual bool Provides(StrategyNeeds needs) const = 0;
+  // The sites a round may select from, given the live ones (SecAgg+: those with a signing key,
+  // not benched, and without the suspect an attempt is leaving out).
+  virtual std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) const { return live; }
+  // Why Candidates() left live sites out, for the message of a round that found too few ("" when
+  // it left none out).
+  virtual std::string LeftOut() const { return ""; }
+  // The fewest sites a round needs besides min_sites (SecAgg+: kMinSecureSites).
+  virtual int MinSites() const { return 1; }
+
+  // Sends `task` (task_id unset) to the sites of `plan` and collects the sum of their
+  // contributions relative to `received` (the model they decode). Fills outcome's selected,
+  // reported, failures, byte counts, train_s and mean_site_val_accuracy. nullopt: the attempt is
+  // incomplete (outcome->incomplete_reason says why).
+  virtual Result<std::optional<RoundSum>> Collect(RoundContext& ctx, int round,
+                                                  const std::vector<TrainInstruction>& plan,
+                                                  wire::TrainTask task,
+                                                  const ModelState& received,
+                                                  RoundOutcome* outcome,
+                                                  const std::atomic<bool>& stop) = 0;
+
+  // The strategy could not make a model from the collected sum (it is not finite, or out of
+  // range): the attempt fails; SecAgg+ starts looking for the site that caused it.
+  virtual void Rejected(int round, const Status& why, RoundOutcome* outcome) {
+    (void)round, (void)why, (void)outcome;
+  }
+  // The round completed with the sum Collect returned.
+  virtual void Completed(int round, RoundOutcome* outcome) { (void)round, (void)outcome; }
+};
+
+// Plain rounds: updates in the clear, decoded and summed as they arrive.
+std::unique_ptr<SumCollector> MakePlainCollector();
+
+// SecAgg+ rounds. `sign_keys`: every site's Ed25519 signing key (site id -> raw 32 bytes), from
+// the allowlist's third column (LoadSigningKeys).
+std::unique_ptr<SumCollector> MakeSecAggCollector(std::map<std::string, std::string> sign_keys);
+
+// The collector config.secure_aggregation names (loading the signing keys for SecAgg+).
+Result<std::unique_ptr<SumCollector>> MakeCollector(const CoordinatorConfig& config);
+
+}  // namespace fedsmear
