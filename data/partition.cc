@@ -322,6 +322,9 @@ Result<SitePartition> PartitionRoots(const std::vector<std::string>& roots,
                                      const ScanOptions& opts) {
   if (roots.empty()) return InvalidArgument("no dataset given");
   const bool source = scheme.kind == PartitionScheme::Kind::kSource;
+  if (source && !scheme.concentrate_class.empty()) {
+    return InvalidArgument("the source scheme cannot concentrate a class: its sites are roots");
+  }
   if (source && sites != 0 && sites != static_cast<int>(roots.size())) {
     return InvalidArgument("the source scheme makes one site per dataset: " +
                            std::to_string(roots.size()) + " datasets but " +

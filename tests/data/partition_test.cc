@@ -258,6 +258,11 @@ TEST(PartitionTest, ConcentrationErrors) {
   EXPECT_FALSE(PartitionIndices(ds, 2, Concentrate(K::kIid, "c0", 1, 0), 1).ok());
   EXPECT_FALSE(PartitionIndices(ds, 2, Concentrate(K::kIid, "c0", 1, 1.5), 1).ok());
   EXPECT_FALSE(PartitionIndices(ds, 2, Concentrate(K::kSource, "c0", 1, 0.95), 1).ok());
+  TempDir dir;
+  const std::string root = dir.Sub("r");
+  fs::create_directories(root + "/c0");
+  std::ofstream(root + "/c0/a.csv");  // never opened: the scheme is refused first
+  EXPECT_FALSE(PartitionRoots({root}, {}, 0, Concentrate(K::kSource, "c0", 1, 0.95), 1).ok());
 }
 
 TEST(PartitionTest, NoConcentrationLeavesTheSchemesAsTheyWere) {
