@@ -11,6 +11,7 @@
 
 #include "common/settings/enum_names.h"
 #include "common/settings/setting.h"
+#include "common/simulation_config.h"
 #include "common/status.h"
 #include "common/train_config.h"
 
@@ -205,6 +206,7 @@ struct CoordinatorConfig {
   // a strategy that declares one as its legacy key reads it into strategy_params
   // (coordinator/run_plan.h WithRegisteredDefaults). Not written back by ToYaml.
   std::map<std::string, double> legacy_strategy_keys;
+  SimulationConfig simulation;  // read by `fedsmear simulate` only
 };
 
 // Facts about registered choices that decide plan membership, supplied by the layer that
@@ -306,6 +308,8 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
   v(c.status, Spec("status", "live status page, JSON API and Prometheus /metrics"));
   v(c.status_after_run, Spec("status_after_run", "when the run ends, keep serving its final "
                                                  "status page and /metrics until stopped"));
+  v(c.simulation, Spec("simulation", "fedsmear simulate only: its held-out carve and "
+                                     "scenario (common/simulation_config.h)"));
 }
 
 struct DataConfig {

@@ -276,7 +276,6 @@ Result<Dataset> OpenDataset(const std::string& path, const std::vector<std::stri
   return NotFound("no such dataset folder or manifest: " + path);
 }
 
-namespace {
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
@@ -286,7 +285,6 @@ std::string CsvField(const std::string& s) {
   }
   return out + "\"";
 }
-}  // namespace
 
 Status WriteManifest(const std::string& csv_path, const std::vector<std::string>& class_names,
                      const std::vector<Sample>& samples) {

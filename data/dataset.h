@@ -85,6 +85,9 @@ Status WriteManifest(const std::string& csv_path, const std::vector<std::string>
 // Returns false on an unterminated quote.
 bool SplitCsvLine(const std::string& line, std::vector<std::string>* fields);
 
+// One CSV field: as is, or quoted (RFC 4180) when it holds a comma, quote or line break.
+std::string CsvField(const std::string& s);
+
 // Case-insensitive (ASCII) comparison used for class names.
 bool EqualsIgnoreCase(const std::string& a, const std::string& b);
 

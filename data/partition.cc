@@ -82,23 +82,107 @@ std::vector<std::vector<size_t>> Dirichlet(const Dataset& ds, int sites, double 
   return out;
 }
 
-std::vector<std::vector<size_t>> ByGroup(const Dataset& ds, int sites, std::mt19937& rng) {
+// Groups by key (a sample without a group is its own), in key order: deterministic.
+std::map<std::string, std::vector<size_t>> Groups(const Dataset& ds) {
   std::map<std::string, std::vector<size_t>> groups;
   for (size_t i = 0; i < ds.samples.size(); ++i) {
     const Sample& s = ds.samples[i];
     groups[s.group.empty() ? "\x01" + s.path : s.group].push_back(i);
   }
-  std::vector<const std::vector<size_t>*> order;
-  for (const auto& [key, members] : groups) order.push_back(&members);
+  return groups;
+}
+
+// Deals `order`'s groups, largest first, each to the least-loaded site of `out` (which may
+// already hold samples).
+void DealGroups(std::vector<const std::vector<size_t>*> order, std::mt19937& rng,
+                std::vector<std::vector<size_t>>* out) {
   Shuffle(&order, rng);
   std::stable_sort(order.begin(), order.end(),
                    [](const auto* a, const auto* b) { return a->size() > b->size(); });
-  std::vector<std::vector<size_t>> out(sites);
   for (const auto* members : order) {
-    auto least = std::min_element(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    auto least = std::min_element(out->begin(), out->end(), [](const auto& a, const auto& b) {
       return a.size() < b.size();
     });
     least->insert(least->end(), members->begin(), members->end());
+  }
+}
+
+std::vector<std::vector<size_t>> ByGroup(const Dataset& ds, int sites, std::mt19937& rng) {
+  const auto groups = Groups(ds);
+  std::vector<const std::vector<size_t>*> order;
+  for (const auto& [key, members] : groups) order.push_back(&members);
+  std::vector<std::vector<size_t>> out(sites);
+  DealGroups(std::move(order), rng, &out);
+  return out;
+}
+
+// Concentration by group: groups holding class `c`, those with the most of it first (ties in
+// a seeded random order), go to site `k` until it holds ceil(share x n_c); the rest are dealt.
+std::vector<std::vector<size_t>> ConcentrateGroups(const Dataset& ds, int sites, int c, int k,
+                                                   double share, std::mt19937& crng,
+                                                   std::mt19937& rng) {
+  const auto groups = Groups(ds);
+  auto count_c = [&](const std::vector<size_t>& members) {
+    int64_t n = 0;
+    for (size_t i : members) n += ds.samples[i].label == c;
+    return n;
+  };
+  std::vector<const std::vector<size_t>*> holders, rest;
+  int64_t total = 0;
+  for (const auto& [key, members] : groups) {
+    const int64_t n = count_c(members);
+    total += n;
+    (n > 0 ? holders : rest).push_back(&members);
+  }
+  Shuffle(&holders, crng);
+  std::stable_sort(holders.begin(), holders.end(),
+                   [&](const auto* a, const auto* b) { return count_c(*a) > count_c(*b); });
+  const auto target = static_cast<int64_t>(std::ceil(share * static_cast<double>(total) - 1e-9));
+  std::vector<std::vector<size_t>> out(sites);
+  int64_t taken = 0;
+  for (const auto* members : holders) {
+    if (taken < target) {
+      out[k].insert(out[k].end(), members->begin(), members->end());
+      taken += count_c(*members);
+    } else {
+      rest.push_back(members);
+    }
+  }
+  DealGroups(std::move(rest), rng, &out);
+  return out;
+}
+
+// Concentration by sample: ceil(share x n_c) random samples of class `c` go to site `k`; the
+// scheme deals every other sample.
+std::vector<std::vector<size_t>> ConcentrateSamples(const Dataset& ds, int sites, int c, int k,
+                                                    const PartitionScheme& scheme,
+                                                    std::mt19937& crng, std::mt19937& rng) {
+  std::vector<size_t> members;
+  for (size_t i = 0; i < ds.samples.size(); ++i) {
+    if (ds.samples[i].label == c) members.push_back(i);
+  }
+  Shuffle(&members, crng);
+  const auto take = static_cast<size_t>(
+      std::ceil(scheme.concentrate_share * static_cast<double>(members.size()) - 1e-9));
+  std::vector<std::vector<size_t>> out(sites);
+  std::vector<bool> fixed(ds.samples.size(), false);
+  for (size_t j = 0; j < take && j < members.size(); ++j) {
+    out[k].push_back(members[j]);
+    fixed[members[j]] = true;
+  }
+  Dataset rest;
+  rest.class_names = ds.class_names;
+  std::vector<size_t> back;  // rest index -> ds index
+  for (size_t i = 0; i < ds.samples.size(); ++i) {
+    if (fixed[i]) continue;
+    rest.samples.push_back(ds.samples[i]);
+    back.push_back(i);
+  }
+  const auto parts = scheme.kind == PartitionScheme::Kind::kDirichlet
+                         ? Dirichlet(rest, sites, scheme.alpha, rng)
+                         : Iid(rest, sites, rng);
+  for (int s = 0; s < sites; ++s) {
+    for (size_t i : parts[s]) out[s].push_back(back[i]);
   }
   return out;
 }
@@ -136,6 +220,38 @@ std::vector<Sample> Relabel(const Dataset& ds, const std::vector<std::string>& c
   return out;
 }
 
+// The concentration's checks, then the dealing (its own random stream, so that the rest is
+// dealt by the scheme's stream as usual).
+Result<std::vector<std::vector<size_t>>> Concentrated(const Dataset& ds, int sites,
+                                                      const PartitionScheme& scheme,
+                                                      uint64_t seed, std::mt19937& rng) {
+  if (scheme.kind == PartitionScheme::Kind::kSource) {
+    return InvalidArgument("the source scheme cannot concentrate a class: its sites are roots");
+  }
+  int c = -1;
+  for (size_t k = 0; k < ds.class_names.size(); ++k) {
+    if (Lower(ds.class_names[k]) == Lower(scheme.concentrate_class)) c = static_cast<int>(k);
+  }
+  if (c < 0) {
+    return InvalidArgument("concentrate_class '" + scheme.concentrate_class +
+                           "' is not among the partition's classes");
+  }
+  if (scheme.concentrate_site < 1 || scheme.concentrate_site > sites) {
+    return InvalidArgument("concentrate_site must be in 1.." + std::to_string(sites) + ", got " +
+                           std::to_string(scheme.concentrate_site));
+  }
+  if (!(scheme.concentrate_share > 0 && scheme.concentrate_share <= 1)) {
+    return InvalidArgument("concentrate_share must be in (0, 1], got " +
+                           std::to_string(scheme.concentrate_share));
+  }
+  std::mt19937 crng(MixSeed(seed, 0xC0C5));
+  const int k = scheme.concentrate_site - 1;
+  if (scheme.kind == PartitionScheme::Kind::kGroup) {
+    return ConcentrateGroups(ds, sites, c, k, scheme.concentrate_share, crng, rng);
+  }
+  return ConcentrateSamples(ds, sites, c, k, scheme, crng, rng);
+}
+
 }  // namespace
 
 Result<PartitionScheme> ParsePartitionScheme(const std::string& text) {
@@ -171,12 +287,16 @@ Result<std::vector<std::vector<size_t>>> PartitionIndices(const Dataset& ds, int
   }
   std::mt19937 rng(MixSeed(seed, 0x9A27));
   std::vector<std::vector<size_t>> out;
-  switch (scheme.kind) {
-    case PartitionScheme::Kind::kIid: out = Iid(ds, sites, rng); break;
-    case PartitionScheme::Kind::kDirichlet: out = Dirichlet(ds, sites, scheme.alpha, rng); break;
-    case PartitionScheme::Kind::kGroup: out = ByGroup(ds, sites, rng); break;
-    case PartitionScheme::Kind::kSource:
-      return InvalidArgument("the source scheme partitions by dataset root, not by sample");
+  if (!scheme.concentrate_class.empty()) {
+    ASSIGN_OR_RETURN(out, Concentrated(ds, sites, scheme, seed, rng));
+  } else {
+    switch (scheme.kind) {
+      case PartitionScheme::Kind::kIid: out = Iid(ds, sites, rng); break;
+      case PartitionScheme::Kind::kDirichlet: out = Dirichlet(ds, sites, scheme.alpha, rng); break;
+      case PartitionScheme::Kind::kGroup: out = ByGroup(ds, sites, rng); break;
+      case PartitionScheme::Kind::kSource:
+        return InvalidArgument("the source scheme partitions by dataset root, not by sample");
+    }
   }
   for (auto& site : out) {
     if (site.empty() && scheme.kind == PartitionScheme::Kind::kGroup) {
@@ -202,6 +322,9 @@ Result<SitePartition> PartitionRoots(const std::vector<std::string>& roots,
                                      const ScanOptions& opts) {
   if (roots.empty()) return InvalidArgument("no dataset given");
   const bool source = scheme.kind == PartitionScheme::Kind::kSource;
+  if (source && !scheme.concentrate_class.empty()) {
+    return InvalidArgument("the source scheme cannot concentrate a class: its sites are roots");
+  }
   if (source && sites != 0 && sites != static_cast<int>(roots.size())) {
     return InvalidArgument("the source scheme makes one site per dataset: " +
                            std::to_string(roots.size()) + " datasets but " +

@@ -10,6 +10,13 @@
 //     groups first, so no group is split across sites.
 //   One source per site (source): site k is dataset root k; classes are the given ones or, by
 //     default, the classes every root has (case-insensitive).
+// Concentration (any scheme but source, when PartitionScheme::concentrate_class is set): one
+//   site receives at least concentrate_share of one class before the scheme deals the rest, so
+//   that one hospital holds (nearly) all of a class. With iid and dirichlet, ceil(share x n_c)
+//   randomly chosen samples of the class go to that site and every other sample (the class's
+//   remainder included) is dealt by the scheme. With group, whole groups holding the class go
+//   there, those with the most samples of it first, until the share is reached (so no group is
+//   split); the remaining groups are dealt least-loaded-first with that site's load counted.
 // All schemes are seeded and reproducible (random.h). Output manifests use absolute paths.
 //
 // Thread-safety: pure functions. Ownership: results by value.
@@ -28,14 +35,20 @@ struct PartitionScheme {
   enum class Kind { kIid, kDirichlet, kGroup, kSource };
   Kind kind = Kind::kIid;
   double alpha = 0.5;  // Dirichlet concentration
+  // Concentration (see above); off while concentrate_class is empty. The class is matched
+  // case-insensitively; the site is 1-based.
+  std::string concentrate_class;
+  int concentrate_site = 1;
+  double concentrate_share = 0.95;
 };
 
 // Parses "iid", "dirichlet:<alpha>" (alpha > 0), "group" or "source".
 Result<PartitionScheme> ParsePartitionScheme(const std::string& text);
 
 // Splits the samples of one dataset (iid, dirichlet, group) into `sites` lists of sample
-// indices (each ascending). Errors: kInvalidArgument (sites < 1, source scheme, fewer samples or
-// groups than sites).
+// indices (each ascending). Every sample goes to exactly one site; the same seed gives the same
+// lists. Errors: kInvalidArgument (sites < 1, source scheme, fewer samples or groups than sites;
+// with concentration: an unknown class, a site outside 1..sites, a share outside (0, 1]).
 Result<std::vector<std::vector<size_t>>> PartitionIndices(const Dataset& ds, int sites,
                                                           const PartitionScheme& scheme,
                                                           uint64_t seed);

@@ -4,14 +4,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "data/contact_sheet.h"
 #include "data/dataset.h"
 #include "data/partition.h"
+#include "data/partition_manifest.h"
 #include "data/preprocess.h"
+#include "data/split.h"
 #include "data/synth.h"
 
 namespace fedsmear {
@@ -36,6 +40,11 @@ struct PartitionArgs {
   std::string out;
   std::vector<std::string> classes;
   int max_image_side = 8192;
+  double holdout = 0;         // fraction carved before partitioning (fedsmear simulate: 0.15)
+  uint64_t holdout_seed = 1;  // seed of that carve
+  std::string concentrate_class;
+  int concentrate_site = 1;
+  double concentrate_share = 0.95;
 };
 
 struct InfoArgs {
@@ -98,22 +107,62 @@ int RunSynth(const SynthArgs& a) {
   return 0;
 }
 
+// With --holdout, the held-out set is carved from the one --data first (stratified, or whole
+// groups for the group scheme: what `fedsmear simulate` does) and the rest is partitioned.
 int RunPartition(const PartitionArgs& a) {
   Result<PartitionScheme> scheme = ParsePartitionScheme(a.scheme);
   if (!scheme.ok()) return Fail("partition", scheme.status());
   if (scheme->kind != PartitionScheme::Kind::kSource && a.sites < 1) {
     return Fail("partition", InvalidArgument("--sites is required (>= 1) for scheme " + a.scheme));
   }
+  scheme->concentrate_class = a.concentrate_class;
+  scheme->concentrate_site = a.concentrate_site;
+  scheme->concentrate_share = a.concentrate_share;
   ScanOptions scan;
   scan.max_image_side = a.max_image_side;
-  Result<SitePartition> part = PartitionRoots(a.data, a.classes, a.sites, *scheme, a.seed, scan);
+  std::vector<std::string> roots = a.data, classes = a.classes;
+  PartitionManifest manifest;
+  if (a.holdout > 0) {
+    if (a.data.size() != 1 || scheme->kind == PartitionScheme::Kind::kSource) {
+      return Fail("partition", InvalidArgument("--holdout carves from one --data, not per source"));
+    }
+    Result<Dataset> all = OpenDataset(a.data[0], a.classes, scan);
+    if (!all.ok()) return Fail("partition", all.status());
+    const bool by_group = scheme->kind == PartitionScheme::Kind::kGroup;
+    Result<TrainValIndices> split = TrainValSplit(*all, a.holdout, a.holdout_seed, by_group);
+    if (!split.ok()) return Fail("partition", split.status());
+    std::vector<Sample> pool;
+    for (size_t i : split->train) pool.push_back(all->samples[i]);
+    for (size_t i : split->val) manifest.holdout.push_back(all->samples[i]);
+    std::error_code ec;
+    std::filesystem::create_directories(a.out, ec);
+    const std::string pool_csv = a.out + "/pool.csv";
+    for (const auto& [path, samples] : {std::pair{pool_csv, &pool},
+                                        std::pair{a.out + "/holdout.csv", &manifest.holdout}}) {
+      if (Status st = WriteManifest(path, all->class_names, *samples); !st.ok()) {
+        return Fail("partition", st);
+      }
+    }
+    roots = {pool_csv};
+    classes = all->class_names;
+  }
+  Result<SitePartition> part = PartitionRoots(roots, classes, a.sites, *scheme, a.seed, scan);
   if (!part.ok()) return Fail("partition", part.status());
   if (Status st = WritePartition(*part, a.out); !st.ok()) return Fail("partition", st);
+  manifest.class_names = part->class_names;
+  manifest.sites = part->sites;
+  if (Status st = WritePartitionManifest(a.out + "/partition.csv", manifest); !st.ok()) {
+    return Fail("partition", st);
+  }
+  if (!manifest.holdout.empty()) {
+    std::cout << "held out " << manifest.holdout.size() << " images (holdout.csv)\n";
+  }
   std::cout << FormatClassTable(*part);
   if (!part->skipped.empty()) {
     std::cout << part->skipped.size() << " files skipped (run data-info for the reasons)\n";
   }
-  std::cout << "wrote " << part->sites.size() << " site manifests to " << a.out << "\n";
+  std::cout << "wrote " << part->sites.size() << " site manifests and partition.csv to "
+            << a.out << "\n";
   return 0;
 }
 
@@ -215,6 +264,18 @@ Command AddPartitionCommand(CLI::App& root) {
   app->add_option("--classes", args->classes, "class names in label order (default: from data)")
       ->delimiter(',');
   app->add_option("--max-image-side", args->max_image_side, "skip images declaring larger sides")
+      ->capture_default_str();
+  app->add_option("--holdout", args->holdout,
+                  "first carve this fraction of the one --data as the held-out set "
+                  "(holdout.csv; fedsmear simulate carves 0.15)")
+      ->check(CLI::Range(0.0, 0.9));
+  app->add_option("--holdout-seed", args->holdout_seed, "seed of the held-out carve")
+      ->capture_default_str();
+  app->add_option("--concentrate-class", args->concentrate_class,
+                  "one site gets at least --concentrate-share of this class first");
+  app->add_option("--concentrate-site", args->concentrate_site, "that site (1-based)")
+      ->capture_default_str();
+  app->add_option("--concentrate-share", args->concentrate_share, "its least share of the class")
       ->capture_default_str();
   return {app, [args] { return RunPartition(*args); }};
 }

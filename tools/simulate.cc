@@ -19,6 +19,7 @@
 #include "common/net/keys.h"
 #include "coordinator/run_plan.h"
 #include "data/partition.h"
+#include "data/partition_manifest.h"
 #include "data/split.h"
 #include "data/synth.h"
 #include "tools/faults.h"
@@ -69,9 +70,10 @@ Result<std::string> SkippedClasses(const std::string& data, const std::vector<st
 
 // Training pool and held-out set for the simulation, as folders or manifests. `classes` holds
 // the model's classes when the config or --classes named them (images of other classes are
-// skipped and counted), and receives the classes used.
-Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* pool,
-                   std::string* holdout, std::vector<std::string>* classes) {
+// skipped and counted), and receives the classes used. The held-out carve from --data uses
+// sim.holdout_seed, not --seed: runs of different seeds are scored on the same images.
+Status PrepareData(const SimOptions& o, const SimulationConfig& sim, const fs::path& data_dir,
+                   std::string* pool, std::string* holdout, std::vector<std::string>* classes) {
   if (!o.synthetic.empty()) {
     SynthOptions s;
     s.task = o.synthetic;
@@ -107,7 +109,8 @@ Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* p
   // Hold out 15% of the data for the coordinator's central evaluation: stratified, or by group
   // (whole smears) when the sites are partitioned by group, so no smear is on both sides.
   const bool by_group = o.partition == "group";
-  ASSIGN_OR_RETURN(TrainValIndices split, TrainValSplit(all, 0.15, o.seed, by_group));
+  ASSIGN_OR_RETURN(TrainValIndices split,
+                   TrainValSplit(all, 0.15, static_cast<uint64_t>(sim.holdout_seed), by_group));
   std::vector<Sample> train, held;
   for (size_t i : split.train) train.push_back(all.samples[i]);
   for (size_t i : split.val) held.push_back(all.samples[i]);
@@ -115,6 +118,54 @@ Status PrepareData(const SimOptions& o, const fs::path& data_dir, std::string* p
   *holdout = (data_dir / "holdout.csv").string();
   RETURN_IF_ERROR(WriteManifest(*pool, all.class_names, train));
   return WriteManifest(*holdout, all.class_names, held);
+}
+
+// The sites' data: replayed from simulation.partition_manifest, or carved (PrepareData) and
+// dealt by --partition with the simulation's concentration. Either way RUN_DIR/data/partition.csv
+// lists the held-out set and every site's images afterwards (the scenario, replayable); a
+// replay, like a carve from --data, also writes pool.csv and holdout.csv.
+Result<SitePartition> MakeSites(const SimOptions& o, const SimulationConfig& sim,
+                                const fs::path& data_dir, std::string* holdout,
+                                std::vector<std::string>* classes) {
+  SitePartition part;
+  PartitionManifest manifest;
+  if (!sim.partition_manifest.empty()) {
+    if (!o.synthetic.empty() || !o.holdout.empty()) {
+      return InvalidArgument("simulation.partition_manifest replays the held-out set and the "
+                             "sites: give neither --synthetic nor --holdout");
+    }
+    ASSIGN_OR_RETURN(manifest, ReadPartitionManifest(sim.partition_manifest, *classes));
+    if (static_cast<int>(manifest.sites.size()) != o.sites) {
+      return InvalidArgument(sim.partition_manifest + " holds " +
+                             std::to_string(manifest.sites.size()) + " sites, --sites is " +
+                             std::to_string(o.sites));
+    }
+    *classes = manifest.class_names;
+    part.class_names = manifest.class_names;
+    part.sites = manifest.sites;
+    std::vector<Sample> pool;
+    for (const auto& site : manifest.sites) pool.insert(pool.end(), site.begin(), site.end());
+    *holdout = (data_dir / "holdout.csv").string();
+    RETURN_IF_ERROR(WriteManifest((data_dir / "pool.csv").string(), *classes, pool));
+    RETURN_IF_ERROR(WriteManifest(*holdout, *classes, manifest.holdout));
+  } else {
+    std::string pool;
+    RETURN_IF_ERROR(PrepareData(o, sim, data_dir, &pool, holdout, classes));
+    ASSIGN_OR_RETURN(PartitionScheme scheme, ParsePartitionScheme(o.partition));
+    scheme.concentrate_class = sim.concentrate_class;
+    scheme.concentrate_site = sim.concentrate_site;
+    scheme.concentrate_share = sim.concentrate_share;
+    ASSIGN_OR_RETURN(part, PartitionRoots({pool}, *classes, o.sites, scheme,
+                                          static_cast<uint64_t>(o.seed)));
+    manifest.class_names = part.class_names;
+    manifest.sites = part.sites;
+    if (!holdout->empty()) {
+      ASSIGN_OR_RETURN(Dataset held, OpenDataset(*holdout, part.class_names));
+      manifest.holdout = std::move(held.samples);
+    }
+  }
+  RETURN_IF_ERROR(WritePartitionManifest((data_dir / "partition.csv").string(), manifest));
+  return part;
 }
 
 }  // namespace
@@ -132,7 +183,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
   if (!o.base_config.empty()) {
     ASSIGN_OR_RETURN(c, LoadCoordinatorConfig(o.base_config));
   }
-  std::string pool, holdout;
+  std::string holdout;
   // The config (or --classes) decides the classes; the data's folders only when neither does.
   std::vector<std::string> classes = !o.classes.empty() ? o.classes : c.model.class_names;
   if (classes.empty() && !o.base_config.empty() && o.data.size() > 0) {
@@ -143,10 +194,9 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
                              " class folders: name the classes in model.class_names or --classes");
     }
   }
-  RETURN_IF_ERROR(PrepareData(o, run / "data", &pool, &holdout, &classes));
-  ASSIGN_OR_RETURN(PartitionScheme scheme, ParsePartitionScheme(o.partition));
-  ASSIGN_OR_RETURN(SitePartition part,
-                   PartitionRoots({pool}, classes, o.sites, scheme, static_cast<uint64_t>(o.seed)));
+  // The scenario's settings (simulation.*) may come from --set: read them before the data.
+  for (const auto& [key, value] : o.settings) RETURN_IF_ERROR(ApplySetting(&c, key, value));
+  ASSIGN_OR_RETURN(SitePartition part, MakeSites(o, c.simulation, run / "data", &holdout, &classes));
   RETURN_IF_ERROR(WritePartition(part, (run / "data" / "sites").string()));
   std::printf("%s\n", FormatClassTable(part).c_str());
 

@@ -117,10 +117,16 @@ Command AddSimulateCommand(CLI::App& root) {
                   "the model's classes, comma-separated (default: the config's model.class_names, "
                   "else the data's class folders); images of other classes are skipped")
       ->delimiter(',');
-  app->add_option("--partition", o.partition, "iid | dirichlet:A | group")->capture_default_str();
+  app->add_option("--partition", o.partition,
+                  "iid | dirichlet:A | group (the scheme dealing the pool left after the held-out "
+                  "carve; --concentrate-class first gives one site most of a class)")
+      ->capture_default_str();
   app->add_option("--out", o.out, "run directory")->capture_default_str();
   app->add_flag("--insecure", o.insecure, "plain TCP instead of CurveZMQ");
-  app->add_option("--seed", o.seed, "seed")->capture_default_str();
+  app->add_option("--seed", o.seed,
+                  "seed of the sites' split, initialisation and batches (not of the held-out "
+                  "set: --holdout-seed)")
+      ->capture_default_str();
   app->add_option("--threads-per-site", o.threads_per_site, "torch threads per site (0: share)");
   app->add_option_function<std::vector<std::string>>(
          "--set",
@@ -171,6 +177,11 @@ Command AddSimulateCommand(CLI::App& root) {
       {"--latent-flip", "latent_flip"},
       {"--deadline", "round_deadline_s"},
       {"--secure-aggregation", "secure_aggregation"},
+      {"--holdout-seed", "simulation.holdout_seed"},
+      {"--concentrate-class", "simulation.concentrate_class"},
+      {"--concentrate-site", "simulation.concentrate_site"},
+      {"--concentrate-share", "simulation.concentrate_share"},
+      {"--partition-manifest", "simulation.partition_manifest"},
   };
   for (const Shorthand& s : kShorthands) {
     const std::string key = s.key;

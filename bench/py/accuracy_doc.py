@@ -11,7 +11,10 @@ For each task folder: a table of the centralized reference, float FedAvg (f32), 
 any other run present (accuracy, macro-F1, best and last round, bytes per site per round, ratio
 to float FedAvg, wall time), a generated SVG plot of accuracy per round (docs/accuracy-<task>.svg),
 per-class recall of the default against the centralized model and float FedAvg, and the goal
-check of issue 14. Standard library only; safe to run while runs are in progress (partial runs
+check of issue 14. Runs made with `--seeds N` (folders NAME-sS) and in the concentrated scenario
+(conc-NAME[-sS]) add a section over seeds: mean +- spread of the last rounds' accuracy and
+macro-F1, per-class recall against centralized, and the goal check of issue 36
+(accuracy_seeds.py); the main table keeps showing seed 1. Standard library only; safe to run while runs are in progress (partial runs
 are marked as such).
 """
 import argparse
@@ -20,6 +23,8 @@ import os
 import re
 import platform
 import subprocess
+
+import accuracy_seeds
 
 TASKS = {
     "wbc-pbc": "white cells (PBC, 8 classes), 4 sites with Dirichlet(0.5) label skew",
@@ -138,6 +143,19 @@ def tail_mean(rows, n=TAIL_ROUNDS):
         return None
     tail = rows[-n:]
     return (sum(r["accuracy"] for r in tail) / n, sum(r["macro_f1"] for r in tail) / n)
+
+
+def seed_runs(folders, names):
+    """The folders of seeds > 1 and of the concentrated scenario of runs in `names`, sorted."""
+    out = set()
+    for folder in folders:
+        for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+            if entry.endswith(".log") or entry.endswith(".command.txt"):
+                entry = entry.split(".")[0]
+            base, seed = accuracy_seeds.split_name(entry)
+            if base in names and (seed > 1 or base.startswith("conc-")):
+                out.add(entry)
+    return sorted(out)
 
 
 def central_summary(path):
@@ -322,7 +340,14 @@ def section(task, folders, docs_dir):
     for name, r in runs.items():
         if r.get("note"):
             lines += ["", f"{LABEL.get(name, name)}: {r['note']}"]
+    seed_names = ORDER + ["conc-" + n for n in ORDER if not n.startswith("central")]
+    seeds = accuracy_seeds.seed_lines(folders, seed_names, {}, TAIL_ROUNDS, RECALL_POINTS,
+                                      GOAL_POINTS)
+    if seeds:
+        lines += [""] + seeds
     made = [(name, command_of(folders, name)) for name in runs]
+    made += [(name, command_of(folders, name)) for name in seed_runs(folders, seed_names)
+             if name not in runs]
     if any(m for _, m in made):
         lines += ["", "How each row was made (date, commit, command; from "
                   f"`docs/accuracy-runs/{task}/`):", ""]

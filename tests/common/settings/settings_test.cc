@@ -204,6 +204,13 @@ TEST(SettingsTest, ApplySettingSetsNestedKeysAndRefusesUnknownOnes) {
   EXPECT_EQ(c.train.optimizer_state, OptimizerStateMode::kKeepScale);
   ASSERT_TRUE(ApplySetting(&c, "strategy_params.flip_share", "0.4").ok());
   EXPECT_EQ(c.strategy_params.at("flip_share"), 0.4);
+  // The simulation's scenario (common/simulation_config.h), as `fedsmear simulate --set` gives it.
+  ASSERT_TRUE(ApplySetting(&c, "simulation.concentrate_class", "monocyte").ok());
+  ASSERT_TRUE(ApplySetting(&c, "simulation.holdout_seed", "3").ok());
+  EXPECT_EQ(c.simulation.concentrate_class, "monocyte");
+  EXPECT_EQ(c.simulation.holdout_seed, 3);
+  EXPECT_FALSE(ApplySetting(&c, "simulation.concentrate_share", "1.5").ok());
+  EXPECT_FALSE(ApplySetting(&c, "simulation.concentrate_site", "0").ok());
   const Status typo = ApplySetting(&c, "train.local_stepz", "7");
   ASSERT_FALSE(typo.ok());
   EXPECT_NE(typo.message().find("local_stepz"), std::string::npos) << typo;
