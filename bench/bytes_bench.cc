@@ -7,6 +7,9 @@
 //               every codec_down value (ParseDownlinkCodec): f32, f32+f16, sign1, sign1+f16
 //   uplink    EncodeUpdate of a trained state against the global for every AllCodecSpecs() entry
 //             (each size is also checked against EncodedUpdateSize).
+//   secure    the SecAgg+ input a site masks (secagg/site_secagg.h SecureVectorLength, 4 bytes a
+//             word) in the default's sign-vote rounds of 3, 4 and 10 sites (equal vote weights,
+//             secagg/votes.h), with the default downlink.
 //   per round per site = downlink + uplink. Compared: float FedAvg (f32 down + f32 up), the
 //   coordinator's defaults (CoordinatorConfig::codec_down / codec_up in common/config.h), the
 //   smallest pair that codec_down/codec_up can select, and the smallest pair overall; each with
@@ -30,6 +33,8 @@
 #include "models/codec.h"
 #include "models/densenet.h"
 #include "models/packed_model.h"
+#include "secagg/site_secagg.h"
+#include "secagg/votes.h"
 
 namespace fedsmear {
 namespace {
@@ -146,6 +151,19 @@ Result<Json> MeasureArch(const std::string& arch, int classes, int size) {
       {"smallest_selectable",
        Pair(sel_down, down.at(sel_down), min_up, up.at(min_up), float_total)},
       {"smallest", Pair(min_down, down.at(min_down), min_up, up.at(min_up), float_total)}};
+  // The secure default (secure_aggregation secagg+ with fedvote): sign votes of equal weight in
+  // fields wide enough for n voters, then one 32-bit word per other value.
+  Json secure = Json::object();
+  for (const size_t n : {size_t{3}, size_t{4}, size_t{10}}) {
+    uint64_t votes = 0;
+    for (const uint32_t w : secagg::SecureVoteWeights(n)) votes += w;
+    const uint32_t bits = secagg::VoteFieldBits(votes);
+    const uint64_t masked = 4 * SecureVectorLength(global, bits);
+    Json row = Pair(defaults.codec_down, down.at(defaults.codec_down),
+                    "secagg+ votes " + std::to_string(bits) + " bits", masked, float_total);
+    secure[std::to_string(n) + "_sites"] = std::move(row);
+  }
+  j["per_round_per_site"]["secure_default"] = std::move(secure);
   return j;
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <memory>
 
 #include "client/site.h"
 #include "client/site_plan.h"
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
                "print every configuration key with its type, default and range");
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
+  std::string work_slots;
+  app.add_option("--work-slots", work_slots,
+                 "DIR:N: train and evaluate only while holding one of N slots shared with other "
+                 "processes (simulations on few cores)");
   fedsmear::AddStandardFlags(app, &log_level);
   // Training-plan approval (docs/deploy.md): `plan show`, `plan approve HASH`.
   CLI::App* plan = app.add_subcommand("plan", "review and approve the coordinator's training plan");
@@ -73,6 +78,14 @@ int main(int argc, char** argv) {
   if (!site.ok()) {
     spdlog::error("{}", site.status().ToString());
     return 1;
+  }
+  if (!work_slots.empty()) {
+    auto slots = fedsmear::ParseWorkSlots(work_slots);
+    if (!slots.ok()) {
+      spdlog::error("{}", slots.status().ToString());
+      return 2;
+    }
+    (*site)->set_work_gate(std::make_shared<fedsmear::WorkGate>(std::move(*slots)));
   }
   fedsmear::Status st = (*site)->Run(g_stop);
   if (!st.ok()) {

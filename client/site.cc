@@ -11,6 +11,7 @@
 #include <future>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <variant>
 
 #include "client/latent_store.h"
@@ -323,7 +324,14 @@ Status Site::Serve(SiteTransport& transport, const std::atomic<bool>& stop) {
     RETURN_IF_ERROR(DeliverWork(send));
     connection.Beat();
     ASSIGN_OR_RETURN(std::optional<wire::Message> msg, connection.Receive());
-    if (connection.finished()) return Status::Ok();
+    if (connection.finished()) {
+      if (config_.exit_after_run) return Status::Ok();
+      // A daemon outlives runs: it waits for the coordinator's next one (which may be another
+      // process on the same address), as it waited for the first.
+      spdlog::info("waiting for the coordinator's next run");
+      for (int i = 0; i < 20 && !stop.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
+      connection.Rejoin();
+    }
     if (msg) RETURN_IF_ERROR(Dispatch(*msg, connection, send));
   }
   return Aborted("stopped");

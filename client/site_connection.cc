@@ -49,6 +49,12 @@ Result<bool> SiteConnection::EnsureIntroduced() {
   return false;
 }
 
+void SiteConnection::Rejoin() {
+  introduced_ = false;
+  finished_ = false;
+  run_id_.clear();
+}
+
 void SiteConnection::Beat() {
   if (Clock::now() - last_heartbeat_ < heartbeat_) return;
   last_heartbeat_ = Clock::now();

@@ -57,6 +57,8 @@ class SiteConnection {
   Result<std::optional<wire::Message>> Receive();
 
   bool finished() const { return finished_; }
+  // After a Goodbye: forget the run and say hello again (to the next run's coordinator).
+  void Rejoin();
   const std::string& run_id() const { return run_id_; }
   // Tasks carry the run id; replies must carry the same.
   void set_run_id(std::string run_id) { run_id_ = std::move(run_id); }

@@ -395,6 +395,7 @@ struct ClientConfig {
   EvalEngine eval_engine = EvalEngine::kAuto;
   std::string state_dir;
   double heartbeat_s = 5;
+  bool exit_after_run = false;
   LogLevel log_level = LogLevel::kInfo;
   std::string approved_plans;
   std::string audit_log;
@@ -422,6 +423,9 @@ settings::IfDescribes<Self, ClientConfig> Describe(Self& c, V& v) {
   v(c.state_dir, Spec("state_dir", "latent weights, optimizer state and approvals survive "
                                    "restarts here (empty: memory only)"));
   v(c.heartbeat_s, Spec("heartbeat_s", "heartbeat period").Positive());
+  v(c.exit_after_run, Spec("exit_after_run", "exit when the coordinator ends its run "
+                                             "(simulations); false: the daemon stays up and "
+                                             "joins the next run"));
   v(c.log_level, Spec("log_level", "trace | debug | info | warn | error | off"));
   v(c.approved_plans, Spec("approved_plans", "optional file of approved plan hashes, one per "
                                              "line"));

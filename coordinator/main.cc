@@ -1,5 +1,6 @@
 // fedsmear-coordinator: the consortium's daemon. main() wires config, strategy, held-out
-// evaluation and the coordinator, and turns SIGINT/SIGTERM into a clean stop.
+// evaluation and the coordinator, and turns SIGINT/SIGTERM into a clean stop. With --jobs DIR it
+// stays up and runs the jobs queued there one after another (coordinator/jobs/job_server.h).
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -14,6 +15,7 @@
 #include "common/settings/settings_help.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "coordinator/jobs/job_server.h"
 #include "coordinator/server.h"
 #include "coordinator/strategy_registry.h"
 
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
                "with --config: continue from the run directory's latest checkpoint when it has "
                "one (what a restarted container or service needs), else start the run");
   app.add_option("--threads", threads, "CPU threads for central evaluation")->capture_default_str();
+  std::string jobs_dir;
+  app.add_option("--jobs", jobs_dir,
+                 "stay up and run the jobs queued in this folder one after another "
+                 "(`fedsmear job submit CONFIG --jobs DIR`); --config is then not needed");
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
@@ -63,8 +69,45 @@ int main(int argc, char** argv) {
     std::cout << fedsmear::settings::SettingsHelp(fedsmear::CoordinatorConfig{});
     return 0;
   }
+  if (!jobs_dir.empty()) {
+    if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
+      std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
+      return 2;
+    }
+    torch::set_num_threads(threads);
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    auto queue = fedsmear::JobQueue::Open(jobs_dir);
+    if (!queue.ok()) {
+      spdlog::error("{}", queue.status().ToString());
+      return 1;
+    }
+    auto make = [&](const fedsmear::CoordinatorConfig& c)
+        -> fedsmear::Result<std::unique_ptr<fedsmear::Coordinator>> {
+      fedsmear::CoordinatorConfig job = c;
+      if (insecure) job.insecure = true;
+      ASSIGN_OR_RETURN(auto strategy, fedsmear::MakeStrategy(job));
+      ASSIGN_OR_RETURN(auto evaluator,
+                       fedsmear::CentralEvaluator::Create(
+                           job.holdout, job.model.class_names, job.model.input_size,
+                           job.preprocess, fedsmear::CentralEvalOptions{job.eval_engine, threads}));
+      ASSIGN_OR_RETURN(auto coordinator,
+                       fedsmear::Coordinator::Create(job, std::move(strategy),
+                                                     std::move(evaluator), /*resume=*/false));
+      // As for a single run: the config beside the run's checkpoints.
+      RETURN_IF_ERROR(fedsmear::WriteFileAtomic(job.run_dir + "/coordinator.yaml",
+                                                fedsmear::ToYaml(job)));
+      return coordinator;
+    };
+    fedsmear::Status st = fedsmear::ServeJobs(*queue, make, g_stop);
+    if (!st.ok()) {
+      spdlog::error("{}", st.ToString());
+      return 1;
+    }
+    return 0;
+  }
   if (config_path.empty() && resume_dir.empty()) {
-    std::cerr << "fedsmear-coordinator: --config or --resume is required (see --help)\n";
+    std::cerr << "fedsmear-coordinator: --config, --resume or --jobs is required (see --help)\n";
     return 2;
   }
   if (config_path.empty()) config_path = resume_dir + "/coordinator.yaml";

@@ -23,6 +23,11 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
 
 Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
   const CoordinatorConfig& c = config;
+  if (next_round > c.rounds) {
+    // Resumed after its last round (a restarted service on a finished run): nothing to wait for.
+    spdlog::info("run {} is already complete ({} rounds)", run_id, c.rounds);
+    return WriteFinalOutputs();
+  }
   const int start = std::max(c.min_sites, c.start_sites);
   spdlog::info("waiting up to {:.0f} s for {} site(s)", c.wait_for_sites_s, start);
   status->SetStage(0, "waiting for sites", std::to_string(start) + " needed");

@@ -7,6 +7,7 @@
 #include "tools/command.h"
 #include "tools/data_commands.h"
 #include "tools/governance_commands.h"
+#include "tools/job_commands.h"
 #include "tools/doctor_command.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
       fedsmear::AddRoundsCommand(app),
       fedsmear::AddAuditCommand(app),
       fedsmear::AddPlanCommand(app),
+      fedsmear::AddJobCommand(app),
   };
   if (int code = fedsmear::ParseCli(app, argc, argv); code >= 0) return code;
   if (auto st = fedsmear::InitLogging(log_level, "fedsmear"); !st.ok()) {

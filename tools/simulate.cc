@@ -218,12 +218,20 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     RETURN_IF_ERROR(WriteFileAtomic((run / "faults.yaml").string(), text));
   }
   const int cores = MachineCores();
-  const int site_threads =
-      o.threads_per_site > 0 ? o.threads_per_site : std::max(1, cores / std::max(1, o.sites));
+  // One budget for the machine: at most `slots` sites work at once, each with site_threads.
+  int site_threads = o.threads_per_site;
+  int slots = 0;
+  if (site_threads > 0) {
+    slots = std::max(1, cores / site_threads);
+  } else {
+    slots = std::max(1, std::min(o.sites, cores));
+    site_threads = std::max(1, cores / slots);
+  }
 
   SimPlan plan;
   plan.run_dir = run.string();
   plan.coordinator_threads = cores;
+  plan.work_slots = (run / "work-slots").string() + ":" + std::to_string(slots);
   for (int k = 1; k <= o.sites; ++k) {
     ClientConfig s;
     s.site_id = "site-" + std::to_string(k);
@@ -254,6 +262,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
     s.threads = site_threads;
     s.eval_engine = o.eval_engine;
     s.heartbeat_s = 2;
+    s.exit_after_run = true;  // the simulation ends when its run does
     s.preprocess = c.preprocess;
     s.state_dir = (run / "state" / s.site_id).string();
     std::string path = (run / "config" / (s.site_id + ".yaml")).string();
@@ -294,8 +303,7 @@ Result<SimPlan> PrepareSimulation(const SimOptions& o) {
                                  : "secure aggregation needs at least 3 sites (--sites 3); "
                                    "--secure-aggregation off runs plain rounds");
     }
-    std::printf("secure_aggregation off: %s (SecAgg+, the default, is used from 3 sites)
-",
+    std::printf("secure_aggregation off: %s (SecAgg+, the default, is used from 3 sites)\n",
                 o.insecure ? "--insecure has no signing keys" : "fewer than 3 sites");
     c.secure_aggregation = SecureAggregation::kOff;
   }

@@ -62,6 +62,9 @@ struct SimPlan {
   // Torch threads of the coordinator process: the machine's cores, because its central
   // evaluation runs while every site waits for the next round.
   int coordinator_threads = 1;
+  // "DIR:N" for the site processes' --work-slots: at most N of them train or evaluate at once,
+  // so that sites x their threads do not oversubscribe the machine's cores.
+  std::string work_slots;
 };
 
 // The machine's hardware threads, at least 1.

@@ -77,7 +77,8 @@ class Processes {
     const std::string& cfg = plan_.site_configs.at(static_cast<size_t>(k - 1));
     std::string name = fs::path(cfg).stem().string();
     ASSIGN_OR_RETURN(sites_[static_cast<size_t>(k - 1)],
-                     ChildProcess::Spawn({site_bin_, "--config", cfg},
+                     ChildProcess::Spawn({site_bin_, "--config", cfg, "--work-slots",
+                                          plan_.work_slots},
                                          (logs_ / (name + ".log")).string()));
     return Status::Ok();
   }

@@ -202,7 +202,7 @@ class FederationTest : public ::testing::Test {
       std::unique_ptr<SecAggSession> session;
       while (!stop_.load()) {
         if (std::chrono::steady_clock::now() - last_beat > milliseconds(200)) {
-          (void)dealer->Send(wire::Encode({wire::kProtocolVersion, "", wire::Heartbeat{1, 0}}),
+          (void)dealer->Send(wire::Encode({wire::kProtocolVersion, "", wire::Heartbeat{1, 0, ""}}),
                              milliseconds(100));
           last_beat = std::chrono::steady_clock::now();
         }

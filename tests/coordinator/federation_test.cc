@@ -176,6 +176,44 @@ TEST_F(FederationTest, CoordinatorCrashAndResumeLosesNoRound) {
   // Completed rounds were neither lost nor redone.
   for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(rows[i], before[i]);
   EXPECT_TRUE(fs::exists(run_dir_ / "run" / "final.model"));
+
+  // A restart on the finished run (a service restarted with --resume-if-present) ends at once
+  // instead of waiting for sites that have gone.
+  coordinator_.reset();
+  const auto restarted = std::chrono::steady_clock::now();
+  StartCoordinator(c, /*resume=*/true);
+  coordinator_thread_.join();
+  EXPECT_TRUE(run_status_.ok()) << run_status_;
+  EXPECT_LT(std::chrono::steady_clock::now() - restarted, std::chrono::seconds(20));
+  EXPECT_EQ(Metrics().size(), 4u);
+}
+
+// A site daemon outlives runs (exit_after_run false, the default): after the coordinator's
+// Goodbye it waits, and the next run's coordinator on the same address finds every site without
+// anyone restarting them.
+TEST_F(FederationTest, SiteDaemonsStayUpForTheNextRun) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 3; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = MakeConfig(1, 3, 3);
+  c.federated_evaluation = false;
+  c.train.local_epochs = 1;
+  c.bind = StartCoordinator(c);  // the second run binds the same port
+  for (auto& s : sites) StartSite(s, c.bind);
+  coordinator_thread_.join();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  coordinator_.reset();
+  ASSERT_EQ(Metrics().size(), 1u);
+
+  c.run_dir = (run_dir_ / "run2").string();
+  c.rounds = 2;
+  StartCoordinator(c);
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(run_dir_ / "run2" / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) EXPECT_EQ(r["sites_reported"].size(), 3u) << r.dump();
 }
 
 // A site's latent weights and optimizer state belong to the run that trained them: saved with

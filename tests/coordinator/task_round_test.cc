@@ -236,7 +236,7 @@ TEST_F(TaskRoundTest, RegistryAdoptsReconnectionsAndRefusesForgedHellos) {
   EXPECT_FALSE(refused->accepted);
   // A connection nobody introduced is asked to say hello.
   auto stranger = hub_.Connect("stranger");
-  ASSERT_TRUE(stranger->Send(Encode(wire::Heartbeat{1, 0}), 1s).ok());
+  ASSERT_TRUE(stranger->Send(Encode(wire::Heartbeat{1, 0, ""}), 1s).ok());
   ASSERT_TRUE(registry_->DrainQueued().ok());
   auto error = Next<wire::Error>(*stranger);
   ASSERT_TRUE(error.has_value());
@@ -247,7 +247,7 @@ TEST_F(TaskRoundTest, RegistryAdoptsReconnectionsAndRefusesForgedHellos) {
   TaskRound round(*registry_, "test");
   wire::EvaluateTask task = Task(5);
   EXPECT_FALSE(round.Send("a", task, 5));  // the old connection is gone
-  ASSERT_TRUE(a.Send(Encode(wire::Heartbeat{2, 0}), 1s).ok());
+  ASSERT_TRUE(a.Send(Encode(wire::Heartbeat{2, 0, ""}), 1s).ok());
   ASSERT_TRUE(registry_->DrainQueued().ok());
   TaskRound again(*registry_, "test");
   EXPECT_TRUE(again.Send("a", task, 5));

@@ -126,7 +126,7 @@ TEST(SitePolicyTest, WeakParametersAreRefusedByLocalMinimums) {
 TEST(SitePolicyTest, OversizedSetupsAreRefused) {
   std::vector<Member> members = {NewMember("a"), NewMember("b"), NewMember("c")};
   wire::SecAggSetup big = MakeSetup(members, 2, 2);
-  for (uint32_t i = 4; i <= 10000; ++i) big.sites.push_back({"x" + std::to_string(i), i, "", 0});
+  for (uint32_t i = 4; i <= 10000; ++i) big.sites.push_back({"x" + std::to_string(i), i, "", 0, 1});
   big.neighbours = 9999;
   wire::SecAggKeys keys;
   SessionLedger ledger;

@@ -132,7 +132,9 @@ TEST(WireRoundTrip, EvaluateResult) {
 }
 
 TEST(WireRoundTrip, HeartbeatErrorRefusalGoodbye) {
-  EXPECT_EQ(RoundTrip<Heartbeat>(testing_samples::HeartbeatMessage()).sequence, 17u);
+  const Heartbeat beat = RoundTrip<Heartbeat>(testing_samples::HeartbeatMessage());
+  EXPECT_EQ(beat.sequence, 17u);
+  EXPECT_EQ(beat.pending_plan, "a1b2c3");
   auto e = RoundTrip<Error>(testing_samples::ErrorMessage());
   EXPECT_EQ(e.code, ErrorCode::kWrongRun);
   EXPECT_EQ(e.message, "run mismatch");

@@ -123,7 +123,7 @@ inline Message EvaluateResultMessage() {
   return Wrap(r);
 }
 
-inline Message HeartbeatMessage() { return Wrap(Heartbeat{17, 1700000000555}); }
+inline Message HeartbeatMessage() { return Wrap(Heartbeat{17, 1700000000555, "a1b2c3"}); }
 inline Message ErrorMessage() { return Wrap(Error{ErrorCode::kWrongRun, "run mismatch"}); }
 inline Message RefusalMessage() {
   return Wrap(Refusal{99, 7, "too few samples of class monocyte"});
