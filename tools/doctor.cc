@@ -89,7 +89,9 @@ void CheckSecretFile(const std::string& path, const std::string& what, std::vect
   fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) {
     out->push_back({Finding::kFail, what + " " + path + " does not exist",
-                    "create it with `fedsmear keygen` (or correct the path in the config)"});
+                    "a site makes its keys when it enrols, `sudo fedsmear enrol --kit KIT` with "
+                    "the kit the consortium sent; a coordinator with `fedsmear keygen --name "
+                    "coordinator` (or correct the path in the config)"});
     return;
   }
   const auto loose = fs::perms::group_all | fs::perms::others_all;
