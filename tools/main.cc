@@ -8,6 +8,7 @@
 #include "tools/data_commands.h"
 #include "tools/governance_commands.h"
 #include "tools/doctor_command.h"
+#include "tools/enrol_commands.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
 #include "tools/report_command.h"
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
       fedsmear::AddPartitionCommand(app),
       fedsmear::AddDataInfoCommand(app),
       fedsmear::AddKeygenCommand(app),
+      fedsmear::AddKitCommand(app),
+      fedsmear::AddEnrolCommand(app),
       fedsmear::AddDoctorCommand(app),
       fedsmear::AddModelInfoCommand(app),
       fedsmear::AddTrainCommand(app),
