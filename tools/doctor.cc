@@ -321,8 +321,8 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
     if (!allowed.ok()) {
       out.push_back({Finding::kFail, "the site allowlist cannot be used: " +
                                          allowed.status().message(),
-                     "one line per site: SITE-ID PUBLIC-KEY [SIGNING-KEY] (fedsmear keygen "
-                     "prints it)"});
+                     "one line per site: SITE-ID PUBLIC-KEY [SIGNING-KEY]; `fedsmear kit admit "
+                     "SITE.request --fingerprint FP` adds an enrolled site's"});
     } else {
       std::string ids;
       for (const auto& s : *allowed) ids += (ids.empty() ? "" : ", ") + s.site_id;
@@ -332,7 +332,8 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                      "needs " + std::to_string(c.min_sites),
                      allowed->size() >= static_cast<size_t>(c.min_sites)
                          ? ""
-                         : "add the missing sites' lines to " + c.allowed_sites_file});
+                         : "admit the missing sites (`fedsmear kit admit SITE.request "
+                           "--fingerprint FP`) into " + c.allowed_sites_file});
     }
   }
   CheckOpensAs(o.service_user,
