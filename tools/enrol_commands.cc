@@ -176,7 +176,8 @@ Command AddKitCommand(CLI::App& root) {
   CLI::App* revoke = kit->add_subcommand("revoke", "Take a site's key off the allowlist");
   revoke->add_option("SITE_ID", a->site_id, "the site to revoke")->required();
   revoke->add_option("--allowlist", a->allowlist, "allowed_sites file")->capture_default_str();
-  CLI::App* fp = kit->add_subcommand("fingerprint", "Print the fingerprint of a key, request or kit");
+  CLI::App* fp =
+      kit->add_subcommand("fingerprint", "Print the fingerprint of a key, request or kit");
   fp->add_option("FILE", a->file, "a .pub or .key file, a NAME.request or a kit folder")
       ->required()->check(CLI::ExistingPath);
   return Command{kit, [a, make, admit, revoke] {

@@ -188,7 +188,9 @@ Result<SiteKit> ReadSiteKit(const std::string& dir) {
   const std::string roster_path = (d / "roster").string();
   ASSIGN_OR_RETURN(kit.roster, ReadFile(roster_path, kMaxKitFileBytes));
   // A roster of comments only is valid here: the consortium's first site has no peers yet.
-  if (HasEntries(kit.roster)) RETURN_IF_ERROR(ParseSigningRoster(kit.roster, roster_path).status());
+  if (HasEntries(kit.roster)) {
+    RETURN_IF_ERROR(ParseSigningRoster(kit.roster, roster_path).status());
+  }
   const std::string config_path = (d / "client.yaml").string();
   ASSIGN_OR_RETURN(kit.site_config, ReadFile(config_path, kMaxKitFileBytes));
   ASSIGN_OR_RETURN(ClientConfig config, LoadClientConfig(config_path));

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <vector>
 
 #include "common/file_util.h"
@@ -51,15 +52,25 @@ std::string Joined(const std::vector<std::string>& lines) {
   return text;
 }
 
-// Writes `text` to `path` by rename, with the old file's owner, group and mode when it exists.
+// Writes `text` to `path` by rename, with the old file's owner, group and mode when it exists;
+// a new file gets mode 0640 and its folder's group (root:fedsmear /etc/fedsmear/keys makes it
+// readable by the service account).
 Status ReplaceFile(const std::string& path, const std::string& text) {
   struct stat old {};
   const bool existed = ::stat(path.c_str(), &old) == 0;
+  if (!existed) {
+    struct stat dir {};
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    if (::stat(parent.empty() ? "." : parent.c_str(), &dir) != 0) {
+      return IoError("cannot read the folder of " + path + ": " + std::strerror(errno));
+    }
+    old.st_uid = ::geteuid();
+    old.st_gid = dir.st_gid;
+  }
   const unsigned mode = existed ? (old.st_mode & 07777) : 0640;
   const std::string staged = path + ".new";
   RETURN_IF_ERROR(WriteFileAtomic(staged, text, mode));
-  if (existed && (::lchown(staged.c_str(), old.st_uid, old.st_gid) != 0 ||
-                  ::chmod(staged.c_str(), mode) != 0)) {
+  if (::lchown(staged.c_str(), old.st_uid, old.st_gid) != 0 || ::chmod(staged.c_str(), mode) != 0) {
     const int err = errno;
     ::unlink(staged.c_str());
     return IoError("cannot give " + staged + " the owner and mode of " + path + ": " +

@@ -17,7 +17,8 @@
 // Lifetime: the context must outlive the authenticator. Stop() (also run by the destructor) wakes
 // the thread through an inproc control socket, joins it and closes both sockets; it never waits
 // for a peer. Thread-safety: SetAllowedSites(), MaybeReload(), Admits() and the counters may be
-// called from any thread; Stop() and destruction from the owner only. Move-only; moving does not disturb the thread.
+// called from any thread; Stop() and destruction from the owner only. Move-only; moving does
+// not disturb the thread.
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,8 @@ skip() { echo "SKIPPED: $*"; exit 77; }
 fail() { echo "FAILED: $*"; exit 1; }
 command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (Debian package systemd)"
 version=$(systemd-analyze --version | sed -n 's/^systemd \([0-9]*\).*/\1/p')
-[[ ${version:-0} -ge 250 ]] || skip "systemd $version has no security --offline/--threshold (needs 250)"
+[[ ${version:-0} -ge 250 ]] ||
+  skip "systemd $version has no security --offline/--threshold (needs 250)"
 
 check_unit() {  # unit, its only writable folder, its audit log
   local unit=$1 rw=$2 audit=$3
