@@ -89,7 +89,9 @@ void CheckSecretFile(const std::string& path, const std::string& what, std::vect
   fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) {
     out->push_back({Finding::kFail, what + " " + path + " does not exist",
-                    "create it with `fedsmear keygen` (or correct the path in the config)"});
+                    "a site makes its keys when it enrols, `sudo fedsmear enrol --kit KIT` with "
+                    "the kit the consortium sent; a coordinator with `fedsmear keygen --name "
+                    "coordinator` (or correct the path in the config)"});
     return;
   }
   const auto loose = fs::perms::group_all | fs::perms::others_all;
@@ -320,8 +322,8 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
     if (!allowed.ok()) {
       out.push_back({Finding::kFail, "the site allowlist cannot be used: " +
                                          allowed.status().message(),
-                     "one line per site: SITE-ID PUBLIC-KEY [SIGNING-KEY] (fedsmear keygen "
-                     "prints it)"});
+                     "one line per site: SITE-ID PUBLIC-KEY [SIGNING-KEY]; `fedsmear kit admit "
+                     "SITE.request --fingerprint FP` adds an enrolled site's"});
     } else {
       std::string ids;
       for (const auto& s : *allowed) ids += (ids.empty() ? "" : ", ") + s.site_id;
@@ -331,7 +333,8 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                      "needs " + std::to_string(c.min_sites),
                      allowed->size() >= static_cast<size_t>(c.min_sites)
                          ? ""
-                         : "add the missing sites' lines to " + c.allowed_sites_file});
+                         : "admit the missing sites (`fedsmear kit admit SITE.request "
+                           "--fingerprint FP`) into " + c.allowed_sites_file});
       CheckSecureAggregation(c, *allowed, &out);
     }
   }

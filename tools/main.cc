@@ -9,6 +9,7 @@
 #include "tools/governance_commands.h"
 #include "tools/job_commands.h"
 #include "tools/doctor_command.h"
+#include "tools/enrol_commands.h"
 #include "tools/net_commands.h"
 #include "tools/model_commands.h"
 #include "tools/report_command.h"
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
       fedsmear::AddPartitionCommand(app),
       fedsmear::AddDataInfoCommand(app),
       fedsmear::AddKeygenCommand(app),
+      fedsmear::AddKitCommand(app),
+      fedsmear::AddEnrolCommand(app),
       fedsmear::AddDoctorCommand(app),
       fedsmear::AddModelInfoCommand(app),
       fedsmear::AddTrainCommand(app),

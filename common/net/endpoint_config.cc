@@ -22,6 +22,7 @@ Result<RouterOptions> RouterOptionsFromConfig(const CoordinatorConfig& config) {
     }
     ASSIGN_OR_RETURN(options.server_keys, LoadSecretKeyFile(config.secret_key_file));
     ASSIGN_OR_RETURN(options.allowed_sites, LoadAllowedSites(config.allowed_sites_file));
+    options.allowed_sites_file = config.allowed_sites_file;  // reloaded when it changes
   }
   return options;
 }

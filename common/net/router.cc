@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <set>
 #include <zmq.hpp>
 
 #include "common/net/socket_util.h"
@@ -21,6 +22,9 @@ struct RouterEndpoint::State {
   zmq::socket_t socket;
   std::string endpoint;
   bool secure = false;
+  std::chrono::steady_clock::time_point next_reload_check{};
+  std::set<std::string> warned;  // "site key" pairs whose dropped messages were logged
+  uint64_t revoked_dropped = 0;
 };
 
 Result<RouterEndpoint> RouterEndpoint::Bind(const RouterOptions& options) {
@@ -31,12 +35,13 @@ Result<RouterEndpoint> RouterEndpoint::Bind(const RouterOptions& options) {
     if (!CurveAvailable()) return FailedPrecondition("libzmq has no CURVE support");
     RETURN_IF_ERROR(ValidateZ85Key(options.server_keys.public_key, "server public key"));
     RETURN_IF_ERROR(ValidateZ85Key(options.server_keys.secret_key, "server secret key"));
-    if (options.allowed_sites.empty()) {
+    if (options.allowed_sites.empty() && options.allowed_sites_file.empty()) {
       spdlog::warn("router: the site allowlist is empty; no site can connect");
     }
     // The handler must be bound before the socket accepts connections.
     ASSIGN_OR_RETURN(ZapAuthenticator zap,
-                     ZapAuthenticator::Start(state->context, options.allowed_sites));
+                     ZapAuthenticator::Start(state->context, options.allowed_sites,
+                                             options.allowed_sites_file));
     state->zap.emplace(std::move(zap));
   }
   try {
@@ -81,6 +86,10 @@ Result<std::optional<Incoming>> RouterEndpoint::Receive(std::chrono::millisecond
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    if (state_->zap && std::chrono::steady_clock::now() >= state_->next_reload_check) {
+      if (state_->zap->MaybeReload()) state_->warned.clear();
+      state_->next_reload_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     const auto left = std::max(std::chrono::milliseconds(0),
                                std::chrono::duration_cast<std::chrono::milliseconds>(
                                    deadline - std::chrono::steady_clock::now()));
@@ -97,6 +106,18 @@ Result<std::optional<Incoming>> RouterEndpoint::Receive(std::chrono::millisecond
     in.site_id = net_internal::FrameProperty(frames[1], "User-Id");
     in.peer_address = net_internal::FrameProperty(frames[1], "Peer-Address");
     in.bytes = frames[1].to_string();
+    if (state_->zap) {
+      const std::string key = net_internal::FrameProperty(frames[1], "X-Curve-Key");
+      if (!state_->zap->Admits(in.site_id, key)) {
+        ++state_->revoked_dropped;
+        if (state_->warned.insert(in.site_id + " " + key).second) {
+          spdlog::warn("router: dropping messages of site {} from {}: its key {} is no longer on "
+                       "the allowlist (revoked or rotated)",
+                       in.site_id, in.peer_address, KeyPrefix(key));
+        }
+        continue;
+      }
+    }
     return std::optional<Incoming>(std::move(in));
   }
 }
@@ -127,6 +148,10 @@ void RouterEndpoint::SetAllowedSites(std::vector<AllowedSite> sites) {
 uint64_t RouterEndpoint::auth_accepted() const {
   return state_->zap ? state_->zap->accepted() : 0;
 }
+uint64_t RouterEndpoint::allowlist_reloads() const {
+  return state_->zap ? state_->zap->reloads() : 0;
+}
+uint64_t RouterEndpoint::revoked_dropped() const { return state_->revoked_dropped; }
 uint64_t RouterEndpoint::auth_refused() const { return state_->zap ? state_->zap->refused() : 0; }
 
 }  // namespace fedsmear

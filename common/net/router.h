@@ -38,6 +38,8 @@ struct RouterOptions {
   bool insecure = false;                          // plain TCP, no authentication
   KeyPair server_keys;                            // required unless insecure
   std::vector<AllowedSite> allowed_sites;         // site keys admitted (secure mode)
+  std::string allowed_sites_file;                 // when set: read from here instead of
+                                                  // allowed_sites, and reloaded on change
   int64_t max_message_bytes = int64_t{256} << 20;
   std::chrono::milliseconds linger{500};          // how long close() may flush unsent data
   // ZeroMQ-level PINGs: a connection silent for heartbeat_timeout (a pulled cable, a dropped
@@ -81,6 +83,8 @@ class RouterEndpoint final : public ServerTransport {
 
   uint64_t auth_accepted() const;  // CURVE handshakes admitted by the allowlist
   uint64_t auth_refused() const;   // handshakes refused (unknown key, wrong mechanism)
+  uint64_t allowlist_reloads() const;  // times the allowlist file was read again after a change
+  uint64_t revoked_dropped() const;    // messages dropped: their site or key is no longer listed
 
  private:
   struct State;

@@ -2,6 +2,7 @@
 #include "common/net/zap.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
@@ -14,9 +15,45 @@
 
 namespace fedsmear {
 
+namespace {
+
+// What identifies one version of the allowlist file; an atomic rename changes the inode, an
+// edit in place the size or the times.
+struct FileSignature {
+  bool present = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileSignature& o) const {
+    return present == o.present && dev == o.dev && ino == o.ino && size == o.size &&
+           mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+  }
+};
+
+FileSignature SignatureOf(const std::string& path) {
+  struct stat st {};
+  FileSignature sig;
+  if (::stat(path.c_str(), &st) != 0) return sig;
+  sig.present = true;
+  sig.dev = st.st_dev;
+  sig.ino = st.st_ino;
+  sig.size = st.st_size;
+  sig.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  sig.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
+  return sig;
+}
+
+}  // namespace
+
 struct ZapAuthenticator::State {
-  std::mutex mu;
+  mutable std::mutex mu;
   std::map<std::string, std::string> site_by_key;  // Z85 public key -> site id; guarded by mu
+  std::string allowlist_path;  // "" = no reload; immutable after Start
+  std::mutex reload_mu;        // serialises MaybeReload(); guards seen
+  FileSignature seen;          // the file's signature at the last read attempt
+  std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused{0};
   std::atomic<bool> failed{false};  // the thread stopped on an error (not by Stop())
@@ -32,10 +69,35 @@ struct ZapAuthenticator::State {
     site_by_key = std::move(m);
   }
 
+  bool MaybeReload() {
+    if (allowlist_path.empty()) return false;
+    std::lock_guard<std::mutex> lock(reload_mu);
+    const FileSignature now = SignatureOf(allowlist_path);
+    if (now == seen) return false;
+    seen = now;
+    Result<std::vector<AllowedSite>> sites = LoadAllowedSites(allowlist_path);
+    if (!sites.ok()) {
+      spdlog::error("ZAP: the allowlist {} changed but cannot be used, so the previous list "
+                    "stays in force: {}", allowlist_path, sites.status().message());
+      return false;
+    }
+    const size_t count = sites->size();
+    SetSites(std::move(*sites));
+    reloads.fetch_add(1);
+    spdlog::info("ZAP: reloaded the allowlist {} ({} sites)", allowlist_path, count);
+    return true;
+  }
+
+  bool Admits(const std::string& site_id, const std::string& key) const {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = site_by_key.find(key);
+    return it != site_by_key.end() && it->second == site_id;
+  }
+
   void Run();
   void Handle(std::vector<zmq::message_t>& request);
   void Reply(const std::string& request_id, const char* code, const char* text,
-             const std::string& user_id);
+             const std::string& user_id, const std::string& key = "");
 };
 
 void ZapAuthenticator::State::Run() {
@@ -79,6 +141,7 @@ void ZapAuthenticator::State::Handle(std::vector<zmq::message_t>& request) {
     return;
   }
   const std::string key = Z85EncodeKey(request[6].to_string_view());
+  MaybeReload();
   std::string site_id;
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -92,26 +155,44 @@ void ZapAuthenticator::State::Handle(std::vector<zmq::message_t>& request) {
   }
   accepted.fetch_add(1);
   spdlog::debug("ZAP: admitted site {} (key {}) from {}", site_id, KeyPrefix(key), address);
-  Reply(request_id, "200", "OK", site_id);
+  Reply(request_id, "200", "OK", site_id, key);
 }
 
 void ZapAuthenticator::State::Reply(const std::string& request_id, const char* code,
-                                    const char* text, const std::string& user_id) {
+                                    const char* text, const std::string& user_id,
+                                    const std::string& key) {
+  // Metadata (ZMTP property list): 1-byte name length, name, 4-byte big-endian value length.
+  std::string metadata;
+  if (!key.empty()) {
+    constexpr std::string_view kName = "X-Curve-Key";
+    metadata += static_cast<char>(kName.size());
+    metadata += kName;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      metadata += static_cast<char>((key.size() >> shift) & 0xff);
+    }
+    metadata += key;
+  }
   try {
     zap.send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
     zap.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
     zap.send(zmq::buffer(std::string_view(code)), zmq::send_flags::sndmore);
     zap.send(zmq::buffer(std::string_view(text)), zmq::send_flags::sndmore);
     zap.send(zmq::buffer(user_id), zmq::send_flags::sndmore);
-    zap.send(zmq::message_t(), zmq::send_flags::none);  // no metadata
+    zap.send(zmq::buffer(metadata), zmq::send_flags::none);
   } catch (const zmq::error_t& e) {
     spdlog::error("ZAP: cannot reply: {}", e.what());
   }
 }
 
 Result<ZapAuthenticator> ZapAuthenticator::Start(zmq::context_t& context,
-                                                 std::vector<AllowedSite> sites) {
+                                                 std::vector<AllowedSite> sites,
+                                                 std::string allowlist_path) {
   auto state = std::make_unique<State>();
+  if (!allowlist_path.empty()) {
+    state->seen = SignatureOf(allowlist_path);  // before reading: a change after it is seen
+    ASSIGN_OR_RETURN(sites, LoadAllowedSites(allowlist_path));
+    state->allowlist_path = std::move(allowlist_path);
+  }
   state->SetSites(std::move(sites));
   char control_name[64];
   std::snprintf(control_name, sizeof(control_name), "inproc://fedsmear-zap-control-%p",
@@ -177,6 +258,14 @@ void ZapAuthenticator::Stop() {
 void ZapAuthenticator::SetAllowedSites(std::vector<AllowedSite> sites) {
   if (state_) state_->SetSites(std::move(sites));
 }
+
+bool ZapAuthenticator::MaybeReload() { return state_ && state_->MaybeReload(); }
+
+bool ZapAuthenticator::Admits(const std::string& site_id, const std::string& key) const {
+  return state_ && state_->Admits(site_id, key);
+}
+
+uint64_t ZapAuthenticator::reloads() const { return state_ ? state_->reloads.load() : 0; }
 
 uint64_t ZapAuthenticator::accepted() const { return state_ ? state_->accepted.load() : 0; }
 uint64_t ZapAuthenticator::refused() const { return state_ ? state_->refused.load() : 0; }

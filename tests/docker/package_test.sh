@@ -2,9 +2,12 @@
 # The Debian packages in containers (ctest label `docker`): builds the three .deb files from
 # BUILD_DIR with CPack, installs them with apt into one image on the offline base image
 # (docker/offline-base.sh; the runtime libraries come from the Debian mirror), then runs a
-# 2-site round between three containers of that image: each site gets fresh keys from the
-# package's own postinst, `fedsmear doctor` checks each site against the running coordinator,
-# and the daemons run as the packages' `fedsmear` user (no systemd in the containers).
+# 2-site round between three containers of that image: the packages make no keys; the
+# coordinator makes its own with `fedsmear keygen`, each site enrols with a kit from
+# `fedsmear kit make` (its keys made by `fedsmear enrol`), the operator admits it with the
+# fingerprint it printed (the second site while the coordinator runs: the allowlist reloads),
+# `fedsmear doctor` checks each site against the running coordinator, and the daemons run as the
+# packages' `fedsmear` user (no systemd in the containers).
 #   package_test.sh BUILD_DIR
 # Exits 77 (ctest: skipped) with the reason when no Docker daemon answers or dpkg-dev is absent.
 set -euo pipefail
@@ -83,43 +86,65 @@ x() { docker exec "$@"; }
 
 echo "--- what the packages installed"
 x "$COORD" getent passwd fedsmear | grep -q nologin || fail "no fedsmear system user"
-[[ $(x "$COORD" stat -c '%U %a' /etc/fedsmear/keys/coordinator.key) == "fedsmear 600" ]] ||
-  fail "coordinator.key is not fedsmear's, mode 600"
+for n in "${NAMES[@]}"; do
+  x "$n" sh -c '! ls /etc/fedsmear/keys/*.key 2>/dev/null' >/dev/null ||
+    fail "$n: the package made keys at install time"
+done
 [[ $(x "$COORD" stat -c '%U' /var/lib/fedsmear/run) == fedsmear ]] || fail "no run folder"
 x "$COORD" test -f /lib/systemd/system/fedsmear-coordinator.service || fail "no coordinator unit"
 x "$COORD" grep -q '^ProtectSystem=strict' /lib/systemd/system/fedsmear-client.service ||
   fail "the client unit is not sandboxed"
 
-echo "--- coordinator: held-out data, config, start"
+echo "--- coordinator: keys, held-out data, config"
+x "$COORD" fedsmear keygen --out /etc/fedsmear/keys --name coordinator >/dev/null
+x "$COORD" chown fedsmear:fedsmear /etc/fedsmear/keys/coordinator.key /etc/fedsmear/keys/coordinator.sign.key
+[[ $(x "$COORD" stat -c '%U %a' /etc/fedsmear/keys/coordinator.key) == "fedsmear 600" ]] ||
+  fail "coordinator.key is not fedsmear's, mode 600"
+x "$COORD" install -o root -g fedsmear -m 0640 /dev/null /etc/fedsmear/keys/allowed_sites
 x "$COORD" fedsmear synth --task rbc --per-class 10 --size 64 --seed 7 --out /srv/fedsmear/holdout >/dev/null
 classes=$(x "$COORD" ls /srv/fedsmear/holdout | paste -sd, -)
 x "$COORD" sed -i -e 's|^bind: .*|bind: tcp://0.0.0.0:7878|' -e 's|^rounds: .*|rounds: 1|' \
   -e 's|^min_sites: .*|min_sites: 2|' -e 's|^  arch: .*|  arch: bdn-tiny|' \
   -e "s|^  class_names: .*|  class_names: [$classes]|" -e 's|^  local_epochs: .*|  local_epochs: 1|' \
   -e 's|^round_deadline_s: .*|round_deadline_s: 300|' /etc/fedsmear/coordinator.yaml
-pubkey=$(x "$COORD" cat /etc/fedsmear/keys/coordinator.pub)
-allowed=""
+x "$COORD" chown -R fedsmear:fedsmear /srv/fedsmear
+
+echo "--- sites: kit, enrolment, admission"
+# admit SITE_CONTAINER: the operator admits the site's request with the fingerprint it printed.
+admit() {
+  local n=$1 site=${1#fedsmear-pkg-} fp
+  fp=$(sed -n "s/^this site's fingerprint: \([0-9a-f-]*\).*/\1/p" "$WORK/enrol-$n.txt")
+  [[ $fp =~ ^[0-9a-f]{4}(-[0-9a-f]{4}){4}$ ]] || fail "$n: fedsmear enrol printed no fingerprint"
+  x "$n" cat /etc/fedsmear/keys/site.request | x -i "$COORD" sh -c "cat > /tmp/$site.request"
+  x "$COORD" fedsmear kit admit "/tmp/$site.request" --fingerprint "$fp"
+}
 seed=1
 for n in "${NAMES[@]:1}"; do
   site=${n#fedsmear-pkg-}
-  # A fresh identity per container, made by the package's own postinst (first-install path).
-  x "$n" sh -c 'rm -f /etc/fedsmear/keys/site.* && /var/lib/dpkg/info/fedsmear-client.postinst configure' >/dev/null
+  x "$COORD" fedsmear kit make --site-id "$site" --coordinator-endpoint "tcp://$COORD:7878" \
+    --out "/tmp/kit-$site" > "$WORK/kit-$n.txt"
+  cat "$WORK/kit-$n.txt"
+  coord_fp=$(sed -n 's/^coordinator fingerprint: //p' "$WORK/kit-$n.txt")
+  x "$COORD" tar -C "/tmp/kit-$site" -cf - . | x -i "$n" sh -c 'mkdir -p /tmp/kit && tar -C /tmp/kit -xf -'
+  x "$n" fedsmear enrol --kit /tmp/kit --coordinator-fingerprint "$coord_fp" > "$WORK/enrol-$n.txt"
+  cat "$WORK/enrol-$n.txt"
   [[ $(x "$n" stat -c '%U %a' /etc/fedsmear/keys/site.key) == "fedsmear 600" ]] ||
-    fail "$n: postinst did not make a private site key"
-  allowed+="$(x "$n" sed "s/^site /$site /" /etc/fedsmear/keys/site.allowlist-line)"$'\n'
-  x "$n" sh -c "printf '%s\n' '$pubkey' > /etc/fedsmear/keys/coordinator.pub"
+    fail "$n: enrol did not make a private site key"
+  x "$n" grep -qx "site_id: $site" /etc/fedsmear/client.yaml || fail "$n: the config lacks its id"
   x "$n" fedsmear synth --task rbc --per-class 12 --size 64 --seed $((seed++)) \
     --out /srv/fedsmear/images >/dev/null
   x "$n" chown -R fedsmear:fedsmear /srv/fedsmear
-  x "$n" sed -i -e "s|^site_id: .*|site_id: $site|" -e "s|^coordinator: .*|coordinator: tcp://$COORD:7878|" \
-    -e 's|^threads: .*|threads: 1|' \
-    -e 's|^  require_secure_aggregation: true|  require_secure_aggregation: false|' \
+  # Two sites cannot run secure aggregation (a round needs 3): plain rounds, one thread.
+  x "$n" sed -i -e 's|^policy:|policy:\n  require_secure_aggregation: false|' -e '$a threads: 1' \
     /etc/fedsmear/client.yaml
 done
-printf '%s' "$allowed" | x -i "$COORD" sh -c 'cat > /etc/fedsmear/keys/allowed_sites'
-x "$COORD" chown -R fedsmear:fedsmear /srv/fedsmear
+admit "${NAMES[1]}"
+x "$COORD" grep -q "^hospital-a " /etc/fedsmear/keys/allowed_sites || fail "hospital-a not admitted"
 x "$COORD" fedsmear doctor --config /etc/fedsmear/coordinator.yaml
 x -d "$COORD" sh -c 'runuser -u fedsmear -- fedsmear-coordinator --config /etc/fedsmear/coordinator.yaml > /var/lib/fedsmear/coordinator.log 2>&1'
+# The second site is admitted while the coordinator runs: it reloads its allowlist by itself.
+sleep 2
+admit "${NAMES[2]}"
 
 # Sites run only approved training plans (policy.require_plan_approval, on by default): the
 # consortium publishes its plan's hash and each hospital's configuration management approves it.
@@ -156,4 +181,6 @@ echo "$line"
 reported=$(sed -n 's/.*"sites_reported":\[\([^]]*\)\].*/\1/p' <<<"$line")
 [[ $reported == *'"hospital-a"'* && $reported == *'"hospital-b"'* ]] ||
   fail "round 1 lacks an update of both sites (reported: $reported)"
-echo "PASSED: packages installed with apt; 2-site round between three containers"
+x "$COORD" grep -q "reloaded the allowlist" /var/lib/fedsmear/coordinator.log ||
+  fail "the coordinator did not log the allowlist's reload"
+echo "PASSED: packages installed with apt; sites enrolled with kits; 2-site round between three containers"
