@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
                                                 fedsmear::ToYaml(job)));
       return coordinator;
     };
-    fedsmear::Status st = fedsmear::ServeJobs(*queue, make, g_stop);
+    fedsmear::JobServerOptions options;
+    options.job_logs = fedsmear::AttachJobLogs();
+    fedsmear::Status st = fedsmear::ServeJobs(*queue, make, g_stop, options);
     if (!st.ok()) {
       spdlog::error("{}", st.ToString());
       return 1;

@@ -90,8 +90,10 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
   const int fewest = std::max(config.min_sites, collector.MinSites());
   if (static_cast<int>(plan.size()) < fewest) {
     const std::string left_out = collector.LeftOut();
-    out.awaiting_approval = ctx.sites.PendingApproval();
-    if (!out.awaiting_approval.empty()) {
+    const std::map<std::string, std::string> pending = ctx.sites.PendingApproval();
+    if (!pending.empty() && static_cast<int>(plan.size() + pending.size()) >= fewest) {
+      // The approvals alone would make the round possible: wait for them.
+      out.awaiting_approval = pending;
       std::string who;
       for (const auto& [site, hash] : out.awaiting_approval) {
         who += (who.empty() ? "" : ", ") + site;
@@ -105,20 +107,40 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
                       (collector.secure() && collector.MinSites() > config.min_sites
                            ? " by secure aggregation"
                            : "") +
-                      (left_out.empty() ? "" : " (" + left_out + ")"));
+                      (left_out.empty() ? "" : " (" + left_out + ")") +
+                      (collector.secure() && static_cast<int>(plan.size()) < collector.MinSites()
+                           ? ". " + std::string(kTwoSitesOptOut)
+                           : ""));
   }
   ModelState received;
   ASSIGN_OR_RETURN(wire::TrainTask task, MakeTrainTask(ctx, round, &received));
   ASSIGN_OR_RETURN(std::optional<RoundSum> sum,
                    collector.Collect(ctx, round, plan, std::move(task), received, &out, stop));
+  // A selected site that refused because the plan waits for its approval (its heartbeat says
+  // so; the plan reached it while the round was being set up) is waiting, not failing.
+  const std::map<std::string, std::string> pending = ctx.sites.PendingApproval();
+  std::vector<SiteFailure> failures;
+  for (SiteFailure& f : out.failures) {
+    if (f.reason.code() == StatusCode::kPermissionDenied && pending.count(f.site_id)) {
+      spdlog::info("round {}: {} waits for its approval of the plan (not a failure)", round,
+                   f.site_id);
+      out.awaiting_approval[f.site_id] = pending.at(f.site_id);
+    } else {
+      failures.push_back(std::move(f));
+    }
+  }
+  out.failures = std::move(failures);
   if (!sum) {
+    if (out.consumed || out.updates + static_cast<int>(out.awaiting_approval.size()) < fewest) {
+      out.awaiting_approval.clear();  // spent, or approvals alone would not make the round
+    }
     out.round_s = std::chrono::duration<double>(Clock::now() - started).count();
     return out;
   }
-  // A sum no honest set of sites produces (not finite, out of range) fails this attempt only.
+  out.awaiting_approval.clear();  // the round completed: nothing to wait for
+  // A sum the strategy cannot use (a mean that is not finite) fails this attempt only.
   Result<ModelState> next = ctx.strategy.Finish(round, ctx.global, *sum);
   if (!next.ok()) {
-    collector.Rejected(round, next.status(), &out);
     return incomplete("the strategy could not use the sum: " + next.status().message());
   }
   next->meta = ctx.global.meta;

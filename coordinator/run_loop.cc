@@ -41,6 +41,7 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
     return st;
   }
   int retries = 0;
+  bool any_completed = next_round > 1;  // a resumed run completed rounds before
   for (int round = next_round; round <= c.rounds;) {
     if (stop.load()) return Aborted("stopped after round " + std::to_string(round - 1));
     status->SetStage(round, "training");
@@ -64,6 +65,7 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
           SayGoodbye(st.message());
           return st;
         }
+        RETURN_IF_ERROR(Pause(1.0, stop));
         continue;
       }
       // A culprit search's attempts each narrow the suspects: they are bounded by the number of
@@ -93,6 +95,7 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
       continue;
     }
     retries = 0;
+    any_completed = true;
     if (const SignAgreement flips = CompareBinarySigns(before, global); flips.total > 0) {
       outcome->sign_flips = flips.share();
     }
@@ -110,6 +113,12 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
                    c.early_stop_patience);
       break;
     }
+  }
+  if (!any_completed) {
+    // Every round was spent on attempts that could not complete (sites masked, sums spoiled).
+    const std::string why = "no round of the run completed";
+    SayGoodbye(why);
+    return Unavailable(why);
   }
   RETURN_IF_ERROR(WriteFinalOutputs());
   SayGoodbye("run complete");

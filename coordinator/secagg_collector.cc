@@ -19,6 +19,7 @@
 #include "coordinator/task_round.h"
 #include "secagg/config.h"
 #include "secagg/server.h"
+#include "secagg/session_ledger.h"
 #include "secagg/site_secagg.h"
 #include "secagg/site_secagg_wire.h"
 #include "secagg/votes.h"
@@ -112,9 +113,24 @@ class SecureRound {
 };
 
 std::optional<RoundSum> SecureRound::LostBeforeMasking(const char* stage) {
+  // Sites that masked for this round number before (a coordinator restarted after its sites
+  // masked) refuse it for good: the round is spent, and nobody is at fault.
+  std::string spent;
+  for (const SiteFailure& f : out_.failures) {
+    if (f.reason.message().rfind(kRoundSpentRefusal, 0) == 0) {
+      spent += (spent.empty() ? "" : ", ") + f.site_id;
+    }
+  }
+  if (!spent.empty()) {
+    out_.consumed = true;
+    return Incomplete(spent + " already masked an input for round " + std::to_string(round_) +
+                      ": the round is spent");
+  }
   std::string names;
+  const std::map<std::string, std::string> pending = ctx_.sites.PendingApproval();
   for (uint32_t id : failed_) {
-    roster_.benched.insert(ids_[id - 1]);
+    // A site whose approval of the plan is pending refused for that reason: not benched.
+    if (!pending.count(ids_[id - 1])) roster_.benched.insert(ids_[id - 1]);
     names += (names.empty() ? "" : ", ") + ids_[id - 1];
   }
   return Incomplete(names + " left during " + stage +
@@ -428,7 +444,7 @@ Result<std::optional<RoundSum>> SecureRound::Run(std::vector<std::string>* survi
   if (!round_sum.ok()) {
     // A sum no honest set of sites sends (a vote count above the voters' weight, a word out of
     // range) fails the attempt; the collector looks for its cause among `survivors`.
-    if (round_sum.status().code() != StatusCode::kInvalidArgument) return round_sum.status();
+    if (round_sum.status().code() != StatusCode::kCorrupt) return round_sum.status();
     out_.incomplete_reason = "the secure sum cannot be right: " + round_sum.status().message();
     return std::optional<RoundSum>();
   }
@@ -441,7 +457,8 @@ Result<std::optional<RoundSum>> SecureRound::Run(std::vector<std::string>* survi
 
 class SecAggCollector : public SumCollector {
  public:
-  explicit SecAggCollector(std::map<std::string, std::string> sign_keys) {
+  SecAggCollector(SigningKeys sign_keys, std::function<Result<SigningKeys>()> reload)
+      : reload_(std::move(reload)) {
     roster_.sign_keys = std::move(sign_keys);
   }
   bool secure() const override { return true; }
@@ -450,8 +467,21 @@ class SecAggCollector : public SumCollector {
   }
   int MinSites() const override { return static_cast<int>(kMinSecureSites); }
 
-  std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) const override {
-    std::vector<SiteInfo> out;
+  std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) override {
+    if (reload_) {
+      Result<SigningKeys> keys = reload_();
+      if (keys.ok()) {
+        if (*keys != roster_.sign_keys) {
+          spdlog::info("signing keys reloaded from the allowlist: {} site(s)", keys->size());
+        }
+        roster_.sign_keys = std::move(*keys);
+        reload_error_.clear();
+      } else if (keys.status().message() != reload_error_) {
+        reload_error_ = keys.status().message();
+        spdlog::error("signing keys not reloaded (the previous ones stay): {}", reload_error_);
+      }
+    }
+    std::vector<SiteInfo> out, benched;
     left_out_.clear();
     auto leave_out = [&](const std::string& site, const std::string& why) {
       left_out_ += (left_out_.empty() ? "" : "; ") + site + " " + why;
@@ -464,14 +494,25 @@ class SecAggCollector : public SumCollector {
           spdlog::warn("site {} {}: it cannot take part in secure rounds", s.site_id, why);
         }
         leave_out(s.site_id, why);
-      } else if (roster_.benched.count(s.site_id)) {
-        leave_out(s.site_id, "left the last attempt before masking");
       } else if (search_.excluded().count(s.site_id)) {
         leave_out(s.site_id, "was excluded for spoiling a secure sum");
       } else if (!search_.MayTakePart(s.site_id)) {
         leave_out(s.site_id, "is left out to find who spoiled a secure sum");
+      } else if (roster_.benched.count(s.site_id)) {
+        benched.push_back(std::move(s));
       } else {
         out.push_back(std::move(s));
+      }
+    }
+    // Sites that left the last attempt before masking sit the next one out, unless a secure
+    // round needs them (a consortium of three would otherwise wait for a round that cannot run).
+    const bool needed = static_cast<int>(out.size()) < MinSites();
+    for (SiteInfo& s : benched) {
+      if (needed) {
+        spdlog::info("{} left the last attempt before masking but is back, and needed", s.site_id);
+        out.push_back(std::move(s));
+      } else {
+        leave_out(s.site_id, "left the last attempt before masking");
       }
     }
     return out;
@@ -493,14 +534,9 @@ class SecAggCollector : public SumCollector {
     return sum;
   }
 
-  void Rejected(int round, const Status& why, RoundOutcome* out) override {
-    out->incomplete_reason = "the secure sum cannot be right: " + why.message();
-    Impossible(round, out);
-  }
-
   void Completed(int round, RoundOutcome* out) override {
     roster_.benched.clear();
-    if (std::optional<Culprit> c = search_.Succeeded(); c) {
+    if (std::optional<Culprit> c = search_.Succeeded(out->reported); c) {
       spdlog::error("round {}: excluded {} from this run's secure rounds: {}", round, c->site_id,
                     c->evidence);
       out->excluded.emplace_back(c->site_id, c->evidence);
@@ -518,29 +554,29 @@ class SecAggCollector : public SumCollector {
   SecAggRoster roster_;
   CulpritSearch search_;
   std::vector<std::string> survivors_;  // the last attempt's unmasked sites
-  mutable std::set<std::string> unkeyed_warned_;
-  mutable std::string left_out_;  // the last Candidates() call's
+  std::function<Result<SigningKeys>()> reload_;
+  std::string reload_error_;  // the last failed reload's, logged once
+  std::set<std::string> unkeyed_warned_;
+  std::string left_out_;  // the last Candidates() call's
 };
 
 }  // namespace
 
-std::unique_ptr<SumCollector> MakeSecAggCollector(std::map<std::string, std::string> sign_keys) {
-  return std::make_unique<SecAggCollector>(std::move(sign_keys));
+std::unique_ptr<SumCollector> MakeSecAggCollector(SigningKeys sign_keys,
+                                                  std::function<Result<SigningKeys>()> reload) {
+  return std::make_unique<SecAggCollector>(std::move(sign_keys), std::move(reload));
 }
 
 Result<std::unique_ptr<SumCollector>> MakeCollector(const CoordinatorConfig& config) {
   if (config.secure_aggregation != SecureAggregation::kSecAggPlus) return MakePlainCollector();
-  ASSIGN_OR_RETURN(auto keys, LoadSigningKeys(config));
+  ASSIGN_OR_RETURN(SigningKeys keys, LoadSigningKeys(config));
   if (keys.size() < kMinSecureSites) {
-    return FailedPrecondition(
-        "secure_aggregation secagg+ (the default) needs at least " +
-        std::to_string(kMinSecureSites) + " sites with an Ed25519 signing key in " +
-        config.allowed_sites_file + ", which lists " + std::to_string(keys.size()) +
-        ": with two sites, each reads the other's update from their sum. A consortium of two "
-        "opts out with secure_aggregation: off in the coordinator's config and "
-        "policy.require_secure_aggregation: false at both sites (docs/security.md)");
+    spdlog::warn("secure_aggregation secagg+ (the default) needs at least {} sites with an "
+                 "Ed25519 signing key in {}, which lists {}: rounds wait until enough are "
+                 "admitted. {}", kMinSecureSites, config.allowed_sites_file, keys.size(),
+                 kTwoSitesOptOut);
   }
-  return MakeSecAggCollector(std::move(keys));
+  return MakeSecAggCollector(std::move(keys), [config] { return LoadSigningKeys(config); });
 }
 
 }  // namespace fedsmear

@@ -77,7 +77,7 @@ Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32
       for (double& v : out.sums[i]) {
         const uint32_t p = plus[next++];
         if (p > shape.survivor_votes) {
-          return InvalidArgument("secagg: a vote sum exceeds the voters' weight");
+          return Corrupt("secagg: a vote sum exceeds the voters' weight");
         }
         v = 2.0 * p - w;  // the + voters' weight minus the - voters'
       }

@@ -28,7 +28,7 @@
 // Failures are attempts, not the run's end: fewer than the threshold at any stage (or fewer than
 // min_sites survivors) make the attempt incomplete; sites that left before masking are benched
 // until a secure round completes; a site without a signing key is left out of secure rounds
-// (and named when too few remain). A sum that cannot be right (SecureRoundSum's InvalidArgument:
+// (and named when too few remain). A sum that cannot be right (SecureRoundSum's kCorrupt:
 // a vote count above the voters, a value above what the survivors' inputs can add up to) starts
 // the search for its culprit (coordinator/secagg_search.h). An attempt in which sites masked
 // spends its round: they refuse a second sum of it (secagg/session_ledger.h).
@@ -63,9 +63,10 @@ struct SecureSumShape {
 
 // The unmasked sum of the survivors' vectors as a RoundSum relative to `base` (the model the
 // sites decoded): delta sums sum_S w_i d_i = m * W * DequantizeMean, weight = survivor weight;
-// vote sums 2P - V_S, vote_weight = V_S. InvalidArgument when survivors carry no weight or a
-// vote sum exceeds the voters' weight (no honest set of sites sends that); Internal when the
-// words do not fit the model.
+// vote sums 2P - V_S, vote_weight = V_S. kCorrupt when the sum cannot be right: a vote sum
+// exceeds the voters' weight or a value exceeds what the survivors' inputs can add up to (no
+// honest set of sites sends that); InvalidArgument when survivors carry no weight; Internal
+// when the words do not fit the model.
 Result<RoundSum> SecureRoundSum(const ModelState& base, const std::vector<uint32_t>& sum,
                                 const SecureSumShape& shape);
 

@@ -39,8 +39,9 @@ Status CheckInsecureUse(const CoordinatorConfig& config) {
   if (!config.insecure || config.force_insecure) return Status::Ok();
   if (config.secure_aggregation == SecureAggregation::kSecAggPlus) {
     return InvalidArgument(
-        "insecure: true with secure_aggregation secagg+ exposes every stage to the network "
-        "(set force_insecure only for tests)");
+        "insecure: true with secure_aggregation secagg+ (the default) exposes every stage to "
+        "the network: plain TCP is for local debugging with secure_aggregation: off (set "
+        "force_insecure only for tests)");
   }
   if (!IsLocalEndpoint(config.bind)) {
     return InvalidArgument("insecure: true on the non-loopback bind " + config.bind +

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,7 +42,7 @@ class SumCollector {
   virtual bool Provides(StrategyNeeds needs) const = 0;
   // The sites a round may select from, given the live ones (SecAgg+: those with a signing key,
   // not benched, and without the suspect an attempt is leaving out).
-  virtual std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) const { return live; }
+  virtual std::vector<SiteInfo> Candidates(std::vector<SiteInfo> live) { return live; }
   // Why Candidates() left live sites out, for the message of a round that found too few ("" when
   // it left none out).
   virtual std::string LeftOut() const { return ""; }
@@ -59,23 +60,29 @@ class SumCollector {
                                                   RoundOutcome* outcome,
                                                   const std::atomic<bool>& stop) = 0;
 
-  // The strategy could not make a model from the collected sum (it is not finite, or out of
-  // range): the attempt fails; SecAgg+ starts looking for the site that caused it.
-  virtual void Rejected(int round, const Status& why, RoundOutcome* outcome) {
-    (void)round, (void)why, (void)outcome;
-  }
   // The round completed with the sum Collect returned.
   virtual void Completed(int round, RoundOutcome* outcome) { (void)round, (void)outcome; }
 };
+
+// How a consortium too small for secure rounds opts out (in messages).
+inline constexpr char kTwoSitesOptOut[] =
+    "With two sites each would read the other's update from their sum; a consortium of two opts "
+    "out with secure_aggregation: off in the coordinator's config and "
+    "policy.require_secure_aggregation: false at its sites (docs/security.md)";
 
 // Plain rounds: updates in the clear, decoded and summed as they arrive.
 std::unique_ptr<SumCollector> MakePlainCollector();
 
 // SecAgg+ rounds. `sign_keys`: every site's Ed25519 signing key (site id -> raw 32 bytes), from
-// the allowlist's third column (LoadSigningKeys).
-std::unique_ptr<SumCollector> MakeSecAggCollector(std::map<std::string, std::string> sign_keys);
+// the allowlist's third column (LoadSigningKeys); `reload`, when given, reads them again before
+// each round (the allowlist changes without a restart: sites admitted, rotated, revoked), the
+// last good set staying in force when it fails.
+using SigningKeys = std::map<std::string, std::string>;
+std::unique_ptr<SumCollector> MakeSecAggCollector(
+    SigningKeys sign_keys, std::function<Result<SigningKeys>()> reload = nullptr);
 
-// The collector config.secure_aggregation names (loading the signing keys for SecAgg+).
+// The collector config.secure_aggregation names (loading the signing keys for SecAgg+; with
+// fewer than 3 keyed sites it warns that rounds wait for more and how two sites opt out).
 Result<std::unique_ptr<SumCollector>> MakeCollector(const CoordinatorConfig& config);
 
 }  // namespace fedsmear

@@ -78,7 +78,7 @@ Result<std::vector<float>> DequantizeMean(const std::vector<uint32_t>& sum,
   std::vector<float> out(sum.size());
   for (size_t i = 0; i < sum.size(); ++i) {
     if (sum[i] > most) {
-      return InvalidArgument("quantize: value " + std::to_string(i) + " of the sum is " +
+      return Corrupt("quantize: value " + std::to_string(i) + " of the sum is " +
                              std::to_string(sum[i]) + ", more than " +
                              std::to_string(contributors) + " inputs in [0, " +
                              std::to_string(levels) + "] can add up to");

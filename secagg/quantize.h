@@ -39,7 +39,7 @@ Result<std::vector<uint32_t>> Quantize(const float* values, size_t count,
                                        const QuantizationParams& params, uint64_t seed);
 
 // Mean of the `contributors` (1..max_sites) clipped inputs whose quantized values sum to `sum`.
-// kInvalidArgument when a value of the sum exceeds contributors * R (no such inputs make it).
+// kCorrupt when a value of the sum exceeds contributors * R (no such inputs make it).
 Result<std::vector<float>> DequantizeMean(const std::vector<uint32_t>& sum,
                                           const QuantizationParams& params, uint32_t contributors);
 

@@ -17,8 +17,7 @@ Status SessionLedger::Admit(std::string_view run_id, uint32_t round, uint64_t ta
                             " was already used in this run; refusing a reused session");
   }
   if (masked_rounds_.count(round)) {
-    return PermissionDenied("this site already sent its masked update for round " +
-                            std::to_string(round) +
+    return PermissionDenied(std::string(kRoundSpentRefusal) + " " + std::to_string(round) +
                             "; refusing a second secure session of the same round");
   }
   task_ids_.insert(task_id);

@@ -24,6 +24,10 @@
 
 namespace fedsmear {
 
+// The words a site's refusal of a spent round starts with (the coordinator recognises them: a
+// coordinator restarted after its sites masked must move on to the next round).
+inline constexpr char kRoundSpentRefusal[] = "this site already sent its masked update for round";
+
 class SessionLedger {
  public:
   // Records `task_id` for `round` of `run_id` when neither rule above refuses it.

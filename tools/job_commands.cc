@@ -1,6 +1,7 @@
 #include "tools/job_commands.h"
 
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -64,10 +65,22 @@ int Submit(const JobArgs& a) {
     if (Status st = CheckRegisteredChoices(*config); !st.ok()) config = st;
   }
   if (!config.ok()) return Fail("submit", config.status());
+  // The service runs in another folder: paths are made absolute against the submitter's.
+  auto absolute = [](std::string* path) {
+    if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
+  };
+  for (std::string* p : {&config->secret_key_file, &config->allowed_sites_file,
+                         &config->model.initial_model, &config->audit_log,
+                         &config->signing_key_file, &config->status.token_file}) {
+    absolute(p);
+  }
+  for (HoldoutSet& h : config->holdout) absolute(&h.path);
   Result<JobQueue> opened = JobQueue::Open(a.dir);
   if (!opened.ok()) return Fail("submit", opened.status());
   JobQueue& queue = *opened;
-  Result<JobInfo> job = queue.Submit(a.config, a.name);
+  const std::string name =
+      a.name.empty() ? std::filesystem::path(a.config).filename().string() : a.name;
+  Result<JobInfo> job = queue.SubmitText(ToYaml(*config), name);
   if (!job.ok()) return Fail("submit", job.status());
   std::cout << job->id << " queued (" << job->name << ", " << config->rounds << " rounds)\n";
   return 0;

@@ -1,7 +1,8 @@
 // `fedsmear job`: the admin's side of a long-lived coordinator (fedsmear-coordinator --jobs DIR;
 // coordinator/jobs/job_queue.h):
 //   fedsmear job submit CONFIG [--name N] --jobs DIR   checks the config (strategy, codecs,
-//                                                       ranges) and queues it; prints the id
+//                                                       ranges) and queues it, its paths made
+//                                                       absolute; prints the id
 //   fedsmear job list --jobs DIR                        every job with its state and outcome
 //   fedsmear job status ID --jobs DIR                   one job: state, times, rounds so far,
 //                                                       latest accuracy, why it ended

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -98,6 +99,10 @@ Status JobQueue::Write(const JobInfo& info) const {
 
 Result<JobInfo> JobQueue::Submit(const std::string& config_path, const std::string& name) {
   ASSIGN_OR_RETURN(std::string config, ReadFile(config_path));
+  return SubmitText(config, name.empty() ? fs::path(config_path).filename().string() : name);
+}
+
+Result<JobInfo> JobQueue::SubmitText(const std::string& config, const std::string& name) {
   // The next free number; mkdir is the lock between two admins submitting at once.
   for (int n = 1; n < 1000000; ++n) {
     char id[32];
@@ -109,7 +114,7 @@ Result<JobInfo> JobQueue::Submit(const std::string& config_path, const std::stri
     }
     JobInfo info;
     info.id = id;
-    info.name = name.empty() ? fs::path(config_path).filename().string() : name;
+    info.name = name;
     info.submitted_by = Account();
     info.submitted_unix = NowUnix();
     info.dir = dir;
@@ -128,7 +133,13 @@ Result<std::vector<JobInfo>> JobQueue::List() const {
     if (e.is_directory() && name.rfind("job-", 0) == 0) dirs.push_back(e.path().string());
   }
   if (ec) return IoError("cannot list " + dir_ + ": " + ec.message());
-  std::sort(dirs.begin(), dirs.end());
+  // By number: job-10000 comes after job-9999.
+  auto number = [](const std::string& dir) {
+    const std::string name = fs::path(dir).filename().string();
+    return std::strtoll(name.c_str() + 4, nullptr, 10);
+  };
+  std::sort(dirs.begin(), dirs.end(),
+            [&](const std::string& a, const std::string& b) { return number(a) < number(b); });
   std::vector<JobInfo> out;
   for (const std::string& d : dirs) {
     Result<JobInfo> info = Parse(d);

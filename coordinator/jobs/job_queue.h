@@ -1,7 +1,7 @@
 // JobQueue: the runs a long-lived coordinator takes, as a spool folder (fedsmear-coordinator
 // --jobs DIR; `fedsmear job submit|list|status|logs|abort`).
 //
-// Layout, one folder per job, named by a sequence number (job-0001, job-0002, ...):
+// Layout, one folder per job, named by a sequence number (job-0001, job-0002, ..., job-10000):
 //   DIR/job-NNNN/config.yaml   the submitted coordinator config, as submitted
 //   DIR/job-NNNN/job.json      id, name, who submitted it and when, state, message, times
 //   DIR/job-NNNN/run/          the job's run folder (metrics.jsonl, plan.json, audit, report)
@@ -53,6 +53,8 @@ class JobQueue {
   // Queues a copy of the config at `config_path` under a new id. The caller checks the config
   // first (the serving coordinator checks it again before running it).
   Result<JobInfo> Submit(const std::string& config_path, const std::string& name);
+  // The same with the config's YAML text (`name` is required).
+  Result<JobInfo> SubmitText(const std::string& yaml, const std::string& name);
   // Every job, oldest first.
   Result<std::vector<JobInfo>> List() const;
   Result<JobInfo> Get(const std::string& id) const;

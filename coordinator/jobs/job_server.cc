@@ -12,26 +12,27 @@
 namespace fedsmear {
 namespace {
 
-// Adds job.log to the default logger for the lifetime of this object.
+// Adds job.log to the job-log fan-out (thread-safe) for the lifetime of this object.
 class JobLogSink {
  public:
-  explicit JobLogSink(const std::string& path) {
+  JobLogSink(std::shared_ptr<spdlog::sinks::dist_sink_mt> logs, const std::string& path)
+      : logs_(std::move(logs)) {
+    if (!logs_) return;
     try {
       sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
-      spdlog::default_logger()->sinks().push_back(sink_);
+      logs_->add_sink(sink_);
     } catch (const spdlog::spdlog_ex& e) {
       spdlog::warn("cannot write the job's log {}: {}", path, e.what());
     }
   }
   ~JobLogSink() {
-    if (!sink_) return;
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    if (logs_ && sink_) logs_->remove_sink(sink_);
   }
   JobLogSink(const JobLogSink&) = delete;
   JobLogSink& operator=(const JobLogSink&) = delete;
 
  private:
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> logs_;
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
@@ -63,9 +64,18 @@ class AbortWatch {
 
 }  // namespace
 
+std::shared_ptr<spdlog::sinks::dist_sink_mt> AttachJobLogs() {
+  auto logs = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  spdlog::default_logger()->sinks().push_back(logs);
+  return logs;
+}
+
 Status RunJob(JobQueue& queue, const JobInfo& job, const CoordinatorFactory& make,
-              const std::atomic<bool>& stop) {
-  JobLogSink log(job.log_path());
+              const std::atomic<bool>& stop, const JobServerOptions& options) {
+  // An abort of the queued job may have come after the service picked it.
+  ASSIGN_OR_RETURN(JobInfo now, queue.Get(job.id));
+  if (now.state != JobState::kQueued) return Status::Ok();
+  JobLogSink log(options.job_logs, job.log_path());
   Result<CoordinatorConfig> config = LoadCoordinatorConfig(job.config_path());
   if (config.ok()) {
     if (Status st = CheckRegisteredChoices(*config); !st.ok()) config = st;
@@ -112,7 +122,7 @@ Status ServeJobs(JobQueue& queue, const CoordinatorFactory& make, const std::ato
     Result<JobInfo> next = queue.NextQueued();
     if (next.ok()) {
       idle_said = false;
-      RETURN_IF_ERROR(RunJob(queue, *next, make, stop));
+      RETURN_IF_ERROR(RunJob(queue, *next, make, stop, options));
       continue;
     }
     if (next.status().code() != StatusCode::kNotFound) return next.status();

@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 
+#include <spdlog/sinks/dist_sink.h>
+
 #include "common/config.h"
 #include "common/status.h"
 #include "coordinator/jobs/job_queue.h"
@@ -27,14 +29,22 @@ using CoordinatorFactory =
 
 struct JobServerOptions {
   double poll_s = 1.0;  // how often an idle service looks for queued jobs
+  // A sink the caller attached to the process's logger before any other thread logs
+  // (AttachJobLogs); each job's job.log is added to it while the job runs. nullptr: no job.log.
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> job_logs;
 };
+
+// A fan-out sink attached to the default logger, for JobServerOptions::job_logs. Call before
+// starting threads that log (spdlog's logger does not guard its sink list).
+std::shared_ptr<spdlog::sinks::dist_sink_mt> AttachJobLogs();
 
 // Runs jobs until `stop`. Errors: only the queue's (its folder cannot be read or written).
 Status ServeJobs(JobQueue& queue, const CoordinatorFactory& make, const std::atomic<bool>& stop,
                  const JobServerOptions& options = {});
 
-// Runs one job to its end and records the outcome (ServeJobs' step; tests call it directly).
+// Runs one job to its end and records the outcome (ServeJobs' step). A job aborted while it was
+// queued is left as it is.
 Status RunJob(JobQueue& queue, const JobInfo& job, const CoordinatorFactory& make,
-              const std::atomic<bool>& stop);
+              const std::atomic<bool>& stop, const JobServerOptions& options = {});
 
 }  // namespace fedsmear

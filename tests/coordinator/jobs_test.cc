@@ -82,7 +82,8 @@ TEST_F(JobsTest, TwoJobsRunOneAfterTheOtherWithTheSameSites) {
 
   std::atomic<bool> service_stop{false};
   Status served;
-  std::thread service([&] { served = ServeJobs(*queue, Factory(), service_stop, {0.2}); });
+  JobServerOptions options{0.2, AttachJobLogs()};  // before the site threads log
+  std::thread service([&] { served = ServeJobs(*queue, Factory(), service_stop, options); });
   for (auto& s : sites) StartSite(s, c.bind);  // started once, for both jobs
   const std::vector<JobInfo> jobs = WaitForJobs(*queue, 240);
   service_stop.store(true);
@@ -123,7 +124,7 @@ TEST_F(JobsTest, AbortStopsARunningJob) {
   auto job = queue->Submit(WriteJob(c, "long"), "long");
   ASSERT_TRUE(job.ok());
   std::atomic<bool> service_stop{false};
-  std::thread service([&] { (void)ServeJobs(*queue, Factory(), service_stop, {0.2}); });
+  std::thread service([&] { (void)ServeJobs(*queue, Factory(), service_stop, {0.2, nullptr}); });
   for (auto& s : sites) StartSite(s, c.bind);
   // Abort once the first round is recorded.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);

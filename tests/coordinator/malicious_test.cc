@@ -172,6 +172,9 @@ TEST(InsecureUse, RefusedWithSecAggOrNonLoopbackBind) {
   CoordinatorConfig c;
   c.insecure = true;
   c.bind = "tcp://127.0.0.1:7878";
+  // SecAgg+, the default, needs CurveZMQ: insecure asks for plain rounds explicitly.
+  EXPECT_NE(CheckInsecureUse(c).message().find("secagg+"), std::string::npos);
+  c.secure_aggregation = SecureAggregation::kOff;
   EXPECT_TRUE(CheckInsecureUse(c).ok());
   c.bind = "tcp://0.0.0.0:7878";
   EXPECT_EQ(CheckInsecureUse(c).code(), StatusCode::kInvalidArgument);

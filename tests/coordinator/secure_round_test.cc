@@ -437,7 +437,9 @@ TEST_F(SecureFederationTest, BelowThresholdAbortsAndStopsAfterRetries) {
   StartFake(d2, endpoint, Fake::kVanishAfterSharing);
   Finish();
   EXPECT_EQ(run_status_.code(), StatusCode::kUnavailable) << run_status_;
-  EXPECT_NE(run_status_.message().find("round 1 failed 2 times"), std::string::npos) << run_status_;
+  // Round 1 is spent once site-a masked (its peers vanished before unmasking); round 2 finds
+  // one site: two failed tries in all.
+  EXPECT_NE(run_status_.message().find("failed 2 times"), std::string::npos) << run_status_;
   EXPECT_TRUE(Metrics().empty());
   EXPECT_FALSE(fs::exists(run_dir_ / "run" / "final.model"));
 }

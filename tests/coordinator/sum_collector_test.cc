@@ -57,19 +57,21 @@ TEST(CulpritSearchTest, LeavingTheCulpritOutNamesIt) {
   EXPECT_TRUE(search.active());
   EXPECT_FALSE(search.MayTakePart("a"));
   EXPECT_TRUE(search.MayTakePart("b"));
-  // Without a the sum is impossible again: a is cleared, b is left out next.
-  search.Failed({"b", "c", "d"}, 3);
+  // Without a the sum is impossible again: a is cleared, b is left out next (a comes back, so
+  // three sites remain for the round).
+  const std::string again = search.Failed({"b", "c", "d"}, 3);
+  EXPECT_NE(again.find("leaves out b"), std::string::npos) << again;
   EXPECT_TRUE(search.MayTakePart("a"));
   EXPECT_FALSE(search.MayTakePart("b"));
-  // Without b the round completes: b did it.
-  const std::optional<Culprit> culprit = search.Succeeded();
+  // Without b, with every other suspect summed, the round completes: b did it.
+  const std::optional<Culprit> culprit = search.Succeeded({"a", "c", "d"});
   ASSERT_TRUE(culprit.has_value());
   EXPECT_EQ(culprit->site_id, "b");
   EXPECT_NE(culprit->evidence.find("a, b, c, d"), std::string::npos) << culprit->evidence;
   EXPECT_FALSE(search.active());
   EXPECT_FALSE(search.MayTakePart("b"));  // for the rest of the run
   EXPECT_TRUE(search.excluded().count("b"));
-  EXPECT_FALSE(search.Succeeded().has_value());  // a completed round outside a search
+  EXPECT_FALSE(search.Succeeded({"a", "c", "d"}).has_value());  // a round outside a search
 }
 
 TEST(CulpritSearchTest, TheLastSuspectIsConfirmedBeforeItIsExcluded) {
@@ -81,7 +83,18 @@ TEST(CulpritSearchTest, TheLastSuspectIsConfirmedBeforeItIsExcluded) {
   search.Failed({"a", "b", "c", "e"}, 3);  // d cleared: e is left
   EXPECT_TRUE(search.active());
   EXPECT_FALSE(search.MayTakePart("e"));
-  EXPECT_EQ(search.Succeeded()->site_id, "e");
+  EXPECT_EQ(search.Succeeded({"a", "b", "c", "d"})->site_id, "e");
+}
+
+// A round that completes without some other suspect proves nothing about the one left out (the
+// culprit may simply not have been summed): nobody is excluded and the search ends.
+TEST(CulpritSearchTest, ACompletedRoundWithoutTheOtherSuspectsBlamesNobody) {
+  CulpritSearch search;
+  search.Failed({"a", "b", "c", "d"}, 3);
+  EXPECT_FALSE(search.Succeeded({"b", "c", "e"}).has_value());  // d was not summed
+  EXPECT_FALSE(search.active());
+  EXPECT_TRUE(search.excluded().empty());
+  EXPECT_TRUE(search.MayTakePart("a"));
 }
 
 TEST(CulpritSearchTest, GivesUpWhenLeavingOneOutLeavesTooFew) {
@@ -90,6 +103,32 @@ TEST(CulpritSearchTest, GivesUpWhenLeavingOneOutLeavesTooFew) {
   EXPECT_NE(why.find("cannot find the culprit"), std::string::npos) << why;
   EXPECT_FALSE(search.active());  // the attempts count as retries again
   EXPECT_TRUE(search.MayTakePart("a"));
+}
+
+// A spoiler that frames honest sites gets at most one excluded per run; later spoiled sums
+// start no search (they count as failed tries).
+TEST(CulpritSearchTest, ARunExcludesAtMostOneSite) {
+  CulpritSearch search;
+  search.Failed({"a", "b", "c", "d", "e"}, 3);
+  ASSERT_EQ(search.Succeeded({"b", "c", "d", "e"})->site_id, "a");
+  const std::string next = search.Failed({"b", "c", "d", "e"}, 3);
+  EXPECT_NE(next.find("already excluded"), std::string::npos) << next;
+  EXPECT_FALSE(search.active());
+}
+
+// Two spoilers restarting the search cannot keep the run searching: a run makes at most
+// kMaxSearchAttempts search attempts.
+TEST(CulpritSearchTest, SearchAttemptsAreBounded) {
+  CulpritSearch search;
+  std::string last;
+  int active = 0;
+  for (int i = 0; i < 3 * CulpritSearch::kMaxSearchAttempts; ++i) {
+    last = search.Failed({"a", "b", "c", "d", "e"}, 3);
+    active += search.active();
+  }
+  EXPECT_LE(active, CulpritSearch::kMaxSearchAttempts);
+  EXPECT_FALSE(search.active());
+  EXPECT_NE(last.find("search attempts"), std::string::npos) << last;
 }
 
 // A spoiled sum whose survivors hold none of the remaining suspects (the culprit was elsewhere,
@@ -101,7 +140,7 @@ TEST(CulpritSearchTest, ASpoiledSumWithoutSuspectsRestartsTheSearch) {
   EXPECT_TRUE(search.active());
   EXPECT_TRUE(search.MayTakePart("a"));
   EXPECT_FALSE(search.MayTakePart("e"));
-  const std::optional<Culprit> c = search.Succeeded();
+  const std::optional<Culprit> c = search.Succeeded({"f", "g"});
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->site_id, "e");
   EXPECT_NE(c->evidence.find("e, f, g"), std::string::npos) << c->evidence;

@@ -89,10 +89,13 @@ TEST(QuantizeTest, DequantizedMeanMatchesFloatMean) {
   std::vector<uint32_t> spoiled = sum;
   spoiled[7] = static_cast<uint32_t>(uint64_t{n} * *QuantizationLevels(p) + 1);
   auto bad = DequantizeMean(spoiled, p, n);
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(bad.status().message().find("value 7"), std::string::npos) << bad.status();
-  // With fewer contributors than the bound (dropouts), the bound is theirs.
-  EXPECT_EQ(DequantizeMean(sum, p, n - 1).status().code(), StatusCode::kInvalidArgument);
+  // With fewer contributors (dropouts) the bound is theirs: (n-1)R + 1 is possible for n only.
+  std::vector<uint32_t> edge(4, 0);
+  edge[2] = static_cast<uint32_t>(uint64_t{n - 1} * *QuantizationLevels(p) + 1);
+  EXPECT_TRUE(DequantizeMean(edge, p, n).ok());
+  EXPECT_EQ(DequantizeMean(edge, p, n - 1).status().code(), StatusCode::kCorrupt);
 }
 
 TEST(QuantizeTest, SignVoteBits) {

@@ -270,6 +270,8 @@ TEST_F(DoctorTest, KeyTheServiceAccountCannotOpenFails) {
   EXPECT_NE(Find(f, "Permission denied"), nullptr);
 
   ASSERT_EQ(::chown(key.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  const std::string sign_key = (dir_ / "keys" / "site-1.sign.key").string();
+  ASSERT_EQ(::chown(sign_key.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
   const std::string pub = (dir_ / "keys" / "coordinator.pub").string();
   fs::permissions(pub, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read, ec);
   auto fixed = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);

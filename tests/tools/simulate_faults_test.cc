@@ -37,7 +37,7 @@ TEST(SimulateFaultsTest, RunFinishesThroughKillsCutsAndACoordinatorRestart) {
   auto sim = ChildProcess::Spawn(
       {FEDSMEAR_BINARY_DIR "/tools/fedsmear", "simulate", "--sites", "4", "--rounds", "4",
        "--synthetic", "wbc", "--per-class", "120", "--local-epochs", "3", "--threads-per-site",
-       "1", "--faults", schedule, "--out", run},
+       "1", "--faults", schedule, "--secure-aggregation", "off", "--out", run},
       dir.Sub("simulate.log"));
   ASSERT_TRUE(sim.ok()) << sim.status();
   std::optional<int> code = sim->Wait(std::chrono::minutes(6));

@@ -61,7 +61,7 @@ TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.preprocess.center_crop = 0.9; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.augment.rot90 = !d.train.augment.rot90; }));
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.train.logit_adjustment = 0; }));
-  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = SecureAggregation::kSecAggPlus; }));
+  EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = SecureAggregation::kOff; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.round_deadline_s = 5; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.run_dir = "elsewhere"; }));
 }
