@@ -38,14 +38,16 @@ FS_AVX512 inline void Store8(__m512i v, float* dst, int n) {
 
 template <int NG>
 FS_AVX512 void Avx512Chunk(const uint64_t* act, int height, int width,
-                           const PackedConvWeights& w, int o0, float* out, int out_stride) {
+                           const PackedConvWeights& w, int p0, int p1, int o0, float* out,
+                           int out_stride) {
   const int words = w.words;
   const size_t op = static_cast<size_t>(w.out_padded);
   const int nout = std::min(8 * NG, w.out_channels - o0);
-  for (int y = 0; y < height; ++y) {
+  for (int p = p0; p < p1; ++p) {
+    const int y = p / width, x = p % width;
     int ky0, ky1;
     TapRange(y, height, &ky0, &ky1);
-    for (int x = 0; x < width; ++x) {
+    {
       int kx0, kx1;
       TapRange(x, width, &kx0, &kx1);
       __m512i acc[NG];
@@ -89,15 +91,16 @@ FS_AVX2 inline __m256i PopcountBytes(__m256i v) {
 // gains at most 8 per word).
 template <int NG>
 FS_AVX2 void Avx2Chunk(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                       int o0, float* out, int out_stride) {
+                       int p0, int p1, int o0, float* out, int out_stride) {
   const int words = w.words;
   const size_t op = static_cast<size_t>(w.out_padded);
   const int nout = std::min(4 * NG, w.out_channels - o0);
   const __m256i zero = _mm256_setzero_si256();
-  for (int y = 0; y < height; ++y) {
+  for (int p = p0; p < p1; ++p) {
+    const int y = p / width, x = p % width;
     int ky0, ky1;
     TapRange(y, height, &ky0, &ky1);
-    for (int x = 0; x < width; ++x) {
+    {
       int kx0, kx1;
       TapRange(x, width, &kx0, &kx1);
       __m256i acc[NG], bytes[NG];
@@ -155,29 +158,29 @@ bool HasAvx512() {
 }
 
 void BinaryConv3x3Avx512(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                         float* out, int out_stride) {
+                         int p0, int p1, float* out, int out_stride) {
   for (int o0 = 0; o0 < w.out_channels; o0 += 64) {
     switch (std::min(8, (w.out_padded - o0) / 8)) {
-      case 8: Avx512Chunk<8>(act, height, width, w, o0, out, out_stride); break;
-      case 7: Avx512Chunk<7>(act, height, width, w, o0, out, out_stride); break;
-      case 6: Avx512Chunk<6>(act, height, width, w, o0, out, out_stride); break;
-      case 5: Avx512Chunk<5>(act, height, width, w, o0, out, out_stride); break;
-      case 4: Avx512Chunk<4>(act, height, width, w, o0, out, out_stride); break;
-      case 3: Avx512Chunk<3>(act, height, width, w, o0, out, out_stride); break;
-      case 2: Avx512Chunk<2>(act, height, width, w, o0, out, out_stride); break;
-      default: Avx512Chunk<1>(act, height, width, w, o0, out, out_stride); break;
+      case 8: Avx512Chunk<8>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 7: Avx512Chunk<7>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 6: Avx512Chunk<6>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 5: Avx512Chunk<5>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 4: Avx512Chunk<4>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 3: Avx512Chunk<3>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 2: Avx512Chunk<2>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      default: Avx512Chunk<1>(act, height, width, w, p0, p1, o0, out, out_stride); break;
     }
   }
 }
 
 void BinaryConv3x3Avx2(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                       float* out, int out_stride) {
+                       int p0, int p1, float* out, int out_stride) {
   // out_padded is a multiple of 8: chunks of 16 outputs, the last possibly 8.
   for (int o0 = 0; o0 < w.out_channels; o0 += 16) {
     if (w.out_padded - o0 >= 16) {
-      Avx2Chunk<4>(act, height, width, w, o0, out, out_stride);
+      Avx2Chunk<4>(act, height, width, w, p0, p1, o0, out, out_stride);
     } else {
-      Avx2Chunk<2>(act, height, width, w, o0, out, out_stride);
+      Avx2Chunk<2>(act, height, width, w, p0, p1, o0, out, out_stride);
     }
   }
 }
@@ -295,8 +298,10 @@ FS_AVX512 void GemmAvx512(const float* a, int m, int k, int lda, const float* b,
 
 bool HasAvx2() { return false; }
 bool HasAvx512() { return false; }
-void BinaryConv3x3Avx2(const uint64_t*, int, int, const PackedConvWeights&, float*, int) {}
-void BinaryConv3x3Avx512(const uint64_t*, int, int, const PackedConvWeights&, float*, int) {}
+void BinaryConv3x3Avx2(const uint64_t*, int, int, const PackedConvWeights&, int, int, float*,
+                       int) {}
+void BinaryConv3x3Avx512(const uint64_t*, int, int, const PackedConvWeights&, int, int, float*,
+                         int) {}
 void PackSignsAvx2(const float*, int, int, int, const float*, const float*, uint64_t*) {}
 void GemmAvx2(const float*, int, int, int, const float*, int, float*, int) {}
 void GemmAvx512(const float*, int, int, int, const float*, int, float*, int) {}
