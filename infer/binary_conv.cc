@@ -80,7 +80,9 @@ Isa BestIsa() {
 
 void PackSigns(const float* x, int pixels, int channels, int x_stride, const float* scale,
                const float* shift, uint64_t* out, Isa isa) {
-  if (isa != Isa::kReference) {
+  if (isa == Isa::kAvx512) {
+    x86::PackSignsAvx512(x, pixels, channels, x_stride, scale, shift, out);
+  } else if (isa == Isa::kAvx2) {
     x86::PackSignsAvx2(x, pixels, channels, x_stride, scale, shift, out);
   } else {
     PackSignsReference(x, pixels, channels, x_stride, scale, shift, out);

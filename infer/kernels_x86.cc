@@ -192,19 +192,51 @@ FS_AVX2 void PackSignsAvx2(const float* x, int pixels, int channels, int x_strid
   for (int p = 0; p < pixels; ++p) {
     const float* row = x + static_cast<size_t>(p) * x_stride;
     uint64_t* dst = out + static_cast<size_t>(p) * words;
-    for (int k = 0; k < words; ++k) dst[k] = 0;
-    int c = 0;
-    for (; c + 8 <= channels; c += 8) {
-      const __m256 prod = _mm256_mul_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(scale + c));
-      const __m256 y = _mm256_add_ps(prod, _mm256_loadu_ps(shift + c));
-      const int bits = _mm256_movemask_ps(_mm256_cmp_ps(y, zero, _CMP_GE_OQ));
-      const uint64_t m = static_cast<uint32_t>(bits);
-      dst[c >> 6] |= m << (c & 63);
+    // Each word is built in a register and stored once (or-ing into memory 8 times a word
+    // chains every step on a store-to-load forward).
+    for (int k = 0; k < words; ++k) {
+      const int c0 = 64 * k, c1 = std::min(channels, c0 + 64);
+      uint64_t word = 0;
+      int c = c0;
+      for (; c + 8 <= c1; c += 8) {
+        const __m256 prod = _mm256_mul_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(scale + c));
+        const __m256 y = _mm256_add_ps(prod, _mm256_loadu_ps(shift + c));
+        const int bits = _mm256_movemask_ps(_mm256_cmp_ps(y, zero, _CMP_GE_OQ));
+        word |= static_cast<uint64_t>(static_cast<uint32_t>(bits)) << (c - c0);
+      }
+      for (; c < c1; ++c) {
+        const float prod = row[c] * scale[c];
+        const float y = prod + shift[c];
+        if (y >= 0.0f) word |= uint64_t{1} << (c - c0);
+      }
+      dst[k] = word;
     }
-    for (; c < channels; ++c) {
-      const float prod = row[c] * scale[c];
-      const float y = prod + shift[c];
-      if (y >= 0.0f) dst[c >> 6] |= uint64_t{1} << (c & 63);
+  }
+}
+
+FS_AVX512 void PackSignsAvx512(const float* x, int pixels, int channels, int x_stride,
+                               const float* scale, const float* shift, uint64_t* out) {
+  const int words = (channels + 63) / 64;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int p = 0; p < pixels; ++p) {
+    const float* row = x + static_cast<size_t>(p) * x_stride;
+    uint64_t* dst = out + static_cast<size_t>(p) * words;
+    for (int k = 0; k < words; ++k) {
+      const int c0 = 64 * k, c1 = std::min(channels, c0 + 64);
+      uint64_t word = 0;
+      int c = c0;
+      for (; c + 16 <= c1; c += 16) {
+        const __m512 prod = _mm512_mul_ps(_mm512_loadu_ps(row + c), _mm512_loadu_ps(scale + c));
+        const __m512 y = _mm512_add_ps(prod, _mm512_loadu_ps(shift + c));
+        const __mmask16 bits = _mm512_cmp_ps_mask(y, zero, _CMP_GE_OQ);
+        word |= static_cast<uint64_t>(bits) << (c - c0);
+      }
+      for (; c < c1; ++c) {
+        const float prod = row[c] * scale[c];
+        const float y = prod + shift[c];
+        if (y >= 0.0f) word |= uint64_t{1} << (c - c0);
+      }
+      dst[k] = word;
     }
   }
 }
@@ -281,9 +313,17 @@ FS_AVX512 void GemmPanel512(const float* a, int m, int k, int lda, const float* 
     GemmTile512<6, NV>(a + static_cast<size_t>(i) * lda, k, lda, b, n_padded,
                        c + static_cast<size_t>(i) * ldc, ldc);
   }
-  for (; i < m; ++i) {
-    GemmTile512<1, NV>(a + static_cast<size_t>(i) * lda, k, lda, b, n_padded,
-                       c + static_cast<size_t>(i) * ldc, ldc);
+  // The last 1-5 rows in one tile: B is streamed once more, not once per row (a 2x2 map's
+  // transition has 4 rows in all). Each value's sum runs over k in the same order.
+  const float* ar = a + static_cast<size_t>(i) * lda;
+  float* cr = c + static_cast<size_t>(i) * ldc;
+  switch (m - i) {
+    case 5: GemmTile512<5, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 4: GemmTile512<4, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 3: GemmTile512<3, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 2: GemmTile512<2, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 1: GemmTile512<1, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    default: break;
   }
 }
 
@@ -303,6 +343,7 @@ void BinaryConv3x3Avx2(const uint64_t*, int, int, const PackedConvWeights&, int,
 void BinaryConv3x3Avx512(const uint64_t*, int, int, const PackedConvWeights&, int, int, float*,
                          int) {}
 void PackSignsAvx2(const float*, int, int, int, const float*, const float*, uint64_t*) {}
+void PackSignsAvx512(const float*, int, int, int, const float*, const float*, uint64_t*) {}
 void GemmAvx2(const float*, int, int, int, const float*, int, float*, int) {}
 void GemmAvx512(const float*, int, int, int, const float*, int, float*, int) {}
 

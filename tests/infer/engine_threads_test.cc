@@ -98,6 +98,40 @@ TEST(SplitKernelsTest, PixelRangesEqualWholeImage) {
   EXPECT_EQ(pooled, pooled2);
 }
 
+TEST(SplitKernelsTest, PackSignsAndGemmTilesMatchReference) {
+  // Sign packing with partial words and scalar tails; GEMM with every remainder of row tiles.
+  SplitMix rng(9);
+  for (int channels : {1, 7, 8, 63, 64, 65, 100, 130, 200}) {
+    const int pixels = 5, stride = channels + 3;
+    std::vector<float> x(static_cast<size_t>(pixels) * stride), scale(channels), shift(channels);
+    for (float& v : x) v = rng.Uniform(-1, 1);
+    for (int c = 0; c < channels; ++c) scale[c] = rng.Uniform(-2, 2), shift[c] = rng.Uniform(-1, 1);
+    std::vector<uint64_t> want(static_cast<size_t>(pixels) * PackedWords(channels), 7), got = want;
+    PackSigns(x.data(), pixels, channels, stride, scale.data(), shift.data(), want.data(),
+              Isa::kReference);
+    for (Isa isa : Isas()) {
+      PackSigns(x.data(), pixels, channels, stride, scale.data(), shift.data(), got.data(), isa);
+      EXPECT_EQ(got, want) << channels << " " << IsaName(isa);
+    }
+  }
+  for (int m = 1; m <= 13; ++m) {
+    const int k = 37, n = 40;
+    std::vector<float> a(static_cast<size_t>(m) * k), w(static_cast<size_t>(n) * k);
+    for (float& v : a) v = rng.Uniform(-1, 1);
+    for (float& v : w) v = rng.Uniform(-1, 1);
+    const PackedMatrix b = PackMatrix(w.data(), n, k);
+    std::vector<float> one(static_cast<size_t>(b.n_padded)), all(static_cast<size_t>(m) * b.n_padded);
+    for (Isa isa : Isas()) {
+      Gemm(a.data(), m, k, b, all.data(), b.n_padded, isa);
+      for (int i = 0; i < m; ++i) {  // each row alone: the same bits as within any tile
+        Gemm(a.data() + static_cast<size_t>(i) * k, 1, k, b, one.data(), b.n_padded, isa);
+        EXPECT_EQ(std::memcmp(one.data(), all.data() + static_cast<size_t>(i) * b.n_padded,
+                              one.size() * sizeof(float)), 0) << m << " " << i << " " << IsaName(isa);
+      }
+    }
+  }
+}
+
 struct Model {
   const char* arch;
   int size;
