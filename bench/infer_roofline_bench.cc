@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "bench/roofline_peaks.h"
 #include "bench/roofline_layers.h"
 #include "infer/engine.h"
@@ -50,6 +52,7 @@ double Median(std::vector<double> v) {
 // Console output as usual, and each benchmark's CPU seconds per iteration over repetitions.
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
+  CollectingReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
@@ -98,6 +101,7 @@ const char* ShortIsa(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : infer::I
 void PrintRoofline(const CollectingReporter& rep, Isa isa, const LayerSet& set,
                    const std::string& model_name) {
   const std::string s = ShortIsa(isa);
+  if (rep.Seconds(model_name) <= 0) return;  // filtered out (e.g. --benchmark_filter=NONE)
   const double bin_peak = rep.Seconds("peak/xnor_popcount/" + s) > 0
                               ? (isa == Isa::kAvx512 ? XnorPopcountAvx512Ops(1000)
                                                      : XnorPopcountAvx2Ops(1000)) /
