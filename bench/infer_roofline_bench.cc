@@ -20,6 +20,7 @@
 //    layers), the BestIsa kernels, alternating one Forward each (ABBA order) for
 //    --latency_seconds of wall time; median latency, images/s and the 2-thread / 1-thread ratio.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,10 +31,8 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
-#include "bench/roofline_peaks.h"
 #include "bench/roofline_layers.h"
+#include "bench/roofline_peaks.h"
 #include "infer/engine.h"
 #include "tests/infer/random_state.h"
 
@@ -102,20 +101,19 @@ void PrintRoofline(const CollectingReporter& rep, Isa isa, const LayerSet& set,
                    const std::string& model_name) {
   const std::string s = ShortIsa(isa);
   if (rep.Seconds(model_name) <= 0) return;  // filtered out (e.g. --benchmark_filter=NONE)
-  const double bin_peak = rep.Seconds("peak/xnor_popcount/" + s) > 0
-                              ? (isa == Isa::kAvx512 ? XnorPopcountAvx512Ops(1000)
-                                                     : XnorPopcountAvx2Ops(1000)) /
-                                    rep.Seconds("peak/xnor_popcount/" + s)
-                              : 0;
+  const double bin_peak =
+      rep.Seconds("peak/xnor_popcount/" + s) > 0
+          ? (isa == Isa::kAvx512 ? XnorPopcountAvx512Ops(1000) : XnorPopcountAvx2Ops(1000)) /
+                rep.Seconds("peak/xnor_popcount/" + s)
+          : 0;
   const double fma_peak = rep.Seconds("peak/fma/" + s) > 0
                               ? (isa == Isa::kAvx512 ? FmaAvx512Ops(10000) : FmaAvx2Ops(10000)) /
                                     rep.Seconds("peak/fma/" + s)
                               : 0;
   std::printf("\n== bdn28 64 px, batch 1, 1 thread, %s kernels (CPU time, median)\n", s.c_str());
-  std::printf("peak XNOR-popcount %.1f Gbop/s (bit MACs), peak FMA %.1f GFLOP/s\n",
-              bin_peak / 1e9, fma_peak / 1e9);
-  std::printf("%-16s %-6s %12s %10s %12s %8s\n", "layer", "kind", "work", "us", "rate",
-              "% peak");
+  std::printf("peak XNOR-popcount %.1f Gbop/s (bit MACs), peak FMA %.1f GFLOP/s\n", bin_peak / 1e9,
+              fma_peak / 1e9);
+  std::printf("%-16s %-6s %12s %10s %12s %8s\n", "layer", "kind", "work", "us", "rate", "% peak");
   double sum_s = 0, ideal_s = 0, bin_s = 0, bin_ideal = 0;
   for (const LayerRun& l : set.layers()) {
     const double t = rep.Seconds("layer/" + s + "/" + l.name);
@@ -127,11 +125,11 @@ void PrintRoofline(const CollectingReporter& rep, Isa isa, const LayerSet& set,
     if (binary) bin_s += t, bin_ideal += ideal;
     if (l.ops > 0) {
       std::printf("%-16s %-6s %8.2f %s %10.2f %7.1f %s %7.1f%%\n", l.name.c_str(),
-                  binary ? "binary" : "float", l.ops / 1e6, binary ? "Mbop" : "MFLOP",
-                  t * 1e6, l.ops / t / 1e9, binary ? "Gbop/s" : "GFLOP/s", 100 * ideal / t);
+                  binary ? "binary" : "float", l.ops / 1e6, binary ? "Mbop" : "MFLOP", t * 1e6,
+                  l.ops / t / 1e9, binary ? "Gbop/s" : "GFLOP/s", 100 * ideal / t);
     } else {
-      std::printf("%-16s %-6s %12s %10.2f %12s %8s\n", l.name.c_str(), "other", "-", t * 1e6,
-                  "-", "-");
+      std::printf("%-16s %-6s %12s %10.2f %12s %8s\n", l.name.c_str(), "other", "-", t * 1e6, "-",
+                  "-");
     }
   }
   const double model_s = rep.Seconds(model_name);
@@ -139,8 +137,8 @@ void PrintRoofline(const CollectingReporter& rep, Isa isa, const LayerSet& set,
               model_s * 1e6, 1 / model_s);
   std::printf("binary layers: %.1f us, %.1f%% of the XNOR-popcount roofline\n", bin_s * 1e6,
               100 * bin_ideal / bin_s);
-  std::printf("whole model: %.1f us at peak vs %.1f us -> %.1f%% of the roofline\n",
-              ideal_s * 1e6, model_s * 1e6, 100 * ideal_s / model_s);
+  std::printf("whole model: %.1f us at peak vs %.1f us -> %.1f%% of the roofline\n", ideal_s * 1e6,
+              model_s * 1e6, 100 * ideal_s / model_s);
 }
 
 // Batch-1 latency, 1 vs 2 threads, interleaved ABBA.
@@ -197,10 +195,16 @@ int main(int argc, char** argv) {
       std::string list = a.substr(6) + ",";
       for (size_t p = 0, q; (q = list.find(',', p)) != std::string::npos; p = q + 1) {
         const std::string n = list.substr(p, q - p);
-        if (n == "avx512") isas.push_back(Isa::kAvx512);
-        else if (n == "avx2") isas.push_back(Isa::kAvx2);
-        else if (n == "reference") isas.push_back(Isa::kReference);
-        else if (!n.empty()) return std::fprintf(stderr, "unknown isa %s\n", n.c_str()), 2;
+        if (n == "avx512") {
+          isas.push_back(Isa::kAvx512);
+        } else if (n == "avx2") {
+          isas.push_back(Isa::kAvx2);
+        } else if (n == "reference") {
+          isas.push_back(Isa::kReference);
+        } else if (!n.empty()) {
+          std::fprintf(stderr, "unknown isa %s\n", n.c_str());
+          return 2;
+        }
       }
     } else if (a.rfind("--latency_seconds=", 0) == 0) {
       latency_seconds = std::stod(a.substr(18));
@@ -226,7 +230,8 @@ int main(int argc, char** argv) {
   for (const Peak& p : Peaks()) {
     benchmark::RegisterBenchmark(p.name.c_str(), [p](benchmark::State& st) {
       for (auto _ : st) benchmark::DoNotOptimize(p.run());
-      st.counters["ops/s"] = benchmark::Counter(p.ops_per_call, benchmark::Counter::kIsIterationInvariantRate);
+      st.counters["ops/s"] =
+          benchmark::Counter(p.ops_per_call, benchmark::Counter::kIsIterationInvariantRate);
     })->Unit(benchmark::kMicrosecond);
   }
   std::vector<std::unique_ptr<LayerSet>> sets;
@@ -240,9 +245,11 @@ int main(int argc, char** argv) {
     const std::string s = ShortIsa(isa);
     for (const LayerRun& l : (*set)->layers()) {
       const LayerRun* lp = &l;
-      benchmark::RegisterBenchmark(("layer/" + s + "/" + l.name).c_str(), [lp](benchmark::State& st) {
+      auto run = [lp](benchmark::State& st) {
         for (auto _ : st) lp->run();
-      })->Unit(benchmark::kMicrosecond);
+      };
+      benchmark::RegisterBenchmark(("layer/" + s + "/" + l.name).c_str(), run)
+          ->Unit(benchmark::kMicrosecond);
     }
     sets.push_back(std::move(*set));
     infer::EngineOptions o;
@@ -251,15 +258,18 @@ int main(int argc, char** argv) {
     if (!e.ok()) return 1;
     engines.push_back(std::make_unique<infer::BinaryEngine>(std::move(*e)));
     const infer::BinaryEngine* ep = engines.back().get();
-    benchmark::RegisterBenchmark(("model/" + s + "/forward").c_str(), [ep, &image](benchmark::State& st) {
+    auto forward = [ep, &image](benchmark::State& st) {
       std::vector<float> logits(8);
       for (auto _ : st) ep->Forward(image.data(), 1, logits.data());
-    })->Unit(benchmark::kMicrosecond);
+    };
+    benchmark::RegisterBenchmark(("model/" + s + "/forward").c_str(), forward)
+        ->Unit(benchmark::kMicrosecond);
   }
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   for (size_t i = 0; i < isas.size(); ++i) {
-    PrintRoofline(reporter, isas[i], *sets[i], "model/" + std::string(ShortIsa(isas[i])) + "/forward");
+    PrintRoofline(reporter, isas[i], *sets[i],
+                  "model/" + std::string(ShortIsa(isas[i])) + "/forward");
   }
   return latency_seconds > 0 ? RunLatency(latency_seconds) : 0;
 }

@@ -81,27 +81,30 @@ Result<std::unique_ptr<LayerSet>> LayerSet::Make(const std::string& arch_name, i
   if (large) {
     const size_t sbn = bn(c0);
     t->stem_out_.resize(static_cast<size_t>(h) * h * t->mats_[0].n_padded);
-    t->layers_.push_back({"stem", LayerKind::kFloat, stem_flops, [t, isa, s, k, stride, pad, h, c0, sbn] {
-      const PackedMatrix& m = t->mats_[0];
-      Im2col(t->input_.data(), s, s, 3, k, stride, pad, t->cols_.data());
-      Gemm(t->cols_.data(), h * h, k * k * 3, m, t->stem_out_.data(), m.n_padded, isa);
-      BnRelu(t->stem_out_.data(), h * h, c0, m.n_padded, t->bns_[sbn]);
-    }});
+    t->layers_.push_back(
+        {"stem", LayerKind::kFloat, stem_flops, [t, isa, s, k, stride, pad, h, c0, sbn] {
+           const PackedMatrix& m = t->mats_[0];
+           Im2col(t->input_.data(), s, s, 3, k, stride, pad, t->cols_.data());
+           Gemm(t->cols_.data(), h * h, k * k * 3, m, t->stem_out_.data(), m.n_padded, isa);
+           BnRelu(t->stem_out_.data(), h * h, c0, m.n_padded, t->bns_[sbn]);
+         }});
     const int ph = hs[0], total = totals[0];
     const size_t first = layer_bn[0][0];
     t->layers_.push_back({"stem.pool", LayerKind::kOther, 0, [t, h, ph, c0, total, first, pack] {
-      MaxPool(t->stem_out_.data(), h, h, c0, t->mats_[0].n_padded, 3, 2, 1, nullptr, false,
-              t->x_[0].data(), total);
-      pack(0, ph * ph, c0, total, first);
-    }});
+                            MaxPool(t->stem_out_.data(), h, h, c0, t->mats_[0].n_padded, 3, 2, 1,
+                                    nullptr, false, t->x_[0].data(), total);
+                            pack(0, ph * ph, c0, total, first);
+                          }});
   } else {
     const int total = totals[0];
     const size_t first = layer_bn[0][0];
-    t->layers_.push_back({"stem", LayerKind::kFloat, stem_flops, [t, isa, s, k, stride, pad, h, c0, total, first, pack] {
-      Im2col(t->input_.data(), s, s, 3, k, stride, pad, t->cols_.data());
-      Gemm(t->cols_.data(), h * h, k * k * 3, t->mats_[0], t->x_[0].data(), total, isa);
-      pack(0, h * h, c0, total, first);
-    }});
+    t->layers_.push_back({"stem", LayerKind::kFloat, stem_flops,
+                          [t, isa, s, k, stride, pad, h, c0, total, first, pack] {
+                            Im2col(t->input_.data(), s, s, 3, k, stride, pad, t->cols_.data());
+                            Gemm(t->cols_.data(), h * h, k * k * 3, t->mats_[0], t->x_[0].data(),
+                                 total, isa);
+                            pack(0, h * h, c0, total, first);
+                          }});
   }
 
   // Dense blocks and transitions.
@@ -117,10 +120,12 @@ Result<std::unique_ptr<LayerSet>> LayerSet::Make(const std::string& arch_name, i
       const std::string name = "block" + std::to_string(b + 1) + ".layer" + std::to_string(l + 1);
       t->layers_.push_back({name, LayerKind::kBinary, ConvOps(hb, c, arch.growth),
                             [t, isa, hb, c, total, xi, ci, has_next, next_bn, pack] {
-        const PackedConvWeights& conv = t->convs_[ci];
-        BinaryConv3x3(t->bits_.data(), hb, hb, conv, t->x_[xi].data() + c, total, isa);
-        if (has_next) pack(xi, hb * hb, c + conv.out_channels, total, next_bn);
-      }});
+                              const PackedConvWeights& conv = t->convs_[ci];
+                              BinaryConv3x3(t->bits_.data(), hb, hb, conv, t->x_[xi].data() + c,
+                                            total, isa);
+                              if (has_next)
+                                pack(xi, hb * hb, c + conv.out_channels, total, next_bn);
+                            }});
       c += arch.growth;
     }
     const size_t block_bn = bn(total);
@@ -128,33 +133,36 @@ Result<std::unique_ptr<LayerSet>> LayerSet::Make(const std::string& arch_name, i
       w = Random(static_cast<size_t>(8) * total, rng);
       t->mats_.push_back(PackMatrix(w.data(), 8, total));
       const size_t mi = t->mats_.size() - 1;
-      t->layers_.push_back({"head", LayerKind::kFloat, 2.0 * total * 8, [t, isa, hb, total, xi, mi, block_bn] {
-        const int pixels = hb * hb;
-        float* x = t->x_[xi].data();
-        BnRelu(x, pixels, total, total, t->bns_[block_bn]);
-        t->head_.assign(static_cast<size_t>(total) + t->mats_[mi].n_padded, 0.0f);
-        for (int ch = 0; ch < total; ++ch) {
-          double sum = 0;
-          for (int p = 0; p < pixels; ++p) sum += x[static_cast<size_t>(p) * total + ch];
-          t->head_[ch] = static_cast<float>(sum / pixels);
-        }
-        Gemm(t->head_.data(), 1, total, t->mats_[mi], t->head_.data() + total, t->mats_[mi].n_padded, isa);
-      }});
+      t->layers_.push_back(
+          {"head", LayerKind::kFloat, 2.0 * total * 8, [t, isa, hb, total, xi, mi, block_bn] {
+             const int pixels = hb * hb;
+             float* x = t->x_[xi].data();
+             BnRelu(x, pixels, total, total, t->bns_[block_bn]);
+             t->head_.assign(static_cast<size_t>(total) + t->mats_[mi].n_padded, 0.0f);
+             for (int ch = 0; ch < total; ++ch) {
+               double sum = 0;
+               for (int p = 0; p < pixels; ++p) sum += x[static_cast<size_t>(p) * total + ch];
+               t->head_[ch] = static_cast<float>(sum / pixels);
+             }
+             Gemm(t->head_.data(), 1, total, t->mats_[mi], t->head_.data() + total,
+                  t->mats_[mi].n_padded, isa);
+           }});
       break;
     }
     const int out = ins[b + 1], ph = hs[b + 1], next_total = totals[b + 1];
     w = Random(static_cast<size_t>(out) * total, rng);
     t->mats_.push_back(PackMatrix(w.data(), out, total));
     const size_t mi = t->mats_.size() - 1, next_first = layer_bn[b + 1][0];
-    t->layers_.push_back({"trans" + std::to_string(b + 1), LayerKind::kFloat,
-                          2.0 * ph * ph * total * out,
-                          [t, isa, hb, ph, total, out, next_total, xi, mi, block_bn, next_first, pack] {
-      t->pooled_.resize(static_cast<size_t>(ph) * ph * total);
-      MaxPool(t->x_[xi].data(), hb, hb, total, total, 2, 2, 0, &t->bns_[block_bn], true,
-              t->pooled_.data(), total);
-      Gemm(t->pooled_.data(), ph * ph, total, t->mats_[mi], t->x_[1 - xi].data(), next_total, isa);
-      pack(1 - xi, ph * ph, out, next_total, next_first);
-    }});
+    t->layers_.push_back(
+        {"trans" + std::to_string(b + 1), LayerKind::kFloat, 2.0 * ph * ph * total * out,
+         [t, isa, hb, ph, total, out, next_total, xi, mi, block_bn, next_first, pack] {
+           t->pooled_.resize(static_cast<size_t>(ph) * ph * total);
+           MaxPool(t->x_[xi].data(), hb, hb, total, total, 2, 2, 0, &t->bns_[block_bn], true,
+                   t->pooled_.data(), total);
+           Gemm(t->pooled_.data(), ph * ph, total, t->mats_[mi], t->x_[1 - xi].data(), next_total,
+                isa);
+           pack(1 - xi, ph * ph, out, next_total, next_first);
+         }});
   }
   return set;
 }

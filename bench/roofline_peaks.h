@@ -46,7 +46,8 @@ __attribute__((target("avx2"))) inline int64_t XnorPopcountAvx2(int64_t blocks, 
         const __m256i v = _mm256_xor_si256(a, w[g]);
         const __m256i lo = _mm256_and_si256(v, mask);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-        const __m256i pc = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+        const __m256i pc =
+            _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
         bytes[g] = _mm256_add_epi8(bytes[g], pc);
       }
     }
@@ -55,7 +56,8 @@ __attribute__((target("avx2"))) inline int64_t XnorPopcountAvx2(int64_t blocks, 
       bytes[g] = zero;
     }
   }
-  __m256i sum = _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
+  __m256i sum =
+      _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
   alignas(32) int64_t out[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(out), sum);
   return out[0] + out[1] + out[2] + out[3];

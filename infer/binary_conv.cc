@@ -20,9 +20,8 @@ void PackSignsReference(const float* x, int pixels, int channels, int x_stride,
   }
 }
 
-void BinaryConv3x3Reference(const uint64_t* act, int height, int width,
-                            const PackedConvWeights& w, PixelRange range, float* out,
-                            int out_stride) {
+void BinaryConv3x3Reference(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                            PixelRange range, float* out, int out_stride) {
   const int words = w.words;
   for (int p = range.begin; p < range.end; ++p) {
     const int y = p / width, x = p % width;

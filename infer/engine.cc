@@ -130,7 +130,9 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
   impl->head_fc = PackMatrix(fc_w, classes, channels);
   impl->head_bias.assign(fc_b, fc_b + classes);
   for (const Block& block : impl->blocks) {
-    if (block.layers.empty()) return InvalidArgument("architecture " + arch.name + " has an empty block");
+    if (block.layers.empty()) {
+      return InvalidArgument("architecture " + arch.name + " has an empty block");
+    }
   }
   impl->PlanBuffers();
   if (impl->options.threads > 1) impl->pool = std::make_unique<ThreadPool>(impl->options.threads);

@@ -104,5 +104,4 @@ void ForEachTask(ThreadPool* pool, int n, Fn&& fn) {
   for (int i = 0; i < n; ++i) fn(i, 0);
 }
 
-
 }  // namespace fedsmear::infer

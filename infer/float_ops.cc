@@ -83,8 +83,8 @@ void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad
   Im2col(x, h, w, c, kernel, stride, pad, PixelRange{0, ho * wo}, out);
 }
 
-void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad,
-            PixelRange range, float* out) {
+void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, PixelRange range,
+            float* out) {
   const int wo = ConvOut(w, kernel, stride, pad);
   for (int p = range.begin; p < range.end; ++p) {
     const int oy = p / wo, ox = p % wo;

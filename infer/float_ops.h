@@ -47,8 +47,8 @@ inline int ConvOut(int in, int kernel, int stride, int pad) {
 // NHWC x (h, w, c) -> rows of kernel * kernel * c values, one per output pixel, zero padded.
 void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, float* out);
 // Only the rows of output pixels in `range` (out is still the whole image's buffer).
-void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad,
-            PixelRange range, float* out);
+void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, PixelRange range,
+            float* out);
 
 // In place on `pixels` rows of `channels` (row stride `stride`): x = max(0, x * scale + shift).
 void BnRelu(float* x, int pixels, int channels, int stride, const BnAffine& bn);

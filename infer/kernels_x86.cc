@@ -37,9 +37,8 @@ FS_AVX512 inline void Store8(__m512i v, float* dst, int n) {
 }
 
 template <int NG>
-FS_AVX512 void Avx512Chunk(const uint64_t* act, int height, int width,
-                           const PackedConvWeights& w, int p0, int p1, int o0, float* out,
-                           int out_stride) {
+FS_AVX512 void Avx512Chunk(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                           int p0, int p1, int o0, float* out, int out_stride) {
   const int words = w.words;
   const size_t op = static_cast<size_t>(w.out_padded);
   const int nout = std::min(8 * NG, w.out_channels - o0);

@@ -78,7 +78,8 @@ TEST(SplitKernelsTest, PixelRangesEqualWholeImage) {
     PackSigns(x.data(), h * w, c, c, scale.data(), shift.data(), bits.data(), isa);
     std::vector<float> whole(static_cast<size_t>(h) * w * out, -1), parts = whole;
     BinaryConv3x3(bits.data(), h, w, pw, whole.data(), out, isa);
-    for (PixelRange r : {PixelRange{0, 3}, PixelRange{3, 4}, PixelRange{4, 22}, PixelRange{22, 35}}) {
+    for (PixelRange r :
+         {PixelRange{0, 3}, PixelRange{3, 4}, PixelRange{4, 22}, PixelRange{22, 35}}) {
       BinaryConv3x3(bits.data(), h, w, pw, r, parts.data(), out, isa);
     }
     EXPECT_EQ(std::memcmp(whole.data(), parts.data(), whole.size() * sizeof(float)), 0)
@@ -120,13 +121,16 @@ TEST(SplitKernelsTest, PackSignsAndGemmTilesMatchReference) {
     for (float& v : a) v = rng.Uniform(-1, 1);
     for (float& v : w) v = rng.Uniform(-1, 1);
     const PackedMatrix b = PackMatrix(w.data(), n, k);
-    std::vector<float> one(static_cast<size_t>(b.n_padded)), all(static_cast<size_t>(m) * b.n_padded);
+    std::vector<float> one(static_cast<size_t>(b.n_padded)),
+        all(static_cast<size_t>(m) * b.n_padded);
     for (Isa isa : Isas()) {
       Gemm(a.data(), m, k, b, all.data(), b.n_padded, isa);
       for (int i = 0; i < m; ++i) {  // each row alone: the same bits as within any tile
         Gemm(a.data() + static_cast<size_t>(i) * k, 1, k, b, one.data(), b.n_padded, isa);
         EXPECT_EQ(std::memcmp(one.data(), all.data() + static_cast<size_t>(i) * b.n_padded,
-                              one.size() * sizeof(float)), 0) << m << " " << i << " " << IsaName(isa);
+                              one.size() * sizeof(float)),
+                  0)
+            << m << " " << i << " " << IsaName(isa);
       }
     }
   }
@@ -138,7 +142,7 @@ struct Model {
 };
 
 std::vector<float> ForwardTwice(const ModelState& state, Isa isa, int threads, ThreadSplit split,
-                       const std::vector<float>& images, int n) {
+                                const std::vector<float>& images, int n) {
   EngineOptions o;
   o.isa = isa;
   o.threads = threads;
@@ -165,7 +169,8 @@ TEST(EngineThreadsTest, LogitsBitIdenticalForAnyThreadCountAndSplit) {
         const std::vector<float> want = ForwardTwice(*state, isa, 1, ThreadSplit::kAuto, images, n);
         for (float v : want) ASSERT_TRUE(std::isfinite(v));
         for (int threads : {2, 3}) {
-          for (ThreadSplit split : {ThreadSplit::kAuto, ThreadSplit::kImages, ThreadSplit::kLayers}) {
+          for (ThreadSplit split :
+               {ThreadSplit::kAuto, ThreadSplit::kImages, ThreadSplit::kLayers}) {
             const std::vector<float> got = ForwardTwice(*state, isa, threads, split, images, n);
             ASSERT_EQ(got.size(), want.size());
             EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
