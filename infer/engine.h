@@ -19,7 +19,7 @@
 // concurrently from several threads; the pool runs one call's parallel work at a time, and a
 // call that finds it busy does its work on its own thread (same results, less parallelism).
 // Ownership: the engine owns its packed weights and its pool; Forward's buffers belong to the
-// caller; scratch buffers (one image: about 1.5 MB for bdn28 at 64 px) stay with each thread
+// caller; scratch buffers (one image: about 2 MB for bdn28 at 64 px) stay with each thread
 // that runs an image (the caller's, the pool's) between calls. Move-only value.
 #pragma once
 

@@ -67,14 +67,14 @@ void Record(BnStatistics* out, const std::string& layer, const std::vector<doubl
 void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
                                              BnStatistics* out) const {
   const int s = meta.input_size;
-  ThreadPool* threads = pool.get();  // images split over the engine's pool
+  ThreadPool* workers = pool.get();  // images split over the engine's pool
   const size_t image_size = static_cast<size_t>(3) * s * s;
   std::vector<std::vector<float>> x(n);
   int h = ConvOut(s, stem_kernel, stem_stride, stem_pad);
   const int k_cols = stem_kernel * stem_kernel * 3;
   const Block& first = blocks.front();
   std::vector<std::vector<float>> stem(large_stem ? n : 0);
-  ForEachTask(threads, n, [&](int i, int) {
+  ForEachTask(workers, n, [&](int i, int) {
     std::vector<float> hwc(image_size), cols(static_cast<size_t>(h) * h * k_cols);
     const float* chw = images + i * image_size;
     for (int c = 0; c < 3; ++c) {
@@ -95,7 +95,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
     Record(out, "stem.bn", mean, var, stem_channels, static_cast<double>(n) * h * h);
     const BnAffine bn = TrainAffine(stem_params, mean, var, stem_channels);
     const int pooled = ConvOut(h, 3, 2, 1);
-    ForEachTask(threads, n, [&](int i, int) {
+    ForEachTask(workers, n, [&](int i, int) {
       BnRelu(stem[i].data(), h * h, stem_channels, stem_conv.n_padded, bn);
       x[i].resize(static_cast<size_t>(pooled) * pooled * first.total_channels);
       MaxPool(stem[i].data(), h, h, stem_channels, stem_conv.n_padded, 3, 2, 1, nullptr, false,
@@ -117,7 +117,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
       const std::string name = "block" + std::to_string(b + 1) + ".layer" + std::to_string(l + 1);
       Record(out, name + ".bn", mean, var, channels, values);
       const BnAffine bn = TrainAffine(layer.params, mean, var, channels);
-      ForEachTask(threads, n, [&](int i, int) {
+      ForEachTask(workers, n, [&](int i, int) {
         std::vector<uint64_t> bits(static_cast<size_t>(pixels) * layer.conv.words);
         PackSigns(x[i].data(), pixels, channels, stride, bn.scale.data(), bn.shift.data(),
                   bits.data(), isa);
@@ -134,7 +134,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
     const BnAffine bn = TrainAffine(block.trans_params, mean, var, channels);
     const int ph = ConvOut(h, 2, 2, 0);
     const Block& next = blocks[b + 1];
-    ForEachTask(threads, n, [&](int i, int) {
+    ForEachTask(workers, n, [&](int i, int) {
       std::vector<float> pooled(static_cast<size_t>(ph) * ph * channels);
       MaxPool(x[i].data(), h, h, channels, stride, 2, 2, 0, &bn, true, pooled.data(), channels);
       x[i].assign(static_cast<size_t>(ph) * ph * next.total_channels, 0.0f);
