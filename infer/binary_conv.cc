@@ -20,11 +20,12 @@ void PackSignsReference(const float* x, int pixels, int channels, int x_stride,
   }
 }
 
-void BinaryConv3x3Reference(const uint64_t* act, int height, int width,
-                            const PackedConvWeights& w, float* out, int out_stride) {
+void BinaryConv3x3Reference(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                            PixelRange range, float* out, int out_stride) {
   const int words = w.words;
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
+  for (int p = range.begin; p < range.end; ++p) {
+    const int y = p / width, x = p % width;
+    {
       float* dst = out + (static_cast<size_t>(y) * width + x) * out_stride;
       for (int o = 0; o < w.out_channels; ++o) {
         int64_t mismatches = 0;
@@ -78,7 +79,9 @@ Isa BestIsa() {
 
 void PackSigns(const float* x, int pixels, int channels, int x_stride, const float* scale,
                const float* shift, uint64_t* out, Isa isa) {
-  if (isa != Isa::kReference) {
+  if (isa == Isa::kAvx512) {
+    x86::PackSignsAvx512(x, pixels, channels, x_stride, scale, shift, out);
+  } else if (isa == Isa::kAvx2) {
     x86::PackSignsAvx2(x, pixels, channels, x_stride, scale, shift, out);
   } else {
     PackSignsReference(x, pixels, channels, x_stride, scale, shift, out);
@@ -108,15 +111,20 @@ PackedConvWeights PackConvWeights(const float* w, int out_channels, int in_chann
 
 void BinaryConv3x3(const uint64_t* act, int height, int width, const PackedConvWeights& w,
                    float* out, int out_stride, Isa isa) {
+  BinaryConv3x3(act, height, width, w, PixelRange{0, height * width}, out, out_stride, isa);
+}
+
+void BinaryConv3x3(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                   PixelRange range, float* out, int out_stride, Isa isa) {
   switch (isa) {
     case Isa::kAvx512:
-      x86::BinaryConv3x3Avx512(act, height, width, w, out, out_stride);
+      x86::BinaryConv3x3Avx512(act, height, width, w, range.begin, range.end, out, out_stride);
       return;
     case Isa::kAvx2:
-      x86::BinaryConv3x3Avx2(act, height, width, w, out, out_stride);
+      x86::BinaryConv3x3Avx2(act, height, width, w, range.begin, range.end, out, out_stride);
       return;
     case Isa::kReference:
-      BinaryConv3x3Reference(act, height, width, w, out, out_stride);
+      BinaryConv3x3Reference(act, height, width, w, range, out, out_stride);
       return;
   }
 }

@@ -31,6 +31,13 @@ Isa BestIsa();
 
 inline int PackedWords(int channels) { return (channels + 63) / 64; }
 
+// Output pixels [begin, end) of an image, row-major (pixel y * width + x): the part of a layer's
+// output one task of a split layer writes (infer/engine.h).
+struct PixelRange {
+  int begin = 0;
+  int end = 0;
+};
+
 // Batch-norm affine then sign: bit = (x * scale[c] + shift[c] >= 0). x holds `pixels` rows of
 // `channels` floats, `x_stride` floats apart; out receives pixels * PackedWords(channels) words.
 // The product and the sum are rounded separately (no fused multiply-add), as LibTorch's
@@ -55,5 +62,10 @@ PackedConvWeights PackConvWeights(const float* w, int out_channels, int in_chann
 // for o < w.out_channels.
 void BinaryConv3x3(const uint64_t* act, int height, int width, const PackedConvWeights& w,
                    float* out, int out_stride, Isa isa);
+// The same for output pixels in `range` only; reads the packed pixels within one row and one
+// pixel of it ([begin - width - 1, end + width + 1)). Each output is computed exactly as by the
+// whole-image call, so any split of the pixels gives the same results.
+void BinaryConv3x3(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                   PixelRange range, float* out, int out_stride, Isa isa);
 
 }  // namespace fedsmear::infer

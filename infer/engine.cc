@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "common/file_util.h"
 #include "infer/engine_impl.h"
@@ -130,6 +129,13 @@ Result<BinaryEngine> BinaryEngine::FromState(const ModelState& state,
   ASSIGN_OR_RETURN(const float* fc_b, r.Get("head.fc.bias", {classes}));
   impl->head_fc = PackMatrix(fc_w, classes, channels);
   impl->head_bias.assign(fc_b, fc_b + classes);
+  for (const Block& block : impl->blocks) {
+    if (block.layers.empty()) {
+      return InvalidArgument("architecture " + arch.name + " has an empty block");
+    }
+  }
+  impl->PlanBuffers();
+  if (impl->options.threads > 1) impl->pool = std::make_unique<ThreadPool>(impl->options.threads);
   return BinaryEngine(std::move(impl));
 }
 
@@ -162,8 +168,29 @@ size_t BinaryEngine::Impl::WeightBytes() const {
   return bytes;
 }
 
+void BinaryEngine::Impl::PlanBuffers() {
+  const int s = meta.input_size;
+  int h = ConvOut(s, stem_kernel, stem_stride, stem_pad);
+  stem_out_size = h;
+  if (large_stem) h = ConvOut(h, 3, 2, 1);
+  for (const Block& block : blocks) {
+    const size_t pixels = static_cast<size_t>(h) * h;
+    max_map_floats = std::max(max_map_floats, pixels * block.total_channels);
+    for (const DenseLayer& l : block.layers) {
+      max_bits_words = std::max(max_bits_words, pixels * l.conv.words);
+    }
+    if (block.has_transition) h = ConvOut(h, 2, 2, 0);
+  }
+}
+
+BinaryEngine::Impl::Workspace& BinaryEngine::Impl::ThreadWorkspace() {
+  // Pool threads free theirs when the engine joins them, callers' when they end.
+  thread_local Workspace ws;
+  return ws;
+}
+
 void BinaryEngine::Impl::ForwardOne(const float* chw, float* logits, Workspace& ws,
-                                    Profile* profile) const {
+                                    Profile* profile, ThreadPool* pool) const {
   Clock::time_point t0 = Clock::now();
   const int s = meta.input_size;
   // CHW -> HWC.
@@ -171,24 +198,53 @@ void BinaryEngine::Impl::ForwardOne(const float* chw, float* logits, Workspace& 
   for (int c = 0; c < 3; ++c) {
     for (int p = 0; p < s * s; ++p) ws.hwc[static_cast<size_t>(p) * 3 + c] = chw[c * s * s + p];
   }
+  for (int i = 0; i < 2; ++i) {
+    ws.x[i].resize(max_map_floats);
+    ws.bits[i].resize(max_bits_words);
+  }
+  // Each region below computes its output pixels and, from them, what the next one reads: the
+  // packed signs of the next binary convolution (into the bits buffer it does not read).
+  int xi = 0, bi = 0;
+  float* x = ws.x[0].data();
+  const Block& first = blocks.front();
+  const DenseLayer& first_layer = first.layers.front();
+  auto pack = [&](const float* map, int stride, int channels, const DenseLayer& layer,
+                  uint64_t* bits, PixelRange r) {
+    PackSigns(map + static_cast<size_t>(r.begin) * stride, r.end - r.begin, channels, stride,
+              layer.bn.scale.data(), layer.bn.shift.data(),
+              bits + static_cast<size_t>(r.begin) * layer.conv.words, isa);
+  };
   // Stem.
-  int h = ConvOut(s, stem_kernel, stem_stride, stem_pad);
+  int h = stem_out_size;
   const int k_cols = stem_kernel * stem_kernel * 3;
   ws.cols.resize(static_cast<size_t>(h) * h * k_cols);
-  Im2col(ws.hwc.data(), s, s, 3, stem_kernel, stem_stride, stem_pad, ws.cols.data());
-  const Block& first = blocks.front();
+  const float* hwc = ws.hwc.data();
+  float* cols = ws.cols.data();
   if (large_stem) {
-    ws.stem_out.resize(static_cast<size_t>(h) * h * stem_conv.n_padded);
-    Gemm(ws.cols.data(), h * h, k_cols, stem_conv, ws.stem_out.data(), stem_conv.n_padded, isa);
-    BnRelu(ws.stem_out.data(), h * h, stem_channels, stem_conv.n_padded, stem_bn);
+    const int np = stem_conv.n_padded;
+    ws.stem_out.resize(static_cast<size_t>(h) * h * np);
+    float* stem_out = ws.stem_out.data();
+    SplitPixels(pool, h * h, [&](PixelRange r) {
+      const int m = r.end - r.begin;
+      Im2col(hwc, s, s, 3, stem_kernel, stem_stride, stem_pad, r, cols);
+      float* out = stem_out + static_cast<size_t>(r.begin) * np;
+      Gemm(cols + static_cast<size_t>(r.begin) * k_cols, m, k_cols, stem_conv, out, np, isa);
+      BnRelu(out, m, stem_channels, np, stem_bn);
+    });
     const int pooled = ConvOut(h, 3, 2, 1);
-    ws.x.resize(static_cast<size_t>(pooled) * pooled * first.total_channels);
-    MaxPool(ws.stem_out.data(), h, h, stem_channels, stem_conv.n_padded, 3, 2, 1, nullptr, false,
-            ws.x.data(), first.total_channels);
+    SplitPixels(pool, pooled * pooled, [&](PixelRange r) {
+      MaxPool(stem_out, h, h, stem_channels, np, 3, 2, 1, nullptr, false, r, x,
+              first.total_channels);
+      pack(x, first.total_channels, stem_channels, first_layer, ws.bits[0].data(), r);
+    });
     h = pooled;
   } else {
-    ws.x.resize(static_cast<size_t>(h) * h * first.total_channels);
-    Gemm(ws.cols.data(), h * h, k_cols, stem_conv, ws.x.data(), first.total_channels, isa);
+    SplitPixels(pool, h * h, [&](PixelRange r) {
+      Im2col(hwc, s, s, 3, stem_kernel, stem_stride, stem_pad, r, cols);
+      Gemm(cols + static_cast<size_t>(r.begin) * k_cols, r.end - r.begin, k_cols, stem_conv,
+           x + static_cast<size_t>(r.begin) * first.total_channels, first.total_channels, isa);
+      pack(x, first.total_channels, stem_channels, first_layer, ws.bits[0].data(), r);
+    });
   }
   if (profile) profile->float_s += Seconds(t0);
 
@@ -198,37 +254,50 @@ void BinaryEngine::Impl::ForwardOne(const float* chw, float* logits, Workspace& 
     const int pixels = h * h;
     const int stride = block.total_channels;
     t0 = Clock::now();
-    for (const DenseLayer& layer : block.layers) {
-      ws.bits.resize(static_cast<size_t>(pixels) * layer.conv.words);
-      PackSigns(ws.x.data(), pixels, channels, stride, layer.bn.scale.data(),
-                layer.bn.shift.data(), ws.bits.data(), isa);
-      BinaryConv3x3(ws.bits.data(), h, h, layer.conv, ws.x.data() + channels, stride, isa);
-      channels += layer.conv.out_channels;
+    for (size_t l = 0; l < block.layers.size(); ++l) {
+      const DenseLayer& layer = block.layers[l];
+      const DenseLayer* next = l + 1 < block.layers.size() ? &block.layers[l + 1] : nullptr;
+      const uint64_t* act = ws.bits[bi].data();
+      uint64_t* next_bits = ws.bits[bi ^ 1].data();
+      const int next_channels = channels + layer.conv.out_channels;
+      SplitPixels(pool, pixels, [&](PixelRange r) {
+        BinaryConv3x3(act, h, h, layer.conv, r, x + channels, stride, isa);
+        if (next != nullptr) pack(x, stride, next_channels, *next, next_bits, r);
+      });
+      bi ^= 1;
+      channels = next_channels;
     }
     if (profile) profile->binary_s += Seconds(t0);
     if (!block.has_transition) break;
     t0 = Clock::now();
     const int ph = ConvOut(h, 2, 2, 0);
-    ws.pooled.resize(static_cast<size_t>(ph) * ph * channels);
-    MaxPool(ws.x.data(), h, h, channels, stride, 2, 2, 0, &block.trans_bn, true, ws.pooled.data(),
-            channels);
     const Block& next = blocks[b + 1];
-    ws.x.resize(static_cast<size_t>(ph) * ph * next.total_channels);
-    Gemm(ws.pooled.data(), ph * ph, channels, block.trans_conv, ws.x.data(), next.total_channels,
-         isa);
+    ws.pooled.resize(static_cast<size_t>(ph) * ph * channels);
+    float* pooled = ws.pooled.data();
+    float* next_x = ws.x[xi ^ 1].data();
+    uint64_t* next_bits = ws.bits[bi].data();
+    SplitPixels(pool, ph * ph, [&](PixelRange r) {
+      MaxPool(x, h, h, channels, stride, 2, 2, 0, &block.trans_bn, true, r, pooled, channels);
+      Gemm(pooled + static_cast<size_t>(r.begin) * channels, r.end - r.begin, channels,
+           block.trans_conv, next_x + static_cast<size_t>(r.begin) * next.total_channels,
+           next.total_channels, isa);
+      pack(next_x, next.total_channels, block.trans_conv.n, next.layers.front(), next_bits, r);
+    });
+    xi ^= 1;
+    x = next_x;
     channels = block.trans_conv.n;
     h = ph;
     if (profile) profile->float_s += Seconds(t0);
   }
-  // Head: BN -> ReLU -> global mean -> dense.
+  // Head: BN -> ReLU -> global mean -> dense (a few pixels: on this thread).
   t0 = Clock::now();
   const int pixels = h * h;
   const int stride = blocks.back().total_channels;
-  BnRelu(ws.x.data(), pixels, channels, stride, head_bn);
+  BnRelu(x, pixels, channels, stride, head_bn);
   ws.head.assign(static_cast<size_t>(channels) + head_fc.n_padded, 0.0f);
   for (int c = 0; c < channels; ++c) {
     double sum = 0;
-    for (int p = 0; p < pixels; ++p) sum += ws.x[static_cast<size_t>(p) * stride + c];
+    for (int p = 0; p < pixels; ++p) sum += x[static_cast<size_t>(p) * stride + c];
     ws.head[c] = static_cast<float>(sum / pixels);
   }
   float* out = ws.head.data() + channels;
@@ -240,24 +309,25 @@ void BinaryEngine::Impl::ForwardOne(const float* chw, float* logits, Workspace& 
 void BinaryEngine::Forward(const float* images, int n, float* logits, Profile* profile) const {
   const Impl& m = *impl_;
   const size_t image_size = static_cast<size_t>(3) * m.meta.input_size * m.meta.input_size;
-  const int workers = std::min(m.options.threads, n);
-  std::vector<Profile> profiles(std::max(1, workers));
-  auto run = [&](int worker) {
-    // Scratch buffers stay with the thread between calls (no page faults per image); worker
-    // threads free theirs when they end.
-    thread_local Impl::Workspace ws;
-    for (int i = worker; i < n; i += workers) {
-      m.ForwardOne(images + i * image_size, logits + static_cast<size_t>(i) * m.meta.classes, ws,
-                   profile ? &profiles[worker] : nullptr);
-    }
-  };
-  if (workers <= 1) {
-    run(0);
-  } else {
-    std::vector<std::thread> threads;
-    for (int t = 1; t < workers; ++t) threads.emplace_back(run, t);
-    run(0);
-    for (std::thread& t : threads) t.join();
+  const size_t classes = static_cast<size_t>(m.meta.classes);
+  ThreadPool* pool = m.pool.get();
+  const int threads = pool ? pool->threads() : 1;
+  // Images [0, across) one per thread, the rest one after another with split layers.
+  int across = 0;
+  switch (m.options.split) {
+    case ThreadSplit::kAuto: across = n / threads * threads; break;
+    case ThreadSplit::kImages: across = n; break;
+    case ThreadSplit::kLayers: across = 0; break;
+  }
+  if (threads == 1) across = n;
+  std::vector<Profile> profiles(threads);
+  ForEachTask(pool, across, [&](int i, int worker) {
+    m.ForwardOne(images + i * image_size, logits + i * classes, Impl::ThreadWorkspace(),
+                 profile ? &profiles[worker] : nullptr, nullptr);
+  });
+  for (int i = across; i < n; ++i) {
+    m.ForwardOne(images + i * image_size, logits + i * classes, Impl::ThreadWorkspace(),
+                 profile ? &profiles[0] : nullptr, pool);
   }
   if (profile) {
     for (const Profile& p : profiles) {

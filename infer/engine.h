@@ -7,11 +7,20 @@
 // BN -> 2x2 max-pool -> ReLU -> 1x1 conv, head BN -> ReLU -> global mean -> dense. Binary
 // weights are packed once at load; only their signs matter (w >= 0 -> +1).
 //
+// Threads: the engine owns a pool of options.threads - 1 worker threads (infer/thread_pool.h;
+// none with one thread), started at load and joined when the engine is destroyed. Forward
+// splits a batch across them by images (whole rounds of `threads` images, one image per
+// thread) and runs the remaining images -- all of a batch smaller than `threads`, so batch 1 --
+// one after another with each layer's output pixels split across them (ThreadSplit). Every
+// output value is computed the same way under any split: logits are bit-identical for any
+// thread count and split.
+//
 // Thread-safety: Forward and AccumulateBatchNormStatistics are const and may be called
-// concurrently; each call runs up to options.threads worker threads of its own (images split
-// among them). Ownership: the engine owns its packed weights; Forward's buffers belong to the
-// caller; scratch buffers (one image: about 1.5 MB for bdn28 at 64 px) stay with
-// each calling thread between calls. Move-only value.
+// concurrently from several threads; the pool runs one call's parallel work at a time, and a
+// call that finds it busy does its work on its own thread (same results, less parallelism).
+// Ownership: the engine owns its packed weights and its pool; Forward's buffers belong to the
+// caller; scratch buffers (one image: about 2 MB for bdn28 at 64 px) stay with each thread
+// that runs an image (the caller's, the pool's) between calls. Move-only value.
 #pragma once
 
 #include <cstddef>
@@ -27,13 +36,21 @@
 
 namespace fedsmear::infer {
 
-struct EngineOptions {
-  int threads = 1;          // worker threads per Forward call (one image per thread)
-  std::optional<Isa> isa;   // kernels to use; default BestIsa(); an unsupported one is an error
+// How Forward spreads a batch over the engine's threads.
+enum class ThreadSplit {
+  kAuto,    // whole rounds of `threads` images across threads, the rest split inside layers
+  kImages,  // images across threads only (at batch 1 one thread works)
+  kLayers,  // one image after another, each layer split across threads
 };
 
-// Seconds spent per kind of layer over Forward calls given a Profile (single-threaded view: the
-// sum over images).
+struct EngineOptions {
+  int threads = 1;          // threads of Forward and the batch-norm pass, the caller's included
+  std::optional<Isa> isa;   // kernels to use; default BestIsa(); an unsupported one is an error
+  ThreadSplit split = ThreadSplit::kAuto;
+};
+
+// Seconds spent per kind of layer over Forward calls given a Profile: summed over the threads
+// for images run one per thread, wall time for images whose layers are split.
 struct Profile {
   double binary_s = 0;  // sign packing + XNOR-popcount convolutions
   double float_s = 0;   // stem, transitions, head

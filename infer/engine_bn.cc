@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "infer/engine_impl.h"
@@ -17,19 +16,6 @@ namespace fedsmear::infer {
 namespace {
 
 constexpr float kBnEps = 1e-5f;  // models/densenet.cc's BatchNorm2d
-
-// fn(i) for i in [0, n), split over up to `threads` threads.
-template <class Fn>
-void ParallelFor(int n, int threads, Fn fn) {
-  const int workers = std::max(1, std::min(threads, n));
-  auto run = [&](int w) {
-    for (int i = w; i < n; i += workers) fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(run, w);
-  run(0);
-  for (std::thread& t : pool) t.join();
-}
 
 // Per-channel batch mean and biased variance of channels [first, first + count) of every
 // image's NHWC map (`pixels` rows, `stride` floats apart), appended to mean/var.
@@ -81,14 +67,14 @@ void Record(BnStatistics* out, const std::string& layer, const std::vector<doubl
 void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
                                              BnStatistics* out) const {
   const int s = meta.input_size;
-  const int threads = options.threads;
+  ThreadPool* workers = pool.get();  // images split over the engine's pool
   const size_t image_size = static_cast<size_t>(3) * s * s;
   std::vector<std::vector<float>> x(n);
   int h = ConvOut(s, stem_kernel, stem_stride, stem_pad);
   const int k_cols = stem_kernel * stem_kernel * 3;
   const Block& first = blocks.front();
   std::vector<std::vector<float>> stem(large_stem ? n : 0);
-  ParallelFor(n, threads, [&](int i) {
+  ForEachTask(workers, n, [&](int i, int) {
     std::vector<float> hwc(image_size), cols(static_cast<size_t>(h) * h * k_cols);
     const float* chw = images + i * image_size;
     for (int c = 0; c < 3; ++c) {
@@ -109,7 +95,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
     Record(out, "stem.bn", mean, var, stem_channels, static_cast<double>(n) * h * h);
     const BnAffine bn = TrainAffine(stem_params, mean, var, stem_channels);
     const int pooled = ConvOut(h, 3, 2, 1);
-    ParallelFor(n, threads, [&](int i) {
+    ForEachTask(workers, n, [&](int i, int) {
       BnRelu(stem[i].data(), h * h, stem_channels, stem_conv.n_padded, bn);
       x[i].resize(static_cast<size_t>(pooled) * pooled * first.total_channels);
       MaxPool(stem[i].data(), h, h, stem_channels, stem_conv.n_padded, 3, 2, 1, nullptr, false,
@@ -131,7 +117,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
       const std::string name = "block" + std::to_string(b + 1) + ".layer" + std::to_string(l + 1);
       Record(out, name + ".bn", mean, var, channels, values);
       const BnAffine bn = TrainAffine(layer.params, mean, var, channels);
-      ParallelFor(n, threads, [&](int i) {
+      ForEachTask(workers, n, [&](int i, int) {
         std::vector<uint64_t> bits(static_cast<size_t>(pixels) * layer.conv.words);
         PackSigns(x[i].data(), pixels, channels, stride, bn.scale.data(), bn.shift.data(),
                   bits.data(), isa);
@@ -148,7 +134,7 @@ void BinaryEngine::Impl::TrainModeStatistics(const float* images, int n,
     const BnAffine bn = TrainAffine(block.trans_params, mean, var, channels);
     const int ph = ConvOut(h, 2, 2, 0);
     const Block& next = blocks[b + 1];
-    ParallelFor(n, threads, [&](int i) {
+    ForEachTask(workers, n, [&](int i, int) {
       std::vector<float> pooled(static_cast<size_t>(ph) * ph * channels);
       MaxPool(x[i].data(), h, h, channels, stride, 2, 2, 0, &bn, true, pooled.data(), channels);
       x[i].assign(static_cast<size_t>(ph) * ph * next.total_channels, 0.0f);

@@ -80,8 +80,15 @@ void Gemm(const float* a, int m, int lda, const PackedMatrix& b, float* c, int l
 
 void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, float* out) {
   const int ho = ConvOut(h, kernel, stride, pad), wo = ConvOut(w, kernel, stride, pad);
-  for (int oy = 0; oy < ho; ++oy) {
-    for (int ox = 0; ox < wo; ++ox) {
+  Im2col(x, h, w, c, kernel, stride, pad, PixelRange{0, ho * wo}, out);
+}
+
+void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, PixelRange range,
+            float* out) {
+  const int wo = ConvOut(w, kernel, stride, pad);
+  for (int p = range.begin; p < range.end; ++p) {
+    const int oy = p / wo, ox = p % wo;
+    {
       float* row = out + (static_cast<size_t>(oy) * wo + ox) * kernel * kernel * c;
       for (int ky = 0; ky < kernel; ++ky) {
         const int iy = oy * stride + ky - pad;
@@ -117,9 +124,17 @@ void BnRelu(float* x, int pixels, int channels, int stride, const BnAffine& bn) 
 void MaxPool(const float* x, int h, int w, int c, int x_stride, int kernel, int stride, int pad,
              const BnAffine* bn, bool relu, float* out, int out_stride) {
   const int ho = ConvOut(h, kernel, stride, pad), wo = ConvOut(w, kernel, stride, pad);
+  MaxPool(x, h, w, c, x_stride, kernel, stride, pad, bn, relu, PixelRange{0, ho * wo}, out,
+          out_stride);
+}
+
+void MaxPool(const float* x, int h, int w, int c, int x_stride, int kernel, int stride, int pad,
+             const BnAffine* bn, bool relu, PixelRange range, float* out, int out_stride) {
+  const int wo = ConvOut(w, kernel, stride, pad);
   std::vector<float> best(c);
-  for (int oy = 0; oy < ho; ++oy) {
-    for (int ox = 0; ox < wo; ++ox) {
+  for (int p = range.begin; p < range.end; ++p) {
+    const int oy = p / wo, ox = p % wo;
+    {
       std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
       for (int ky = 0; ky < kernel; ++ky) {
         const int iy = oy * stride + ky - pad;

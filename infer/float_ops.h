@@ -3,6 +3,10 @@
 //
 // Batch norm in eval mode is the per-channel affine y = x * scale + shift with scale =
 // gamma / sqrt(var + eps) and shift = beta - mean * scale (BnAffine), as LibTorch computes it.
+// Row-wise ops (GEMM rows, BnRelu, PackSigns) split by offsetting their pointers; Im2col and
+// MaxPool take a PixelRange of output pixels. Every output value is computed the same way
+// whatever the split (a GEMM row's sums run over k in one order in every tile), so split layers
+// give bit-identical results.
 // Thread-safety: reentrant; PackedMatrix is immutable once built. Buffers belong to the caller.
 #pragma once
 
@@ -42,6 +46,9 @@ inline int ConvOut(int in, int kernel, int stride, int pad) {
 }
 // NHWC x (h, w, c) -> rows of kernel * kernel * c values, one per output pixel, zero padded.
 void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, float* out);
+// Only the rows of output pixels in `range` (out is still the whole image's buffer).
+void Im2col(const float* x, int h, int w, int c, int kernel, int stride, int pad, PixelRange range,
+            float* out);
 
 // In place on `pixels` rows of `channels` (row stride `stride`): x = max(0, x * scale + shift).
 void BnRelu(float* x, int pixels, int channels, int stride, const BnAffine& bn);
@@ -51,5 +58,8 @@ void BnRelu(float* x, int pixels, int channels, int stride, const BnAffine& bn);
 // when `relu`.
 void MaxPool(const float* x, int h, int w, int c, int x_stride, int kernel, int stride, int pad,
              const BnAffine* bn, bool relu, float* out, int out_stride);
+// Only the output pixels in `range` (out is still the whole output's buffer).
+void MaxPool(const float* x, int h, int w, int c, int x_stride, int kernel, int stride, int pad,
+             const BnAffine* bn, bool relu, PixelRange range, float* out, int out_stride);
 
 }  // namespace fedsmear::infer

@@ -37,15 +37,16 @@ FS_AVX512 inline void Store8(__m512i v, float* dst, int n) {
 }
 
 template <int NG>
-FS_AVX512 void Avx512Chunk(const uint64_t* act, int height, int width,
-                           const PackedConvWeights& w, int o0, float* out, int out_stride) {
+FS_AVX512 void Avx512Chunk(const uint64_t* act, int height, int width, const PackedConvWeights& w,
+                           int p0, int p1, int o0, float* out, int out_stride) {
   const int words = w.words;
   const size_t op = static_cast<size_t>(w.out_padded);
   const int nout = std::min(8 * NG, w.out_channels - o0);
-  for (int y = 0; y < height; ++y) {
+  for (int p = p0; p < p1; ++p) {
+    const int y = p / width, x = p % width;
     int ky0, ky1;
     TapRange(y, height, &ky0, &ky1);
-    for (int x = 0; x < width; ++x) {
+    {
       int kx0, kx1;
       TapRange(x, width, &kx0, &kx1);
       __m512i acc[NG];
@@ -89,15 +90,16 @@ FS_AVX2 inline __m256i PopcountBytes(__m256i v) {
 // gains at most 8 per word).
 template <int NG>
 FS_AVX2 void Avx2Chunk(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                       int o0, float* out, int out_stride) {
+                       int p0, int p1, int o0, float* out, int out_stride) {
   const int words = w.words;
   const size_t op = static_cast<size_t>(w.out_padded);
   const int nout = std::min(4 * NG, w.out_channels - o0);
   const __m256i zero = _mm256_setzero_si256();
-  for (int y = 0; y < height; ++y) {
+  for (int p = p0; p < p1; ++p) {
+    const int y = p / width, x = p % width;
     int ky0, ky1;
     TapRange(y, height, &ky0, &ky1);
-    for (int x = 0; x < width; ++x) {
+    {
       int kx0, kx1;
       TapRange(x, width, &kx0, &kx1);
       __m256i acc[NG], bytes[NG];
@@ -155,29 +157,29 @@ bool HasAvx512() {
 }
 
 void BinaryConv3x3Avx512(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                         float* out, int out_stride) {
+                         int p0, int p1, float* out, int out_stride) {
   for (int o0 = 0; o0 < w.out_channels; o0 += 64) {
     switch (std::min(8, (w.out_padded - o0) / 8)) {
-      case 8: Avx512Chunk<8>(act, height, width, w, o0, out, out_stride); break;
-      case 7: Avx512Chunk<7>(act, height, width, w, o0, out, out_stride); break;
-      case 6: Avx512Chunk<6>(act, height, width, w, o0, out, out_stride); break;
-      case 5: Avx512Chunk<5>(act, height, width, w, o0, out, out_stride); break;
-      case 4: Avx512Chunk<4>(act, height, width, w, o0, out, out_stride); break;
-      case 3: Avx512Chunk<3>(act, height, width, w, o0, out, out_stride); break;
-      case 2: Avx512Chunk<2>(act, height, width, w, o0, out, out_stride); break;
-      default: Avx512Chunk<1>(act, height, width, w, o0, out, out_stride); break;
+      case 8: Avx512Chunk<8>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 7: Avx512Chunk<7>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 6: Avx512Chunk<6>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 5: Avx512Chunk<5>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 4: Avx512Chunk<4>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 3: Avx512Chunk<3>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      case 2: Avx512Chunk<2>(act, height, width, w, p0, p1, o0, out, out_stride); break;
+      default: Avx512Chunk<1>(act, height, width, w, p0, p1, o0, out, out_stride); break;
     }
   }
 }
 
 void BinaryConv3x3Avx2(const uint64_t* act, int height, int width, const PackedConvWeights& w,
-                       float* out, int out_stride) {
+                       int p0, int p1, float* out, int out_stride) {
   // out_padded is a multiple of 8: chunks of 16 outputs, the last possibly 8.
   for (int o0 = 0; o0 < w.out_channels; o0 += 16) {
     if (w.out_padded - o0 >= 16) {
-      Avx2Chunk<4>(act, height, width, w, o0, out, out_stride);
+      Avx2Chunk<4>(act, height, width, w, p0, p1, o0, out, out_stride);
     } else {
-      Avx2Chunk<2>(act, height, width, w, o0, out, out_stride);
+      Avx2Chunk<2>(act, height, width, w, p0, p1, o0, out, out_stride);
     }
   }
 }
@@ -189,19 +191,51 @@ FS_AVX2 void PackSignsAvx2(const float* x, int pixels, int channels, int x_strid
   for (int p = 0; p < pixels; ++p) {
     const float* row = x + static_cast<size_t>(p) * x_stride;
     uint64_t* dst = out + static_cast<size_t>(p) * words;
-    for (int k = 0; k < words; ++k) dst[k] = 0;
-    int c = 0;
-    for (; c + 8 <= channels; c += 8) {
-      const __m256 prod = _mm256_mul_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(scale + c));
-      const __m256 y = _mm256_add_ps(prod, _mm256_loadu_ps(shift + c));
-      const int bits = _mm256_movemask_ps(_mm256_cmp_ps(y, zero, _CMP_GE_OQ));
-      const uint64_t m = static_cast<uint32_t>(bits);
-      dst[c >> 6] |= m << (c & 63);
+    // Each word is built in a register and stored once (or-ing into memory 8 times a word
+    // chains every step on a store-to-load forward).
+    for (int k = 0; k < words; ++k) {
+      const int c0 = 64 * k, c1 = std::min(channels, c0 + 64);
+      uint64_t word = 0;
+      int c = c0;
+      for (; c + 8 <= c1; c += 8) {
+        const __m256 prod = _mm256_mul_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(scale + c));
+        const __m256 y = _mm256_add_ps(prod, _mm256_loadu_ps(shift + c));
+        const int bits = _mm256_movemask_ps(_mm256_cmp_ps(y, zero, _CMP_GE_OQ));
+        word |= static_cast<uint64_t>(static_cast<uint32_t>(bits)) << (c - c0);
+      }
+      for (; c < c1; ++c) {
+        const float prod = row[c] * scale[c];
+        const float y = prod + shift[c];
+        if (y >= 0.0f) word |= uint64_t{1} << (c - c0);
+      }
+      dst[k] = word;
     }
-    for (; c < channels; ++c) {
-      const float prod = row[c] * scale[c];
-      const float y = prod + shift[c];
-      if (y >= 0.0f) dst[c >> 6] |= uint64_t{1} << (c & 63);
+  }
+}
+
+FS_AVX512 void PackSignsAvx512(const float* x, int pixels, int channels, int x_stride,
+                               const float* scale, const float* shift, uint64_t* out) {
+  const int words = (channels + 63) / 64;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int p = 0; p < pixels; ++p) {
+    const float* row = x + static_cast<size_t>(p) * x_stride;
+    uint64_t* dst = out + static_cast<size_t>(p) * words;
+    for (int k = 0; k < words; ++k) {
+      const int c0 = 64 * k, c1 = std::min(channels, c0 + 64);
+      uint64_t word = 0;
+      int c = c0;
+      for (; c + 16 <= c1; c += 16) {
+        const __m512 prod = _mm512_mul_ps(_mm512_loadu_ps(row + c), _mm512_loadu_ps(scale + c));
+        const __m512 y = _mm512_add_ps(prod, _mm512_loadu_ps(shift + c));
+        const __mmask16 bits = _mm512_cmp_ps_mask(y, zero, _CMP_GE_OQ);
+        word |= static_cast<uint64_t>(bits) << (c - c0);
+      }
+      for (; c < c1; ++c) {
+        const float prod = row[c] * scale[c];
+        const float y = prod + shift[c];
+        if (y >= 0.0f) word |= uint64_t{1} << (c - c0);
+      }
+      dst[k] = word;
     }
   }
 }
@@ -278,9 +312,17 @@ FS_AVX512 void GemmPanel512(const float* a, int m, int k, int lda, const float* 
     GemmTile512<6, NV>(a + static_cast<size_t>(i) * lda, k, lda, b, n_padded,
                        c + static_cast<size_t>(i) * ldc, ldc);
   }
-  for (; i < m; ++i) {
-    GemmTile512<1, NV>(a + static_cast<size_t>(i) * lda, k, lda, b, n_padded,
-                       c + static_cast<size_t>(i) * ldc, ldc);
+  // The last 1-5 rows in one tile: B is streamed once more, not once per row (a 2x2 map's
+  // transition has 4 rows in all). Each value's sum runs over k in the same order.
+  const float* ar = a + static_cast<size_t>(i) * lda;
+  float* cr = c + static_cast<size_t>(i) * ldc;
+  switch (m - i) {
+    case 5: GemmTile512<5, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 4: GemmTile512<4, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 3: GemmTile512<3, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 2: GemmTile512<2, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    case 1: GemmTile512<1, NV>(ar, k, lda, b, n_padded, cr, ldc); break;
+    default: break;
   }
 }
 
@@ -295,9 +337,12 @@ FS_AVX512 void GemmAvx512(const float* a, int m, int k, int lda, const float* b,
 
 bool HasAvx2() { return false; }
 bool HasAvx512() { return false; }
-void BinaryConv3x3Avx2(const uint64_t*, int, int, const PackedConvWeights&, float*, int) {}
-void BinaryConv3x3Avx512(const uint64_t*, int, int, const PackedConvWeights&, float*, int) {}
+void BinaryConv3x3Avx2(const uint64_t*, int, int, const PackedConvWeights&, int, int, float*,
+                       int) {}
+void BinaryConv3x3Avx512(const uint64_t*, int, int, const PackedConvWeights&, int, int, float*,
+                         int) {}
 void PackSignsAvx2(const float*, int, int, int, const float*, const float*, uint64_t*) {}
+void PackSignsAvx512(const float*, int, int, int, const float*, const float*, uint64_t*) {}
 void GemmAvx2(const float*, int, int, int, const float*, int, float*, int) {}
 void GemmAvx512(const float*, int, int, int, const float*, int, float*, int) {}
 
