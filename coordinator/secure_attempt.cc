@@ -1,0 +1,458 @@
+// RunSecureAttempt (coordinator/secure_attempt.h): one SecAgg+ attempt as a small state machine
+// (SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
+// Prepare (parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
+// coordinator/task_round.h) with the relays between them -> the unmasked sum becomes a
+// RoundSum (SecureRoundSum, secure_round.cc). Thread-safety: the coordinator's round loop only;
+// one SecureRound per attempt.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "coordinator/secure_attempt.h"
+#include "coordinator/secure_round.h"
+#include "coordinator/task_round.h"
+#include "secagg/config.h"
+#include "secagg/server.h"
+#include "secagg/session_ledger.h"
+#include "secagg/site_secagg.h"
+#include "secagg/site_secagg_wire.h"
+#include "secagg/votes.h"
+
+namespace fedsmear {
+namespace {
+
+using std::chrono::milliseconds;
+
+Clock::time_point In(double seconds) {
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
+
+class SecureRound {
+ public:
+  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round,
+              std::vector<TrainInstruction> plan, wire::TrainTask task,
+              const ModelState& received, RoundOutcome* out, const std::atomic<bool>& stop)
+      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
+        out_(*out), plan_(std::move(plan)), received_(received), task_(std::move(task)) {
+    out_.secure = true;
+  }
+
+  // The survivors' sum, or none when the attempt is incomplete (out.incomplete_reason).
+  Result<SecureAttempt> Run();
+
+ private:
+  // Fixes the round's parameters; false (with out_.incomplete_reason set) when the round
+  // cannot start.
+  Result<bool> Prepare();
+  // Integer vote weights by training-set size, and the vote field width (sign-vote rounds).
+  void PlanVotes();
+  // Sends SecAggSetup, then the TrainTask, to every selected site.
+  void Broadcast();
+  // Collects the current stage's answers (a TaskRound over the waiting sites) until every
+  // expected site answered, `until` passed, or the missing fell silent.
+  Status RunStage(Clock::time_point until, const char* what);
+  // Moves to `next`, expecting answers from those who answered the last stage.
+  void NextStage(Stage next);
+  // `task`: the task id the site owes in this stage, nullptr when it is not waited for.
+  Verdict OnMessage(const std::string& site, const uint64_t* task, wire::Message& m,
+                    size_t bytes);
+  Verdict OnMasked(const std::string& site, const wire::SecAggMasked& x, size_t bytes);
+  void Fail(uint32_t id, Status why);
+  bool Send(uint32_t id, wire::Body body, uint64_t* counter);
+  Status RelayKeys();
+  Status RelayShares();
+  Result<RoundSum> Sum(const std::vector<uint32_t>& sum, const secagg::UnmaskRequest& request);
+  SecureAttempt Incomplete(const std::string& why);
+  // Stage 1 or 2 lost sites: benches them for the retry and ends the round incomplete.
+  SecureAttempt LostBeforeMasking(const char* stage);
+  bool Ours(uint32_t round, uint64_t task_id) const {
+    return round == setup_.round && task_id == task_id_;
+  }
+
+  RoundContext& ctx_;
+  SecAggRoster& roster_;
+  const CoordinatorConfig& config_;
+  const int round_;
+  const std::atomic<bool>& stop_;
+  const Clock::time_point started_ = Clock::now();
+  RoundOutcome& out_;
+
+  double lr_ = 0;
+  const std::vector<TrainInstruction> plan_;
+  const ModelState& received_;  // the model the sites decode from the task
+  wire::TrainTask task_;
+  uint64_t task_id_ = 0;
+  secagg::Config sc_;
+  std::optional<secagg::Server> server_;
+  wire::SecAggSetup setup_;
+  std::vector<uint32_t> vote_weights_;  // by secagg id - 1
+  uint32_t vote_bits_ = 0;              // 0: not a sign-vote round
+  std::vector<std::string> ids_;        // secagg id - 1 -> site id
+  std::map<std::string, uint32_t> by_site_;
+
+  Stage stage_ = Stage::kAdvertise;
+  std::set<uint32_t> waiting_, failed_, answered_;
+  uint64_t survivor_weight_ = 0;
+  double val_weighted_ = 0, val_samples_ = 0;
+};
+
+SecureAttempt SecureRound::LostBeforeMasking(const char* stage) {
+  // Sites that masked for this round number before (a coordinator restarted after its sites
+  // masked) refuse it for good: the round is spent, and nobody is at fault.
+  std::string spent;
+  for (const SiteFailure& f : out_.failures) {
+    if (f.reason.message().rfind(kRoundSpentRefusal, 0) == 0) {
+      spent += (spent.empty() ? "" : ", ") + f.site_id;
+    }
+  }
+  if (!spent.empty()) {
+    out_.consumed = true;
+    return Incomplete(spent + " already masked an input for round " + std::to_string(round_) +
+                      ": the round is spent");
+  }
+  std::string names;
+  const std::map<std::string, std::string> pending = ctx_.sites.PendingApproval();
+  for (uint32_t id : failed_) {
+    // A site whose approval of the plan is pending refused for that reason: not benched.
+    if (!pending.count(ids_[id - 1])) roster_.benched.insert(ids_[id - 1]);
+    names += (names.empty() ? "" : ", ") + ids_[id - 1];
+  }
+  return Incomplete(names + " left during " + stage +
+                    "; sites mask only with complete views, so the round restarts without them");
+}
+
+SecureAttempt SecureRound::Incomplete(const std::string& why) {
+  spdlog::warn("round {}: secure aggregation round incomplete: {}", round_, why);
+  out_.incomplete_reason = why;
+  return SecureAttempt{};
+}
+
+Result<bool> SecureRound::Prepare() {
+  lr_ = ctx_.lr;
+  const auto n = static_cast<uint32_t>(plan_.size());
+  for (const TrainInstruction& ins : plan_) {
+    if (!roster_.sign_keys.count(ins.site_id)) {  // Candidates() left them out
+      return Internal("secagg: site " + ins.site_id + " was selected without a signing key");
+    }
+  }
+  task_id_ = ctx_.next_task_id++;
+
+  // Parameters: complete graph for small federations, t > (k+1)/2 unless configured.
+  sc_.num_sites = n;
+  const auto cfg_t = static_cast<uint32_t>(config_.secagg_threshold);
+  sc_.neighbours = config_.secagg_neighbours > 0
+                       ? std::min<uint32_t>(static_cast<uint32_t>(config_.secagg_neighbours), n - 1)
+                       : secagg::DefaultNeighbourCount(n, std::max<uint32_t>(cfg_t, 1));
+  sc_.threshold = cfg_t > 0 ? cfg_t : secagg::RecommendedThreshold(sc_.neighbours);
+  sc_.mask_bits = 32;
+  sc_.round = task_id_;
+  PlanVotes();
+  sc_.vector_length = SecureVectorLength(received_, vote_bits_);
+  RETURN_IF_ERROR(secagg::RandomBytes(sc_.graph_seed.data(), sc_.graph_seed.size()));
+  Result<secagg::Config> resolved = secagg::ResolveConfig(sc_);
+  if (!resolved.ok()) {
+    Incomplete(resolved.status().message());
+    return false;
+  }
+  sc_ = *resolved;
+  if (sc_.threshold < secagg::RecommendedThreshold(sc_.neighbours)) {
+    spdlog::warn("secagg_threshold {} is below the safe {}: sites will refuse", sc_.threshold,
+                 secagg::RecommendedThreshold(sc_.neighbours));
+  }
+
+  secagg::IdentityDirectory directory;
+  setup_.round = static_cast<uint32_t>(round_);
+  setup_.task_id = task_id_;
+  for (const TrainInstruction& ins : plan_) {
+    const auto id = static_cast<uint32_t>(ids_.size() + 1);
+    ids_.push_back(ins.site_id);
+    by_site_[ins.site_id] = id;
+    const std::string& key = roster_.sign_keys[ins.site_id];
+    // The contribution weight (models/contribution.h), which each site checks is its own.
+    const uint64_t weight = ctx_.sites.Weight(ins.site_id);
+    setup_.sites.push_back(
+        {ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0, weight});
+    ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
+    if (__builtin_add_overflow(setup_.total_weight, weight, &setup_.total_weight)) {
+      return Internal("secagg: total weight overflows");
+    }
+  }
+  setup_.weight_cap = static_cast<uint64_t>(std::max<int64_t>(1, config_.max_site_samples));
+  setup_.threshold = sc_.threshold;
+  setup_.neighbours = sc_.neighbours;
+  setup_.mask_bits = sc_.mask_bits;
+  setup_.graph_seed = BytesOf(sc_.graph_seed.data(), sc_.graph_seed.size());
+  setup_.clip = config_.secagg_clip;
+  setup_.stat_clip = config_.secagg_stat_clip;
+  setup_.vector_length = sc_.vector_length;
+  setup_.vote_bits = vote_bits_;
+  out_.secagg_threshold = sc_.threshold;
+  out_.secagg_neighbours = sc_.neighbours;
+  out_.secagg_vote_bits = vote_bits_;
+  // Every site signs the transcript of the setup it received; the server checks against ours.
+  sc_.transcript = SetupTranscript(setup_, ctx_.sites.run_id());
+  ASSIGN_OR_RETURN(secagg::Server server, secagg::Server::Create(sc_, directory));
+  server_.emplace(std::move(server));
+  return true;
+}
+
+void SecureRound::PlanVotes() {
+  if (!ctx_.strategy.Contribution().binary_votes) return;
+  // One weight for every site: sites refuse unequal ones, whose sum would reveal their votes
+  // (secagg/votes.h VoteWeightsRevealOnlyCount).
+  vote_weights_ = secagg::SecureVoteWeights(plan_.size());
+  uint64_t total_votes = 0;
+  for (uint32_t v : vote_weights_) total_votes += v;
+  vote_bits_ = secagg::VoteFieldBits(total_votes);
+}
+
+void SecureRound::Fail(uint32_t id, Status why) {
+  if (!failed_.insert(id).second) return;
+  waiting_.erase(id);
+  spdlog::warn("round {}: site {} left the secure aggregation: {}", round_, ids_[id - 1],
+               why.message());
+  out_.failures.push_back({ids_[id - 1], std::move(why)});
+}
+
+bool SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
+  uint64_t bytes = 0;
+  Status st = ctx_.sites.Send(ids_[id - 1], std::move(body), &bytes);
+  *counter += bytes;
+  if (!st.ok()) Fail(id, st);
+  return st.ok();
+}
+
+void SecureRound::Broadcast() {
+  task_.task_id = task_id_;
+  task_.secure_aggregation = true;
+  for (const TrainInstruction& ins : plan_) {
+    const uint32_t id = by_site_[ins.site_id];
+    out_.selected.push_back(ins.site_id);
+    task_.train = ins.config;
+    if (Send(id, setup_, &out_.bytes_secagg) && Send(id, task_, &out_.bytes_down)) {
+      waiting_.insert(id);
+    }
+  }
+  ctx_.status.RoundStarted(round_, out_.selected);
+  spdlog::info(
+      "round {}: {} site(s) selected for secure aggregation (threshold {}, {} neighbours, "
+      "clip {}{}), lr {:.2e}",
+      round_, plan_.size(), sc_.threshold, sc_.neighbours, config_.secagg_clip,
+      vote_bits_ ? ", sign votes " + std::to_string(vote_bits_) + " bits wide" : std::string(),
+      lr_);
+}
+
+Verdict SecureRound::OnMessage(const std::string& site, const uint64_t* task,
+                                                  wire::Message& m, size_t bytes) {
+  auto it = by_site_.find(site);
+  if (it == by_site_.end()) return Verdict::Ignore();
+  const uint32_t id = it->second;
+  // Each stage message counts on the wire, then is dropped unless it is this round's, of the
+  // current stage, from a site still expected.
+  auto expected = [&](uint32_t r, uint64_t t, Stage s) {
+    return task != nullptr && Ours(r, t) && stage_ == s;
+  };
+  auto outcome = [](Status st) { return st.ok() ? Verdict::Answer() : Verdict::Fail(st); };
+  if (auto* k = std::get_if<wire::SecAggKeys>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(k->round, k->task_id, Stage::kAdvertise)) return Verdict::Ignore();
+    Result<secagg::AdvertisedKeys> keys = KeysFromWire(*k, id, task_id_);
+    return outcome(keys.ok() ? server_->AddAdvertisedKeys(*keys) : keys.status());
+  }
+  if (auto* s = std::get_if<wire::SecAggShares>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(s->round, s->task_id, Stage::kShare)) return Verdict::Ignore();
+    std::vector<secagg::EncryptedShares> shares;
+    for (const wire::SecAggShare& e : s->shares) shares.push_back(ShareFromWire(e));
+    return outcome(server_->AddEncryptedShares(id, shares));
+  }
+  if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
+    out_.bytes_up += bytes;
+    if (!expected(x->round, x->task_id, Stage::kMask)) return Verdict::Ignore();
+    return OnMasked(site, *x, bytes);
+  }
+  if (auto* c = std::get_if<wire::SecAggConsistencySignature>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(c->round, c->task_id, Stage::kConsistency)) return Verdict::Ignore();
+    Result<secagg::Signature64> signature = Signature64FromBytes(c->signature);
+    return outcome(signature.ok() ? server_->AddConsistencySignature(id, *signature)
+                                  : signature.status());
+  }
+  if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
+    out_.bytes_secagg += bytes;
+    if (!expected(u->round, u->task_id, Stage::kUnmask)) return Verdict::Ignore();
+    Result<secagg::UnmaskResponse> r = UnmaskResponseFromWire(*u, id);
+    return outcome(r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
+  }
+  // Refusals and errors of waited-for sites are the TaskRound's; a site that already answered
+  // this stage and then fails is out of the next one.
+  if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
+    if (r->task_id == task_id_) Fail(id, PermissionDenied(r->reason));
+  } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
+    Fail(id, Internal(e->message));
+  } else if (std::holds_alternative<wire::Update>(m.body)) {
+    spdlog::warn("round {}: discarded a plain update from {} in a secure round", round_, site);
+  }
+  return Verdict::Ignore();
+}
+
+Verdict SecureRound::OnMasked(const std::string& site,
+                                                 const wire::SecAggMasked& x, size_t bytes) {
+  const uint32_t id = by_site_[site];
+  Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
+  Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
+  if (!st.ok()) return Verdict::Fail(st);
+  // This site will refuse another secure session of the round (SessionLedger).
+  out_.consumed = true;
+  // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
+  // a second, independent claim).
+  if (__builtin_add_overflow(survivor_weight_, ctx_.sites.Weight(site), &survivor_weight_)) {
+    return Verdict::Fail(Internal("secagg: survivor weight overflows"));
+  }
+  out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
+  if (x.metrics.num_val > 0) {
+    val_weighted_ += x.metrics.val_accuracy * static_cast<double>(x.metrics.num_val);
+    val_samples_ += static_cast<double>(x.metrics.num_val);
+  }
+  spdlog::info("round {}: masked update from {} ({:.2f} MiB)", round_, site, bytes / 1048576.0);
+  return Verdict::Answer();
+}
+
+Status SecureRound::RunStage(Clock::time_point until, const char* what) {
+  TaskRound stage(ctx_.sites, "round " + std::to_string(round_) + " " + what,
+                  std::string(what) + " deadline passed");
+  for (uint32_t id : waiting_) stage.Expect(ids_[id - 1], task_id_);
+  waiting_.clear();
+  Status st = stage.Collect(until, stop_,
+                            [this](const std::string& site, const uint64_t* task,
+                                   wire::Message& m, size_t bytes) {
+                              return OnMessage(site, task, m, bytes);
+                            });
+  for (const SiteFailure& f : stage.failures()) Fail(by_site_[f.site_id], f.reason);
+  for (const std::string& site : stage.answered()) answered_.insert(by_site_[site]);
+  return st;
+}
+
+void SecureRound::NextStage(Stage next) {
+  stage_ = next;
+  waiting_ = answered_;
+  for (uint32_t id : failed_) waiting_.erase(id);
+  answered_.clear();
+}
+
+Status SecureRound::RelayKeys() {
+  for (uint32_t id : std::set<uint32_t>(answered_)) {
+    ASSIGN_OR_RETURN(std::vector<secagg::AdvertisedKeys> keys, server_->KeysFor(id));
+    wire::SecAggKeysRelay relay{setup_.round, task_id_, {}};
+    for (const secagg::AdvertisedKeys& k : keys) relay.keys.push_back(PeerKeysToWire(k));
+    Send(id, relay, &out_.bytes_secagg);
+  }
+  return Status::Ok();
+}
+
+Status SecureRound::RelayShares() {
+  for (uint32_t id : std::set<uint32_t>(answered_)) {
+    ASSIGN_OR_RETURN(std::vector<secagg::EncryptedShares> shares, server_->SharesFor(id));
+    wire::SecAggSharesRelay relay{setup_.round, task_id_, {}};
+    for (const secagg::EncryptedShares& s : shares) relay.shares.push_back(ShareToWire(s));
+    Send(id, relay, &out_.bytes_secagg);
+  }
+  return Status::Ok();
+}
+
+Result<RoundSum> SecureRound::Sum(const std::vector<uint32_t>& sum,
+                                  const secagg::UnmaskRequest& request) {
+  SecureSumShape shape;
+  shape.params = {static_cast<float>(config_.secagg_clip), sc_.mask_bits,
+                  static_cast<uint32_t>(plan_.size())};
+  shape.stat_clip = static_cast<float>(setup_.stat_clip);
+  shape.vote_bits = vote_bits_;
+  shape.survivors = static_cast<uint32_t>(out_.updates);
+  shape.total_weight = setup_.total_weight;
+  shape.survivor_weight = survivor_weight_;
+  for (uint32_t id : request.survivors) {
+    shape.survivor_votes += vote_bits_ ? vote_weights_[id - 1] : 0;
+  }
+  return SecureRoundSum(received_, sum, shape);
+}
+
+Result<SecureAttempt> SecureRound::Run() {
+  SecureAttempt result;
+  ASSIGN_OR_RETURN(bool ready, Prepare());
+  if (!ready) return result;
+  Broadcast();
+
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key advertisement"));
+  if (!failed_.empty()) return LostBeforeMasking("key advertisement");
+  if (Status st = server_->CloseAdvertiseStage(); !st.ok()) return Incomplete(st.message());
+  RETURN_IF_ERROR(RelayKeys());
+  NextStage(Stage::kShare);
+
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "key sharing"));
+  if (!failed_.empty()) return LostBeforeMasking("key sharing");
+  if (Status st = server_->CloseShareStage(); !st.ok()) return Incomplete(st.message());
+  RETURN_IF_ERROR(RelayShares());
+  NextStage(Stage::kMask);
+
+  const auto round_deadline =
+      started_ + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(config_.round_deadline_s));
+  RETURN_IF_ERROR(RunStage(round_deadline, "round"));
+  Result<secagg::UnmaskRequest> request = server_->CloseMaskStage();
+  if (!request.ok()) return Incomplete(request.status().message());
+  for (uint32_t id : request->survivors) out_.reported.push_back(ids_[id - 1]);
+  for (uint32_t id : request->dropped) out_.dropped.push_back(ids_[id - 1]);
+  out_.updates = static_cast<int>(request->survivors.size());
+  out_.mean_site_val_accuracy = val_samples_ > 0 ? val_weighted_ / val_samples_ : 0;
+  // Consistency round (Bonawitz et al. 2017): every survivor signs the survivor set; a site
+  // unmasks only with t signatures of its share group over the set it signed itself.
+  NextStage(Stage::kConsistency);
+  const wire::SecAggConsistencyCheck check{setup_.round, task_id_, request->survivors};
+  for (uint32_t id : std::set<uint32_t>(waiting_)) Send(id, check, &out_.bytes_secagg);
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "consistency check"));
+  NextStage(Stage::kUnmask);
+
+  for (uint32_t id : std::set<uint32_t>(waiting_)) {
+    // Each site gets its share group's part: sites refuse ids outside it.
+    Send(id, UnmaskRequestToWire(server_->RequestFor(id), setup_.round, task_id_),
+         &out_.bytes_secagg);
+  }
+  RETURN_IF_ERROR(RunStage(In(config_.secagg_stage_deadline_s), "unmasking"));
+  Result<std::vector<uint32_t>> sum = server_->Finish();
+  if (!sum.ok()) return Incomplete(sum.status().message());
+  if (out_.updates < config_.min_sites) {
+    return Incomplete(std::to_string(out_.updates) + " masked updates < min_sites " +
+                      std::to_string(config_.min_sites));
+  }
+  Result<RoundSum> round_sum = Sum(*sum, *request);
+  if (!round_sum.ok()) {
+    // A sum no honest set of sites sends (a vote count above the voters' weight, a word out of
+    // range) fails the attempt; the collector looks for its cause among the survivors.
+    if (round_sum.status().code() != StatusCode::kCorrupt) return round_sum.status();
+    out_.incomplete_reason = "the secure sum cannot be right: " + round_sum.status().message();
+    result.impossible = true;
+    return result;
+  }
+  spdlog::info(
+      "round {}: secure sum of {} site(s) ({} dropped and recovered), {:.2f} MiB of "
+      "secagg traffic",
+      round_, out_.updates, out_.dropped.size(), out_.bytes_secagg / 1048576.0);
+  result.sum = std::move(*round_sum);
+  return result;
+}
+
+}  // namespace
+
+Result<SecureAttempt> RunSecureAttempt(RoundContext& ctx, SecAggRoster& roster, int round,
+                                       const std::vector<TrainInstruction>& plan,
+                                       wire::TrainTask task, const ModelState& received,
+                                       RoundOutcome* out, const std::atomic<bool>& stop) {
+  return SecureRound(ctx, roster, round, plan, std::move(task), received, out, stop).Run();
+}
+
+}  // namespace fedsmear
