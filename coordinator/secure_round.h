@@ -1,6 +1,7 @@
 // Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
 //
-// What: the SecAgg+ collector (coordinator/sum_collector.h, secagg_collector.cc) gives
+// What: the SecAgg+ collector (coordinator/sum_collector.h, secagg_collector.cc; each attempt
+// secure_attempt.cc) gives
 // TrainRound the survivors' sum without any site's update in the clear. Stage order, each stage
 // closing when every expected site answered, at its deadline, or when the missing sites fell
 // silent:

@@ -5,7 +5,8 @@
 //
 //   plain    (plain_collector.cc)   send the TrainTask, decode each Update and fold it into
 //                                   PlainSum as it arrives; the coordinator sees every update
-//   SecAgg+  (secagg_collector.cc)  setup, keys, shares, masked inputs, consistency, unmasking
+//   SecAgg+  (secagg_collector.cc,  setup, keys, shares, masked inputs, consistency, unmasking
+//            secure_attempt.cc)
 //                                   (coordinator/secure_round.h); only the sum is ever in clear
 //
 // What a site adds to the sum is the same in both (models/contribution.h), with the same weight.
