@@ -1,10 +1,9 @@
 // Secure aggregation rounds (secure_aggregation: secagg+): the coordinator's side of SecAgg+.
 //
 // What: the SecAgg+ collector (coordinator/sum_collector.h, secagg_collector.cc; each attempt
-// secure_attempt.cc) gives
-// TrainRound the survivors' sum without any site's update in the clear. Stage order, each stage
-// closing when every expected site answered, at its deadline, or when the missing sites fell
-// silent:
+// in secure_attempt.cc) gives TrainRound the survivors' sum without any site's update in the
+// clear. Stage order, each stage closing when every expected site answered, at its deadline, or
+// when the missing sites fell silent:
 //   0. assign secagg ids 1..n in selection order, send SecAggSetup and then the TrainTask to each
 //      (sites train while the key stages run);
 //   1. collect SecAggKeys (secagg_stage_deadline_s) -> CloseAdvertiseStage -> KeysRelay;
