@@ -45,6 +45,16 @@ Status ShowPendingPlan(const ClientConfig& config, bool raw, std::ostream& out) 
   }
   ASSIGN_OR_RETURN(bool approved, IsPlanApproved(config, plan.hash));
   out << DescribePlan(plan);
+  // What changed since the plan this site approved last (what an operator reviews).
+  if (Result<std::string> last = ReadFile(LastApprovedPlanPath(config.state_dir), 1 << 20);
+      last.ok()) {
+    if (Result<TrainingPlan> before = ParsePlan(*last); before.ok()) {
+      const std::string diff = PlanDifference(*before, plan);
+      out << (diff.empty() ? "unchanged since the plan this site approved last\n"
+                           : "changed since the plan this site approved last (" + before->hash +
+                                 "):\n" + diff);
+    }
+  }
   out << (approved ? "status: APPROVED at this site\n"
                    : "status: NOT approved at this site; to approve it run\n"
                      "  fedsmear-client --config SITE.yaml plan approve " +
@@ -81,6 +91,7 @@ Status ApprovePendingPlan(const ClientConfig& config, const std::string& hash, s
         log.Append("plan_approved", {{"plan_hash", hash}, {"by", who}, {"file", file}}));
   }
   RETURN_IF_ERROR(AppendApprovedPlan(file, hash, "approved by " + who));
+  RETURN_IF_ERROR(WriteFileAtomic(LastApprovedPlanPath(config.state_dir), plan.bytes, 0600));
   out << "approved plan " << hash << " (" << file << "); the site trains under it from its next "
       << "task\n";
   return Status::Ok();

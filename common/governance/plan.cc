@@ -116,6 +116,32 @@ SecureAggregation PlanSecureMode(const TrainingPlan& plan) {
   return parsed.value_or(SecureAggregation::kSecAggPlus);  // never reached for a parsed plan
 }
 
+std::string PlanDifference(const TrainingPlan& before, const TrainingPlan& after) {
+  if (before.hash == after.hash) return "";
+  const nlohmann::json a = before.doc.flatten(), b = after.doc.flatten();
+  std::ostringstream out;
+  auto it = a.begin();
+  auto jt = b.begin();
+  // Both are objects with sorted keys: walk them together.
+  while (it != a.end() || jt != b.end()) {
+    if (jt == b.end() || (it != a.end() && it.key() < jt.key())) {
+      out << "  - " << it.key() << ": " << it.value().dump() << "\n";
+      ++it;
+    } else if (it == a.end() || jt.key() < it.key()) {
+      out << "  + " << jt.key() << ": " << jt.value().dump() << "\n";
+      ++jt;
+    } else {
+      if (it.value() != jt.value()) {
+        out << "  " << it.key() << ": " << it.value().dump() << " -> " << jt.value().dump()
+            << "\n";
+      }
+      ++it;
+      ++jt;
+    }
+  }
+  return out.str();
+}
+
 std::string DescribePlan(const TrainingPlan& plan) {
   std::ostringstream out;
   out << "training plan " << plan.hash << " (" << plan.bytes.size() << " bytes, "

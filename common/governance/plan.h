@@ -47,4 +47,9 @@ std::string PlanHash(const std::string& bytes);
 // A readable, line-per-setting rendering for `fedsmear-client plan show`.
 std::string DescribePlan(const TrainingPlan& plan);
 
+// What changed from `before` to `after`, one line per setting ("  key: old -> new", "  + key:
+// value" for a new one, "  - key: value" for one gone), keys as JSON pointers into the plan,
+// sorted; "" when the two are the same plan.
+std::string PlanDifference(const TrainingPlan& before, const TrainingPlan& after);
+
 }  // namespace fedsmear

@@ -23,6 +23,9 @@ std::string PendingPlanPath(const std::string& state_dir) {
 std::string ApprovedPlansPath(const std::string& state_dir) {
   return (fs::path(state_dir) / "approved_plans").string();
 }
+std::string LastApprovedPlanPath(const std::string& state_dir) {
+  return (fs::path(state_dir) / "last_approved_plan").string();
+}
 std::string SiteAuditLogPath(const ClientConfig& c) {
   if (!c.audit_log.empty()) return c.audit_log;
   return c.state_dir.empty() ? "" : (fs::path(c.state_dir) / "audit.jsonl").string();

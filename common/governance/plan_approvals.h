@@ -15,6 +15,8 @@ namespace fedsmear {
 
 std::string PendingPlanPath(const std::string& state_dir);
 std::string ApprovedPlansPath(const std::string& state_dir);
+// The canonical bytes of the plan `plan approve` approved last (for `plan show`'s difference).
+std::string LastApprovedPlanPath(const std::string& state_dir);
 // The site's audit log: config.audit_log, else STATE_DIR/audit.jsonl ("" when neither is set).
 std::string SiteAuditLogPath(const ClientConfig& config);
 

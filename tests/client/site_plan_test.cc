@@ -269,6 +269,13 @@ TEST_F(SiteGovernanceTest, UnapprovedPlanIsRefusedUntilApproved) {
   const TrainingPlan next = PlanOf(changed);
   EXPECT_NE((*g)->OnWelcome(WelcomeFor(next)).find(next.hash), std::string::npos);
   EXPECT_NE((*g)->Admit(TaskFor(changed, 1)), "");
+  // `plan show` names what changed since the plan approved last: one setting here.
+  std::ostringstream changes;
+  ASSERT_TRUE(ShowPendingPlan(config_, false, changes).ok());
+  EXPECT_NE(changes.str().find("changed since the plan this site approved last (" + plan.hash),
+            std::string::npos)
+      << changes.str();
+  EXPECT_NE(changes.str().find("local_epochs: 2 -> 4"), std::string::npos) << changes.str();
 
   // Everything is in the site's audit log, and the chain holds.
   auto s = VerifyAudit(AuditFiles(SiteAuditLogPath(config_)));

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tests/temp_dir.h"
@@ -64,6 +65,26 @@ TEST(PlanTest, EverySettingOfSubstanceChangesTheHash) {
   EXPECT_TRUE(differs([](CoordinatorConfig& d) { d.secure_aggregation = SecureAggregation::kOff; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.round_deadline_s = 5; }));
   EXPECT_FALSE(differs([](CoordinatorConfig& d) { d.run_dir = "elsewhere"; }));
+}
+
+// `plan show`'s difference: one line per changed, added or removed setting, nothing for the
+// same plan.
+TEST(PlanTest, DifferenceNamesEachChangedSetting) {
+  CoordinatorConfig c;
+  const TrainingPlan before = PlanOf(c);
+  EXPECT_EQ(PlanDifference(before, before), "");
+  c.rounds = 12;
+  c.train.batch_size = 64;
+  const TrainingPlan after = PlanOf(c);
+  const std::string diff = PlanDifference(before, after);
+  EXPECT_NE(diff.find("rounds"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("-> 12"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("batch_size"), std::string::npos) << diff;
+  EXPECT_NE(diff.find("-> 64"), std::string::npos) << diff;
+  EXPECT_EQ(std::count(diff.begin(), diff.end(), '\n'), 2) << diff;
+  c.secure_aggregation = SecureAggregation::kOff;  // the secure settings leave the plan
+  const std::string gone = PlanDifference(after, PlanOf(c));
+  EXPECT_NE(gone.find("  - "), std::string::npos) << gone;
 }
 
 TEST(PlanTest, ParseAcceptsOnlyCanonicalCompletePlans) {
