@@ -8,6 +8,9 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "common/cli.h"
@@ -32,6 +35,30 @@ bool HasCheckpoint(const std::string& run_dir) {
   }
   return false;
 }
+// Logging, LibTorch's threads and the stop signals; false (having said why) when logging cannot
+// start.
+bool StartProcess(const std::string& log_level, int threads) {
+  if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
+    std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
+    return false;
+  }
+  torch::set_num_threads(threads);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  return true;
+}
+
+// The strategy, the held-out evaluation and the coordinator of `config` (a run or a job).
+fedsmear::Result<std::unique_ptr<fedsmear::Coordinator>> MakeCoordinator(
+    const fedsmear::CoordinatorConfig& config, int threads, bool resume) {
+  ASSIGN_OR_RETURN(auto strategy, fedsmear::MakeStrategy(config));
+  ASSIGN_OR_RETURN(auto evaluator,
+                   fedsmear::CentralEvaluator::Create(
+                       config.holdout, config.model.class_names, config.model.input_size,
+                       config.preprocess, fedsmear::CentralEvalOptions{config.eval_engine, threads}));
+  return fedsmear::Coordinator::Create(config, std::move(strategy), std::move(evaluator), resume);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,13 +97,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!jobs_dir.empty()) {
-    if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
-      std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
-      return 2;
-    }
-    torch::set_num_threads(threads);
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
+    if (!StartProcess(log_level, threads)) return 2;
     auto queue = fedsmear::JobQueue::Open(jobs_dir);
     if (!queue.ok()) {
       spdlog::error("{}", queue.status().ToString());
@@ -86,14 +107,7 @@ int main(int argc, char** argv) {
         -> fedsmear::Result<std::unique_ptr<fedsmear::Coordinator>> {
       fedsmear::CoordinatorConfig job = c;
       if (insecure) job.insecure = true;
-      ASSIGN_OR_RETURN(auto strategy, fedsmear::MakeStrategy(job));
-      ASSIGN_OR_RETURN(auto evaluator,
-                       fedsmear::CentralEvaluator::Create(
-                           job.holdout, job.model.class_names, job.model.input_size,
-                           job.preprocess, fedsmear::CentralEvalOptions{job.eval_engine, threads}));
-      ASSIGN_OR_RETURN(auto coordinator,
-                       fedsmear::Coordinator::Create(job, std::move(strategy),
-                                                     std::move(evaluator), /*resume=*/false));
+      ASSIGN_OR_RETURN(auto coordinator, MakeCoordinator(job, threads, /*resume=*/false));
       // As for a single run: the config beside the run's checkpoints.
       RETURN_IF_ERROR(fedsmear::WriteFileAtomic(job.run_dir + "/coordinator.yaml",
                                                 fedsmear::ToYaml(job)));
@@ -122,26 +136,13 @@ int main(int argc, char** argv) {
   const bool resume = !resume_dir.empty() || (resume_if_present && HasCheckpoint(config->run_dir));
   if (insecure) config->insecure = true;
   if (app.count("--log-level") == 0) log_level = fedsmear::settings::NameOf(config->log_level);
-  if (auto st = fedsmear::InitLogging(log_level, "coordinator"); !st.ok()) {
-    std::cerr << "fedsmear-coordinator: " << st.message() << "\n";
-    return 2;
-  }
-  torch::set_num_threads(threads);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  if (!StartProcess(log_level, threads)) return 2;
 
   auto fail = [](const fedsmear::Status& st) {
     spdlog::error("{}", st.ToString());
     return 1;
   };
-  auto strategy = fedsmear::MakeStrategy(*config);
-  if (!strategy.ok()) return fail(strategy.status());
-  auto evaluator = fedsmear::CentralEvaluator::Create(
-      config->holdout, config->model.class_names, config->model.input_size, config->preprocess,
-      fedsmear::CentralEvalOptions{config->eval_engine, threads});
-  if (!evaluator.ok()) return fail(evaluator.status());
-  auto coordinator = fedsmear::Coordinator::Create(*config, std::move(*strategy),
-                                                   std::move(*evaluator), resume);
+  auto coordinator = MakeCoordinator(*config, threads, resume);
   if (!coordinator.ok()) return fail(coordinator.status());
   if (resume) spdlog::info("resuming the run in {}", config->run_dir);
   if (resume_dir.empty()) {

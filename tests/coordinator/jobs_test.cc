@@ -46,6 +46,14 @@ class JobsTest : public FederationTest {
     EXPECT_TRUE(WriteFileAtomic(path, ToYaml(c)).ok());
     return path;
   }
+  // Stops the serving coordinator and the sites (which outlive its jobs).
+  void StopAll(std::atomic<bool>& service_stop, std::thread& service) {
+    service_stop.store(true);
+    service.join();
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
   // Waits until no job is queued or running (or `seconds` pass).
   std::vector<JobInfo> WaitForJobs(const JobQueue& queue, double seconds) {
     const auto until = std::chrono::steady_clock::now() +
@@ -86,11 +94,7 @@ TEST_F(JobsTest, TwoJobsRunOneAfterTheOtherWithTheSameSites) {
   std::thread service([&] { served = ServeJobs(*queue, Factory(), service_stop, options); });
   for (auto& s : sites) StartSite(s, c.bind);  // started once, for both jobs
   const std::vector<JobInfo> jobs = WaitForJobs(*queue, 240);
-  service_stop.store(true);
-  service.join();
-  stop_.store(true);
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  StopAll(service_stop, service);
 
   ASSERT_TRUE(served.ok()) << served;
   ASSERT_EQ(jobs.size(), 3u);
@@ -134,11 +138,7 @@ TEST_F(JobsTest, AbortStopsARunningJob) {
   }
   ASSERT_TRUE(queue->Abort(job->id).ok());
   const std::vector<JobInfo> jobs = WaitForJobs(*queue, 60);
-  service_stop.store(true);
-  service.join();
-  stop_.store(true);
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  StopAll(service_stop, service);
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].state, JobState::kAborted) << jobs[0].message;
 }
