@@ -4,12 +4,13 @@
 //
 // Lifecycle: bind -> wait for min_sites -> rounds -> final model and Goodbye. Each round:
 // the strategy selects sites; each gets a TrainTask with the global model (downlink codec) and a
-// deadline; updates are validated (right round, task and site, not duplicated, same
-// architecture and shapes, finite values) and folded into the strategy's aggregator as they
-// arrive; sites that refuse, fail or fall silent (no heartbeat for 3 intervals) are recorded as
-// failures. The round completes at the deadline or when every selected site has answered; with
-// fewer than min_sites updates it is retried (max_round_retries) and then the run stops with a
-// reason — it never waits forever. After each round: central evaluation on the held-out sets,
+// deadline; the round's SumCollector (plain: updates validated — right round, task and site, not
+// duplicated, same architecture and shapes, finite values — and summed as they arrive; SecAgg+:
+// the masked stages) gives the strategy the survivors' sum; sites that refuse, fail or fall
+// silent (no heartbeat for 3 intervals) are recorded as failures. The round completes at the
+// deadline or when every selected site has answered; an attempt that cannot complete is retried
+// (max_round_retries; sites waiting for their approval of the plan are waited for, up to
+// approval_wait_s) and then the run stops with a reason — it never waits forever. After each round: central evaluation on the held-out sets,
 // one line in RUN_DIR/metrics.jsonl, and a checkpoint. Resume continues after the last
 // checkpointed round. A site that misbehaves (vanishes right after its hello, floods hellos
 // without reading, or sends on another site's connection) is dropped and logged; it never ends

@@ -6,10 +6,11 @@
 //   ConfigureEvaluate which sites evaluate the new global model on their validation split
 //   AggregateEvaluate weighted federated-evaluation summary
 //   central evaluation is the coordinator's (train/central_eval.h), not the strategy's
-// A strategy never sees single updates: the sum comes from the plain accumulators (BeginAggregate
-// folds decoded updates in as they arrive, O(model) memory) or from SecAgg+ (coordinator/
-// secure_round.h), and the same Finish runs on either, so every strategy runs with and without
-// secure aggregation. Failures (dropouts, refusals, rejected updates) are logged by the round.
+// A strategy never sees single updates: the sum comes from a SumCollector (coordinator/
+// sum_collector.h), plain (PlainSum folds decoded updates in as they arrive, O(model) memory) or
+// SecAgg+, and the same Finish runs on either, so every strategy shipped runs with and without
+// secure aggregation (StrategyEntry::needs says so; BeginAggregate is PlainSum plus Finish, for
+// tests and tools that fold updates by hand). Failures (dropouts, refusals, rejected updates) are logged by the round.
 // Implementations: coordinator/strategy_registry.cc lists them. Strategy state that must survive
 // a restart (FedAdam's moments) is saved by SaveState and restored by LoadState.
 //
