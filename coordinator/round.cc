@@ -131,7 +131,10 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
   }
   out.failures = std::move(failures);
   if (!sum) {
-    if (out.consumed || out.updates + static_cast<int>(out.awaiting_approval.size()) < fewest) {
+    // The selected sites that did not fail for another reason: approvals alone make the round
+    // when they are enough (in a secure round nobody masks once a selected site refuses).
+    const int would = static_cast<int>(plan.size()) - static_cast<int>(out.failures.size());
+    if (out.consumed || would < fewest) {
       out.awaiting_approval.clear();  // spent, or approvals alone would not make the round
     }
     out.round_s = std::chrono::duration<double>(Clock::now() - started).count();

@@ -102,7 +102,11 @@ TEST(SimulateGovernanceTest, UnapprovedSiteJoinsAfterItsOperatorApproves) {
       {FEDSMEAR_BINARY_DIR "/tools/fedsmear", "audit", "verify", (run / "audit.jsonl").string()},
       dir.Sub("coordinator-verify.log"));
   EXPECT_EQ(coord_code, 0) << coord;
-  EXPECT_NE(coord.find("round_closed=4"), std::string::npos) << coord;
+  // Four rounds, and at most one more attempt: site-3 can be selected before its first
+  // heartbeat says it waits, and that attempt is closed (and audited) as waiting.
+  EXPECT_TRUE(coord.find("round_closed=4") != std::string::npos ||
+              coord.find("round_closed=5") != std::string::npos)
+      << coord;
 }
 
 }  // namespace
