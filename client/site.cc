@@ -285,6 +285,8 @@ Status Site::Serve(SiteTransport& transport, const std::atomic<bool>& stop) {
     // Recorded before it leaves: a message the audit log cannot hold is not sent.
     AuditContext context;
     context.vote_bits = s.secagg ? s.secagg->setup().vote_bits : 0;
+    context.bn_moments =
+        s.secagg && s.secagg->setup().purpose == wire::SecAggPurpose::kBnStatistics;
     context.binary_weights = trained_binary_.load();
     context.float_values = trained_float_.load();
     RETURN_IF_ERROR(governance_->BeforeSend(body, encoded, context));

@@ -44,6 +44,13 @@ class SiteGovernance;  // client/site_plan.h
 struct OptimizerState;  // train/optimizer_state.h
 class SiteConnection;  // client/site_connection.h
 
+// What an evaluate task produced: the reply, and for a secure batch-norm session the input it
+// hands to that session (never sent as such).
+struct SiteEvaluation {
+  wire::EvaluateResult result;
+  std::optional<SecAggInput> input;
+};
+
 class Site {
  public:
   // Scans the site's data and builds the train/validation split. Errors: missing data, a
@@ -72,6 +79,9 @@ class Site {
   // The task runner (client/site_runner.cc): delivers the worker's finished reply (and starts a
   // queued train task), and dispatches task traffic to the trainer, evaluator and SecAgg+.
   Status DeliverWork(const SendFn& send);
+  // Hands a secure input to its session (sending the masked form when the shares are in); the
+  // reply to send besides (a Heartbeat: none).
+  Result<wire::Body> ToSession(SecAggInput input, const SendFn& send);
   Status Dispatch(wire::Message& msg, SiteConnection& connection, const SendFn& send);
   // Maps the site's data onto the task's class order (rescanning when it differs) and checks
   // the site policy: "" when the task is acceptable, else the reason to refuse it.
@@ -103,7 +113,12 @@ class Site {
   // Trains and returns the round's quantized vector (weighted delta, or sign votes and delta)
   // for a secure aggregation round set up by `setup`.
   Result<SecAggInput> TrainSecure(const wire::TrainTask& task, const wire::SecAggSetup& setup);
-  Result<wire::Body> EvaluateGlobal(const wire::EvaluateTask& task);
+  // Scores the task's model on the validation split; with bn_calibration_images, first
+  // recomputes its batch-norm statistics on the training images (and scores with them). Plain,
+  // the statistics travel in the result (never under policy.require_secure_aggregation); with
+  // `setup` (the task's kBnStatistics session) they become the session's input instead.
+  Result<SiteEvaluation> EvaluateGlobal(const wire::EvaluateTask& task,
+                                   const std::optional<wire::SecAggSetup>& setup);
   // Restores latent_ (client/latent_store.h) and optimizer_state_ (client/optimizer_store.h)
   // from config_.state_dir, where saved; damaged files are set aside and cost only the state.
   void LoadTrainingState();

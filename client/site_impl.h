@@ -16,7 +16,7 @@ namespace fedsmear {
 
 // What the worker thread hands back: a reply to send, or the input of a secure aggregation
 // round (never sent as such: the session masks it first).
-using WorkOutput = std::variant<wire::Body, SecAggInput>;
+using WorkOutput = std::variant<wire::Body, SecAggInput, SiteEvaluation>;
 
 template <typename T>
 Result<WorkOutput> AsWork(Result<T> r) {

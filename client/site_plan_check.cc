@@ -4,6 +4,7 @@
 
 #include "client/site_plan.h"
 #include "common/settings/settings_plan.h"
+#include "models/bn_statistics.h"
 
 namespace fedsmear {
 namespace {
@@ -106,12 +107,15 @@ std::string CheckTrainTask(const TrainingPlan& plan, const wire::TrainTask& task
 }
 
 std::string CheckEvaluateTask(const TrainingPlan& plan, const wire::EvaluateTask& task) {
-  // Under secure aggregation a site's statistics would reach the coordinator in the clear: never,
+  // Under secure aggregation a site's statistics go into a SecAgg+ session, never in the clear,
   // whatever else the plan says.
   const bool secure = PlanSecureMode(plan) != SecureAggregation::kOff;
-  if (secure && task.bn_calibration_images > 0) {
+  if (secure && task.bn_calibration_images > 0 && !task.secure_aggregation) {
     return "task asks for batch-norm statistics, which would leave the site unmasked in a "
            "secure-aggregation plan";
+  }
+  if (!secure && task.secure_aggregation) {
+    return "task asks for secure aggregation, which the plan does not use";
   }
   const uint64_t allowed = plan.doc.value("bn_recalibration_images", uint64_t{0});
   if (task.bn_calibration_images > allowed) {
@@ -131,11 +135,25 @@ std::string CheckSecAggSetup(const TrainingPlan& plan, const wire::SecAggSetup& 
     return "secure aggregation setup, but the plan does not use it";
   }
   if (setup.round > plan.doc["rounds"].get<uint64_t>()) return "round beyond the plan's rounds";
-  auto fixed = [&](const char* key, double value) {
-    return !s.contains(key) || !s[key].is_number() || Same(value, s[key].get<double>());
-  };
-  if (!fixed("clip", setup.clip) || !fixed("stat_clip", setup.stat_clip)) {
-    return "secure aggregation clip differs from the plan";
+  if (setup.purpose == wire::SecAggPurpose::kBnStatistics) {
+    // The statistics' own session: as many images as the plan's recalibration, at the
+    // protocol's clip for normalised moments (models/bn_statistics.h).
+    const uint64_t allowed = plan.doc.value("bn_recalibration_images", uint64_t{0});
+    if (allowed == 0) return "batch-norm statistics session, but the plan does not recalibrate";
+    if (setup.weight_cap > allowed) {
+      return "batch-norm statistics of " + std::to_string(setup.weight_cap) +
+             " images per site; the plan allows " + std::to_string(allowed);
+    }
+    if (!Same(setup.clip, kBnMomentClip) || !Same(setup.stat_clip, kBnMomentClip)) {
+      return "batch-norm statistics clip differs from the protocol's";
+    }
+  } else {
+    auto fixed = [&](const char* key, double value) {
+      return !s.contains(key) || !s[key].is_number() || Same(value, s[key].get<double>());
+    };
+    if (!fixed("clip", setup.clip) || !fixed("stat_clip", setup.stat_clip)) {
+      return "secure aggregation clip differs from the plan";
+    }
   }
   if (s.value("threshold", uint64_t{0}) > 0 && setup.threshold != s["threshold"].get<uint64_t>()) {
     return "secure aggregation threshold " + std::to_string(setup.threshold) +

@@ -11,6 +11,20 @@ namespace fedsmear {
 
 using std::chrono::milliseconds;
 
+Result<wire::Body> Site::ToSession(SecAggInput input, const SendFn& send) {
+  Impl& s = *impl_;
+  // Never sent as is: only the session's masked form leaves the site.
+  if (!s.secagg || s.secagg->task_id() != input.task_id) {
+    spdlog::warn("task {}: its secure aggregation round is over; result dropped", input.task_id);
+    return wire::Body(wire::Heartbeat{});
+  }
+  if (Status st = s.secagg->SetInput(std::move(input)); !st.ok()) {
+    return wire::Body(wire::Error{wire::ErrorCode::kInternal, st.message()});
+  }
+  RETURN_IF_ERROR(SendMaskedIfReady(send));
+  return wire::Body(wire::Heartbeat{});
+}
+
 Status Site::DeliverWork(const SendFn& send) {
   Impl& s = *impl_;
   // Deliver a finished task's reply; keep trying until it goes through.
@@ -21,18 +35,17 @@ Status Site::DeliverWork(const SendFn& send) {
       spdlog::error("task {} failed: {}", s.work_task_id, out.status().ToString());
       reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, out.status().message()});
     } else if (auto* input = std::get_if<SecAggInput>(&*out)) {
-      // Never sent as is: only the session's masked form leaves the site.
-      if (s.secagg && s.secagg->task_id() == input->task_id) {
-        Status st = s.secagg->SetInput(std::move(*input));
-        if (!st.ok()) reply = wire::Body(wire::Error{wire::ErrorCode::kInternal, st.message()});
-        RETURN_IF_ERROR(SendMaskedIfReady(send));
-      } else {
-        spdlog::warn("task {}: its secure aggregation round is over; result dropped",
-                     s.work_task_id);
+      reply = ToSession(std::move(*input), send);
+    } else if (auto* evaluated = std::get_if<SiteEvaluation>(&*out)) {
+      // The statistics go into their session (masked), the scores as the reply.
+      if (evaluated->input) reply = ToSession(std::move(*evaluated->input), send);
+      if (reply.ok() && std::holds_alternative<wire::Heartbeat>(*reply)) {
+        reply = wire::Body(std::move(evaluated->result));
       }
     } else {
       reply = std::get<wire::Body>(std::move(*out));
     }
+    RETURN_IF_ERROR(reply.status());  // the session could not send its masked input
     if (!std::holds_alternative<wire::Heartbeat>(*reply)) {
       Status st = send(*reply, milliseconds(30000));
       if (!st.ok()) {
@@ -78,11 +91,23 @@ Status Site::Dispatch(wire::Message& msg, SiteConnection& connection, const Send
       (void)send(wire::Refusal{e->task_id, e->round, why}, milliseconds(1000));
       return Status::Ok();
     }
+    std::optional<wire::SecAggSetup> setup;
+    if (e->secure_aggregation) {
+      // Statistics without their session would have to travel in the clear: refused.
+      if (!s.secagg || s.secagg->task_id() != e->task_id ||
+          s.secagg->setup().purpose != wire::SecAggPurpose::kBnStatistics) {
+        (void)send(wire::Refusal{e->task_id, e->round,
+                                 "no secure aggregation session for the statistics of task"},
+                   milliseconds(1000));
+        return Status::Ok();
+      }
+      setup = s.secagg->setup();
+    }
     s.work_task_id = e->task_id;
-    s.work = std::async(std::launch::async, [this, task = *e] {
+    s.work = std::async(std::launch::async, [this, task = *e, setup = std::move(setup)] {
       std::optional<WorkGate::Slot> slot;
       if (gate_) slot.emplace(*gate_, /*measured=*/false);
-      return AsWork(EvaluateGlobal(task));
+      return AsWork(EvaluateGlobal(task, setup));
     });
     return Status::Ok();
   }

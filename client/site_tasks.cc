@@ -175,20 +175,24 @@ Result<SecAggInput> Site::TrainSecure(const wire::TrainTask& task,
   return in;
 }
 
-Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
+Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
+                                             const std::optional<wire::SecAggSetup>& setup) {
   ASSIGN_OR_RETURN(ModelState global,
                    UnpackModel(task.model.data, secagg_policy_.max_model_bytes / 4));
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
+  // A secure session's moments are relative to the model as received (models/bn_statistics.h).
+  const ModelState received = setup ? global : ModelState{};
   ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(config_.eval_engine, global.meta.arch));
   std::optional<DenseNet> model;  // LibTorch's copy, only when it scores
   if (!binary) {
     ASSIGN_OR_RETURN(DenseNet m, ModelFromState(global));
     model = std::move(m);
   }
-  wire::EvaluateResult r;
+  SiteEvaluation out;
+  wire::EvaluateResult& r = out.result;
   r.round = task.round;
   r.task_id = task.task_id;
-  if (task.bn_calibration_images > 0 && secagg_policy_.require_secure) {
+  if (task.bn_calibration_images > 0 && secagg_policy_.require_secure && !setup) {
     spdlog::warn("round {}: no batch-norm statistics sent: site policy requires secure "
                  "aggregation and they would travel unmasked", task.round);
   } else if (task.bn_calibration_images > 0 && !split_.train.empty()) {
@@ -216,9 +220,23 @@ Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
       global = ExportState(*model, global.meta.class_names);
     }
     ModelState stats = BatchNormStatisticsOf(global);
-    r.bn_statistics.codec = "f32";
-    r.bn_statistics.data = PackModel(stats, LosslessPackOptions());
-    r.bn_images = static_cast<uint64_t>(calibrated.images);
+    if (setup) {
+      // The weight the setup names, which SecAggSession::Start checked is this site's own
+      // count capped at the images asked for.
+      SecAggInput in;
+      in.task_id = task.task_id;
+      in.num_samples = static_cast<uint64_t>(calibrated.images);
+      const uint64_t seed = std::hash<std::string>{}(config_.site_id) ^
+                            (task.task_id * 0x9e3779b97f4a7c15ULL);
+      ASSIGN_OR_RETURN(in.quantized,
+                       QuantizeBnMoments(stats, received, SetupWeightOf(*setup, config_.site_id),
+                                         *setup, seed));
+      out.input = std::move(in);
+    } else {
+      r.bn_statistics.codec = "f32";
+      r.bn_statistics.data = PackModel(stats, LosslessPackOptions());
+      r.bn_images = static_cast<uint64_t>(calibrated.images);
+    }
   }
   if (!split_.val.empty()) {
     EvalStats v;
@@ -237,7 +255,7 @@ Result<wire::Body> Site::EvaluateGlobal(const wire::EvaluateTask& task) {
     r.accuracy = v.confusion.Accuracy();
     r.num_samples = static_cast<uint64_t>(v.confusion.total());
   }
-  return wire::Body(std::move(r));
+  return out;
 }
 
 }  // namespace fedsmear

@@ -265,8 +265,9 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
   v(c.bn_recalibration_images,
     Spec("bn_recalibration_images", "after each round sites recompute the new model's "
                                     "batch-norm statistics over up to this many images and the "
-                                    "coordinator pools them (0 = off; off under secagg+)")
-        .Range(0, 1000000).Plan(PlanRule::kAtMost).Absent("0").PlanWhen(!secure));
+                                    "coordinator pools them (0 = off; under secagg+ by a "
+                                    "second secure sum of the round)")
+        .Range(0, 1000000).Plan(PlanRule::kAtMost).Absent("0"));
   v(c.eval_engine, Spec("eval_engine", "engine of the central evaluation: auto (1-bit engine "
                                        "for binarized models) | binary | torch"));
   v(c.max_message_mb, Spec("max_message_mb", "larger messages are refused unread").Positive());

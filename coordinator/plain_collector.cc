@@ -8,7 +8,9 @@
 #include "coordinator/plain_sum.h"
 #include "coordinator/sum_collector.h"
 #include "coordinator/task_round.h"
+#include "models/bn_statistics.h"
 #include "models/codec.h"
+#include "models/packed_model.h"
 
 namespace fedsmear {
 namespace {
@@ -98,6 +100,50 @@ class PlainCollector : public SumCollector {
     }
     ASSIGN_OR_RETURN(RoundSum s, sum.Sum());
     return std::optional<RoundSum>(std::move(s));
+  }
+
+  Result<std::optional<BnPooled>> CollectBnStatistics(RoundContext& ctx, int round,
+                                                      BnRequest request, RoundOutcome* out,
+                                                      const std::atomic<bool>& stop) override {
+    const double budget = std::min(ctx.config.round_deadline_s, 300.0);
+    TaskRound tasks(ctx.sites, "batch-norm statistics of round " + std::to_string(round));
+    for (const SiteInfo& s : request.sites) {
+      request.task.task_id = ctx.next_task_id++;
+      tasks.Send(s.site_id, request.task, request.task.task_id, &out->bytes_eval_down);
+    }
+    const ModelState& reference = *request.reference;
+    const uint64_t max_stat_values = static_cast<uint64_t>(reference.NumValues(TensorKind::kStat));
+    BnPooled pooled;
+    pooled.moments.assign(BnMomentCount(reference), 0.0);
+    auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
+                        size_t bytes) -> Verdict {
+      auto* r = std::get_if<wire::EvaluateResult>(&m.body);
+      if (r == nullptr || task_id == nullptr || r->task_id != *task_id) return Verdict::Ignore();
+      if (request.on_scores) request.on_scores(site, *r);
+      if (r->bn_images == 0) return Verdict::Answer();
+      // A site weighs by the images it says it used, at most what it was asked for; one whose
+      // statistics do not fit the model is left out (and logged), the rest still pool.
+      Result<ModelState> stats = UnpackModel(r->bn_statistics.data, max_stat_values);
+      Result<std::vector<double>> moments =
+          stats.ok() ? BnMomentsOf(*stats, reference) : stats.status();
+      if (!moments.ok()) {
+        spdlog::warn("round {}: batch-norm statistics of {} left out: {}", round, site,
+                     moments.status().message());
+        return Verdict::Answer();
+      }
+      const uint64_t n = std::min<uint64_t>(r->bn_images, request.task.bn_calibration_images);
+      for (size_t k = 0; k < moments->size(); ++k) {
+        pooled.moments[k] += static_cast<double>(n) * (*moments)[k];
+      }
+      pooled.sites += 1;
+      pooled.images += n;
+      pooled.bytes += bytes;
+      return Verdict::Answer();
+    };
+    RETURN_IF_ERROR(tasks.Collect(In(budget), stop, on_reply));
+    if (pooled.images == 0) return std::optional<BnPooled>();
+    for (double& x : pooled.moments) x /= static_cast<double>(pooled.images);
+    return std::optional<BnPooled>(std::move(pooled));
   }
 };
 

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
+#include <set>
 
 #include "coordinator/class_prior.h"
 #include "coordinator/sum_collector.h"
@@ -22,11 +24,6 @@ int64_t UnixMsIn(double seconds) {
            std::chrono::duration_cast<std::chrono::system_clock::duration>(
                std::chrono::duration<double>(seconds));
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
-
-Clock::time_point In(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 // codec_down (checked against the registry by Coordinator::Create): see ParseDownlinkCodec.
@@ -154,59 +151,83 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
   return out;
 }
 
-Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
-                         const std::atomic<bool>& stop) {
+namespace {
+
+// Recalibration through the collector: every live site with training images (the candidates of
+// a secure round) recomputes the new model's statistics; their pool replaces global's.
+Status Recalibrate(RoundContext& ctx, SumCollector& collector, int round,
+                   const wire::EvaluateTask& task, RoundOutcome* outcome,
+                   const std::function<void(const std::string&, const wire::EvaluateResult&)>&
+                       on_scores,
+                   std::set<std::string>* asked, const std::atomic<bool>& stop) {
+  const CoordinatorConfig& c = ctx.config;
+  BnRequest request;
+  for (SiteInfo& s : collector.Candidates(ctx.sites.Live())) {
+    if (s.num_train > 0) request.sites.push_back(std::move(s));
+  }
+  for (const SiteInfo& s : request.sites) asked->insert(s.site_id);
+  if (request.sites.empty()) return Status::Ok();
+  request.task = task;
+  request.task.bn_calibration_images = static_cast<uint32_t>(c.bn_recalibration_images);
+  request.task.bn_calibration_batch = static_cast<uint32_t>(c.train.batch_size);
+  // The moments are relative to the model the sites decode (codec_down may round it).
+  const uint64_t max_values = static_cast<uint64_t>(ctx.global.NumValues());
+  ASSIGN_OR_RETURN(ModelState reference, UnpackModel(task.model.data, max_values));
+  request.reference = &reference;
+  request.on_scores = on_scores;
+  ASSIGN_OR_RETURN(std::optional<BnPooled> pooled,
+                   collector.CollectBnStatistics(ctx, round, std::move(request), outcome, stop));
+  if (!pooled) return Status::Ok();
+  if (Status st = ApplyBnMoments(pooled->moments, &reference); !st.ok()) {
+    spdlog::warn("round {}: batch-norm statistics not recalibrated: {}", round, st.message());
+    return Status::Ok();
+  }
+  for (const NamedTensor& t : BatchNormStatisticsOf(reference).tensors) {
+    if (NamedTensor* g = ctx.global.FindMutable(t.name)) g->values = t.values;
+  }
+  outcome->bn_recalibration = BnRecalibration{pooled->sites, pooled->images, pooled->bytes};
+  spdlog::info("round {}: batch-norm statistics recalibrated from {} images at {} site(s){}",
+               round, pooled->images, pooled->sites,
+               collector.secure() ? " (secure sum)" : "");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FederatedEvaluate(RoundContext& ctx, SumCollector& collector, int round,
+                         RoundOutcome* outcome, const std::atomic<bool>& stop) {
   const CoordinatorConfig& c = ctx.config;
   RETURN_IF_ERROR(ctx.sites.DrainQueued());
-  const std::vector<SiteInfo> live = ctx.sites.Live();
-  std::vector<std::string> ids;
-  if (c.federated_evaluation) ids = ctx.strategy.ConfigureEvaluate(round, live);
-  const std::set<std::string> evaluators(ids.begin(), ids.end());
-  // Recalibration asks every live site with training images (the statistics are of their union).
-  const bool calibrate = c.bn_recalibration_images > 0 && c.secure_aggregation == SecureAggregation::kOff;
-  if (calibrate) {
-    for (const SiteInfo& s : live) {
-      if (s.num_train > 0 && !evaluators.count(s.site_id)) ids.push_back(s.site_id);
-    }
-  }
-  if (ids.empty()) return Status::Ok();
+  std::vector<std::string> evaluators;
+  if (c.federated_evaluation) evaluators = ctx.strategy.ConfigureEvaluate(round, ctx.sites.Live());
+  const std::set<std::string> wanted(evaluators.begin(), evaluators.end());
   const double budget = std::min(c.round_deadline_s, 300.0);
   wire::EvaluateTask task;
   DescribeModel(ctx.global, c.codec_down, round, budget, &task);
-  if (calibrate) {
-    task.bn_calibration_images = static_cast<uint32_t>(c.bn_recalibration_images);
-    task.bn_calibration_batch = static_cast<uint32_t>(c.train.batch_size);
+  std::vector<EvalReport> reports;
+  auto on_scores = [&](const std::string& site, const wire::EvaluateResult& r) {
+    if (wanted.count(site) && r.num_samples > 0) {
+      reports.push_back({site, r.num_samples, r.loss, r.accuracy});
+    }
+  };
+  // Sites asked for statistics score the model too (with their own statistics, as they would
+  // use it); the other evaluators get the model alone.
+  std::set<std::string> asked;
+  if (c.bn_recalibration_images > 0) {
+    RETURN_IF_ERROR(Recalibrate(ctx, collector, round, task, outcome, on_scores, &asked, stop));
   }
+  if (!c.federated_evaluation) return Status::Ok();
   TaskRound tasks(ctx.sites, "evaluation of round " + std::to_string(round));
-  for (const std::string& id : ids) {
+  for (const std::string& id : evaluators) {
+    if (asked.count(id)) continue;
     task.task_id = ctx.next_task_id++;
     tasks.Send(id, task, task.task_id, &outcome->bytes_eval_down);
   }
-  std::vector<EvalReport> reports;
-  std::vector<SiteBnStatistics> statistics;
-  uint64_t statistics_bytes = 0;
-  const uint64_t max_stat_values = static_cast<uint64_t>(ctx.global.NumValues(TensorKind::kStat));
   auto on_reply = [&](const std::string& site, const uint64_t* task_id, wire::Message& m,
-                      size_t bytes) -> Verdict {
+                      size_t) -> Verdict {
     if (auto* r = std::get_if<wire::EvaluateResult>(&m.body)) {
       if (task_id == nullptr || r->task_id != *task_id) return Verdict::Ignore();
-      if (evaluators.count(site) && r->num_samples > 0) {
-        reports.push_back({site, r->num_samples, r->loss, r->accuracy});
-      }
-      if (calibrate && r->bn_images > 0) {
-        // A site weighs by the images it says it used, at most what it was asked for; one
-        // whose statistics do not fit the model is left out (and logged), the rest still pool.
-        Result<ModelState> s = UnpackModel(r->bn_statistics.data, max_stat_values);
-        Status fits = s.ok() ? CheckBatchNormStatistics(*s, ctx.global) : s.status();
-        if (fits.ok()) {
-          const uint64_t n = std::min<uint64_t>(r->bn_images, task.bn_calibration_images);
-          statistics.push_back({BatchNormStatisticsOf(*s), static_cast<int64_t>(n)});
-          statistics_bytes += bytes;
-        } else {
-          spdlog::warn("round {}: batch-norm statistics of {} left out: {}", round, site,
-                       fits.message());
-        }
-      }
+      on_scores(site, *r);
       return Verdict::Answer();
     }
     if (std::holds_alternative<wire::Update>(m.body)) {
@@ -214,22 +235,7 @@ Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
     }
     return Verdict::Ignore();
   };
-  RETURN_IF_ERROR(tasks.Collect(In(budget), stop, on_reply));
-  if (!statistics.empty()) {
-    Status pooled = PoolBatchNormStatistics(statistics, &ctx.global);
-    int64_t images = 0;
-    for (const SiteBnStatistics& s : statistics) images += s.images;
-    if (pooled.ok()) {
-      outcome->bn_recalibration = BnRecalibration{statistics.size(),
-                                                  static_cast<uint64_t>(images), statistics_bytes};
-      spdlog::info("round {}: batch-norm statistics recalibrated from {} images at {} site(s)",
-                   round, images, statistics.size());
-    } else {
-      spdlog::warn("round {}: batch-norm statistics not recalibrated: {}", round,
-                   pooled.message());
-    }
-  }
-  if (!c.federated_evaluation) return Status::Ok();
+  if (!tasks.done()) RETURN_IF_ERROR(tasks.Collect(In(budget), stop, on_reply));
   EvalSummary s = ctx.strategy.AggregateEvaluate(round, reports, tasks.failures());
   if (s.sites > 0) outcome->federated = s;
   spdlog::info("round {} federated evaluation: accuracy {:.4f} over {} validation images at {} "

@@ -7,7 +7,8 @@
 //                     SumCollector (plain or SecAgg+, coordinator/sum_collector.h) and let the
 //                     strategy finish the new global model from it (round.cc)
 //   FederatedEvaluate send the new global model to sites that hold a validation split and,
-//                     with bn_recalibration_images, pool their BN statistics into it
+//                     with bn_recalibration_images, pool their BN statistics into it through
+//                     the same collector
 //   RecordOf          the outcome as the RoundRecord written to metrics.jsonl (report/)
 //
 // A completed round replaces `global`; an incomplete one leaves it as it was.
@@ -38,6 +39,12 @@
 namespace fedsmear {
 
 using Clock = std::chrono::steady_clock;
+
+// The time `seconds` from now (a stage's deadline).
+inline Clock::time_point In(double seconds) {
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
 
 struct RoundContext {
   const CoordinatorConfig& config;
@@ -97,13 +104,15 @@ Result<wire::TrainTask> MakeTrainTask(const RoundContext& ctx, int round, ModelS
 Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int round,
                                 const std::atomic<bool>& stop);
 
-// The round's evaluation stage (run when federated_evaluation or bn_recalibration_images is on):
-// sends the global model to the sites the strategy picks for evaluation (and, recalibrating, to
-// every live site with training images), sets outcome->federated from their scores and, when
-// sites returned batch-norm statistics, replaces global's by their pool (outcome->
-// bn_recalibration). Statistics that do not fit are logged and leave global's as they were.
-Status FederatedEvaluate(RoundContext& ctx, int round, RoundOutcome* outcome,
-                         const std::atomic<bool>& stop);
+// The round's evaluation stage (run when federated_evaluation or bn_recalibration_images is on).
+// With bn_recalibration_images, every live site with training images (the collector's
+// candidates) recomputes the new model's batch-norm statistics and `collector` pools them
+// (SumCollector::CollectBnStatistics: plain, or a second SecAgg+ session of the round); the pool
+// replaces global's (outcome->bn_recalibration), and a stage that pools nothing leaves them.
+// Those sites also return their validation scores; the strategy's other evaluators get the
+// model alone. Sets outcome->federated from the evaluators' scores.
+Status FederatedEvaluate(RoundContext& ctx, SumCollector& collector, int round,
+                         RoundOutcome* outcome, const std::atomic<bool>& stop);
 
 // The round's metrics.jsonl line, without central scores.
 RoundRecord RecordOf(int round, double lr, const RoundOutcome& outcome);

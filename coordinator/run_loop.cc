@@ -102,7 +102,7 @@ Status Coordinator::Impl::RunLoop(const std::atomic<bool>& stop) {
     const auto eval_started = std::chrono::steady_clock::now();
     if (c.federated_evaluation || c.bn_recalibration_images > 0) {
       status->SetStage(round, "federated evaluation");
-      RETURN_IF_ERROR(FederatedEvaluate(ctx, round, &*outcome, stop));
+      RETURN_IF_ERROR(FederatedEvaluate(ctx, *collector, round, &*outcome, stop));
     }
     bool early_stop = false;
     status->SetStage(round, "central evaluation and checkpoint");

@@ -94,6 +94,40 @@ class SecAggCollector : public SumCollector {
     return std::move(attempt.sum);
   }
 
+  Result<std::optional<BnPooled>> CollectBnStatistics(RoundContext& ctx, int round,
+                                                      BnRequest request, RoundOutcome* out,
+                                                      const std::atomic<bool>& stop) override {
+    // One session per round (the sites' ledger refuses a second), so no retry and no search: a
+    // round whose statistics cannot be summed keeps the averaged ones of its training sum.
+    std::vector<SiteInfo> keyed;
+    for (SiteInfo& s : request.sites) {
+      if (roster_.sign_keys.count(s.site_id)) keyed.push_back(std::move(s));
+    }
+    request.sites = std::move(keyed);
+    if (static_cast<int>(request.sites.size()) < MinSites()) {
+      spdlog::warn("round {}: batch-norm statistics not recalibrated: {} site(s) with training "
+                   "images and a signing key, a secure sum needs {}", round,
+                   request.sites.size(), MinSites());
+      return std::optional<BnPooled>();
+    }
+    RoundOutcome session;  // the session's own selection, failures and bytes
+    Result<SecureAttempt> attempt = RunSecureBnAttempt(ctx, roster_, round, request, &session, stop);
+    out->bytes_eval_down += session.bytes_down;
+    out->bytes_secagg += session.bytes_secagg;
+    if (!attempt.ok()) return attempt.status();
+    if (!attempt->moments) {
+      spdlog::warn("round {}: batch-norm statistics not recalibrated: {}", round,
+                   session.incomplete_reason);
+      return std::optional<BnPooled>();
+    }
+    BnPooled pooled;
+    pooled.moments = std::move(*attempt->moments);
+    pooled.sites = session.reported.size();
+    pooled.images = attempt->survivor_weight;
+    pooled.bytes = session.bytes_up;
+    return std::optional<BnPooled>(std::move(pooled));
+  }
+
   void Completed(int round, RoundOutcome* out) override {
     roster_.benched.clear();
     if (std::optional<Culprit> c = search_.Succeeded(out->reported); c) {

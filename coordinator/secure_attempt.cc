@@ -19,16 +19,13 @@
 #include "secagg/site_secagg.h"
 #include "secagg/site_secagg_wire.h"
 #include "secagg/votes.h"
+#include "models/bn_statistics.h"
+#include "models/contribution.h"
 
 namespace fedsmear {
 namespace {
 
 using std::chrono::milliseconds;
-
-Clock::time_point In(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
 
 enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
 
@@ -40,6 +37,22 @@ class SecureRound {
       : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
         out_(*out), plan_(std::move(plan)), received_(received), task_(std::move(task)) {
     out_.secure = true;
+    for (const TrainInstruction& ins : plan_) weights_[ins.site_id] = ctx_.sites.Weight(ins.site_id);
+    weight_cap_ = static_cast<uint64_t>(std::max<int64_t>(1, config_.max_site_samples));
+  }
+  // A batch-norm statistics session: the EvaluateTask instead of a TrainTask, each site weighed
+  // by the images it summarises.
+  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round, const BnRequest& request,
+              RoundOutcome* out, const std::atomic<bool>& stop)
+      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
+        out_(*out), plan_(InstructionsFor(request.sites)), received_(*request.reference),
+        purpose_(wire::SecAggPurpose::kBnStatistics), evaluate_(request.task),
+        on_scores_(request.on_scores) {
+    out_.secure = true;
+    weight_cap_ = std::max<uint64_t>(1, request.task.bn_calibration_images);
+    for (const SiteInfo& s : request.sites) {
+      weights_[s.site_id] = ContributionWeight(s.num_train, static_cast<int64_t>(weight_cap_));
+    }
   }
 
   // The survivors' sum, or none when the attempt is incomplete (out.incomplete_reason).
@@ -67,12 +80,21 @@ class SecureRound {
   Status RelayKeys();
   Status RelayShares();
   Result<RoundSum> Sum(const std::vector<uint32_t>& sum, const secagg::UnmaskRequest& request);
+  // Batch-norm sessions: sum_S w_i/W_S moments_i from the unmasked words (kCorrupt as Sum).
+  Result<std::vector<double>> Moments(const std::vector<uint32_t>& sum) const;
   SecureAttempt Incomplete(const std::string& why);
   // Stage 1 or 2 lost sites: benches them for the retry and ends the round incomplete.
   SecureAttempt LostBeforeMasking(const char* stage);
   bool Ours(uint32_t round, uint64_t task_id) const {
     return round == setup_.round && task_id == task_id_;
   }
+
+  static std::vector<TrainInstruction> InstructionsFor(const std::vector<SiteInfo>& sites) {
+    std::vector<TrainInstruction> out;
+    for (const SiteInfo& s : sites) out.push_back({s.site_id, {}});
+    return out;
+  }
+  bool bn() const { return purpose_ == wire::SecAggPurpose::kBnStatistics; }
 
   RoundContext& ctx_;
   SecAggRoster& roster_;
@@ -86,6 +108,11 @@ class SecureRound {
   const std::vector<TrainInstruction> plan_;
   const ModelState& received_;  // the model the sites decode from the task
   wire::TrainTask task_;
+  const wire::SecAggPurpose purpose_ = wire::SecAggPurpose::kTraining;
+  wire::EvaluateTask evaluate_;  // batch-norm sessions
+  std::function<void(const std::string&, const wire::EvaluateResult&)> on_scores_;
+  std::map<std::string, uint64_t> weights_;  // each site's contribution weight
+  uint64_t weight_cap_ = 1;
   uint64_t task_id_ = 0;
   secagg::Config sc_;
   std::optional<secagg::Server> server_;
@@ -151,8 +178,8 @@ Result<bool> SecureRound::Prepare() {
   sc_.threshold = cfg_t > 0 ? cfg_t : secagg::RecommendedThreshold(sc_.neighbours);
   sc_.mask_bits = 32;
   sc_.round = task_id_;
-  PlanVotes();
-  sc_.vector_length = SecureVectorLength(received_, vote_bits_);
+  if (!bn()) PlanVotes();
+  sc_.vector_length = bn() ? BnMomentCount(received_) : SecureVectorLength(received_, vote_bits_);
   RETURN_IF_ERROR(secagg::RandomBytes(sc_.graph_seed.data(), sc_.graph_seed.size()));
   Result<secagg::Config> resolved = secagg::ResolveConfig(sc_);
   if (!resolved.ok()) {
@@ -174,7 +201,7 @@ Result<bool> SecureRound::Prepare() {
     by_site_[ins.site_id] = id;
     const std::string& key = roster_.sign_keys[ins.site_id];
     // The contribution weight (models/contribution.h), which each site checks is its own.
-    const uint64_t weight = ctx_.sites.Weight(ins.site_id);
+    const uint64_t weight = weights_[ins.site_id];
     setup_.sites.push_back(
         {ins.site_id, id, key, vote_bits_ ? vote_weights_[id - 1] : 0, weight});
     ASSIGN_OR_RETURN(directory[id], Key32FromBytes(key, "signing key"));
@@ -182,13 +209,15 @@ Result<bool> SecureRound::Prepare() {
       return Internal("secagg: total weight overflows");
     }
   }
-  setup_.weight_cap = static_cast<uint64_t>(std::max<int64_t>(1, config_.max_site_samples));
+  setup_.weight_cap = weight_cap_;
+  setup_.purpose = purpose_;
   setup_.threshold = sc_.threshold;
   setup_.neighbours = sc_.neighbours;
   setup_.mask_bits = sc_.mask_bits;
   setup_.graph_seed = BytesOf(sc_.graph_seed.data(), sc_.graph_seed.size());
-  setup_.clip = config_.secagg_clip;
-  setup_.stat_clip = config_.secagg_stat_clip;
+  // Batch-norm moments are normalised by the reference model's statistics: one clip for all.
+  setup_.clip = bn() ? kBnMomentClip : config_.secagg_clip;
+  setup_.stat_clip = bn() ? kBnMomentClip : config_.secagg_stat_clip;
   setup_.vector_length = sc_.vector_length;
   setup_.vote_bits = vote_bits_;
   out_.secagg_threshold = sc_.threshold;
@@ -230,13 +259,21 @@ bool SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
 void SecureRound::Broadcast() {
   task_.task_id = task_id_;
   task_.secure_aggregation = true;
+  evaluate_.task_id = task_id_;
+  evaluate_.secure_aggregation = true;
   for (const TrainInstruction& ins : plan_) {
     const uint32_t id = by_site_[ins.site_id];
     out_.selected.push_back(ins.site_id);
     task_.train = ins.config;
-    if (Send(id, setup_, &out_.bytes_secagg) && Send(id, task_, &out_.bytes_down)) {
+    if (Send(id, setup_, &out_.bytes_secagg) &&
+        (bn() ? Send(id, evaluate_, &out_.bytes_down) : Send(id, task_, &out_.bytes_down))) {
       waiting_.insert(id);
     }
+  }
+  if (bn()) {
+    spdlog::info("round {}: batch-norm statistics of {} site(s) by secure aggregation", round_,
+                 plan_.size());
+    return;
   }
   ctx_.status.RoundStarted(round_, out_.selected);
   spdlog::info(
@@ -289,6 +326,11 @@ Verdict SecureRound::OnMessage(const std::string& site, const uint64_t* task,
     Result<secagg::UnmaskResponse> r = UnmaskResponseFromWire(*u, id);
     return outcome(r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
   }
+  // A batch-norm session's sites send their own validation scores beside the masked moments.
+  if (auto* e = std::get_if<wire::EvaluateResult>(&m.body)) {
+    if (bn() && e->task_id == task_id_ && on_scores_) on_scores_(site, *e);
+    return Verdict::Ignore();
+  }
   // Refusals and errors of waited-for sites are the TaskRound's; a site that already answered
   // this stage and then fails is out of the next one.
   if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
@@ -311,7 +353,7 @@ Verdict SecureRound::OnMasked(const std::string& site,
   out_.consumed = true;
   // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
   // a second, independent claim).
-  if (__builtin_add_overflow(survivor_weight_, ctx_.sites.Weight(site), &survivor_weight_)) {
+  if (__builtin_add_overflow(survivor_weight_, weights_[site], &survivor_weight_)) {
     return Verdict::Fail(Internal("secagg: survivor weight overflows"));
   }
   out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
@@ -319,7 +361,8 @@ Verdict SecureRound::OnMasked(const std::string& site,
     val_weighted_ += x.metrics.val_accuracy * static_cast<double>(x.metrics.num_val);
     val_samples_ += static_cast<double>(x.metrics.num_val);
   }
-  spdlog::info("round {}: masked update from {} ({:.2f} MiB)", round_, site, bytes / 1048576.0);
+  spdlog::info("round {}: masked {} from {} ({:.2f} MiB)", round_,
+               bn() ? "batch-norm statistics" : "update", site, bytes / 1048576.0);
   return Verdict::Answer();
 }
 
@@ -381,6 +424,21 @@ Result<RoundSum> SecureRound::Sum(const std::vector<uint32_t>& sum,
   return SecureRoundSum(received_, sum, shape);
 }
 
+Result<std::vector<double>> SecureRound::Moments(const std::vector<uint32_t>& sum) const {
+  if (survivor_weight_ == 0) return InvalidArgument("secagg: the survivors carry no weight");
+  const secagg::QuantizationParams params{kBnMomentClip, sc_.mask_bits,
+                                          static_cast<uint32_t>(plan_.size())};
+  const auto m = static_cast<uint32_t>(out_.updates);
+  ASSIGN_OR_RETURN(std::vector<float> mean, secagg::DequantizeMean(sum, params, m));
+  // Each site sent w_i/W * moments_i: the survivors' sum is m * mean, their pool that times
+  // W / W_S.
+  const double scale = static_cast<double>(m) * static_cast<double>(setup_.total_weight) /
+                       static_cast<double>(survivor_weight_);
+  std::vector<double> out(mean.size());
+  for (size_t k = 0; k < mean.size(); ++k) out[k] = scale * mean[k];
+  return out;
+}
+
 Result<SecureAttempt> SecureRound::Run() {
   SecureAttempt result;
   ASSIGN_OR_RETURN(bool ready, Prepare());
@@ -429,6 +487,17 @@ Result<SecureAttempt> SecureRound::Run() {
     return Incomplete(std::to_string(out_.updates) + " masked updates < min_sites " +
                       std::to_string(config_.min_sites));
   }
+  if (bn()) {
+    Result<std::vector<double>> moments = Moments(*sum);
+    if (!moments.ok()) {
+      if (moments.status().code() != StatusCode::kCorrupt) return moments.status();
+      return Incomplete("the secure sum of batch-norm statistics cannot be right: " +
+                        moments.status().message());
+    }
+    result.moments = std::move(*moments);
+    result.survivor_weight = survivor_weight_;
+    return result;
+  }
   Result<RoundSum> round_sum = Sum(*sum, *request);
   if (!round_sum.ok()) {
     // A sum no honest set of sites sends (a vote count above the voters' weight, a word out of
@@ -447,6 +516,12 @@ Result<SecureAttempt> SecureRound::Run() {
 }
 
 }  // namespace
+
+Result<SecureAttempt> RunSecureBnAttempt(RoundContext& ctx, SecAggRoster& roster, int round,
+                                         const BnRequest& request, RoundOutcome* out,
+                                         const std::atomic<bool>& stop) {
+  return SecureRound(ctx, roster, round, request, out, stop).Run();
+}
 
 Result<SecureAttempt> RunSecureAttempt(RoundContext& ctx, SecAggRoster& roster, int round,
                                        const std::vector<TrainInstruction>& plan,

@@ -1,5 +1,7 @@
 // RunSecureAttempt: one attempt of a SecAgg+ training round (the stages of
-// coordinator/secure_round.h), for the SecAgg+ collector (coordinator/secagg_collector.cc).
+// coordinator/secure_round.h), for the SecAgg+ collector (coordinator/secagg_collector.cc);
+// RunSecureBnAttempt: the same stages for the round's batch-norm statistics (a second session of
+// the round, purpose kBnStatistics, with an EvaluateTask instead of the TrainTask).
 // It sends the setup and the TrainTask to the sites of `plan`, runs key advertisement, key
 // sharing, masked inputs, the consistency check and unmasking, and turns the unmasked words into
 // the survivors' RoundSum. Incomplete attempts are values (no sum, out->incomplete_reason set;
@@ -18,6 +20,7 @@
 #include "common/wire/messages.h"
 #include "coordinator/round.h"
 #include "coordinator/round_sum.h"
+#include "coordinator/sum_collector.h"
 
 namespace fedsmear {
 
@@ -29,6 +32,9 @@ struct SecAggRoster {
 
 struct SecureAttempt {
   std::optional<RoundSum> sum;  // the survivors' sum when the attempt completed
+  // Batch-norm sessions: sum_S w_i/W_S BnMomentsOf(site i) over the survivors S.
+  std::optional<std::vector<double>> moments;
+  uint64_t survivor_weight = 0;  // W_S
   bool impossible = false;      // unmasked, but no honest set of inputs makes it (kCorrupt)
 };
 
@@ -36,5 +42,12 @@ Result<SecureAttempt> RunSecureAttempt(RoundContext& ctx, SecAggRoster& roster, 
                                        const std::vector<TrainInstruction>& plan,
                                        wire::TrainTask task, const ModelState& received,
                                        RoundOutcome* out, const std::atomic<bool>& stop);
+
+// `request.sites` (at least kMinSecureSites, each with a signing key) sum their moments of
+// `request.reference`'s statistics, each weighted by ContributionWeight(its training-set size,
+// the calibration images asked for). out: the session's own selection, failures and bytes.
+Result<SecureAttempt> RunSecureBnAttempt(RoundContext& ctx, SecAggRoster& roster, int round,
+                                         const BnRequest& request, RoundOutcome* out,
+                                         const std::atomic<bool>& stop);
 
 }  // namespace fedsmear

@@ -105,11 +105,6 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     RETURN_IF_ERROR(impl->log.StartFresh());
   }
   ASSIGN_OR_RETURN(impl->collector, MakeCollector(config));
-  if (impl->collector->secure() && config.bn_recalibration_images > 0) {
-    spdlog::warn("bn_recalibration_images {} is not used under secure aggregation: each site's "
-                 "batch-norm statistics would reach the coordinator in the clear",
-                 config.bn_recalibration_images);
-  }
   RETURN_IF_ERROR(impl->OpenAudit());
   RETURN_IF_ERROR(impl->StartStatus(restored));
   RETURN_IF_ERROR(impl->Attach(std::move(transport)));

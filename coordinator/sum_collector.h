@@ -10,6 +10,10 @@
 //                                   (coordinator/secure_round.h); only the sum is ever in clear
 //
 // What a site adds to the sum is the same in both (models/contribution.h), with the same weight.
+// Batch-norm recalibration goes through the same collector (CollectBnStatistics): each site's
+// moments of the new model's statistics (models/bn_statistics.h BnMomentsOf), weighted by the
+// images they summarise; plain rounds pool the sites' EvaluateResults, SecAgg+ rounds sum them in
+// a second session of the round (purpose kBnStatistics), so the coordinator sees only the pool.
 // Collectors own what must survive from one attempt to the next (SecAgg+: benched sites and
 // the search for a site whose input made a sum impossible).
 //
@@ -34,6 +38,24 @@
 #include "coordinator/round_sum.h"
 
 namespace fedsmear {
+
+// A recalibration stage's request (FederatedEvaluate, coordinator/round.h).
+struct BnRequest {
+  std::vector<SiteInfo> sites;   // live sites with training images
+  wire::EvaluateTask task;       // task_id unset, bn_calibration_images > 0
+  const ModelState* reference = nullptr;  // the task's model: the moments' reference
+  // Each site's own validation scores that come back with its statistics.
+  std::function<void(const std::string& site, const wire::EvaluateResult&)> on_scores;
+};
+
+// The pooled moments: sum_i w_i/W BnMomentsOf(site i), W = sum of w_i over the pooled sites,
+// w_i = the images site i summarised (at most those asked for).
+struct BnPooled {
+  std::vector<double> moments;
+  size_t sites = 0;
+  uint64_t images = 0;
+  uint64_t bytes = 0;  // what the statistics cost on the wire (uplink)
+};
 
 class SumCollector {
  public:
@@ -60,6 +82,13 @@ class SumCollector {
                                                   const ModelState& received,
                                                   RoundOutcome* outcome,
                                                   const std::atomic<bool>& stop) = 0;
+
+  // Sends request.task to request.sites and pools their statistics; nullopt (logged) when none
+  // could be pooled. Byte counts go to outcome->bytes_eval_down. Errors: the transport's.
+  virtual Result<std::optional<BnPooled>> CollectBnStatistics(RoundContext& ctx, int round,
+                                                              BnRequest request,
+                                                              RoundOutcome* outcome,
+                                                              const std::atomic<bool>& stop) = 0;
 
   // The round completed with the sum Collect returned.
   virtual void Completed(int round, RoundOutcome* outcome) { (void)round, (void)outcome; }

@@ -1,6 +1,7 @@
 #include "models/bn_statistics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -56,50 +57,102 @@ Status CheckBatchNormStatistics(const ModelState& site, const ModelState& global
   return Status::Ok();
 }
 
+namespace {
+
+// s_c^2 of a reference variance (a slightly negative one, from rounding in a sum, counts as 0).
+double Scale2(float reference_var) {
+  return std::max(0.0, static_cast<double>(reference_var)) + kBnMomentEpsilon;
+}
+
+// Every BN layer of `state`: its running_mean with its running_var, in model order.
+Result<std::vector<std::pair<NamedTensor*, NamedTensor*>>> Layers(ModelState& state) {
+  std::map<std::string, NamedTensor*> vars;
+  for (NamedTensor& t : state.tensors) {
+    if (IsVar(t)) vars[LayerOf(t)] = &t;
+  }
+  std::vector<std::pair<NamedTensor*, NamedTensor*>> layers;
+  for (NamedTensor& mean : state.tensors) {
+    if (!IsMean(mean)) continue;
+    auto v = vars.find(LayerOf(mean));
+    if (v == vars.end()) return InvalidArgument("model has " + mean.name + " but no running_var");
+    if (v->second->values.size() != mean.values.size()) {
+      return InvalidArgument(mean.name + " and its running_var differ in size");
+    }
+    layers.emplace_back(&mean, v->second);
+  }
+  return layers;
+}
+
+}  // namespace
+
+size_t BnMomentCount(const ModelState& reference) {
+  size_t n = 0;
+  for (const NamedTensor& t : reference.tensors) {
+    if (IsMean(t)) n += 2 * t.values.size();
+  }
+  return n;
+}
+
+Result<std::vector<double>> BnMomentsOf(const ModelState& site, const ModelState& reference) {
+  RETURN_IF_ERROR(CheckBatchNormStatistics(site, reference));
+  ModelState ref = reference;  // Layers() hands out mutable pointers
+  ASSIGN_OR_RETURN(auto layers, Layers(ref));
+  std::vector<double> out;
+  out.reserve(BnMomentCount(reference));
+  for (auto [mean, var] : layers) {
+    const std::vector<float>& m = site.Find(mean->name)->values;
+    const std::vector<float>& v = site.Find(var->name)->values;
+    const size_t n = m.size();
+    std::vector<double> second(n);
+    for (size_t c = 0; c < n; ++c) {
+      const double s2 = Scale2(var->values[c]);
+      const double d = static_cast<double>(m[c]) - mean->values[c];
+      out.push_back(d / std::sqrt(s2));
+      second[c] = (static_cast<double>(v[c]) + d * d) / s2;
+    }
+    out.insert(out.end(), second.begin(), second.end());
+  }
+  return out;
+}
+
+Status ApplyBnMoments(const std::vector<double>& pooled, ModelState* reference) {
+  if (pooled.size() != BnMomentCount(*reference)) {
+    return InvalidArgument("pooled batch-norm moments: " + std::to_string(pooled.size()) +
+                           " values for a model of " +
+                           std::to_string(BnMomentCount(*reference)));
+  }
+  for (double x : pooled) {
+    if (!std::isfinite(x)) return InvalidArgument("pooled batch-norm moments are not finite");
+  }
+  ASSIGN_OR_RETURN(auto layers, Layers(*reference));
+  size_t at = 0;
+  for (auto [mean, var] : layers) {
+    const size_t n = mean->values.size();
+    for (size_t c = 0; c < n; ++c) {
+      const double s2 = Scale2(var->values[c]);
+      const double d = pooled[at + c], e = pooled[at + n + c];
+      mean->values[c] = static_cast<float>(mean->values[c] + std::sqrt(s2) * d);
+      var->values[c] = static_cast<float>(s2 * std::max(0.0, e - d * d));
+    }
+    at += 2 * n;
+  }
+  return Status::Ok();
+}
+
 Status PoolBatchNormStatistics(const std::vector<SiteBnStatistics>& sites, ModelState* global) {
   if (sites.empty()) return InvalidArgument("no site statistics to pool");
   double total = 0;
   for (const SiteBnStatistics& s : sites) {
     if (s.images <= 0) return InvalidArgument("site statistics from no images");
-    RETURN_IF_ERROR(CheckBatchNormStatistics(s.stats, *global));
     total += static_cast<double>(s.images);
   }
-  std::vector<std::map<std::string, const NamedTensor*>> by_name(sites.size());
-  for (size_t i = 0; i < sites.size(); ++i) {
-    for (const NamedTensor& t : sites[i].stats.tensors) by_name[i][t.name] = &t;
+  std::vector<double> pooled(BnMomentCount(*global), 0.0);
+  for (const SiteBnStatistics& s : sites) {
+    ASSIGN_OR_RETURN(std::vector<double> moments, BnMomentsOf(s.stats, *global));
+    const double w = static_cast<double>(s.images) / total;
+    for (size_t k = 0; k < moments.size(); ++k) pooled[k] += w * moments[k];
   }
-  // Every running_mean with its layer's running_var.
-  std::map<std::string, NamedTensor*> vars;
-  for (NamedTensor& t : global->tensors) {
-    if (IsVar(t)) vars[LayerOf(t)] = &t;
-  }
-  std::vector<std::pair<NamedTensor*, NamedTensor*>> layers;
-  for (NamedTensor& mean : global->tensors) {
-    if (!IsMean(mean)) continue;
-    auto v = vars.find(LayerOf(mean));
-    if (v == vars.end()) return InvalidArgument("model has " + mean.name + " but no running_var");
-    layers.emplace_back(&mean, v->second);
-  }
-  for (auto [mean_ptr, var_ptr] : layers) {
-    NamedTensor& mean = *mean_ptr;
-    NamedTensor& var = *var_ptr;
-    const size_t n = mean.values.size();
-    std::vector<double> m(n, 0.0), second(n, 0.0);
-    for (size_t i = 0; i < sites.size(); ++i) {
-      const double w = static_cast<double>(sites[i].images) / total;
-      const std::vector<float>& mi = by_name[i].at(mean.name)->values;
-      const std::vector<float>& vi = by_name[i].at(var.name)->values;
-      for (size_t c = 0; c < n; ++c) {
-        m[c] += w * mi[c];
-        second[c] += w * (static_cast<double>(vi[c]) + static_cast<double>(mi[c]) * mi[c]);
-      }
-    }
-    for (size_t c = 0; c < n; ++c) {
-      mean.values[c] = static_cast<float>(m[c]);
-      var.values[c] = static_cast<float>(std::max(0.0, second[c] - m[c] * m[c]));
-    }
-  }
-  return Status::Ok();
+  return ApplyBnMoments(pooled, global);
 }
 
 }  // namespace fedsmear

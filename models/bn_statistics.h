@@ -2,6 +2,12 @@
 // their images: what the coordinator's bn_recalibration stage does with the sites' answers
 // (train/bn_calibrate.h computes one site's). Torch-free.
 //
+// One rule for both kinds of round: a site contributes its moments relative to the model every
+// site received (BnMomentsOf), weighted by w_i / W; the pooled statistics are ApplyBnMoments of
+// the weighted sum. Plain rounds (PoolBatchNormStatistics) sum the moments at the coordinator;
+// SecAgg+ rounds sum the sites' quantized, scaled moments under masks (secagg/site_secagg.h
+// QuantizeBnMoments), so the coordinator sees only the sum.
+//
 // Thread-safety: plain functions over values. Ownership: none kept.
 #pragma once
 
@@ -32,5 +38,21 @@ Status CheckBatchNormStatistics(const ModelState& site, const ModelState& global
 
 // The running_mean/running_var tensors of `state` (what a site returns).
 ModelState BatchNormStatisticsOf(const ModelState& state);
+
+// The moments of `site`'s statistics relative to `reference` (the model the sites received, public
+// to all of them): for every BN layer of `reference` in model order, first d_c = (mean_c - r_c) /
+// s_c for each channel c, then e_c = (var_c + (mean_c - r_c)^2) / s_c^2, where r is reference's
+// running_mean and s_c^2 = reference's running_var (at least 0) + kBnMomentEpsilon. Normalised this way the
+// values are of order 1 whatever the layer's scale, so one clip (kBnMomentClip) bounds them in a
+// secure sum. InvalidArgument as CheckBatchNormStatistics.
+inline constexpr double kBnMomentEpsilon = 1e-3;
+inline constexpr float kBnMomentClip = 1024.f;
+Result<std::vector<double>> BnMomentsOf(const ModelState& site, const ModelState& reference);
+// The number of values BnMomentsOf returns for `reference` (2 per BN channel).
+size_t BnMomentCount(const ModelState& reference);
+// Writes the statistics whose moments are `pooled` (sum_i w_i/W * BnMomentsOf(site_i), sum w_i/W
+// = 1) into `reference`: mean = r + s*D, var = s^2 * max(0, E - D^2), the law of total variance.
+// InvalidArgument (nothing written) when `pooled` has the wrong length or a non-finite value.
+Status ApplyBnMoments(const std::vector<double>& pooled, ModelState* reference);
 
 }  // namespace fedsmear

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "models/bn_statistics.h"
 #include "secagg/site_secagg_wire.h"
 #include "secagg/votes.h"
 
@@ -96,6 +97,25 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
   return words;
 }
 
+Result<std::vector<uint32_t>> QuantizeBnMoments(const ModelState& stats,
+                                                const ModelState& reference, uint64_t weight,
+                                                const wire::SecAggSetup& setup, uint64_t seed) {
+  if (setup.purpose != wire::SecAggPurpose::kBnStatistics || setup.vote_bits != 0) {
+    return InvalidArgument("secagg: not a batch-norm statistics session");
+  }
+  if (weight == 0 || setup.total_weight == 0) return InvalidArgument("secagg: weights must be >= 1");
+  ASSIGN_OR_RETURN(std::vector<double> moments, BnMomentsOf(stats, reference));
+  if (moments.size() != setup.vector_length) {
+    return InvalidArgument("secagg: the model's batch-norm moments (" +
+                           std::to_string(moments.size()) + ") do not match the announced vector "
+                           "length " + std::to_string(setup.vector_length));
+  }
+  const double scale = static_cast<double>(weight) / static_cast<double>(setup.total_weight);
+  std::vector<float> scaled(moments.size());
+  for (size_t k = 0; k < moments.size(); ++k) scaled[k] = static_cast<float>(moments[k] * scale);
+  return secagg::Quantize(scaled.data(), scaled.size(), QuantizationFor(setup), seed);
+}
+
 uint64_t SetupWeightOf(const wire::SecAggSetup& setup, const std::string& site_id) {
   for (const wire::SecAggSite& s : setup.sites) {
     if (s.site_id == site_id) return s.weight;
@@ -143,7 +163,7 @@ Result<std::unique_ptr<SecAggSession>> SecAggSession::Start(
                    secagg::Site::Create(config, me, std::move(identity), std::move(directory)));
   site.set_verify_memo(std::move(memo));
   // Last: a setup refused above does not use up its task id.
-  RETURN_IF_ERROR(ledger.Admit(context.run_id, setup.round, setup.task_id));
+  RETURN_IF_ERROR(ledger.Admit(context.run_id, setup.round, setup.purpose, setup.task_id));
   std::unique_ptr<SecAggSession> session(
       new SecAggSession(setup, context.run_id, std::move(site), ledger));
   ASSIGN_OR_RETURN(secagg::AdvertisedKeys keys, session->site_.AdvertiseKeys());
@@ -190,7 +210,7 @@ Result<std::optional<wire::SecAggMasked>> SecAggSession::TakeMasked() {
   if (masked_sent_ || !received_ || !input_) return std::optional<wire::SecAggMasked>();
   ASSIGN_OR_RETURN(secagg::MaskedInput masked, site_.MaskInput(*received_, input_->quantized));
   masked_sent_ = true;
-  ledger_->Masked(run_id_, setup_.round);
+  ledger_->Masked(run_id_, setup_.round, setup_.purpose);
   wire::SecAggMasked out;
   out.round = setup_.round;
   out.task_id = setup_.task_id;

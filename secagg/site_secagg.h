@@ -15,6 +15,8 @@
 // so its key and consistency signatures say which setup it saw, and peers that saw another one
 // are refused at the key relay. The quantized input is held only until it is masked; only
 // masked words leave, and the ledger records the round when they do.
+// Its purpose (training or batch-norm statistics) is in the transcript and the ledger, so a
+// session of one purpose can never stand in for the other.
 // QuantizeDelta turns a trained model into the input: (trained - global) * weight/total_weight,
 // clipped to +-clip (+-stat_clip for BN running statistics, whose changes are orders of magnitude
 // larger than those of trainable values), quantized for n contributors (secagg::Quantize, seeded
@@ -69,6 +71,15 @@ ModelState WithoutBinaryTensors(const ModelState& model);
 Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const ModelState& global,
                                                uint64_t weight, const wire::SecAggSetup& setup,
                                                const std::string& site_id, uint64_t seed);
+
+// A batch-norm statistics session (setup.purpose kBnStatistics): the moments of `stats` (this
+// site's statistics of `reference`, the model of the EvaluateTask) relative to `reference`
+// (models/bn_statistics.h BnMomentsOf), times weight / setup.total_weight, clipped to
+// +-setup.clip and quantized like a delta. InvalidArgument when the setup is not such a session
+// or its vector length is not the moments'.
+Result<std::vector<uint32_t>> QuantizeBnMoments(const ModelState& stats,
+                                                const ModelState& reference, uint64_t weight,
+                                                const wire::SecAggSetup& setup, uint64_t seed);
 
 // Who runs a session, and in which run.
 struct SessionContext {

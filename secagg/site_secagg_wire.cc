@@ -21,7 +21,7 @@ std::string BytesOf(const uint8_t* data, size_t size) {
 }
 
 std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::string_view run_id) {
-  std::string out = "fedsmear-secagg-transcript-v1";
+  std::string out = "fedsmear-secagg-transcript-v2";
   out.push_back('\0');
   auto u64 = [&](uint64_t v) {
     for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
@@ -56,6 +56,7 @@ std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::str
   f64(setup.stat_clip);
   u64(setup.vector_length);
   u64(setup.vote_bits);
+  u64(static_cast<uint64_t>(setup.purpose));
   return Sha256Of(out);
 }
 

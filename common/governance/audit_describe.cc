@@ -100,6 +100,11 @@ struct DescribeMessage {
   std::string operator()(const wire::SecAggMasked& m) {
     Task(m.round, m.task_id);
     const uint64_t words = m.masked.size() / 4;
+    if (c.bn_moments) {
+      return "quantized batch-norm moments of the round's new model, " + N(words) +
+             " 32-bit words, masked (only the sum over sites can be unmasked); from " +
+             N(m.num_samples) + " training images";
+    }
     const std::string binary = c.binary_weights > 0 ? N(c.binary_weights) + " " : "";
     const std::string floats =
         c.float_values > 0 ? " of " + N(c.float_values) + " float values" : "";
@@ -150,10 +155,11 @@ json AuditMessageFields(const wire::Body& body, const std::string& encoded,
                         const AuditContext& context) {
   json f;
   const bool secure = IsSecAggMessage(body);
-  const bool update = std::holds_alternative<wire::Update>(body) ||
-                      std::holds_alternative<wire::SecAggMasked>(body);
-  f["message"] = update ? "update" : wire::BodyName(body);
-  if (update) f["message_kind"] = wire::BodyName(body);
+  // A masked vector is the round's update, or (bn_moments) its batch-norm statistics.
+  const bool masked = std::holds_alternative<wire::SecAggMasked>(body);
+  const bool update = std::holds_alternative<wire::Update>(body) || (masked && !context.bn_moments);
+  f["message"] = update ? "update" : masked ? "bnStatistics" : wire::BodyName(body);
+  if (update || masked) f["message_kind"] = wire::BodyName(body);
   f["bytes"] = static_cast<uint64_t>(encoded.size());
   f["sha256"] = ToHex(Sha256Of(encoded));
   f["secure"] = secure;

@@ -19,6 +19,8 @@ struct AuditContext {
   uint64_t float_values = 0;       // updates: its other values (float parameters, BN statistics)
   std::string codec_up;            // Update: the plan's uplink codec, if known
   bool secure_required = false;    // the approved plan (or a policy) asks for secure updates
+  bool bn_moments = false;         // SecAggMasked of a batch-norm statistics session: logged
+                                   // as message "bnStatistics", not "update"
 };
 
 // Fields of an entry about `body`, whose encoded envelope is `encoded`.

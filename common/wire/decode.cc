@@ -143,6 +143,7 @@ class Reader {
     out->deadline_unix_ms = in.getDeadlineUnixMs();
     out->bn_calibration_images = in.getBnCalibrationImages();
     out->bn_calibration_batch = in.getBnCalibrationBatch();
+    out->secure_aggregation = in.getSecureAggregation();
     return Status::Ok();
   }
 
@@ -224,6 +225,11 @@ class Reader {
     out->stat_clip = in.getStatClip();
     out->vote_bits = in.getVoteBits();
     out->weight_cap = in.getWeightCap();
+    switch (in.getPurpose()) {
+      case p::SecAggPurpose::TRAINING: out->purpose = SecAggPurpose::kTraining; break;
+      case p::SecAggPurpose::BN_STATISTICS: out->purpose = SecAggPurpose::kBnStatistics; break;
+      default: return Corrupt("unknown secure aggregation purpose");
+    }
     return Status::Ok();
   }
 

@@ -106,6 +106,7 @@ void Build(p::Envelope::Body::Builder b, const EvaluateTask& m) {
   o.setDeadlineUnixMs(m.deadline_unix_ms);
   o.setBnCalibrationImages(m.bn_calibration_images);
   o.setBnCalibrationBatch(m.bn_calibration_batch);
+  o.setSecureAggregation(m.secure_aggregation);
 }
 
 void Build(p::Envelope::Body::Builder b, const EvaluateResult& m) {
@@ -183,6 +184,8 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
   o.setStatClip(m.stat_clip);
   o.setVoteBits(m.vote_bits);
   o.setWeightCap(m.weight_cap);
+  o.setPurpose(m.purpose == SecAggPurpose::kBnStatistics ? p::SecAggPurpose::BN_STATISTICS
+                                                          : p::SecAggPurpose::TRAINING);
 }
 
 void Build(p::Envelope::Body::Builder b, const SecAggKeys& m) {

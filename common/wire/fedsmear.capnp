@@ -13,7 +13,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 5;
+const protocolVersion :UInt16 = 6;
 # 2: Welcome carries the training plan. 3: TrainTask's `extra` strings became typed fields
 # (codecUp, latentStart, latentEpsilon, secureAggregation); ModelBlob.codec names the codec
 # registry's entry instead of a coarse enum; the unused Hello.resumeRound and
@@ -24,6 +24,9 @@ const protocolVersion :UInt16 = 5;
 # 5: SecAggSite.weight and SecAggSetup.weightCap: the setup names every site's weight (its
 # training-set size capped at weightCap), each site checks its own and that totalWeight is their
 # sum, and the transcript covers both. Heartbeat.pendingPlan: a site says it waits for approval.
+# 6: SecAggSetup.purpose and EvaluateTask.secureAggregation: a secure round's batch-norm
+# statistics are summed in a second SecAgg+ session of the round (purpose bnStatistics), which
+# the transcript names and the sites' session ledger keeps apart from the training sum.
 
 # A model or an update and the codec that encoded it, by its registry name (protocol 3; it was a
 # coarse enum before): a codec_down name (models/packed_model.h DownlinkCodecNames) for models,
@@ -145,6 +148,9 @@ struct EvaluateTask {
   # of bnCalibrationBatch, return them and evaluate with them; 0 = evaluate the model as sent.
   bnCalibrationImages @8 :UInt32;
   bnCalibrationBatch @9 :UInt32;
+  # Protocol 6: the statistics go into the SecAgg+ session of this taskId (SecAggSetup purpose
+  # bnStatistics) and never travel unmasked; the EvaluateResult then carries none.
+  secureAggregation @10 :Bool;
 }
 
 # site -> coordinator, answer to an EvaluateTask.
@@ -229,7 +235,16 @@ struct SecAggSetup {
   statClip @10 :Float64;         # clip of each scaled delta of BN running statistics
   voteBits @11 :UInt32;          # 0: every word is a quantized delta; else binary-conv weights
                                  # travel as sign votes packed voteBits wide (secagg/votes.h)
-  weightCap @12 :UInt64;         # the coordinator's max_site_samples
+  weightCap @12 :UInt64;         # the coordinator's max_site_samples (bnStatistics: the
+                                 # calibration images asked for)
+  purpose @13 :SecAggPurpose;    # protocol 6: what the session sums
+}
+
+# What a SecAgg+ session sums (protocol 6). A site masks at most one input per purpose and round.
+enum SecAggPurpose {
+  training @0;       # the round's update, with the TrainTask of the same taskId
+  bnStatistics @1;   # the new model's batch-norm moments (models/bn_statistics.h BnMomentsOf),
+                     # with the EvaluateTask of the same taskId
 }
 
 # site -> coordinator (stage 1).

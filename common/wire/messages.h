@@ -27,7 +27,7 @@
 namespace fedsmear::wire {
 
 // The protocol version both peers must run; its history is in fedsmear.capnp.
-inline constexpr uint16_t kProtocolVersion = 5;
+inline constexpr uint16_t kProtocolVersion = 6;
 
 struct ModelBlob {
   // The codec registry's name of the encoding: a codec_down (models/packed_model.h) for models,
@@ -110,6 +110,7 @@ struct EvaluateTask {
   int64_t deadline_unix_ms = 0;
   uint32_t bn_calibration_images = 0;  // > 0: return BN statistics of the site's images
   uint32_t bn_calibration_batch = 0;
+  bool secure_aggregation = false;  // statistics into the SecAgg+ session of task_id, never plain
 };
 
 // site -> coordinator.

@@ -1,7 +1,8 @@
 // SecAgg+ wire messages as plain C++ values (part of messages.h; include that instead).
 //
 // What: mirrors of the SecAgg* structs of common/wire/fedsmear.capnp. One SecAgg+ round:
-//   coordinator -> site  SecAggSetup          (with the round's TrainTask; same task id)
+//   coordinator -> site  SecAggSetup          (with the round's TrainTask, or for purpose
+//                                              kBnStatistics its EvaluateTask; same task id)
 //   site -> coordinator  SecAggKeys           (stage 1, advertise)
 //   coordinator -> site  SecAggKeysRelay      (the neighbours' advertised keys)
 //   site -> coordinator  SecAggShares         (stage 2, encrypted Shamir shares)
@@ -22,6 +23,9 @@
 #include <vector>
 
 namespace fedsmear::wire {
+
+// What a session sums (protocol 6): a site masks at most one input per purpose and round.
+enum class SecAggPurpose : uint8_t { kTraining = 0, kBnStatistics = 1 };
 
 struct SecAggSite {
   std::string site_id;
@@ -45,7 +49,9 @@ struct SecAggSetup {
   uint64_t vector_length = 0;
   double stat_clip = 0;  // clip of each scaled delta of BN running statistics
   uint32_t vote_bits = 0;  // 0: all words are quantized deltas; else packed sign votes first
-  uint64_t weight_cap = 0;  // the coordinator's max_site_samples (models/contribution.h)
+  uint64_t weight_cap = 0;  // the coordinator's max_site_samples (models/contribution.h);
+                            // kBnStatistics: the calibration images asked for
+  SecAggPurpose purpose = SecAggPurpose::kTraining;
 };
 
 // site -> coordinator, stage 1.

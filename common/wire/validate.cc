@@ -151,6 +151,8 @@ class Validator {
     RETURN_IF_ERROR(Check(m.bn_calibration_images == 0 ||
                               (m.bn_calibration_batch >= 2 && m.bn_calibration_batch <= 4096),
                           "bn_calibration_batch must be in [2, 4096] with calibration"));
+    RETURN_IF_ERROR(Check(!m.secure_aggregation || m.bn_calibration_images > 0,
+                          "a secure evaluate task asks for batch-norm statistics"));
     return ModelShape(m.arch, m.num_classes, m.input_size, m.class_names, limits_);
   }
 
@@ -195,6 +197,8 @@ class Validator {
                           "vote_bits must be in 0..32 and needs mask_bits 32"));
     uint64_t vote_sum = 0, weight_sum = 0;
     RETURN_IF_ERROR(Check(m.weight_cap >= 1, "weight_cap must be >= 1"));
+    RETURN_IF_ERROR(Check(m.purpose != SecAggPurpose::kBnStatistics || m.vote_bits == 0,
+                          "a batch-norm statistics session has no votes"));
     for (const SecAggSite& e : m.sites) {
       RETURN_IF_ERROR(Check(e.weight >= 1 && e.weight <= m.weight_cap,
                             "a site's weight must be in 1..weight_cap"));

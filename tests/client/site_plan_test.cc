@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/file_util.h"
+#include "models/bn_statistics.h"
 #include "tests/temp_dir.h"
 
 namespace fedsmear {
@@ -216,11 +217,39 @@ TEST(SitePlanCheckTest, BatchNormStatisticsOnlyAsThePlanAllows) {
   EXPECT_EQ(CheckEvaluateTask(PlanOf(c), e), "");
   e.bn_calibration_images = 0;
   EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
-  // Under SecAgg+ the plan never allows them (they would travel in the clear).
+  // Under SecAgg+ they never travel in the clear: only into the task's secure session.
   c.federated_evaluation = true;
   c.secure_aggregation = SecureAggregation::kSecAggPlus;
   e.bn_calibration_images = 256;
-  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e), "");
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e).find("unmasked"), std::string::npos);
+  e.secure_aggregation = true;
+  EXPECT_EQ(CheckEvaluateTask(PlanOf(c), e), "");
+  // And a plain plan has no secure sessions to put them in.
+  c.secure_aggregation = SecureAggregation::kOff;
+  EXPECT_NE(CheckEvaluateTask(PlanOf(c), e).find("secure aggregation"), std::string::npos);
+}
+
+// The statistics' own secure session: as many images per site as the plan recalibrates with, at
+// the protocol's clip for normalised moments, never in a plan without recalibration.
+TEST(SitePlanCheckTest, BatchNormSessionStaysInsideThePlan) {
+  CoordinatorConfig c = Coordinator();
+  c.secure_aggregation = SecureAggregation::kSecAggPlus;
+  c.bn_recalibration_images = 256;
+  wire::SecAggSetup setup;
+  setup.round = 1;
+  setup.purpose = wire::SecAggPurpose::kBnStatistics;
+  setup.weight_cap = 256;
+  setup.clip = kBnMomentClip;
+  setup.stat_clip = kBnMomentClip;
+  EXPECT_EQ(CheckSecAggSetup(PlanOf(c), setup), "");
+  setup.weight_cap = 257;
+  EXPECT_NE(CheckSecAggSetup(PlanOf(c), setup).find("plan allows 256"), std::string::npos);
+  setup.weight_cap = 256;
+  setup.clip = c.secagg_clip;  // the training clip is not the moments'
+  EXPECT_NE(CheckSecAggSetup(PlanOf(c), setup).find("clip"), std::string::npos);
+  setup.clip = kBnMomentClip;
+  c.bn_recalibration_images = 0;
+  EXPECT_NE(CheckSecAggSetup(PlanOf(c), setup).find("does not recalibrate"), std::string::npos);
 }
 
 class SiteGovernanceTest : public ::testing::Test {

@@ -316,9 +316,8 @@ class SecureFederationTest : public FederationTest {
     auto rows = Metrics();
     CoordinatorConfig plain = secure;
     plain.secure_aggregation = SecureAggregation::kOff;
-    // Like with like: secure rounds never recalibrate BN statistics (they would leave the sites
-    // in the clear), so the plain twin does not either.
-    plain.bn_recalibration_images = 0;
+    // Like with like: both recalibrate batch-norm statistics (secure rounds by a second secure
+    // sum of the round).
     plain.run_dir = (run_dir_ / "plain").string();
     stop_.store(false);
     endpoint = StartCoordinator(plain);
@@ -350,6 +349,27 @@ TEST_F(SecureFederationTest, ReachesThePlainAccuracy) {
   const double a = rows.back()["accuracy"].get<double>();
   const double b = plain_rows.back()["accuracy"].get<double>();
   EXPECT_GT(a, 0.3) << rows.back().dump();
+  EXPECT_NEAR(a, b, 0.1) << "secure " << a << " vs plain " << b;
+}
+
+// Batch-norm recalibration under SecAgg+: a second secure session of each round sums the sites'
+// moments of the new model's statistics; every site takes part with the images it would give a
+// plain round, and the secure run learns like the plain one that pools them in the clear.
+TEST_F(SecureFederationTest, BatchNormStatisticsAreSummedInTheirOwnSession) {
+  auto [rows, plain_rows] =
+      SecureThenPlain([](CoordinatorConfig& c) { c.bn_recalibration_images = 40; });
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(plain_rows.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_TRUE(rows[i].contains("bn_recalibration")) << rows[i].dump();
+    ASSERT_TRUE(plain_rows[i].contains("bn_recalibration")) << plain_rows[i].dump();
+    const auto& secure = rows[i]["bn_recalibration"];
+    EXPECT_EQ(secure["sites"].get<int>(), 3) << rows[i].dump();
+    EXPECT_EQ(secure["images"], plain_rows[i]["bn_recalibration"]["images"]) << rows[i].dump();
+    EXPECT_GT(secure["bytes_up"].get<double>(), 0);
+  }
+  const double a = rows.back()["accuracy"].get<double>();
+  const double b = plain_rows.back()["accuracy"].get<double>();
   EXPECT_NEAR(a, b, 0.1) << "secure " << a << " vs plain " << b;
 }
 

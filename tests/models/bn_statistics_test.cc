@@ -82,5 +82,53 @@ TEST(BnStatisticsTest, RefusesStatisticsThatDoNotFitAndWritesNothing) {
   EXPECT_FALSE(CheckBatchNormStatistics(negative, original).ok());
 }
 
+// The moments relative to a reference (what secure rounds sum) pool to the same statistics as
+// pooling the sites' statistics directly, whatever the reference, and in any layer scale.
+TEST(BnStatisticsTest, MomentsPoolLikeTheStatisticsWhateverTheReference) {
+  const std::vector<SiteBnStatistics> sites = {
+      {BatchNormStatisticsOf(Model({2.5f, -300.f}, {1.25f, 9000.f})), 4},
+      {BatchNormStatisticsOf(Model({10.f, -250.f}, {4.f, 12000.f})), 2},
+      {BatchNormStatisticsOf(Model({0.f, -280.f}, {0.f, 7000.f})), 3}};
+  ModelState want = Model({0, 0}, {1, 1});
+  ASSERT_TRUE(PoolBatchNormStatistics(sites, &want).ok());
+  for (const ModelState& reference :
+       {Model({0, 0}, {1, 1}), Model({3, -290}, {2, 9500}), Model({-1, 40}, {-1e-6f, 0})}) {
+    ASSERT_EQ(BnMomentCount(reference), 4u);
+    std::vector<double> pooled(4, 0.0);
+    for (const SiteBnStatistics& s : sites) {
+      Result<std::vector<double>> m = BnMomentsOf(s.stats, reference);
+      ASSERT_TRUE(m.ok()) << m.status();
+      for (size_t k = 0; k < 4; ++k) pooled[k] += s.images / 9.0 * (*m)[k];
+    }
+    ModelState got = reference;
+    ASSERT_TRUE(ApplyBnMoments(pooled, &got).ok());
+    for (const char* name : {"bn.running_mean", "bn.running_var"}) {
+      for (size_t c = 0; c < 2; ++c) {
+        const float w = want.Find(name)->values[c];
+        EXPECT_NEAR(got.Find(name)->values[c], w, 1e-5 * std::max(1.f, std::fabs(w)))
+            << name << "[" << c << "]";
+      }
+    }
+    // Normalised by a reference of the same scale, channel 1's moments (d at 1, e at 3: first
+    // moments, then second ones) stay small although its variance is in the thousands.
+    if (reference.Find("bn.running_var")->values[1] > 1000) {
+      EXPECT_LT(std::fabs(pooled[1]), 1.0);
+      EXPECT_LT(std::fabs(pooled[3]), 4.0);
+    }
+  }
+}
+
+TEST(BnStatisticsTest, ApplyRefusesMomentsThatDoNotFitAndWritesNothing) {
+  const ModelState original = Model({5, 5}, {2, 2});
+  ModelState global = original;
+  EXPECT_EQ(ApplyBnMoments({0, 0, 1}, &global).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ApplyBnMoments({0, std::nan(""), 1, 1}, &global).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(global.Find("bn.running_mean")->values, original.Find("bn.running_mean")->values);
+  // A pool whose second moment is below its first squared (rounding) gives variance 0, not < 0.
+  ASSERT_TRUE(ApplyBnMoments({0, 0, -0.5, 1}, &global).ok());
+  EXPECT_EQ(global.Find("bn.running_var")->values[0], 0.f);
+}
+
 }  // namespace
 }  // namespace fedsmear
