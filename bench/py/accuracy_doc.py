@@ -31,14 +31,14 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "plain", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
+ORDER = ["central", "central128", "default", "plain", "securenobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
          "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
     "default": "secure default since 2026-12-07 (SecAgg+: sign votes of equal weight and masked "
                "32-bit floats; a sign flips when over three tenths of the vote goes against it; "
                "28 local steps a round, logit adjustment toward the pooled prior, sites' Adam "
-               "moments kept between rounds; no BN recalibration under SecAgg+)",
+               "moments kept between rounds; BN recalibration by a second secure sum of each round)",
     "plain": "default in plain rounds, the default until 2026-12-07 (sign votes on changes: a "
              "sign flips when over three tenths of the vote goes against it; sign1+q8 both ways, "
              "28 local steps a round, logit adjustment toward the pooled prior, BN "
@@ -56,6 +56,8 @@ LABEL = {
     "epochmom5": "default until 2026-11-29 with vote momentum 0.5",
     "nola": "default without logit adjustment",
     "nobn": "default without BN recalibration",
+    "securenobn": "secure default without BN recalibration (the secure default of the morning of "
+                  "2026-12-07, before BN statistics were summed securely)",
     "mom5": "default with vote momentum 0.5",
     "lr4": "default with twice the sites' learning rate (0.004)",
     "keepscale": "default keeping only Adam's second moment between rounds (keep_scale)",
@@ -295,7 +297,7 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get(d_name)
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "plain", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
+        cols = [n for n in ("central", "central128", "default", "plain", "securenobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
                             "keepscale", "flipglorot", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
