@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
       auto service = fedsmear::StatusService::StartForJobs({true, status_bind, status_token_file},
                                                            &live, &listing);
       if (!service.ok()) {
-        spdlog::error("{}", service.status().WithContext("--status-bind " + status_bind).ToString());
+        const fedsmear::Status st = service.status().WithContext("--status-bind " + status_bind);
+        spdlog::error("{}", st.ToString());
         return 1;
       }
       status = std::move(*service);

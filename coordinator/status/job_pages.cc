@@ -72,11 +72,12 @@ nlohmann::json RecordedEvents(const nlohmann::json& rounds) {
     auto f = r.find("sites_failed");
     if (f == r.end() || !f->is_object()) continue;
     for (const auto& [id, reason] : f->items()) {
+      const std::string why = reason.is_string() ? reason.get<std::string>() : reason.dump();
       events.push_back({{"time", nullptr},
                         {"round", r.value("round", 0)},
                         {"site", id},
                         {"kind", "not aggregated"},
-                        {"reason", reason.is_string() ? reason.get<std::string>() : reason.dump()}});
+                        {"reason", why}});
     }
   }
   return events;
