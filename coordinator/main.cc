@@ -1,6 +1,8 @@
 // fedsmear-coordinator: the consortium's daemon. main() wires config, strategy, held-out
 // evaluation and the coordinator, and turns SIGINT/SIGTERM into a clean stop. With --jobs DIR it
-// stays up and runs the jobs queued there one after another (coordinator/jobs/job_server.h).
+// stays up and runs the jobs queued there one after another (coordinator/jobs/job_server.h);
+// with --status-bind one status endpoint serves the jobs, the running one's page and /metrics
+// for the life of the process (StatusService::StartForJobs).
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -19,6 +21,8 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "coordinator/jobs/job_server.h"
+#include "coordinator/jobs/queue_listing.h"
+#include "coordinator/status/status_service.h"
 #include "coordinator/server.h"
 #include "coordinator/strategy_registry.h"
 
@@ -81,6 +85,13 @@ int main(int argc, char** argv) {
   app.add_option("--jobs", jobs_dir,
                  "stay up and run the jobs queued in this folder one after another "
                  "(`fedsmear job submit CONFIG --jobs DIR`); --config is then not needed");
+  std::string status_bind, status_token_file;
+  app.add_option("--status-bind", status_bind,
+                 "with --jobs: serve the status page, the jobs and /metrics on HOST:PORT for as "
+                 "long as the service runs (jobs' own status sections are then not used)");
+  app.add_option("--status-token-file", status_token_file,
+                 "with --status-bind: a file with the token every request but /healthz must carry")
+      ->check(CLI::ExistingFile);
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
   fedsmear::AddStandardFlags(app, &log_level);
@@ -96,12 +107,39 @@ int main(int argc, char** argv) {
     std::cout << fedsmear::settings::SettingsHelp(fedsmear::CoordinatorConfig{});
     return 0;
   }
+  if (jobs_dir.empty() && !(status_bind.empty() && status_token_file.empty())) {
+    std::cerr << "fedsmear-coordinator: --status-bind and --status-token-file go with --jobs (a "
+                 "single run's endpoint is the status section of its config)\n";
+    return 2;
+  }
+  if (status_bind.empty() && !status_token_file.empty()) {
+    std::cerr << "fedsmear-coordinator: --status-token-file needs --status-bind\n";
+    return 2;
+  }
   if (!jobs_dir.empty()) {
     if (!StartProcess(log_level, threads)) return 2;
     auto queue = fedsmear::JobQueue::Open(jobs_dir);
     if (!queue.ok()) {
       spdlog::error("{}", queue.status().ToString());
       return 1;
+    }
+    fedsmear::JobServerOptions options;
+    options.job_logs = fedsmear::AttachJobLogs();  // before the endpoint's threads start
+    // Declared before the endpoint that reads them, so that the endpoint stops first.
+    fedsmear::StatusSlot live;
+    fedsmear::QueueJobListing listing(*queue);
+    std::unique_ptr<fedsmear::StatusService> status;
+    if (!status_bind.empty()) {
+      auto service = fedsmear::StatusService::StartForJobs({true, status_bind, status_token_file},
+                                                           &live, &listing);
+      if (!service.ok()) {
+        const fedsmear::Status st = service.status().WithContext("--status-bind " + status_bind);
+        spdlog::error("{}", st.ToString());
+        return 1;
+      }
+      status = std::move(*service);
+      spdlog::info("status page for every job on {} (metrics at /metrics{})", status->url(),
+                   status_token_file.empty() ? "" : ", bearer token required");
     }
     auto make = [&](const fedsmear::CoordinatorConfig& c)
         -> fedsmear::Result<std::unique_ptr<fedsmear::Coordinator>> {
@@ -113,8 +151,7 @@ int main(int argc, char** argv) {
                                                 fedsmear::ToYaml(job)));
       return coordinator;
     };
-    fedsmear::JobServerOptions options;
-    options.job_logs = fedsmear::AttachJobLogs();
+    if (status) options.live = &live;
     fedsmear::Status st = fedsmear::ServeJobs(*queue, make, g_stop, options);
     if (!st.ok()) {
       spdlog::error("{}", st.ToString());

@@ -59,6 +59,8 @@ int Coordinator::status_port() const {
   return impl_->status_service ? impl_->status_service->port() : 0;
 }
 
+std::shared_ptr<const StatusModel> Coordinator::status_model() const { return impl_->status; }
+
 Result<std::unique_ptr<Coordinator>> Coordinator::Create(
     const CoordinatorConfig& config, std::unique_ptr<Strategy> strategy,
     std::unique_ptr<CentralEvaluator> evaluator, bool resume,

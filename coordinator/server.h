@@ -32,6 +32,8 @@
 
 namespace fedsmear {
 
+class StatusModel;
+
 // kInvalidArgument for `insecure: true` with secagg+ or a non-loopback bind, unless
 // force_insecure is set (tests). Create() calls it.
 Status CheckInsecureUse(const CoordinatorConfig& config);
@@ -54,6 +56,9 @@ class Coordinator {
   // The status page's HTTP port (status.enabled; the real one when status.bind asked for port
   // 0), else 0.
   int status_port() const;
+  // The run's live status (made by Create, updated by Run, final once Run returns): what a
+  // long-lived coordinator's own endpoint serves for the job (coordinator/status/status_slot.h).
+  std::shared_ptr<const StatusModel> status_model() const;
 
  private:
   struct Impl;

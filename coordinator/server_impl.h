@@ -49,8 +49,9 @@ struct Coordinator::Impl {
   std::unique_ptr<SumCollector> collector;
   RunLog log;
   // Live status (coordinator/status/): always recorded; served over HTTP when status.enabled.
-  // The service is declared after the model it reads, so it stops first.
-  std::unique_ptr<StatusModel> status;
+  // The service is declared after the model it reads, so it stops first. Shared: a long-lived
+  // coordinator's endpoint keeps serving the model after the run (status_model()).
+  std::shared_ptr<StatusModel> status;
   std::unique_ptr<StatusService> status_service;
 
   explicit Impl(const CoordinatorConfig& c)

@@ -17,7 +17,7 @@ Status Coordinator::Impl::StartStatus(bool restored) {
   info.min_sites = config.min_sites;
   info.heartbeat_s = config.heartbeat_s;
   info.round_deadline_s = config.round_deadline_s;
-  status = std::make_unique<StatusModel>(info);
+  status = std::make_shared<StatusModel>(info);
   if (restored) {
     Result<std::string> history = ReadFile(config.run_dir + "/metrics.jsonl");
     if (history.ok()) status->LoadHistory(*history);

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <string_view>
 #include <thread>
 
 #include "common/file_util.h"
@@ -25,6 +26,21 @@ std::string LoginPage(const std::string& message) {
          "</p>\n<form method=\"post\" action=\"/login\">\n<label>Token <input type=\"password\" "
          "name=\"token\" autocomplete=\"current-password\" autofocus required></label>\n"
          "<button type=\"submit\">Sign in</button>\n</form>\n</body></html>\n";
+}
+
+// `text` as a regular expression that matches exactly it (route paths are fixed strings).
+std::string RegexLiteral(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// A browser navigating to a page (fetch() and programs ask for */* or JSON).
+bool WantsHtml(const httplib::Request& req) {
+  return req.get_header_value("Accept").find("text/html") != std::string::npos;
 }
 
 void Redirect(httplib::Response& res, const std::string& to) {
@@ -50,7 +66,7 @@ struct HttpServer::Impl {
   }
 
   void Unauthorized(const httplib::Request& req, httplib::Response& res) const {
-    if (options.login_form && req.path == "/") return Redirect(res, "/login");
+    if (options.login_form && (req.path == "/" || WantsHtml(req))) return Redirect(res, "/login");
     res.status = 401;
     res.set_header("WWW-Authenticate", "Bearer");
     res.set_content(options.login_form
@@ -80,6 +96,15 @@ struct HttpServer::Impl {
     });
   }
 };
+
+bool IsSafePathItem(const std::string& item) {
+  if (item.empty() || item.size() > 64 || item == "." || item == "..") return false;
+  for (char c : item) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& bind) {
   const size_t colon = bind.rfind(':');
@@ -135,15 +160,32 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpEndpointConfig& 
                     kPlain);
     return httplib::Server::HandlerResponse::Handled;
   });
+  auto answer = [](const HttpResponse& r, httplib::Response& res) {
+    res.status = r.status;
+    for (const auto& [name, value] : r.headers) res.set_header(name, value);
+    res.set_content(r.body, r.content_type);
+  };
   for (auto& [path, handler] : routes) {
     const bool open = self->options.open_paths.count(path) > 0;
-    self->server.Get(path, [self, open, h = handler](const httplib::Request& req,
-                                                     httplib::Response& res) {
+    self->server.Get(RegexLiteral(path), [self, open, answer, h = handler](
+                                             const httplib::Request& req, httplib::Response& res) {
       if (!open && !self->Authorized(req)) return self->Unauthorized(req, res);
-      HttpResponse r = h();
-      res.status = r.status;
-      for (const auto& [name, value] : r.headers) res.set_header(name, value);
-      res.set_content(r.body, r.content_type);
+      answer(h(), res);
+    });
+  }
+  for (auto& [prefix, handler] : self->options.item_routes) {
+    // One segment of the decoded path; IsSafePathItem narrows it further before the handler.
+    self->server.Get(RegexLiteral(prefix) + "([^/]+)", [self, answer, h = handler](
+                                                          const httplib::Request& req,
+                                                          httplib::Response& res) {
+      if (!self->Authorized(req)) return self->Unauthorized(req, res);
+      const std::string item = req.matches.size() > 1 ? req.matches[1].str() : std::string();
+      if (!IsSafePathItem(item)) {
+        res.status = 404;
+        res.set_content("not found\n", kPlain);
+        return;
+      }
+      answer(h(item), res);
     });
   }
   if (self->options.login_form) self->AddLogin();

@@ -2,11 +2,15 @@
 //
 // Start() binds host:port from an HttpEndpointConfig (port 0 = any free port, see port()),
 // reads the optional bearer token from token_file and serves GET routes on a background
-// thread until the object is destroyed.
+// thread until the object is destroyed. A route is an exact path, or an item route: one path
+// segment under a prefix ("/jobs/" serves /jobs/ITEM), whose ITEM is 1-64 characters of
+// [A-Za-z0-9._-] other than "." and ".." (anything else, "/" or "%2F" included, is a 404 that
+// never reaches the handler; the handler still checks what the item means).
 //
 // With a token, a route answers only a request that carries it as "Authorization: Bearer
 // TOKEN" or in the HttpOnly, SameSite=Strict cookie that the login form (options.login_form:
-// GET/POST /login, POST /logout) sets; otherwise 401, or for "/" a redirect to /login. Paths in
+// GET/POST /login, POST /logout) sets; otherwise 401, or a redirect to /login for "/" and for
+// a browser asking for a page (Accept: text/html). Paths in
 // options.open_paths need no token (/healthz, static scripts). A token in the query string is
 // refused with 400 on every path, whether or not it is right (common/http/http_auth.h says why).
 // Every response carries a strict Content-Security-Policy (scripts, styles and fetches from
@@ -44,11 +48,18 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse()>;
+// An item route's handler, given the (already charset-checked) item.
+using HttpItemHandler = std::function<HttpResponse(const std::string& item)>;
 
 struct HttpServerOptions {
   std::set<std::string> open_paths;  // served without the token
   bool login_form = false;           // GET/POST /login, POST /logout for browsers
+  // prefix ending in "/" -> handler of PREFIX + ITEM (always behind the token, when there is one)
+  std::map<std::string, HttpItemHandler> item_routes;
 };
+
+// True for an item route's item: 1-64 characters of [A-Za-z0-9._-], not "." or "..".
+bool IsSafePathItem(const std::string& item);
 
 class HttpServer {
  public:

@@ -85,6 +85,11 @@ Status RunJob(JobQueue& queue, const JobInfo& job, const CoordinatorFactory& mak
     return queue.Set(job.id, JobState::kFailed, config.status().message());
   }
   config->run_dir = job.run_dir();
+  if (options.live && config->status.enabled) {
+    spdlog::info("job {}: its status section is not used; the service's status endpoint shows the "
+                 "job", job.id);
+    config->status.enabled = false;
+  }
   RETURN_IF_ERROR(queue.Set(job.id, JobState::kRunning));
   spdlog::info("job {} ({}, submitted by {}) starts: {} rounds, run folder {}", job.id, job.name,
                job.submitted_by, config->rounds, config->run_dir);
@@ -95,6 +100,7 @@ Status RunJob(JobQueue& queue, const JobInfo& job, const CoordinatorFactory& mak
     if (!coordinator.ok()) {
       outcome = coordinator.status();
     } else {
+      if (options.live) options.live->Publish(job.id, (*coordinator)->status_model());
       AbortWatch watch(queue, job.id, stop, job_stop);
       outcome = (*coordinator)->Run(job_stop);
     }

@@ -6,6 +6,10 @@
 // job's coordinator binds the configured address and the site daemons find it, as they found the
 // previous one. While a job runs, its log lines also go to the job's job.log, and an abort
 // request (JobQueue::Abort, the job's abort file) stops it like a signal stops a daemon.
+// With a StatusSlot (JobServerOptions::live), each job's live status is published there when the
+// job starts, for the one status endpoint the process serves (StatusService::StartForJobs), and
+// a job's own `status:` section is not used (its endpoint would take the service's address);
+// without one, a job with status.enabled serves its own page while it runs, as a single run does.
 // Thread-safety: call from one thread; `stop` may be set from elsewhere (a signal). Ownership:
 // borrows the queue and the factory; each job's coordinator lives for that job.
 #pragma once
@@ -20,6 +24,7 @@
 #include "common/status.h"
 #include "coordinator/jobs/job_queue.h"
 #include "coordinator/server.h"
+#include "coordinator/status/status_slot.h"
 
 namespace fedsmear {
 
@@ -32,6 +37,8 @@ struct JobServerOptions {
   // A sink the caller attached to the process's logger before any other thread logs
   // (AttachJobLogs); each job's job.log is added to it while the job runs. nullptr: no job.log.
   std::shared_ptr<spdlog::sinks::dist_sink_mt> job_logs;
+  // Where each job's live status is published (borrowed; must outlive the server). nullptr: none.
+  StatusSlot* live = nullptr;
 };
 
 // A fan-out sink attached to the default logger, for JobServerOptions::job_logs. Call before

@@ -67,6 +67,10 @@ StatusMetrics::StatusMetrics(prometheus::Registry& r) {
   run_ended = &BuildGauge().Name("fedsmear_run_ended")
                    .Help("1 once the run has ended (complete, stopped or failed)")
                    .Register(r).Add({});
+  run_start_time = &BuildGauge().Name("fedsmear_run_start_time_seconds")
+                        .Help("Unix time this coordinator process started the run (a job of a "
+                              "long-lived coordinator, or the resumed part of a run)")
+                        .Register(r).Add({});
 }
 
 }  // namespace fedsmear

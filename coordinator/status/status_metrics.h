@@ -41,6 +41,7 @@ struct StatusMetrics {
   prometheus::Gauge* round_started;
   prometheus::Gauge* round_deadline;
   prometheus::Gauge* run_ended;
+  prometheus::Gauge* run_start_time;
 };
 
 }  // namespace fedsmear

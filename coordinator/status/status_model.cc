@@ -64,6 +64,7 @@ StatusModel::StatusModel(StatusRunInfo info)
   StatusMetrics& m = *metrics_;
   m.rounds_planned->Set(info_.rounds_planned);
   m.round_deadline->Set(info_.round_deadline_s);
+  m.run_start_time->Set(UnixSeconds(started_));
   SetRunId(info_.run_id);
 }
 

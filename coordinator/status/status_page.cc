@@ -15,6 +15,11 @@ const char* StatusPageHtml() {
 <form method="post" action="/logout" class="logout"><button type="submit">sign out</button></form></header>
 <div id="error"></div>
 <main>
+<section class="wide" id="job-section" hidden><h2 id="job-title">job</h2>
+<table id="job" class="facts"><tbody></tbody></table><p><a href="/">all jobs</a></p></section>
+<section class="wide" id="jobs-section" hidden><h2>Jobs</h2><table id="jobs"><thead><tr><th>job</th>
+<th>name</th><th>state</th><th>submitted by</th><th>submitted</th><th>started</th><th>ended</th>
+<th>outcome</th></tr></thead><tbody></tbody></table><p class="muted" id="jobsum"></p></section>
 <section><h2>Sites</h2><table id="sites"><thead><tr><th>site</th><th>state</th><th>last seen</th>
 <th>train / val images</th><th>rounds</th></tr></thead><tbody></tbody></table>
 <p class="muted" id="sitesum"></p></section>
@@ -51,6 +56,8 @@ td.reason{text-align:left;white-space:normal}
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:4px}
 .legend i.down{background:#3b78c2}.legend i.up{background:#e08a2c}
 #error{background:#c62828;color:#fff;padding:6px 18px;display:none}
+[hidden]{display:none!important}
+table.facts{width:auto}table.facts th{text-align:left;padding-right:18px}table.facts td{text-align:left;white-space:normal}
 )CSS";
 }
 
@@ -59,6 +66,10 @@ const char* StatusPageScript() {
 const SVG_NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#3b78c2","#e08a2c","#2e9e5b","#c43b3b","#8e5cc4","#7a5a3a","#d45fb0","#555"];
 const stateClass = {reported:"ok", training:"ok", idle:"", refused:"warn", deadline:"bad", dropped:"bad", failed:"bad", disconnected:"bad"};
+const jobClass = {queued:"", running:"ok", completed:"ok", failed:"bad", aborted:"warn"};
+// On /jobs/<id> the page shows that job (ids are job-NNNN; the server refuses any other path).
+const JOB_ID_RE = /^job-[0-9]{1,9}$/;
+const JOB_ID = (m => m && JOB_ID_RE.test(m[1]) ? m[1] : null)(location.pathname.match(/^\/jobs\/([^\/]+)$/));
 // Elements from data: attributes by setAttribute, children as nodes or text nodes. Never HTML.
 function build(make, tag, attrs, children){
   const e = make(tag);
@@ -69,20 +80,24 @@ function build(make, tag, attrs, children){
 function h(tag, attrs, ...children){ return build(t => document.createElement(t), tag, attrs, children); }
 function s(tag, attrs, ...children){ return build(t => document.createElementNS(SVG_NS, t), tag, attrs, children); }
 function $(id){ return document.getElementById(id); }
-function api(path){
+// The JSON at `path`; with `optional`, null when the endpoint has no such route (404).
+function api(path, optional){
   return fetch(path, {cache:"no-store", credentials:"same-origin"}).then(r => {
     if(r.status === 401){ location.assign("/login"); throw new Error("sign in first"); }
+    if(optional && r.status === 404) return null;
     if(!r.ok) throw new Error(path + ": HTTP " + r.status);
     return r.json();
   });
 }
+function when(t){ return (t === null || t === undefined) ? "–" : new Date(t*1000).toLocaleString(); }
 function ago(x){ if(x < 0.5) return "just now"; if(x < 10) return x.toFixed(1) + " s ago"; if(x < 90) return Math.round(x) + " s ago";
   if(x < 5400) return Math.round(x/60) + " min ago"; return (x/3600).toFixed(1) + " h ago"; }
 function fmt(x, d){ return (x === null || x === undefined) ? "–" : Number(x).toFixed(d); }
 function mib(b){ return (b/1048576).toFixed(2); }
 function showRun(r){
-  $("run").textContent = "run " + r.run_id + " · " + r.strategy + " · " + r.codec_down + " down / " +
-    r.codec_up + " up" + (r.secure_aggregation ? " · SecAgg+" : "");
+  $("run").textContent = (r.job ? "job " + r.job + " · " : "") + (r.run_id ? "run " + r.run_id + " · " : "") +
+    (r.strategy ? r.strategy + " · " + r.codec_down + " down / " + r.codec_up + " up" : "no job yet") +
+    (r.secure_aggregation ? " · SecAgg+" : "");
   const rd = r.round > 0 ? "round " + r.round + " of " + r.rounds_planned + ": " : "";
   $("stage").textContent = rd + r.stage + (r.detail ? " (" + r.detail + ")" : "");
   $("clock").textContent = "for " + ago(r.now - r.stage_since).replace(" ago","");
@@ -93,7 +108,7 @@ function showRun(r){
   $("sitesum").textContent = r.sites_connected + " of " + r.sites.length + " site(s) connected; " +
     r.selected.length + " selected in the current round; " + r.rounds_completed + " round(s) completed.";
   document.querySelector("#events tbody").replaceChildren(...r.events.slice().reverse().map(e => h("tr", {},
-    h("td", {}, new Date(e.time*1000).toLocaleTimeString()), h("td", {}, e.round), h("td", {}, e.site),
+    h("td", {}, e.time ? new Date(e.time*1000).toLocaleTimeString() : "–"), h("td", {}, e.round), h("td", {}, e.site),
     h("td", {class: stateClass[e.kind] || ""}, e.kind), h("td", {class: "reason"}, e.reason))));
   $("eventsum").textContent = r.refusals + " refusal(s), " + r.dropouts + " dropout(s) in completed rounds; " +
     mib(r.bytes_sent) + " MiB sent, " + mib(r.bytes_received) + " MiB received.";
@@ -167,16 +182,56 @@ function showRounds(data){
   plotMetrics(data);
   plotBytes(data);
 }
+// The jobs of a long-lived coordinator, newest first; `d` is null when the endpoint has none.
+function showJobs(d){
+  $("jobs-section").hidden = !d;
+  if(!d) return;
+  document.querySelector("#jobs tbody").replaceChildren(...d.jobs.map(j => h("tr", {},
+    h("td", {}, JOB_ID_RE.test(j.id) ? h("a", {href: "/jobs/" + j.id}, j.id) : j.id),
+    h("td", {class: "reason"}, j.name),
+    h("td", {class: jobClass[j.state] || ""}, j.state + (j.id === d.live_job ? " (shown below)" : "")),
+    h("td", {}, j.submitted_by), h("td", {}, when(j.submitted)), h("td", {}, when(j.started)),
+    h("td", {}, when(j.ended)), h("td", {class: "reason"}, j.message))));
+  const c = d.counts;
+  $("jobsum").textContent = d.listed + " of " + d.total + " job(s) listed, newest first; " + c.queued + " queued, " +
+    c.running + " running, " + c.completed + " completed, " + c.failed + " failed, " + c.aborted + " aborted.";
+}
+// One job's page: its facts, and what each site did over its rounds when no live site is known.
+function showJob(d){
+  const j = d.job;
+  $("job-section").hidden = false;
+  $("job-title").textContent = "job " + j.id;
+  const row = (k, v, cls) => h("tr", {}, h("th", {}, k), h("td", {class: cls || ""}, v));
+  document.querySelector("#job tbody").replaceChildren(row("name", j.name), row("state", j.state, jobClass[j.state]),
+    row("submitted by", j.submitted_by), row("submitted", when(j.submitted)), row("started", when(j.started)),
+    row("ended", when(j.ended)), row("outcome", j.message || (j.state === "completed" ? "completed" : "–")));
+  showRun(d.run);
+  if(!d.live){
+    $("clock").textContent = j.ended ? "ended " + when(j.ended) : "";
+    document.querySelector("#sites tbody").replaceChildren(...d.sites.map(x => h("tr", {},
+      h("td", {}, x.site), h("td", {class: x.rounds_failed ? "warn" : "", title: x.last_failure},
+        "reported in " + x.rounds_reported + " of " + x.rounds_selected + " round(s)"),
+      h("td", {}, "–"), h("td", {}, "–"), h("td", {}, x.rounds_reported))));
+    $("sitesum").textContent = d.sites.length + " site(s) took part; " + d.run.rounds_completed + " round(s) recorded.";
+  }
+  showRounds(d.rounds);
+  return j.state === "queued" || j.state === "running";
+}
 let lastCompleted = -1;
+function fail(e){ const el = $("error"); el.textContent = "cannot reach the coordinator: " + e.message; el.style.display = "block"; }
 function refresh(){
+  if(JOB_ID){
+    api("/api/jobs/" + JOB_ID).then(d => { $("error").style.display = "none"; return showJob(d); })
+      .then(more => { if(more) setTimeout(refresh, 2000); }, e => { fail(e); setTimeout(refresh, 2000); });
+    return;
+  }
   api("/api/run").then(r => {
     $("error").style.display = "none";
     showRun(r);
-    if(r.rounds_completed !== lastCompleted){
-      return api("/api/rounds").then(d => { showRounds(d); lastCompleted = r.rounds_completed; });
-    }
-  }).catch(e => { const el = $("error"); el.textContent = "cannot reach the coordinator: " + e.message; el.style.display = "block"; })
-    .finally(() => setTimeout(refresh, 2000));
+    const rounds = r.rounds_completed !== lastCompleted
+      ? api("/api/rounds").then(d => { showRounds(d); lastCompleted = r.rounds_completed; }) : null;
+    return Promise.all([rounds, api("/api/jobs", true).then(showJobs)]);
+  }).catch(fail).finally(() => setTimeout(refresh, 2000));
 }
 refresh();
 )JS";

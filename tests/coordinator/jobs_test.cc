@@ -1,13 +1,18 @@
 // Issue 37: a long-lived coordinator takes jobs. Two jobs submitted to one serving coordinator
 // (ServeJobs) run one after the other with the same two site daemons, which stay up between
 // them; `job list` would show both with their outcome. A job whose config is unusable fails with
-// the reason and the next one still runs; an abort request stops a running job.
+// the reason and the next one still runs; an abort request stops a running job. The service's
+// one status endpoint lists the jobs, keeps each finished job's page after the next job started,
+// and answers /healthz and /metrics when no job runs.
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "coordinator/jobs/job_server.h"
+#include "coordinator/jobs/queue_listing.h"
+#include "coordinator/status/status_service.h"
 #include "coordinator/strategy_registry.h"
 #include "tests/coordinator/federation_harness.h"
 
@@ -72,6 +77,15 @@ class JobsTest : public FederationTest {
   }
 };
 
+// The JSON the endpoint on `port` answers at `path` (null, with a test failure, unless 200).
+nlohmann::json GetJson(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(10, 0);
+  auto res = client.Get(path.c_str());
+  EXPECT_TRUE(res && res->status == 200) << path << ": " << (res ? res->body : "no answer");
+  return res && res->status == 200 ? nlohmann::json::parse(res->body) : nlohmann::json();
+}
+
 TEST_F(JobsTest, TwoJobsRunOneAfterTheOtherWithTheSameSites) {
   std::vector<ClientConfig> sites;
   for (int k = 1; k <= 2; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
@@ -79,6 +93,10 @@ TEST_F(JobsTest, TwoJobsRunOneAfterTheOtherWithTheSameSites) {
   c.bind = "tcp://127.0.0.1:" + std::to_string(FreePort());
   c.train.local_epochs = 1;
   c.federated_evaluation = false;
+  // A job's own status section is not used under the service's endpoint (it would take its
+  // address); this port is left free.
+  const int job_status_port = FreePort();
+  c.status = {true, "127.0.0.1:" + std::to_string(job_status_port), ""};
   auto queue = JobQueue::Open((run_dir_ / "jobs").string());
   ASSERT_TRUE(queue.ok()) << queue.status();
   ASSERT_TRUE(queue->Submit(WriteJob(c, "first"), "first").ok());
@@ -91,10 +109,58 @@ TEST_F(JobsTest, TwoJobsRunOneAfterTheOtherWithTheSameSites) {
   std::atomic<bool> service_stop{false};
   Status served;
   JobServerOptions options{0.2, AttachJobLogs()};  // before the site threads log
+  StatusSlot live;
+  QueueJobListing listing(*queue);
+  auto endpoint = StatusService::StartForJobs({true, "127.0.0.1:0", ""}, &live, &listing);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const int port = (*endpoint)->port();
+  options.live = &live;
+  EXPECT_EQ(GetJson(port, "/api/run")["stage"], "idle") << "the endpoint is up before any job";
   std::thread service([&] { served = ServeJobs(*queue, Factory(), service_stop, options); });
   for (auto& s : sites) StartSite(s, c.bind);  // started once, for both jobs
+  // Once the third job has started, the first one's page still answers, from its run folder.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (std::chrono::steady_clock::now() < until &&
+         queue->Get("job-0003").value_or(JobInfo{}).started_unix == 0) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  const nlohmann::json first_page = GetJson(port, "/api/jobs/job-0001");
+  EXPECT_EQ(first_page["job"]["state"], "completed");
+  EXPECT_EQ(first_page["run"]["stage"], "complete");
+  EXPECT_EQ(first_page["rounds"]["rounds"].size(), 2u);
   const std::vector<JobInfo> jobs = WaitForJobs(*queue, 240);
   StopAll(service_stop, service);
+
+  // Between jobs (none queued now) the endpoint answers: the jobs, the last job's final values.
+  const nlohmann::json listed = GetJson(port, "/api/jobs");
+  ASSERT_EQ(listed["jobs"].size(), 3u);
+  EXPECT_EQ(listed["jobs"][0]["id"], "job-0003");
+  EXPECT_EQ(listed["jobs"][0]["state"], "completed");
+  EXPECT_EQ(listed["jobs"][1]["state"], "failed");
+  EXPECT_EQ(listed["jobs"][2]["state"], "completed");
+  EXPECT_EQ(listed["live_job"], "job-0003");
+  const nlohmann::json run = GetJson(port, "/api/run");
+  EXPECT_EQ(run["job"], "job-0003");
+  EXPECT_EQ(run["stage"], "complete");
+  EXPECT_EQ(GetJson(port, "/api/jobs/job-0002")["run"]["stage"], "failed");
+  const nlohmann::json first = GetJson(port, "/api/jobs/job-0001");
+  EXPECT_FALSE(first["live"]);
+  ASSERT_EQ(first["sites"].size(), 2u);
+  EXPECT_EQ(first["sites"][0]["rounds_reported"], 2);
+  {
+    httplib::Client client("127.0.0.1", port);
+    auto metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_EQ(metrics->status, 200);
+    EXPECT_NE(metrics->body.find("fedsmear_run_ended 1"), std::string::npos);
+    EXPECT_NE(metrics->body.find("fedsmear_jobs{state=\"completed\"} 2"), std::string::npos);
+    auto missing = client.Get("/api/jobs/job-0009");
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 404);
+    httplib::Client job_port("127.0.0.1", job_status_port);
+    job_port.set_connection_timeout(1, 0);
+    EXPECT_FALSE(job_port.Get("/healthz")) << "no job served its own endpoint";
+  }
 
   ASSERT_TRUE(served.ok()) << served;
   ASSERT_EQ(jobs.size(), 3u);

@@ -1,11 +1,13 @@
 // HttpServer over loopback: the token in a header or the login cookie (never the URL), open
-// paths, the login form, and the security headers on every response.
+// paths, the login form, item routes and what reaches their handlers, and the security headers
+// on every response.
 #include "common/http/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -143,6 +145,67 @@ TEST_F(HttpServerTest, WithoutATokenEverythingIsServed) {
   auto login = client.Get("/login");
   ASSERT_TRUE(login);
   EXPECT_EQ(login->status, 303) << "nothing to sign in to";
+}
+
+TEST_F(HttpServerTest, ItemRoutesPassOnlySafeSingleSegments) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  std::map<std::string, HttpHandler> routes;
+  routes["/a.b"] = [] { return HttpResponse{200, "text/plain", "exact\n"}; };
+  HttpServerOptions options;
+  options.login_form = true;
+  options.item_routes["/things/"] = [calls](const std::string& item) {
+    ++*calls;
+    return HttpResponse{200, "text/plain", "item " + item};
+  };
+  auto server = HttpServer::Start({true, "127.0.0.1:0", token_file_.string()}, std::move(routes),
+                                  std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("127.0.0.1", (*server)->port());
+  const httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
+  auto good = client.Get("/things/job-0001.x_y", auth);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
+  EXPECT_EQ(good->body, "item job-0001.x_y");
+  EXPECT_EQ(*calls, 1);
+  // Dot segments, separators (plain or encoded), markup, empty and over-long items never reach
+  // the handler, and nothing of them is echoed.
+  for (const std::string& path : std::vector<std::string>{
+           "/things/..", "/things/.", "/things/%2e%2e", "/things/..%2F..%2Fetc%2Fpasswd",
+        "/things/a%2Fb", "/things/a/b", "/things/", "/things/%3Cscript%3E", "/things/a%20b",
+        "/things/" + std::string(65, 'a')}) {
+    auto res = client.Get(path, auth);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 404) << path;
+    EXPECT_EQ(res->body.find("script"), std::string::npos) << path;
+    EXPECT_EQ(res->body.find("passwd"), std::string::npos) << path;
+  }
+  EXPECT_EQ(*calls, 1);
+  // Behind the token; a browser asking for a page is sent to the login form.
+  auto anonymous = client.Get("/things/x");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto browser = client.Get("/things/x", {{"Accept", "text/html,application/xhtml+xml"}});
+  ASSERT_TRUE(browser);
+  EXPECT_EQ(browser->status, 303);
+  EXPECT_EQ(browser->get_header_value("Location"), "/login");
+  EXPECT_EQ(*calls, 1);
+  // Exact routes match their path only (a "." in it is not a wildcard).
+  auto exact = client.Get("/a.b", auth);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->status, 200);
+  auto near = client.Get("/axb", auth);
+  ASSERT_TRUE(near);
+  EXPECT_EQ(near->status, 404);
+}
+
+TEST(HttpPathItemTest, SafeItems) {
+  EXPECT_TRUE(IsSafePathItem("job-0001"));
+  EXPECT_TRUE(IsSafePathItem("a.b_c-D9"));
+  for (const std::string bad : {"", ".", "..", "a/b", "a\\b", "a b", "<b>", "%2e", "\xc3\xa9"}) {
+    EXPECT_FALSE(IsSafePathItem(bad)) << bad;
+  }
+  EXPECT_TRUE(IsSafePathItem(std::string(64, 'a')));
+  EXPECT_FALSE(IsSafePathItem(std::string(65, 'a')));
 }
 
 }  // namespace
