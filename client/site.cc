@@ -168,6 +168,13 @@ Status Site::StartTraining(wire::TrainTask task, const std::string& run_id,
                milliseconds(1000));
     return Status::Ok();
   }
+  if (secure) {
+    if (Status st = CheckSessionModel(impl_->secagg->setup(), task.model.data); !st.ok()) {
+      spdlog::warn("refusing round {}: {}", task.round, st.message());
+      (void)send(wire::Refusal{task.task_id, task.round, st.message()}, milliseconds(1000));
+      return Status::Ok();
+    }
+  }
   AdoptRun(run_id);
   impl_->work_task_id = task.task_id;
   if (secure) {

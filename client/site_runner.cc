@@ -101,6 +101,11 @@ Status Site::Dispatch(wire::Message& msg, SiteConnection& connection, const Send
                    milliseconds(1000));
         return Status::Ok();
       }
+      if (Status st = CheckSessionModel(s.secagg->setup(), e->model.data); !st.ok()) {
+        spdlog::warn("refusing the statistics of round {}: {}", e->round, st.message());
+        (void)send(wire::Refusal{e->task_id, e->round, st.message()}, milliseconds(1000));
+        return Status::Ok();
+      }
       setup = s.secagg->setup();
     }
     s.work_task_id = e->task_id;

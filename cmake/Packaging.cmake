@@ -1,6 +1,7 @@
 # Debian packages (CPack DEB, one per component), built by scripts/package:
 #   fedsmear-client       /usr/bin/fedsmear-client, /etc/fedsmear/client.yaml, the systemd unit
-#   fedsmear-coordinator  /usr/bin/fedsmear-coordinator, /etc/fedsmear/coordinator.yaml, the unit,
+#   fedsmear-coordinator  /usr/bin/fedsmear-coordinator, /etc/fedsmear/coordinator.yaml, the unit
+#                         (one run) and fedsmear-coordinator-jobs (a service taking jobs),
 #                         and /usr/share/fedsmear/monitoring (Grafana dashboard, Prometheus alert
 #                         rules and their promtool tests: packaging/monitoring)
 #   fedsmear-tools        /usr/bin/fedsmear (keygen, doctor, data-info, train, evaluate, ...)
@@ -67,6 +68,9 @@ fedsmear_debian_scripts(client fedsmear-client site fedsmear-client client.yaml
   "/var/lib/fedsmear/state")
 fedsmear_debian_scripts(coordinator fedsmear-coordinator coordinator fedsmear-coordinator
   coordinator.yaml "/var/lib/fedsmear/run")
+# The long-lived service that takes jobs: installed, never enabled (the operator picks one unit).
+install(FILES ${pkg_dir}/systemd/fedsmear-coordinator-jobs.service DESTINATION /lib/systemd/system
+  COMPONENT coordinator)
 install(FILES ${pkg_dir}/monitoring/fedsmear-dashboard.json ${pkg_dir}/monitoring/fedsmear-alerts.yml
   ${pkg_dir}/monitoring/fedsmear-alerts.test.yml
   DESTINATION share/fedsmear/monitoring COMPONENT coordinator)

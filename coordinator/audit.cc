@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/file_util.h"
+#include "common/net/keys.h"
 #include "common/sha256.h"
 #include "coordinator/run_plan.h"
 #include "coordinator/server_impl.h"
@@ -31,13 +32,9 @@ Status Coordinator::Impl::OpenAudit() {
                                   config.audit_sync, std::move(signer)));
   audit.emplace(std::move(log));
   spdlog::info("training plan {} (RUN_DIR/plan.json); audit log {}", plan.hash, path);
-  std::string allowed_sha;
-  if (!config.allowed_sites_file.empty()) {
-    Result<std::string> allowed = ReadFile(config.allowed_sites_file, 64 << 20);
-    if (allowed.ok()) allowed_sha = ToHex(Sha256Of(*allowed));
-  }
+  audited_allowlist_sha = AllowlistSha();
   AuditEvent("start", {{"run_id", run_id},
-                       {"allowed_sites_sha256", allowed_sha},
+                       {"allowed_sites_sha256", audited_allowlist_sha},
                        {"plan_hash", plan.hash},
                        {"plan", plan.doc},
                        {"allowed_sites_file", config.allowed_sites_file},
@@ -63,7 +60,29 @@ void Coordinator::Impl::AuditMessage(const char* kind, const std::string& site,
   AuditEvent(kind, std::move(fields));
 }
 
+std::string Coordinator::Impl::AllowlistSha() const {
+  if (config.allowed_sites_file.empty()) return "";
+  Result<std::string> allowed = ReadFile(config.allowed_sites_file, 64 << 20);
+  return allowed.ok() ? ToHex(Sha256Of(*allowed)) : "";
+}
+
 void Coordinator::Impl::AuditRound(int round, const RoundOutcome& outcome) {
+  // The allowlist reloads without a restart (sites admitted, rotated, revoked): the trail names
+  // each version a round ran under, with its site ids.
+  if (const std::string sha = AllowlistSha(); sha != audited_allowlist_sha) {
+    json sites = json::array();
+    if (Result<std::vector<AllowedSite>> list = LoadAllowedSites(config.allowed_sites_file);
+        list.ok()) {
+      for (const AllowedSite& s : *list) sites.push_back(s.site_id);
+    }
+    spdlog::info("allowlist {} changed before round {} ({} site(s))", config.allowed_sites_file,
+                 round, sites.size());
+    AuditEvent("allowlist_changed", {{"round", round},
+                                     {"allowed_sites_sha256", sha},
+                                     {"previous_sha256", audited_allowlist_sha},
+                                     {"sites", sites}});
+    audited_allowlist_sha = sha;
+  }
   json failures = json::array();
   for (const SiteFailure& f : outcome.failures) {
     failures.push_back({{"site", f.site_id},

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "common/sha256.h"
 #include "coordinator/secure_attempt.h"
 #include "coordinator/secure_round.h"
 #include "coordinator/task_round.h"
@@ -211,6 +212,9 @@ Result<bool> SecureRound::Prepare() {
   }
   setup_.weight_cap = weight_cap_;
   setup_.purpose = purpose_;
+  // Every site checks its task's model against this hash, which the transcript binds.
+  const Digest256 model = Sha256Of(bn() ? evaluate_.model.data : task_.model.data);
+  setup_.model_sha256 = BytesOf(model.data(), model.size());
   setup_.threshold = sc_.threshold;
   setup_.neighbours = sc_.neighbours;
   setup_.mask_bits = sc_.mask_bits;

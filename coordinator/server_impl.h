@@ -90,6 +90,9 @@ struct Coordinator::Impl {
   // the coordinator received, sent and decided.
   TrainingPlan plan;
   std::optional<AuditLog> audit;
+  std::string audited_allowlist_sha;  // the allowlist version the audit log names last
+  // SHA-256 (hex) of the allowlist file as it is now; "" without one or when unreadable.
+  std::string AllowlistSha() const;
   // Builds the plan, writes RUN_DIR/plan.json and opens the audit log (config.audit_log).
   Status OpenAudit();
   void AuditEvent(const std::string& kind, nlohmann::json fields);

@@ -2,15 +2,27 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <set>
 #include <vector>
 
+#include "common/sha256.h"
 #include "models/contribution.h"
 #include "secagg/votes.h"
 
 namespace fedsmear {
 
 bool IsSecureTask(const wire::TrainTask& task) { return task.secure_aggregation; }
+
+Status CheckSessionModel(const wire::SecAggSetup& setup, std::string_view model_blob) {
+  const Digest256 digest = Sha256Of(model_blob);
+  if (setup.model_sha256.size() != digest.size() ||
+      std::memcmp(setup.model_sha256.data(), digest.data(), digest.size()) != 0) {
+    return PermissionDenied("the task's model is not the one its secure aggregation session "
+                            "names (model_sha256): refusing an input that peers would not share");
+  }
+  return Status::Ok();
+}
 
 Status CheckVoteWeights(const wire::SecAggSetup& setup) {
   if (setup.vote_bits == 0) return Status::Ok();

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/config.h"
 #include "common/net/keys.h"
@@ -62,6 +63,13 @@ struct SecAggPolicy {
 // kPermissionDenied otherwise.
 Status CheckContributionWeights(const wire::SecAggSetup& setup, const std::string& site_id,
                                 uint64_t num_train);
+
+// OK when `model_blob` (the model of the session's TrainTask or EvaluateTask) hashes to the
+// setup's model_sha256, which the transcript binds: every survivor of a session then computed its
+// input from the same model. Without it a coordinator could hand one site another model than its
+// peers (say, batch-norm statistics that shrink the peers' moments to nothing) and read that
+// site's input from the sum. kPermissionDenied otherwise.
+Status CheckSessionModel(const wire::SecAggSetup& setup, std::string_view model_blob);
 
 // True when the task is announced as a SecAgg+ round.
 bool IsSecureTask(const wire::TrainTask& task);

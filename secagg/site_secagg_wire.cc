@@ -57,6 +57,7 @@ std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::str
   u64(setup.vector_length);
   u64(setup.vote_bits);
   u64(static_cast<uint64_t>(setup.purpose));
+  text(setup.model_sha256);
   return Sha256Of(out);
 }
 

@@ -30,7 +30,7 @@ std::string BytesOf(const uint8_t* data, size_t size);
 // The transcript every site signs (secagg::Config::transcript): SHA-256 over a labelled,
 // length-prefixed encoding of the run id (the Envelope's) and every field of the setup: round,
 // task id, each site's id, secagg id, Ed25519 key and vote weight (in setup order), total
-// weight, t, k, mask bits, graph seed, clip, stat clip, vector length, vote bits and purpose (the field
+// weight, t, k, mask bits, graph seed, clip, stat clip, vector length, vote bits, purpose and the task's model hash (the field
 // widths and clips are the secure codec). Two setups that differ anywhere hash differently.
 std::array<uint8_t, 32> SetupTranscript(const wire::SecAggSetup& setup, std::string_view run_id);
 

@@ -280,20 +280,15 @@ std::vector<DoctorFinding> CheckSite(const std::string& config_path, const Docto
   CheckOpensAs(o.service_user,
                {{c.insecure ? "" : c.secret_key_file, "secret key", true},
                 {c.insecure ? "" : c.coordinator_public_key_file, "coordinator public key", false},
-                {c.signing_key_file, "signing key", true}},
+                {c.signing_key_file, "signing key", true},
+                {c.metrics.enabled ? c.metrics.token_file : "", "metrics token", true}},
                &out);
   CheckImages(c.data.manifest.empty() ? c.data.root : c.data.manifest, {}, "data folder",
               c.policy.min_samples_per_class, &out);
   if (!c.state_dir.empty()) CheckFolderWritable(c.state_dir, "state folder", &out);
   CheckPendingPlan(c, config_path, &out);
   CheckSecurePolicy(c, &out);
-  if (c.metrics.enabled && c.metrics.bind.rfind("127.", 0) != 0 &&
-      c.metrics.bind.rfind("[::1]", 0) != 0 && c.metrics.bind.rfind("localhost", 0) != 0) {
-    out.push_back({Finding::kWarn, "the site's /metrics listens beyond this machine (" +
-                                       c.metrics.bind + ")",
-                   "bind it to 127.0.0.1 unless your monitoring scrapes from elsewhere; "
-                   "set metrics.token_file then"});
-  }
+  CheckHttpEndpoint(c.metrics, "the site's /metrics", &out);
   if (o.check_network) CheckCoordinatorConnection(c, o, &out);
   return out;
 }
@@ -313,6 +308,7 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
   const CoordinatorConfig& c = *config;
   out.push_back({Finding::kOk, "configuration " + config_path + " reads correctly", ""});
   CheckCoordinatorBind(c, &out);
+  CheckHttpEndpoint(c.status, "the status page and /metrics", &out);
   if (c.insecure) {
     out.push_back({Finding::kWarn, "encryption is switched off (insecure: true)",
                    "use insecure only for local tests"});
@@ -341,7 +337,8 @@ std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
   CheckOpensAs(o.service_user,
                {{c.insecure ? "" : c.secret_key_file, "secret key", true},
                 {c.insecure ? "" : c.allowed_sites_file, "site allowlist", false},
-                {c.signing_key_file, "signing key", true}},
+                {c.signing_key_file, "signing key", true},
+                {c.status.enabled ? c.status.token_file : "", "status token", true}},
                &out);
   for (const HoldoutSet& h : c.holdout) {
     CheckImages(h.path, c.model.class_names, "held-out set " + h.name + " at", 0, &out);

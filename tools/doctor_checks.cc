@@ -191,6 +191,27 @@ void CheckCoordinatorBind(const CoordinatorConfig& c, std::vector<Finding>* out)
                   "bind: tcp://0.0.0.0:7878 (or this host's address) for sites on other hosts"});
 }
 
+void CheckHttpEndpoint(const HttpEndpointConfig& e, const std::string& what,
+                       std::vector<Finding>* out) {
+  if (!e.enabled) return;
+  // host:port, [v6]:port or :port; an empty host listens on every address.
+  std::string host = e.bind.substr(0, e.bind.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (!host.empty() && IsLoopback(host)) return;
+  if (e.token_file.empty()) {
+    out->push_back({Finding::kFail,
+                    what + " listen on " + e.bind + " beyond this machine without a token: "
+                    "anyone who reaches it reads site ids, refusal reasons and scores",
+                    "set token_file (a file holding a long random token) in the same section, "
+                    "or bind 127.0.0.1 and scrape through a tunnel"});
+    return;
+  }
+  out->push_back({Finding::kInfo,
+                  what + " listen on " + e.bind + ", behind the token in " + e.token_file, ""});
+}
+
 void CheckPendingPlan(const ClientConfig& c, const std::string& config_path,
                       std::vector<Finding>* out) {
   if (c.state_dir.empty() || !c.policy.require_plan_approval) return;

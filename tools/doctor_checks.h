@@ -45,6 +45,12 @@ void CheckSecureAggregation(const CoordinatorConfig& config,
                             const std::vector<AllowedSite>& allowed,
                             std::vector<DoctorFinding>* out);
 
+// An HTTP endpoint (`what`: "the status page and /metrics", "the site's /metrics") that listens
+// beyond this machine: kFail without a token_file (anyone who reaches the address reads the page:
+// site ids, refusal reasons, accuracy), kInfo with one. Nothing for a loopback bind or when off.
+void CheckHttpEndpoint(const HttpEndpointConfig& endpoint, const std::string& what,
+                       std::vector<DoctorFinding>* out);
+
 // A file the service account `user` must open, and what it is ("secret key").
 struct AccountFile {
   std::string path;

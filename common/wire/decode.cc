@@ -230,6 +230,7 @@ class Reader {
       case p::SecAggPurpose::BN_STATISTICS: out->purpose = SecAggPurpose::kBnStatistics; break;
       default: return Corrupt("unknown secure aggregation purpose");
     }
+    RETURN_IF_ERROR(Bytes(in.getModelSha256(), 32, "model_sha256", &out->model_sha256));
     return Status::Ok();
   }
 

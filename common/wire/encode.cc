@@ -186,6 +186,7 @@ void Build(p::Envelope::Body::Builder b, const SecAggSetup& m) {
   o.setWeightCap(m.weight_cap);
   o.setPurpose(m.purpose == SecAggPurpose::kBnStatistics ? p::SecAggPurpose::BN_STATISTICS
                                                           : p::SecAggPurpose::TRAINING);
+  PutData([&](unsigned n) { return o.initModelSha256(n); }, m.model_sha256);
 }
 
 void Build(p::Envelope::Body::Builder b, const SecAggKeys& m) {

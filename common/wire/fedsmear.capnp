@@ -27,6 +27,7 @@ const protocolVersion :UInt16 = 6;
 # 6: SecAggSetup.purpose and EvaluateTask.secureAggregation: a secure round's batch-norm
 # statistics are summed in a second SecAgg+ session of the round (purpose bnStatistics), which
 # the transcript names and the sites' session ledger keeps apart from the training sum.
+# SecAggSetup.modelSha256 binds the task's model into the transcript.
 
 # A model or an update and the codec that encoded it, by its registry name (protocol 3; it was a
 # coarse enum before): a codec_down name (models/packed_model.h DownlinkCodecNames) for models,
@@ -238,6 +239,8 @@ struct SecAggSetup {
   weightCap @12 :UInt64;         # the coordinator's max_site_samples (bnStatistics: the
                                  # calibration images asked for)
   purpose @13 :SecAggPurpose;    # protocol 6: what the session sums
+  modelSha256 @14 :Data;         # protocol 6: SHA-256 of the model blob of the session's task
+                                 # (TrainTask or EvaluateTask): every survivor saw the same model
 }
 
 # What a SecAgg+ session sums (protocol 6). A site masks at most one input per purpose and round.

@@ -52,6 +52,7 @@ struct SecAggSetup {
   uint64_t weight_cap = 0;  // the coordinator's max_site_samples (models/contribution.h);
                             // kBnStatistics: the calibration images asked for
   SecAggPurpose purpose = SecAggPurpose::kTraining;
+  std::string model_sha256;  // 32 bytes: SHA-256 of the session's task's model blob
 };
 
 // site -> coordinator, stage 1.

@@ -189,6 +189,7 @@ class Validator {
               "neighbours must be in 1..n-1 and >= threshold-1"));
     RETURN_IF_ERROR(Check(m.mask_bits >= 1 && m.mask_bits <= 32, "mask_bits must be in 1..32"));
     RETURN_IF_ERROR(Check(m.graph_seed.size() == 32, "graph_seed must be 32 bytes"));
+    RETURN_IF_ERROR(Check(m.model_sha256.size() == 32, "model_sha256 must be 32 bytes"));
     RETURN_IF_ERROR(Range(m.clip, 1e-9, 1e9, "clip"));
     RETURN_IF_ERROR(Range(m.stat_clip, 1e-9, 1e9, "stat_clip"));
     RETURN_IF_ERROR(Check(m.total_weight >= 1, "total_weight must be >= 1"));

@@ -169,6 +169,38 @@ TEST_F(FederationTest, RoundWaitsForAPendingApproval) {
       << run_status_;
 }
 
+// The allowlist reloads without a restart; the coordinator's audit log names each version a round
+// ran under (its hash and site ids), so an admission or a revocation is on the record.
+TEST_F(FederationTest, AllowlistChangesAreAudited) {
+  std::vector<ClientConfig> sites;
+  for (int k = 1; k <= 2; ++k) sites.push_back(SiteConfig("site-" + std::to_string(k), k));
+  CoordinatorConfig c = MakeConfig(4, 2, 2);
+  c.train.local_epochs = 1;
+  std::string endpoint = StartCoordinator(c);
+  for (auto& s : sites) StartSite(s, endpoint);
+  bool round_one = false;
+  for (int i = 0; i < 1200 && !round_one; ++i) {
+    round_one = !Metrics().empty();
+    if (!round_one) std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_TRUE(round_one) << "round 1 never completed";
+  // The operator admits a third site while the run goes on (as `fedsmear kit admit` does).
+  SiteConfig("site-3", 3);
+  ASSERT_TRUE(WriteFileAtomic((run_dir_ / "allowed").string(), allowed_).ok());
+  Finish();
+  ASSERT_TRUE(run_status_.ok()) << run_status_;
+  const std::string audit = (fs::path(c.run_dir) / "audit.jsonl").string();
+  auto changes = Entries(audit, "allowlist_changed");
+  ASSERT_EQ(changes.size(), 1u);
+  const auto& f = changes[0]["fields"];
+  EXPECT_GE(f["round"].get<int>(), 2);
+  EXPECT_EQ(f["sites"], nlohmann::json({"site-1", "site-2", "site-3"}));
+  auto start = Entries(audit, "start");
+  ASSERT_EQ(start.size(), 1u);
+  EXPECT_EQ(start[0]["fields"]["allowed_sites_sha256"], f["previous_sha256"]);
+  EXPECT_NE(f["allowed_sites_sha256"], f["previous_sha256"]);
+}
+
 // Under secure aggregation with sign votes every update leaves the site masked, and the audit
 // log says so in words; the verifier counts no plain update.
 TEST_F(FederationTest, SecureRoundsAreAuditedAsMaskedSignVotes) {

@@ -5,10 +5,12 @@
 
 #include <cmath>
 
+#include "common/sha256.h"
 #include "models/bn_statistics.h"
 #include "secagg/quantize.h"
 #include "secagg/session_ledger.h"
 #include "secagg/site_secagg.h"
+#include "secagg/site_policy.h"
 #include "secagg/site_secagg_wire.h"
 
 namespace fedsmear {
@@ -110,6 +112,25 @@ TEST(BnSessionTest, ThePurposeIsPartOfTheTranscript) {
   wire::SecAggSetup training = bn;
   training.purpose = wire::SecAggPurpose::kTraining;
   EXPECT_NE(SetupTranscript(bn, "run-1"), SetupTranscript(training, "run-1"));
+}
+
+// The task's model is bound into the session: a site refuses a task whose model is not the one
+// the setup (and so every peer's signed transcript) names. Attack: a coordinator hands the victim
+// the real model and its peers one with huge batch-norm variances, which shrink the peers'
+// normalised moments to about nothing, and reads the victim's statistics from the sum.
+TEST(BnSessionTest, MaliciousPerSiteModelIsRefusedAndTheHashIsInTheTranscript) {
+  wire::SecAggSetup setup = BnSetup({10, 10, 10}, 256);
+  const std::string model = "the model blob every site gets";
+  const Digest256 digest = Sha256Of(model);
+  setup.model_sha256 = std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+  EXPECT_TRUE(CheckSessionModel(setup, model).ok());
+  Status other = CheckSessionModel(setup, "a model made for one site");
+  EXPECT_EQ(other.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(other.message().find("model_sha256"), std::string::npos) << other;
+  EXPECT_FALSE(CheckSessionModel(wire::SecAggSetup{}, model).ok()) << "no hash, no input";
+  wire::SecAggSetup another = setup;
+  another.model_sha256[0] ^= 1;
+  EXPECT_NE(SetupTranscript(setup, "run-1"), SetupTranscript(another, "run-1"));
 }
 
 // A site masks one training input and one statistics input per round, never a second of either.

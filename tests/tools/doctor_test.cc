@@ -3,6 +3,7 @@
 // loopback coordinator address, a plan waiting for approval and keys the service account cannot
 // open (tools/doctor_checks.h).
 #include "tools/doctor.h"
+#include "tools/doctor_checks.h"
 
 #include <gtest/gtest.h>
 #include <pwd.h>
@@ -342,6 +343,24 @@ TEST_F(DoctorTest, WeakerSecuritySettingsAreNamed) {
   const DoctorFinding* reads = Find(off, "reads every site's update");
   ASSERT_NE(reads, nullptr) << FormatFindings(off);
   EXPECT_EQ(reads->level, DoctorFinding::kWarn);
+}
+
+// A status page or /metrics beyond loopback without a token is a failure: site ids, refusal
+// reasons and scores for anyone who reaches the address.
+TEST_F(DoctorTest, OpenStatusEndpointWithoutATokenFails) {
+  std::vector<DoctorFinding> out;
+  CheckHttpEndpoint({true, "127.0.0.1:9464", ""}, "the status page and /metrics", &out);
+  CheckHttpEndpoint({true, "[::1]:9464", ""}, "the status page and /metrics", &out);
+  CheckHttpEndpoint({false, "0.0.0.0:9464", ""}, "the status page and /metrics", &out);
+  EXPECT_TRUE(out.empty()) << FormatFindings(out);
+  CheckHttpEndpoint({true, "0.0.0.0:9464", ""}, "the status page and /metrics", &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].level, DoctorFinding::kFail);
+  EXPECT_NE(out[0].what.find("without a token"), std::string::npos) << out[0].what;
+  out.clear();
+  CheckHttpEndpoint({true, ":9100", "/etc/fedsmear/metrics.token"}, "the site's /metrics", &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].level, DoctorFinding::kInfo);
 }
 
 }  // namespace
