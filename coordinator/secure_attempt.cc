@@ -1,9 +1,7 @@
-// RunSecureAttempt (coordinator/secure_attempt.h): one SecAgg+ attempt as a small state machine
-// (SecureRound) whose steps follow the stage list in coordinator/secure_round.h:
-// Prepare (parameters, setup) -> Broadcast -> RunStage x 5 (each a TaskRound,
-// coordinator/task_round.h) with the relays between them -> the unmasked sum becomes a
-// RoundSum (SecureRoundSum, secure_round.cc). Thread-safety: the coordinator's round loop only;
-// one SecureRound per attempt.
+// RunSecureAttempt and RunSecureBnAttempt (coordinator/secure_attempt.h): the life of one
+// SecureRound (coordinator/secure_attempt_impl.h): its parameters and setup, the broadcast, the
+// stages in order, and the unmasked sum as a RoundSum or pooled batch-norm moments.
+// Thread-safety: the coordinator's round loop only; one SecureRound per attempt.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,123 +9,16 @@
 #include <set>
 
 #include "common/sha256.h"
-#include "coordinator/secure_attempt.h"
+#include "coordinator/secure_attempt_impl.h"
 #include "coordinator/secure_round.h"
-#include "coordinator/task_round.h"
-#include "secagg/config.h"
-#include "secagg/server.h"
+#include "models/bn_statistics.h"
 #include "secagg/session_ledger.h"
 #include "secagg/site_secagg.h"
 #include "secagg/site_secagg_wire.h"
 #include "secagg/votes.h"
-#include "models/bn_statistics.h"
-#include "models/contribution.h"
 
 namespace fedsmear {
-namespace {
-
-using std::chrono::milliseconds;
-
-enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask };
-
-class SecureRound {
- public:
-  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round,
-              std::vector<TrainInstruction> plan, wire::TrainTask task,
-              const ModelState& received, RoundOutcome* out, const std::atomic<bool>& stop)
-      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
-        out_(*out), plan_(std::move(plan)), received_(received), task_(std::move(task)) {
-    out_.secure = true;
-    for (const TrainInstruction& ins : plan_) weights_[ins.site_id] = ctx_.sites.Weight(ins.site_id);
-    weight_cap_ = static_cast<uint64_t>(std::max<int64_t>(1, config_.max_site_samples));
-  }
-  // A batch-norm statistics session: the EvaluateTask instead of a TrainTask, each site weighed
-  // by the images it summarises.
-  SecureRound(RoundContext& ctx, SecAggRoster& roster, int round, const BnRequest& request,
-              RoundOutcome* out, const std::atomic<bool>& stop)
-      : ctx_(ctx), roster_(roster), config_(ctx.config), round_(round), stop_(stop),
-        out_(*out), plan_(InstructionsFor(request.sites)), received_(*request.reference),
-        purpose_(wire::SecAggPurpose::kBnStatistics), evaluate_(request.task),
-        on_scores_(request.on_scores) {
-    out_.secure = true;
-    weight_cap_ = std::max<uint64_t>(1, request.task.bn_calibration_images);
-    for (const SiteInfo& s : request.sites) {
-      weights_[s.site_id] = ContributionWeight(s.num_train, static_cast<int64_t>(weight_cap_));
-    }
-  }
-
-  // The survivors' sum, or none when the attempt is incomplete (out.incomplete_reason).
-  Result<SecureAttempt> Run();
-
- private:
-  // Fixes the round's parameters; false (with out_.incomplete_reason set) when the round
-  // cannot start.
-  Result<bool> Prepare();
-  // Integer vote weights by training-set size, and the vote field width (sign-vote rounds).
-  void PlanVotes();
-  // Sends SecAggSetup, then the TrainTask, to every selected site.
-  void Broadcast();
-  // Collects the current stage's answers (a TaskRound over the waiting sites) until every
-  // expected site answered, `until` passed, or the missing fell silent.
-  Status RunStage(Clock::time_point until, const char* what);
-  // Moves to `next`, expecting answers from those who answered the last stage.
-  void NextStage(Stage next);
-  // `task`: the task id the site owes in this stage, nullptr when it is not waited for.
-  Verdict OnMessage(const std::string& site, const uint64_t* task, wire::Message& m,
-                    size_t bytes);
-  Verdict OnMasked(const std::string& site, const wire::SecAggMasked& x, size_t bytes);
-  void Fail(uint32_t id, Status why);
-  bool Send(uint32_t id, wire::Body body, uint64_t* counter);
-  Status RelayKeys();
-  Status RelayShares();
-  Result<RoundSum> Sum(const std::vector<uint32_t>& sum, const secagg::UnmaskRequest& request);
-  // Batch-norm sessions: sum_S w_i/W_S moments_i from the unmasked words (kCorrupt as Sum).
-  Result<std::vector<double>> Moments(const std::vector<uint32_t>& sum) const;
-  SecureAttempt Incomplete(const std::string& why);
-  // Stage 1 or 2 lost sites: benches them for the retry and ends the round incomplete.
-  SecureAttempt LostBeforeMasking(const char* stage);
-  bool Ours(uint32_t round, uint64_t task_id) const {
-    return round == setup_.round && task_id == task_id_;
-  }
-
-  static std::vector<TrainInstruction> InstructionsFor(const std::vector<SiteInfo>& sites) {
-    std::vector<TrainInstruction> out;
-    for (const SiteInfo& s : sites) out.push_back({s.site_id, {}});
-    return out;
-  }
-  bool bn() const { return purpose_ == wire::SecAggPurpose::kBnStatistics; }
-
-  RoundContext& ctx_;
-  SecAggRoster& roster_;
-  const CoordinatorConfig& config_;
-  const int round_;
-  const std::atomic<bool>& stop_;
-  const Clock::time_point started_ = Clock::now();
-  RoundOutcome& out_;
-
-  double lr_ = 0;
-  const std::vector<TrainInstruction> plan_;
-  const ModelState& received_;  // the model the sites decode from the task
-  wire::TrainTask task_;
-  const wire::SecAggPurpose purpose_ = wire::SecAggPurpose::kTraining;
-  wire::EvaluateTask evaluate_;  // batch-norm sessions
-  std::function<void(const std::string&, const wire::EvaluateResult&)> on_scores_;
-  std::map<std::string, uint64_t> weights_;  // each site's contribution weight
-  uint64_t weight_cap_ = 1;
-  uint64_t task_id_ = 0;
-  secagg::Config sc_;
-  std::optional<secagg::Server> server_;
-  wire::SecAggSetup setup_;
-  std::vector<uint32_t> vote_weights_;  // by secagg id - 1
-  uint32_t vote_bits_ = 0;              // 0: not a sign-vote round
-  std::vector<std::string> ids_;        // secagg id - 1 -> site id
-  std::map<std::string, uint32_t> by_site_;
-
-  Stage stage_ = Stage::kAdvertise;
-  std::set<uint32_t> waiting_, failed_, answered_;
-  uint64_t survivor_weight_ = 0;
-  double val_weighted_ = 0, val_samples_ = 0;
-};
+namespace secure_attempt_internal {
 
 SecureAttempt SecureRound::LostBeforeMasking(const char* stage) {
   // Sites that masked for this round number before (a coordinator restarted after its sites
@@ -244,22 +135,6 @@ void SecureRound::PlanVotes() {
   vote_bits_ = secagg::VoteFieldBits(total_votes);
 }
 
-void SecureRound::Fail(uint32_t id, Status why) {
-  if (!failed_.insert(id).second) return;
-  waiting_.erase(id);
-  spdlog::warn("round {}: site {} left the secure aggregation: {}", round_, ids_[id - 1],
-               why.message());
-  out_.failures.push_back({ids_[id - 1], std::move(why)});
-}
-
-bool SecureRound::Send(uint32_t id, wire::Body body, uint64_t* counter) {
-  uint64_t bytes = 0;
-  Status st = ctx_.sites.Send(ids_[id - 1], std::move(body), &bytes);
-  *counter += bytes;
-  if (!st.ok()) Fail(id, st);
-  return st.ok();
-}
-
 void SecureRound::Broadcast() {
   task_.task_id = task_id_;
   task_.secure_aggregation = true;
@@ -288,129 +163,6 @@ void SecureRound::Broadcast() {
       lr_);
 }
 
-Verdict SecureRound::OnMessage(const std::string& site, const uint64_t* task,
-                                                  wire::Message& m, size_t bytes) {
-  auto it = by_site_.find(site);
-  if (it == by_site_.end()) return Verdict::Ignore();
-  const uint32_t id = it->second;
-  // Each stage message counts on the wire, then is dropped unless it is this round's, of the
-  // current stage, from a site still expected.
-  auto expected = [&](uint32_t r, uint64_t t, Stage s) {
-    return task != nullptr && Ours(r, t) && stage_ == s;
-  };
-  auto outcome = [](Status st) { return st.ok() ? Verdict::Answer() : Verdict::Fail(st); };
-  if (auto* k = std::get_if<wire::SecAggKeys>(&m.body)) {
-    out_.bytes_secagg += bytes;
-    if (!expected(k->round, k->task_id, Stage::kAdvertise)) return Verdict::Ignore();
-    Result<secagg::AdvertisedKeys> keys = KeysFromWire(*k, id, task_id_);
-    return outcome(keys.ok() ? server_->AddAdvertisedKeys(*keys) : keys.status());
-  }
-  if (auto* s = std::get_if<wire::SecAggShares>(&m.body)) {
-    out_.bytes_secagg += bytes;
-    if (!expected(s->round, s->task_id, Stage::kShare)) return Verdict::Ignore();
-    std::vector<secagg::EncryptedShares> shares;
-    for (const wire::SecAggShare& e : s->shares) shares.push_back(ShareFromWire(e));
-    return outcome(server_->AddEncryptedShares(id, shares));
-  }
-  if (auto* x = std::get_if<wire::SecAggMasked>(&m.body)) {
-    out_.bytes_up += bytes;
-    if (!expected(x->round, x->task_id, Stage::kMask)) return Verdict::Ignore();
-    return OnMasked(site, *x, bytes);
-  }
-  if (auto* c = std::get_if<wire::SecAggConsistencySignature>(&m.body)) {
-    out_.bytes_secagg += bytes;
-    if (!expected(c->round, c->task_id, Stage::kConsistency)) return Verdict::Ignore();
-    Result<secagg::Signature64> signature = Signature64FromBytes(c->signature);
-    return outcome(signature.ok() ? server_->AddConsistencySignature(id, *signature)
-                                  : signature.status());
-  }
-  if (auto* u = std::get_if<wire::SecAggUnmaskResponse>(&m.body)) {
-    out_.bytes_secagg += bytes;
-    if (!expected(u->round, u->task_id, Stage::kUnmask)) return Verdict::Ignore();
-    Result<secagg::UnmaskResponse> r = UnmaskResponseFromWire(*u, id);
-    return outcome(r.ok() ? server_->AddUnmaskResponse(*r) : r.status());
-  }
-  // A batch-norm session's sites send their own validation scores beside the masked moments.
-  if (auto* e = std::get_if<wire::EvaluateResult>(&m.body)) {
-    if (bn() && e->task_id == task_id_ && on_scores_) on_scores_(site, *e);
-    return Verdict::Ignore();
-  }
-  // Refusals and errors of waited-for sites are the TaskRound's; a site that already answered
-  // this stage and then fails is out of the next one.
-  if (auto* r = std::get_if<wire::Refusal>(&m.body)) {
-    if (r->task_id == task_id_) Fail(id, PermissionDenied(r->reason));
-  } else if (auto* e = std::get_if<wire::Error>(&m.body)) {
-    Fail(id, Internal(e->message));
-  } else if (std::holds_alternative<wire::Update>(m.body)) {
-    spdlog::warn("round {}: discarded a plain update from {} in a secure round", round_, site);
-  }
-  return Verdict::Ignore();
-}
-
-Verdict SecureRound::OnMasked(const std::string& site,
-                                                 const wire::SecAggMasked& x, size_t bytes) {
-  const uint32_t id = by_site_[site];
-  Result<std::vector<uint32_t>> words = WordsFromBytes(x.masked, setup_.vector_length);
-  Status st = words.ok() ? server_->AddMaskedInput({id, std::move(*words)}) : words.status();
-  if (!st.ok()) return Verdict::Fail(st);
-  // This site will refuse another secure session of the round (SessionLedger).
-  out_.consumed = true;
-  // One source of weights: the same capped hello counts as total_weight (never x.num_samples,
-  // a second, independent claim).
-  if (__builtin_add_overflow(survivor_weight_, weights_[site], &survivor_weight_)) {
-    return Verdict::Fail(Internal("secagg: survivor weight overflows"));
-  }
-  out_.train_s = std::max(out_.train_s, x.metrics.train_seconds);
-  if (x.metrics.num_val > 0) {
-    val_weighted_ += x.metrics.val_accuracy * static_cast<double>(x.metrics.num_val);
-    val_samples_ += static_cast<double>(x.metrics.num_val);
-  }
-  spdlog::info("round {}: masked {} from {} ({:.2f} MiB)", round_,
-               bn() ? "batch-norm statistics" : "update", site, bytes / 1048576.0);
-  return Verdict::Answer();
-}
-
-Status SecureRound::RunStage(Clock::time_point until, const char* what) {
-  TaskRound stage(ctx_.sites, "round " + std::to_string(round_) + " " + what,
-                  std::string(what) + " deadline passed");
-  for (uint32_t id : waiting_) stage.Expect(ids_[id - 1], task_id_);
-  waiting_.clear();
-  Status st = stage.Collect(until, stop_,
-                            [this](const std::string& site, const uint64_t* task,
-                                   wire::Message& m, size_t bytes) {
-                              return OnMessage(site, task, m, bytes);
-                            });
-  for (const SiteFailure& f : stage.failures()) Fail(by_site_[f.site_id], f.reason);
-  for (const std::string& site : stage.answered()) answered_.insert(by_site_[site]);
-  return st;
-}
-
-void SecureRound::NextStage(Stage next) {
-  stage_ = next;
-  waiting_ = answered_;
-  for (uint32_t id : failed_) waiting_.erase(id);
-  answered_.clear();
-}
-
-Status SecureRound::RelayKeys() {
-  for (uint32_t id : std::set<uint32_t>(answered_)) {
-    ASSIGN_OR_RETURN(std::vector<secagg::AdvertisedKeys> keys, server_->KeysFor(id));
-    wire::SecAggKeysRelay relay{setup_.round, task_id_, {}};
-    for (const secagg::AdvertisedKeys& k : keys) relay.keys.push_back(PeerKeysToWire(k));
-    Send(id, relay, &out_.bytes_secagg);
-  }
-  return Status::Ok();
-}
-
-Status SecureRound::RelayShares() {
-  for (uint32_t id : std::set<uint32_t>(answered_)) {
-    ASSIGN_OR_RETURN(std::vector<secagg::EncryptedShares> shares, server_->SharesFor(id));
-    wire::SecAggSharesRelay relay{setup_.round, task_id_, {}};
-    for (const secagg::EncryptedShares& s : shares) relay.shares.push_back(ShareToWire(s));
-    Send(id, relay, &out_.bytes_secagg);
-  }
-  return Status::Ok();
-}
 
 Result<RoundSum> SecureRound::Sum(const std::vector<uint32_t>& sum,
                                   const secagg::UnmaskRequest& request) {
@@ -519,7 +271,10 @@ Result<SecureAttempt> SecureRound::Run() {
   return result;
 }
 
-}  // namespace
+
+}  // namespace secure_attempt_internal
+
+using secure_attempt_internal::SecureRound;
 
 Result<SecureAttempt> RunSecureBnAttempt(RoundContext& ctx, SecAggRoster& roster, int round,
                                          const BnRequest& request, RoundOutcome* out,

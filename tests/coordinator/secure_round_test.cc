@@ -77,6 +77,7 @@ Outcome RunRound(uint32_t drop) {
   setup.neighbours = 2;
   setup.mask_bits = 32;
   setup.graph_seed = std::string(32, '\x11');
+  setup.model_sha256 = std::string(32, '\x12');
   setup.clip = 1.0;
   setup.total_weight = 60;
   setup.vector_length = len;

@@ -29,6 +29,7 @@ TEST(WireFuzz, DecoderSurvivesMutatedMessages) {
   setup.threshold = 2;
   setup.neighbours = 2;
   setup.graph_seed = std::string(32, 'g');
+  setup.model_sha256 = std::string(32, 'm');
   setup.clip = 4;
   setup.total_weight = 30;
   setup.weight_cap = 10;

@@ -26,6 +26,7 @@ SecAggSetup SampleSetup() {
   s.neighbours = 2;
   s.mask_bits = 31;
   s.graph_seed = std::string(32, '\x5a');
+  s.model_sha256 = std::string(32, '\x3c');
   s.clip = 4.0;
   s.total_weight = 300;
   s.vector_length = 1234;
@@ -80,7 +81,17 @@ TEST(SecAggWire, SetupRoundTrip) {
   EXPECT_EQ(s.sites[1].weight, 100u);
   EXPECT_EQ(s.vector_length, 1234u);
   EXPECT_EQ(s.stat_clip, 512.0);
+  EXPECT_EQ(s.model_sha256, std::string(32, '\x3c'));
+  EXPECT_EQ(s.purpose, SecAggPurpose::kTraining);
   EXPECT_STREQ(BodyName(Body(s)), "secaggSetup");
+  SecAggSetup bn = SampleSetup();
+  bn.purpose = SecAggPurpose::kBnStatistics;
+  EXPECT_EQ(RoundTrip<SecAggSetup>(bn).purpose, SecAggPurpose::kBnStatistics);
+  // A statistics session carries no votes.
+  bn.mask_bits = 32;
+  bn.vote_bits = 5;
+  for (SecAggSite& e : bn.sites) e.vote_weight = 1;
+  EXPECT_EQ(CodeAfter(bn, [](SecAggSetup&) {}), StatusCode::kCorrupt);
 }
 
 TEST(SecAggWire, StageMessagesRoundTrip) {
@@ -121,6 +132,7 @@ TEST(SecAggWire, SetupRejections) {
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.neighbours = 3; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.mask_bits = 33; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.graph_seed.resize(16); }), bad);
+  EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.model_sha256.clear(); }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.clip = -1; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.stat_clip = 0; }), bad);
   EXPECT_EQ(CodeAfter(SampleSetup(), [](SecAggSetup& s) { s.total_weight = 0; }), bad);
