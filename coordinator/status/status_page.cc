@@ -218,6 +218,8 @@ function showJob(d){
   return j.state === "queued" || j.state === "running";
 }
 let lastCompleted = -1;
+// A coordinator without jobs answers /api/jobs with 404 once; the page then stops asking.
+let hasJobs = true;
 function fail(e){ const el = $("error"); el.textContent = "cannot reach the coordinator: " + e.message; el.style.display = "block"; }
 function refresh(){
   if(JOB_ID){
@@ -230,7 +232,8 @@ function refresh(){
     showRun(r);
     const rounds = r.rounds_completed !== lastCompleted
       ? api("/api/rounds").then(d => { showRounds(d); lastCompleted = r.rounds_completed; }) : null;
-    return Promise.all([rounds, api("/api/jobs", true).then(showJobs)]);
+    const jobs = hasJobs ? api("/api/jobs", true).then(d => { hasJobs = d !== null; showJobs(d); }) : null;
+    return Promise.all([rounds, jobs]);
   }).catch(fail).finally(() => setTimeout(refresh, 2000));
 }
 refresh();

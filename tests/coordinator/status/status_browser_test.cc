@@ -93,16 +93,22 @@ size_t Count(const std::string& text, const std::string& what) {
 }
 
 // The DOM of `url` after the page's script ran, as headless Chromium serializes it ("" and a
-// test failure when Chromium fails). Virtual time lets the script fetch and draw.
+// test failure when Chromium fails). Virtual time lets the script fetch and draw. Headless
+// Chromium now and then never returns from a virtual-time run (status_federation_test.cc): a
+// launch is stopped after 45 s and retried with a fresh profile, at most three times.
 std::string DumpDom(const std::string& chromium, const testing::TempDir& dir,
                     const std::string& url) {
   const std::string dom = dir.Sub("dom.html"), log = dir.Sub("chromium.log");
-  const std::string cmd = "timeout 120 '" + chromium +
-                          "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-                          "--no-first-run --user-data-dir='" + dir.Sub("profile") +
-                          "' --virtual-time-budget=5000 --dump-dom '" + url + "' > '" + dom +
-                          "' 2> '" + log + "'";
-  EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(log).value_or("");
+  int rc = -1;
+  for (int attempt = 1; attempt <= 3 && rc != 0; ++attempt) {
+    const std::string cmd = "timeout 45 '" + chromium +
+                            "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+                            "--no-first-run --user-data-dir='" + dir.Sub("profile") + "-" +
+                            std::to_string(attempt) + "' --virtual-time-budget=5000 --dump-dom '" +
+                            url + "' > '" + dom + "' 2> '" + log + "'";
+    rc = std::system(cmd.c_str());
+  }
+  EXPECT_EQ(rc, 0) << ReadFile(log).value_or("");
   const std::string html = ReadFile(dom).value_or("");
   EXPECT_FALSE(html.empty()) << ReadFile(log).value_or("");
   return html;

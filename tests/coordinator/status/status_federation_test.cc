@@ -139,27 +139,42 @@ TEST_F(StatusFederationTest, HeadlessChromiumRendersTheRounds) {
   fs::remove(png);
   const std::string profile = (run_dir_ / "chromium-profile").string();
   // The page polls and redraws: give it virtual time to fetch both API calls first.
-  const std::vector<std::string> common = {
-      *chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--no-first-run",
-      "--user-data-dir=" + profile, "--virtual-time-budget=5000", "--window-size=1400,1100"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = common;
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
+  auto argv = [&](const std::string& user_data, std::vector<std::string> extra) {
+    std::vector<std::string> a = {
+        *chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--user-data-dir=" + user_data, "--virtual-time-budget=5000",
+        "--window-size=1400,1100"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   };
-  auto shot = ChildProcess::Spawn(with({"--screenshot=" + png.string(), url}),
-                                  (run_dir_ / "chromium.log").string());
-  ASSERT_TRUE(shot.ok()) << shot.status();
-  ASSERT_EQ(shot->Wait(milliseconds(120000)), 0) << ReadFile((run_dir_ / "chromium.log").string()).value_or("");
+  // Headless Chromium now and then never returns from a virtual-time screenshot (about one
+  // launch in four on the 2-core CI machine of 2026-12-07, cause unknown): such a launch is
+  // stopped and retried with a fresh profile, at most three times. What the page shows is
+  // asserted as before.
+  std::optional<int> shot_exit;
+  for (int attempt = 1; attempt <= 3 && !shot_exit; ++attempt) {
+    auto shot = ChildProcess::Spawn(
+        argv(profile + "-" + std::to_string(attempt), {"--screenshot=" + png.string(), url}),
+        (run_dir_ / "chromium.log").string());
+    ASSERT_TRUE(shot.ok()) << shot.status();
+    shot_exit = shot->Wait(milliseconds(45000));
+    if (!shot_exit) shot->Stop(milliseconds(2000));
+  }
+  ASSERT_EQ(shot_exit, 0) << ReadFile((run_dir_ / "chromium.log").string()).value_or("");
   ASSERT_TRUE(fs::exists(png));
   EXPECT_GT(fs::file_size(png), 10000u);
-  // --dump-dom writes the rendered DOM to stdout: run it through a shell redirect.
-  const std::string cmd = "'" + *chromium + "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-                          "--no-first-run --user-data-dir='" + profile + "-dom' "
-                          "--virtual-time-budget=5000 --dump-dom '" + url + "' > '" +
-                          dom.string() + "' 2>> '" + (run_dir_ / "chromium.log").string() + "'";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  // --dump-dom writes the rendered DOM to stdout: run it through a shell redirect (under
+  // `timeout`, retried like the screenshot).
+  int dumped = -1;
+  for (int attempt = 1; attempt <= 3 && dumped != 0; ++attempt) {
+    const std::string cmd = "timeout 45 '" + *chromium + "' --headless --no-sandbox --disable-gpu "
+                            "--disable-dev-shm-usage --no-first-run --user-data-dir='" + profile +
+                            "-dom-" + std::to_string(attempt) + "' --virtual-time-budget=5000 "
+                            "--dump-dom '" + url + "' > '" + dom.string() + "' 2>> '" +
+                            (run_dir_ / "chromium.log").string() + "'";
+    dumped = std::system(cmd.c_str());
+  }
+  ASSERT_EQ(dumped, 0);
   const std::string html = ReadFile(dom.string()).value_or("");
   // The rounds table has one row per round, newest first, and the plots were drawn.
   EXPECT_NE(html.find("id=\"round-1\""), std::string::npos) << html.substr(0, 2000);
