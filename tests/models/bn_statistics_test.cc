@@ -7,23 +7,13 @@
 #include <vector>
 
 #include "models/bn_statistics.h"
+#include "tests/models/bn_test_model.h"
 
 namespace fedsmear {
 namespace {
 
-NamedTensor Stat(const std::string& name, std::vector<float> v) {
-  return {name, {static_cast<int64_t>(v.size())}, TensorKind::kStat, std::move(v)};
-}
-
-// A model with one BN layer of 2 channels (and a trainable tensor that pooling leaves alone).
-ModelState Model(std::vector<float> mean, std::vector<float> var) {
-  ModelState s;
-  s.meta.arch = "bdn-tiny";
-  s.tensors.push_back({"bn.weight", {2}, TensorKind::kFloat, {1, 1}});
-  s.tensors.push_back(Stat("bn.running_mean", std::move(mean)));
-  s.tensors.push_back(Stat("bn.running_var", std::move(var)));
-  return s;
-}
+using testing_bn::Model;
+using testing_bn::Stat;
 
 // Mean and population variance of xs.
 std::pair<double, double> Moments(const std::vector<double>& xs) {

@@ -12,22 +12,13 @@
 #include "secagg/site_secagg.h"
 #include "secagg/site_policy.h"
 #include "secagg/site_secagg_wire.h"
+#include "tests/models/bn_test_model.h"
 
 namespace fedsmear {
 namespace {
 
-NamedTensor Stat(const std::string& name, std::vector<float> v) {
-  return {name, {static_cast<int64_t>(v.size())}, TensorKind::kStat, std::move(v)};
-}
-
-ModelState Model(std::vector<float> mean, std::vector<float> var) {
-  ModelState s;
-  s.meta.arch = "bdn-tiny";
-  s.tensors.push_back({"conv.weight", {2}, TensorKind::kFloat, {0.5f, -0.5f}});
-  s.tensors.push_back(Stat("bn.running_mean", std::move(mean)));
-  s.tensors.push_back(Stat("bn.running_var", std::move(var)));
-  return s;
-}
+using testing_bn::Model;
+using testing_bn::Stat;
 
 wire::SecAggSetup BnSetup(const std::vector<uint64_t>& weights, uint64_t cap) {
   wire::SecAggSetup s;
