@@ -206,9 +206,9 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
     o.loader_threads = config_.data.loader_threads;
     o.seed = task.round;
     CalibrateStats calibrated;
-    // On the engine only when asked for: bdn28's training-mode statistics still differ from
-    // LibTorch's on some inputs (tests/train/bn_calibrate_test.cc).
-    if (binary && config_.eval_engine == EvalEngine::kBinary) {
+    ASSIGN_OR_RETURN(const bool on_engine,
+                     CalibratesWithBinaryEngine(config_.eval_engine, global.meta.arch));
+    if (on_engine) {
       ASSIGN_OR_RETURN(calibrated, CalibrateBatchNormBinary(&global, dataset_, split_.train, o,
                                                             config_.threads));
     } else {

@@ -194,6 +194,7 @@ struct CalibrateCmd {
   int batch_size = 32;
   int threads = 2;
   uint64_t seed = 1;
+  std::string engine;
 };
 
 // Recomputes the model's batch-norm statistics on an image set (train/bn_calibrate.h): a site
@@ -205,21 +206,37 @@ int RunCalibrate(const CalibrateCmd& c) {
   if (!state.ok()) return Fail("calibrate", state.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("calibrate", data.status());
-  Result<DenseNet> model = ModelFromState(*state);
-  if (!model.ok()) return Fail("calibrate", model.status());
+  const std::optional<EvalEngine> engine =
+      c.engine.empty() ? std::optional<EvalEngine>(EvalEngine::kAuto)
+                       : settings::ParseEnum<EvalEngine>(c.engine);
+  if (!engine) {
+    return Fail("calibrate", InvalidArgument("--engine must be one of " +
+                                             settings::EnumList<EvalEngine>() + ", not " +
+                                             c.engine));
+  }
+  Result<bool> binary = CalibratesWithBinaryEngine(*engine, state->meta.arch);
+  if (!binary.ok()) return Fail("calibrate", binary.status());
   CalibrateOptions o;
   o.input_size = state->meta.input_size;
   o.max_images = c.images;
   o.batch_size = c.batch_size;
   o.loader_threads = 1;
   o.seed = c.seed;
-  Result<CalibrateStats> stats = CalibrateBatchNorm(*model, *data, AllIndices(*data), o);
+  ModelState out = *state;
+  Result<CalibrateStats> stats = InvalidArgument("not calibrated");
+  if (*binary) {
+    stats = CalibrateBatchNormBinary(&out, *data, AllIndices(*data), o, c.threads);
+  } else {
+    Result<DenseNet> model = ModelFromState(*state);
+    if (!model.ok()) return Fail("calibrate", model.status());
+    stats = CalibrateBatchNorm(*model, *data, AllIndices(*data), o);
+    if (stats.ok()) out = ExportState(*model, state->meta.class_names);
+  }
   if (!stats.ok()) return Fail("calibrate", stats.status());
-  ModelState out = ExportState(*model, state->meta.class_names);
   if (Status st = WriteFileAtomic(c.out, PackModel(out)); !st.ok()) return Fail("calibrate", st);
-  std::printf("wrote %s: batch-norm statistics from %lld images of %s (%lld batches)\n",
+  std::printf("wrote %s: batch-norm statistics from %lld images of %s (%lld batches, %s)\n",
               c.out.c_str(), static_cast<long long>(stats->images), c.data.c_str(),
-              static_cast<long long>(stats->batches));
+              static_cast<long long>(stats->batches), *binary ? "1-bit engine" : "LibTorch");
   return 0;
 }
 
@@ -353,8 +370,12 @@ Command AddCalibrateCommand(CLI::App& root) {
   app->add_option("--batch-size", c->batch_size, "batch size (the training one)")
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
-  app->add_option("--threads", c->threads, "torch threads")->capture_default_str();
+  app->add_option("--threads", c->threads, "torch threads / binary-engine threads")
+      ->capture_default_str();
   app->add_option("--seed", c->seed, "seed of the subset")->capture_default_str();
+  app->add_option("--engine", c->engine,
+                  "auto (LibTorch, as the sites calibrate by default), binary (the 1-bit "
+                  "engine, binarized models only) or torch");
   return {app, [c] { return RunCalibrate(*c); }};
 }
 

@@ -8,6 +8,7 @@
 
 #include "data/loader.h"
 #include "infer/engine.h"
+#include "train/engine_eval.h"
 
 namespace fedsmear {
 namespace {
@@ -113,6 +114,11 @@ Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
     return Internal(std::string("LibTorch failed during batch-norm calibration: ") +
                     e.what_without_backtrace());
   }
+}
+
+Result<bool> CalibratesWithBinaryEngine(EvalEngine engine, const std::string& arch) {
+  if (engine != EvalEngine::kBinary) return false;
+  return UsesBinaryEngine(engine, arch);
 }
 
 }  // namespace fedsmear

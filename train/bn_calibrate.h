@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/config.h"
@@ -50,5 +51,12 @@ Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
 Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset& data,
                                                 const std::vector<size_t>& indices,
                                                 const CalibrateOptions& options, int threads);
+
+// Whether recalibration under `engine` runs on the 1-bit engine: only when it is asked for
+// (EvalEngine::kBinary), since bdn28's training-mode statistics on flat synthetic images still
+// differ from LibTorch's (tests/train/bn_calibrate_test.cc); auto and torch calibrate with
+// LibTorch. InvalidArgument for kBinary with a float architecture. The sites' rule
+// (client/site_tasks.cc) and `fedsmear calibrate --engine`.
+Result<bool> CalibratesWithBinaryEngine(EvalEngine engine, const std::string& arch);
 
 }  // namespace fedsmear

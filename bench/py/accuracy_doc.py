@@ -31,7 +31,7 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "plain", "securenobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
+ORDER = ["central", "central128", "default", "plain", "securenobn", "plainnobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
          "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
@@ -58,6 +58,7 @@ LABEL = {
     "nobn": "default without BN recalibration",
     "securenobn": "secure default without BN recalibration (the secure default of the morning of "
                   "2026-12-07, before BN statistics were summed securely)",
+    "plainnobn": "default in plain rounds without BN recalibration",
     "mom5": "default with vote momentum 0.5",
     "lr4": "default with twice the sites' learning rate (0.004)",
     "keepscale": "default keeping only Adam's second moment between rounds (keep_scale)",
@@ -298,7 +299,7 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get(d_name)
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "plain", "securenobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
+        cols = [n for n in ("central", "central128", "default", "plain", "securenobn", "plainnobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
                             "keepscale", "flipglorot", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
