@@ -64,14 +64,16 @@ double Scale2(float reference_var) {
   return std::max(0.0, static_cast<double>(reference_var)) + kBnMomentEpsilon;
 }
 
-// Every BN layer of `state`: its running_mean with its running_var, in model order.
-Result<std::vector<std::pair<NamedTensor*, NamedTensor*>>> Layers(ModelState& state) {
-  std::map<std::string, NamedTensor*> vars;
-  for (NamedTensor& t : state.tensors) {
+// Every BN layer of `state`: its running_mean with its running_var, in model order. T is
+// NamedTensor or const NamedTensor, as `state` is mutable or not.
+template <typename T, typename State>
+Result<std::vector<std::pair<T*, T*>>> Layers(State& state) {
+  std::map<std::string, T*> vars;
+  for (T& t : state.tensors) {
     if (IsVar(t)) vars[LayerOf(t)] = &t;
   }
-  std::vector<std::pair<NamedTensor*, NamedTensor*>> layers;
-  for (NamedTensor& mean : state.tensors) {
+  std::vector<std::pair<T*, T*>> layers;
+  for (T& mean : state.tensors) {
     if (!IsMean(mean)) continue;
     auto v = vars.find(LayerOf(mean));
     if (v == vars.end()) return InvalidArgument("model has " + mean.name + " but no running_var");
@@ -95,8 +97,7 @@ size_t BnMomentCount(const ModelState& reference) {
 
 Result<std::vector<double>> BnMomentsOf(const ModelState& site, const ModelState& reference) {
   RETURN_IF_ERROR(CheckBatchNormStatistics(site, reference));
-  ModelState ref = reference;  // Layers() hands out mutable pointers
-  ASSIGN_OR_RETURN(auto layers, Layers(ref));
+  ASSIGN_OR_RETURN(auto layers, (Layers<const NamedTensor>(reference)));
   std::vector<double> out;
   out.reserve(BnMomentCount(reference));
   for (auto [mean, var] : layers) {
@@ -124,7 +125,7 @@ Status ApplyBnMoments(const std::vector<double>& pooled, ModelState* reference) 
   for (double x : pooled) {
     if (!std::isfinite(x)) return InvalidArgument("pooled batch-norm moments are not finite");
   }
-  ASSIGN_OR_RETURN(auto layers, Layers(*reference));
+  ASSIGN_OR_RETURN(auto layers, (Layers<NamedTensor>(*reference)));
   size_t at = 0;
   for (auto [mean, var] : layers) {
     const size_t n = mean->values.size();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "models/bn_statistics.h"
 #include "secagg/site_secagg_wire.h"
@@ -99,7 +100,8 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 
 Result<std::vector<uint32_t>> QuantizeBnMoments(const ModelState& stats,
                                                 const ModelState& reference, uint64_t weight,
-                                                const wire::SecAggSetup& setup, uint64_t seed) {
+                                                const wire::SecAggSetup& setup, uint64_t seed,
+                                                size_t* clipped) {
   if (setup.purpose != wire::SecAggPurpose::kBnStatistics || setup.vote_bits != 0) {
     return InvalidArgument("secagg: not a batch-norm statistics session");
   }
@@ -113,6 +115,11 @@ Result<std::vector<uint32_t>> QuantizeBnMoments(const ModelState& stats,
   const double scale = static_cast<double>(weight) / static_cast<double>(setup.total_weight);
   std::vector<float> scaled(moments.size());
   for (size_t k = 0; k < moments.size(); ++k) scaled[k] = static_cast<float>(moments[k] * scale);
+  if (clipped) {
+    *clipped = static_cast<size_t>(std::count_if(scaled.begin(), scaled.end(), [&](float x) {
+      return std::fabs(x) > static_cast<float>(setup.clip);
+    }));
+  }
   return secagg::Quantize(scaled.data(), scaled.size(), QuantizationFor(setup), seed);
 }
 

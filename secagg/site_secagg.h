@@ -76,10 +76,12 @@ Result<std::vector<uint32_t>> QuantizeForSetup(const ModelState& trained, const 
 // site's statistics of `reference`, the model of the EvaluateTask) relative to `reference`
 // (models/bn_statistics.h BnMomentsOf), times weight / setup.total_weight, clipped to
 // +-setup.clip and quantized like a delta. InvalidArgument when the setup is not such a session
-// or its vector length is not the moments'.
+// or its vector length is not the moments'. `clipped`, when given, receives how many scaled
+// moments lay beyond the clip (statistics then far from the reference's: the pool is off).
 Result<std::vector<uint32_t>> QuantizeBnMoments(const ModelState& stats,
                                                 const ModelState& reference, uint64_t weight,
-                                                const wire::SecAggSetup& setup, uint64_t seed);
+                                                const wire::SecAggSetup& setup, uint64_t seed,
+                                                size_t* clipped = nullptr);
 
 // Who runs a session, and in which run.
 struct SessionContext {

@@ -52,10 +52,14 @@ TEST(BnSessionTest, QuantizedMomentsSumToThePooledStatistics) {
   const std::vector<uint64_t> images = {256, 100, 256};
   const wire::SecAggSetup setup = BnSetup(images, 256);
   std::vector<uint32_t> sum(4, 0);
+  // A site keeps only the received model's statistics as the reference (client/site_tasks.cc).
+  const ModelState reference_stats = BatchNormStatisticsOf(reference);
   for (size_t i = 0; i < stats.size(); ++i) {
+    size_t clipped = 99;
     Result<std::vector<uint32_t>> q =
-        QuantizeBnMoments(stats[i], reference, images[i], setup, 1000 + i);
+        QuantizeBnMoments(stats[i], reference_stats, images[i], setup, 1000 + i, &clipped);
     ASSERT_TRUE(q.ok()) << q.status();
+    EXPECT_EQ(clipped, 0u);
     ASSERT_EQ(q->size(), 4u);
     for (size_t k = 0; k < 4; ++k) sum[k] += (*q)[k];  // masks cancel in the modular sum
   }
@@ -80,6 +84,17 @@ TEST(BnSessionTest, QuantizedMomentsSumToThePooledStatistics) {
           << name << "[" << c << "]";
     }
   }
+}
+
+// A site whose statistics lie far from the reference's (a variance 10^4 times the model's) has
+// its second moment clipped, and says how many values were.
+TEST(BnSessionTest, MomentsBeyondTheClipAreCounted) {
+  const ModelState reference = Model({0.f, 0.f}, {1.f, 1.f});
+  const ModelState stats = BatchNormStatisticsOf(Model({1.f, 0.5f}, {1e4f, 2.f}));
+  const wire::SecAggSetup setup = BnSetup({10, 10}, 256);  // each site sends half its moments
+  size_t clipped = 0;
+  ASSERT_TRUE(QuantizeBnMoments(stats, reference, 10, setup, 1, &clipped).ok());
+  EXPECT_EQ(clipped, 1u);  // e = 10^4 / (1 + 1e-3), halved: beyond 1024; the rest are small
 }
 
 TEST(BnSessionTest, MomentsGoOnlyIntoAStatisticsSessionOfTheirLength) {
