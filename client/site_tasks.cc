@@ -180,8 +180,9 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
   ASSIGN_OR_RETURN(ModelState global,
                    UnpackModel(task.model.data, secagg_policy_.max_model_bytes / 4));
   RETURN_IF_ERROR(CheckTaskModel(global, task.arch, task.num_classes, task.input_size));
-  // A secure session's moments are relative to the model as received (models/bn_statistics.h).
-  const ModelState received = setup ? global : ModelState{};
+  // A secure session's moments are relative to the statistics of the model as received
+  // (models/bn_statistics.h); only those are kept.
+  const ModelState received = setup ? BatchNormStatisticsOf(global) : ModelState{};
   ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(config_.eval_engine, global.meta.arch));
   std::optional<DenseNet> model;  // LibTorch's copy, only when it scores
   if (!binary) {
@@ -206,16 +207,10 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
     o.loader_threads = config_.data.loader_threads;
     o.seed = task.round;
     CalibrateStats calibrated;
-    ASSIGN_OR_RETURN(const bool on_engine,
-                     CalibratesWithBinaryEngine(config_.eval_engine, global.meta.arch));
-    if (on_engine) {
+    if (binary) {  // the 1-bit engine, as close to exact statistics as LibTorch's float32
       ASSIGN_OR_RETURN(calibrated, CalibrateBatchNormBinary(&global, dataset_, split_.train, o,
                                                             config_.threads));
     } else {
-      if (!model) {
-        ASSIGN_OR_RETURN(DenseNet m, ModelFromState(global));
-        model = std::move(m);
-      }
       ASSIGN_OR_RETURN(calibrated, CalibrateBatchNorm(*model, dataset_, split_.train, o));
       global = ExportState(*model, global.meta.class_names);
     }
@@ -228,9 +223,15 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
       in.num_samples = static_cast<uint64_t>(calibrated.images);
       const uint64_t seed = std::hash<std::string>{}(config_.site_id) ^
                             (task.task_id * 0x9e3779b97f4a7c15ULL);
+      size_t clipped = 0;
       ASSIGN_OR_RETURN(in.quantized,
                        QuantizeBnMoments(stats, received, SetupWeightOf(*setup, config_.site_id),
-                                         *setup, seed));
+                                         *setup, seed, &clipped));
+      if (clipped > 0) {
+        spdlog::warn("round {}: {} of {} batch-norm moments were clipped at +-{} for the secure "
+                     "sum: this site's statistics are far from the model's, so the pooled ones "
+                     "will be off", task.round, clipped, setup->vector_length, setup->clip);
+      }
       out.input = std::move(in);
     } else {
       r.bn_statistics.codec = "f32";

@@ -417,8 +417,8 @@ settings::IfDescribes<Self, ClientConfig> Describe(Self& c, V& v) {
   v(c.signing_key_file, Spec("signing_key_file", "the site's Ed25519 key for secure "
                                                  "aggregation and audit log signatures"));
   v(c.threads, Spec("threads", "threads for local training and evaluation").Range(1, 256));
-  v(c.eval_engine, Spec("eval_engine", "engine of evaluation: auto (1-bit engine for binarized "
-                                       "models) | binary (also batch-norm recalibration) | torch"));
+  v(c.eval_engine, Spec("eval_engine", "engine of evaluation and batch-norm recalibration: auto "
+                                       "(1-bit engine for binarized models) | binary | torch"));
   v(c.policy_file, Spec("policy_file", "optional separate YAML with the policy keys (kept by the "
                                        "hospital's privacy officer); overrides policy"));
   v(c.state_dir, Spec("state_dir", "latent weights, optimizer state and approvals survive "

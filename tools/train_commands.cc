@@ -206,15 +206,7 @@ int RunCalibrate(const CalibrateCmd& c) {
   if (!state.ok()) return Fail("calibrate", state.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("calibrate", data.status());
-  const std::optional<EvalEngine> engine =
-      c.engine.empty() ? std::optional<EvalEngine>(EvalEngine::kAuto)
-                       : settings::ParseEnum<EvalEngine>(c.engine);
-  if (!engine) {
-    return Fail("calibrate", InvalidArgument("--engine must be one of " +
-                                             settings::EnumList<EvalEngine>() + ", not " +
-                                             c.engine));
-  }
-  Result<bool> binary = CalibratesWithBinaryEngine(*engine, state->meta.arch);
+  Result<bool> binary = UseBinaryEngine(c.engine, state->meta);
   if (!binary.ok()) return Fail("calibrate", binary.status());
   CalibrateOptions o;
   o.input_size = state->meta.input_size;
@@ -374,8 +366,8 @@ Command AddCalibrateCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--seed", c->seed, "seed of the subset")->capture_default_str();
   app->add_option("--engine", c->engine,
-                  "auto (LibTorch, as the sites calibrate by default), binary (the 1-bit "
-                  "engine, binarized models only) or torch");
+                  "auto (the default: the 1-bit engine for binarized models, as the sites "
+                  "calibrate), binary or torch");
   return {app, [c] { return RunCalibrate(*c); }};
 }
 

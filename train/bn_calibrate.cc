@@ -8,7 +8,6 @@
 
 #include "data/loader.h"
 #include "infer/engine.h"
-#include "train/engine_eval.h"
 
 namespace fedsmear {
 namespace {
@@ -53,9 +52,8 @@ Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
   for (auto& [bn, momentum] : bns) {
     saved.push_back(bn->running_mean.clone());
     saved.push_back(bn->running_var.clone());
-    bn->reset_running_stats();
-    bn->options.momentum(c10::nullopt);
   }
+  ResetBatchNormStatistics(model);
   torch::NoGradGuard no_grad;
   model->train();
   CalibrateStats stats;
@@ -82,6 +80,15 @@ Result<CalibrateStats> CalibrateImpl(DenseNet& model, const Dataset& data,
 }
 
 }  // namespace
+
+void ResetBatchNormStatistics(DenseNet& model) {
+  for (auto& m : model->modules(/*include_self=*/false)) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+      bn->reset_running_stats();
+      bn->options.momentum(c10::nullopt);
+    }
+  }
+}
 
 Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset& data,
                                                 const std::vector<size_t>& indices,
@@ -114,11 +121,6 @@ Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
     return Internal(std::string("LibTorch failed during batch-norm calibration: ") +
                     e.what_without_backtrace());
   }
-}
-
-Result<bool> CalibratesWithBinaryEngine(EvalEngine engine, const std::string& arch) {
-  if (engine != EvalEngine::kBinary) return false;
-  return UsesBinaryEngine(engine, arch);
 }
 
 }  // namespace fedsmear

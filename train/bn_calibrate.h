@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "common/config.h"
@@ -45,18 +44,20 @@ Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
                                           const std::vector<size_t>& indices,
                                           const CalibrateOptions& options);
 
+// Gives every BatchNorm layer of `model` fresh running statistics, accumulated from now on as a
+// cumulative average (momentum "None"): what a recalibration's forward passes in training mode
+// start from. The layers' momentum is not restored (CalibrateBatchNorm restores it).
+void ResetBatchNormStatistics(DenseNet& model);
+
 // The same with the 1-bit engine (infer/engine.h AccumulateBatchNormStatistics) for a binarized
-// model: the same images and batches, statistics equal to LibTorch's within float rounding,
-// written into `model`'s running_mean/running_var tensors. `threads`: the engine's.
+// model: the same images and batches, written into `model`'s running_mean/running_var tensors.
+// Its statistics are as close to exact (float64) arithmetic as LibTorch's float32 forward: a
+// binary layer's input is sign(BN(x)), and a value within float rounding of zero flips in
+// either, so both part from the exact statistics with depth (tests/train/bn_calibrate_test.cc;
+// bench/bn_precision_bench on real images). What the sites use for binarized models unless
+// eval_engine is torch. `threads`: the engine's.
 Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset& data,
                                                 const std::vector<size_t>& indices,
                                                 const CalibrateOptions& options, int threads);
-
-// Whether recalibration under `engine` runs on the 1-bit engine: only when it is asked for
-// (EvalEngine::kBinary), since bdn28's training-mode statistics on flat synthetic images still
-// differ from LibTorch's (tests/train/bn_calibrate_test.cc); auto and torch calibrate with
-// LibTorch. InvalidArgument for kBinary with a float architecture. The sites' rule
-// (client/site_tasks.cc) and `fedsmear calibrate --engine`.
-Result<bool> CalibratesWithBinaryEngine(EvalEngine engine, const std::string& arch);
 
 }  // namespace fedsmear
