@@ -84,26 +84,6 @@ std::string Plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : sibilant ? "es" : "s");
 }
 
-void CheckSecretFile(const std::string& path, const std::string& what, std::vector<Finding>* out) {
-  std::error_code ec;
-  fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
-    out->push_back({Finding::kFail, what + " " + path + " does not exist",
-                    "a site makes its keys when it enrols, `sudo fedsmear enrol --kit KIT` with "
-                    "the kit the consortium sent; a coordinator with `fedsmear keygen --name "
-                    "coordinator` (or correct the path in the config)"});
-    return;
-  }
-  const auto loose = fs::perms::group_all | fs::perms::others_all;
-  if ((st.permissions() & loose) != fs::perms::none) {
-    out->push_back({Finding::kFail,
-                    what + " " + path + " can be read by other users of this machine",
-                    "run: chmod 600 " + path + "  (only the fedsmear service account may read it)"});
-    return;
-  }
-  out->push_back({Finding::kOk, what + " " + path + " is private to its owner", ""});
-}
-
 void CheckFolderWritable(const std::string& dir, const std::string& what,
                          std::vector<Finding>* out) {
   std::error_code ec;

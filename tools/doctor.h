@@ -5,7 +5,7 @@
 // loopback, a training plan waiting for approval (tools/doctor_checks.h), and for a site
 // whether the coordinator answers on the network and accepts the encrypted connection (which
 // proves the coordinator's key is the one configured and this site's key is on its allowlist).
-// The network check completes a CurveZMQ handshake and sends no message, so running it beside a
+// With --jobs, the long-lived coordinator's service (CheckJobService). The network check completes a CurveZMQ handshake and sends no message, so running it beside a
 // live site daemon disturbs nothing.
 //
 // Thread-safety: plain functions, one call at a time. Ownership: none kept.
@@ -35,6 +35,18 @@ struct DoctorOptions {
 std::vector<DoctorFinding> CheckSite(const std::string& config_path, const DoctorOptions& options);
 std::vector<DoctorFinding> CheckCoordinator(const std::string& config_path,
                                             const DoctorOptions& options);
+
+// The long-lived coordinator as its service runs it (fedsmear-coordinator --jobs DIR
+// [--status-bind HOST:PORT --status-token-file FILE]): the jobs folder (the admin channel: not
+// open to every user, writable by the service account), the status endpoint and its token, and
+// every queued job's config as CheckCoordinator checks one (tools/doctor_jobs.cc).
+struct JobServiceSettings {
+  std::string jobs_dir;
+  std::string status_bind;        // "": no status endpoint
+  std::string status_token_file;  // "": none
+};
+std::vector<DoctorFinding> CheckJobService(const JobServiceSettings& settings,
+                                           const DoctorOptions& options);
 
 // The findings as the terminal report, ending with a one-line summary.
 std::string FormatFindings(const std::vector<DoctorFinding>& findings);

@@ -59,8 +59,18 @@ bool LookUp(const std::string& user, Account* account) {
   return true;
 }
 
-// 0 when `account` can open `path` for reading, else the errno it got.
-int OpenAs(const Account& account, const std::string& path) {
+// 0 when the caller can open the file `path` for reading (`folder`: enter and write in the
+// folder `path`), else the errno it got. Only system-call wrappers: it runs after fork.
+int Probe(const char* path, bool folder) {
+  if (folder) return ::access(path, W_OK | X_OK) == 0 ? 0 : errno;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+
+// Probe as `account`, in a child that takes its uid, gid and groups.
+int ProbeAs(const Account& account, const std::string& path, bool folder) {
   const pid_t pid = ::fork();
   if (pid < 0) return errno;
   if (pid == 0) {
@@ -69,21 +79,13 @@ int OpenAs(const Account& account, const std::string& path) {
         ::setgid(account.gid) != 0 || ::setuid(account.uid) != 0) {
       ::_exit(EPERM);
     }
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    ::_exit(fd >= 0 ? 0 : (errno & 0xff));
+    ::_exit(Probe(path.c_str(), folder) & 0xff);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return errno;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
-}
-
-int OpenDirect(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return errno;
-  ::close(fd);
-  return 0;
 }
 
 }  // namespace
@@ -273,20 +275,44 @@ void CheckOpensAs(const std::string& user, const std::vector<AccountFile>& files
   }
   for (const AccountFile& f : files) {
     if (f.path.empty()) continue;
-    const int err = as_root ? OpenAs(account, f.path) : OpenDirect(f.path);
+    const int err = as_root ? ProbeAs(account, f.path, f.folder) : Probe(f.path.c_str(), f.folder);
+    const std::string verb = f.folder ? " can write in " : " can open ";
     if (err == 0) {
-      out->push_back({Finding::kOk, "the service account " + user + " can open " + f.what + " " +
-                                        f.path, ""});
+      out->push_back({Finding::kOk, "the service account " + user + verb + f.what + " " + f.path,
+                      ""});
       continue;
     }
-    out->push_back(
-        {Finding::kFail,
-         "the service account " + user + " cannot open " + f.what + " " + f.path + ": " +
-             std::strerror(err) + " (the daemon runs as " + user + " and would fail the same way)",
-         f.secret ? "run: chown " + user + ":" + user + " " + f.path + " && chmod 600 " + f.path +
-                        "  (and let " + user + " enter its folder)"
-                  : "let " + user + " read it: chmod 644 " + f.path + " (and its folder)"});
+    const std::string fix =
+        f.folder   ? "run: chown " + user + ":" + user + " " + f.path + " && chmod 0770 " + f.path
+        : f.secret ? "run: chown " + user + ":" + user + " " + f.path + " && chmod 600 " + f.path +
+                         "  (and let " + user + " enter its folder)"
+                   : "let " + user + " read it: chmod 644 " + f.path + " (and its folder)";
+    out->push_back({Finding::kFail,
+                    "the service account " + user + (f.folder ? " cannot write in " : " cannot open ") +
+                        f.what + " " + f.path + ": " + std::strerror(err) + " (the daemon runs as " +
+                        user + " and would fail the same way)",
+                    fix});
   }
+}
+
+void CheckSecretFile(const std::string& path, const std::string& what, std::vector<Finding>* out) {
+  std::error_code ec;
+  std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) {
+    out->push_back({Finding::kFail, what + " " + path + " does not exist",
+                    "a site makes its keys when it enrols, `sudo fedsmear enrol --kit KIT` with "
+                    "the kit the consortium sent; a coordinator with `fedsmear keygen --name "
+                    "coordinator` (or correct the path in the config)"});
+    return;
+  }
+  const auto loose = std::filesystem::perms::group_all | std::filesystem::perms::others_all;
+  if ((st.permissions() & loose) != std::filesystem::perms::none) {
+    out->push_back({Finding::kFail,
+                    what + " " + path + " can be read by other users of this machine",
+                    "run: chmod 600 " + path + "  (only the fedsmear service account may read it)"});
+    return;
+  }
+  out->push_back({Finding::kOk, what + " " + path + " is private to its owner", ""});
 }
 
 }  // namespace fedsmear

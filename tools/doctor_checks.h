@@ -51,14 +51,20 @@ void CheckSecureAggregation(const CoordinatorConfig& config,
 void CheckHttpEndpoint(const HttpEndpointConfig& endpoint, const std::string& what,
                        std::vector<DoctorFinding>* out);
 
+// A secret file (a key, a token): kFail when it is missing or readable by group or others, else
+// kOk. `what` names it ("secret key").
+void CheckSecretFile(const std::string& path, const std::string& what,
+                     std::vector<DoctorFinding>* out);
+
 // A file the service account `user` must open, and what it is ("secret key").
 struct AccountFile {
   std::string path;
   std::string what;
   bool secret = true;  // private to the account (chmod 600) rather than readable by it
+  bool folder = false;  // a folder the account must enter and write in, not a file to read
 };
 
-// Opens each file as `user`: as root in a forked child that takes the account's uid, gid and
+// Opens each file (or writes in each folder) as `user`: as root in a forked child that takes the account's uid, gid and
 // groups; as that user directly. Run by anyone else it says it cannot check (kInfo). "" user:
 // nothing checked.
 void CheckOpensAs(const std::string& user, const std::vector<AccountFile>& files,

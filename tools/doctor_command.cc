@@ -17,6 +17,7 @@ struct DoctorArgs {
   double timeout_s = 10;
   std::string service_user = "fedsmear";
   bool allow_loopback = false;
+  JobServiceSettings jobs;  // jobs_dir set: the long-lived coordinator's service
 };
 
 int RunDoctor(const DoctorArgs& a) {
@@ -35,9 +36,15 @@ int RunDoctor(const DoctorArgs& a) {
   o.network_timeout_s = a.timeout_s;
   o.service_user = a.service_user;
   o.allow_loopback = a.allow_loopback;
-  std::cout << "fedsmear doctor: checking the " << role << " configured in " << a.config << "\n";
-  std::vector<DoctorFinding> findings =
-      role == "site" ? CheckSite(a.config, o) : CheckCoordinator(a.config, o);
+  std::vector<DoctorFinding> findings;
+  if (!a.jobs.jobs_dir.empty()) {
+    std::cout << "fedsmear doctor: checking the coordinator service of the jobs in "
+              << a.jobs.jobs_dir << "\n";
+    findings = CheckJobService(a.jobs, o);
+  } else {
+    std::cout << "fedsmear doctor: checking the " << role << " configured in " << a.config << "\n";
+    findings = role == "site" ? CheckSite(a.config, o) : CheckCoordinator(a.config, o);
+  }
   std::cout << FormatFindings(findings);
   return HasFailures(findings) ? 1 : 0;
 }
@@ -63,6 +70,15 @@ Command AddDoctorCommand(CLI::App& root) {
       ->capture_default_str();
   app->add_flag("--allow-loopback", args->allow_loopback,
                 "accept a site's coordinator address on this machine (one-host trials)");
+  app->add_option("--jobs", args->jobs.jobs_dir,
+                  "check the long-lived coordinator of this jobs folder instead of one config "
+                  "(the service's --jobs; each queued job's config is checked too)");
+  app->add_option("--status-bind", args->jobs.status_bind,
+                  "with --jobs: the service's --status-bind HOST:PORT")
+      ->needs("--jobs");
+  app->add_option("--status-token-file", args->jobs.status_token_file,
+                  "with --jobs: the service's --status-token-file")
+      ->needs("--status-bind");
   return {app, [args] { return RunDoctor(*args); }};
 }
 

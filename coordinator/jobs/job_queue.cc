@@ -85,6 +85,12 @@ Result<JobQueue> JobQueue::Open(const std::string& dir) {
   return JobQueue(fs::absolute(dir).lexically_normal().string());
 }
 
+Result<JobQueue> JobQueue::OpenExisting(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound("no jobs folder " + dir);
+  return JobQueue(fs::absolute(dir).lexically_normal().string());
+}
+
 Status JobQueue::Write(const JobInfo& info) const {
   json j = {{"id", info.id},
             {"name", info.name},

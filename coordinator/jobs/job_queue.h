@@ -49,6 +49,9 @@ class JobQueue {
  public:
   // Opens (creating, mode 0770) the spool folder.
   static Result<JobQueue> Open(const std::string& dir);
+  // Opens an existing spool folder as it is, neither creating it nor changing its mode (a
+  // reader's view: `fedsmear doctor`). kNotFound when it is not a folder.
+  static Result<JobQueue> OpenExisting(const std::string& dir);
 
   // Queues a copy of the config at `config_path` under a new id. The caller checks the config
   // first (the serving coordinator checks it again before running it).

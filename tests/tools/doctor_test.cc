@@ -1,7 +1,8 @@
 // `fedsmear doctor`'s checks: config, key permissions, the data folder, and the coordinator's
 // reachability and key, against a real CurveZMQ router on loopback; the placeholder site id, a
 // loopback coordinator address, a plan waiting for approval and keys the service account cannot
-// open (tools/doctor_checks.h).
+// open (tools/doctor_checks.h), and the long-lived coordinator's jobs folder, status endpoint and
+// queued jobs (tools/doctor_jobs.cc).
 #include "tools/doctor.h"
 #include "tools/doctor_checks.h"
 
@@ -16,6 +17,7 @@
 #include "common/governance/plan.h"
 #include "common/net/keys.h"
 #include "common/net/router.h"
+#include "coordinator/jobs/job_queue.h"
 #include "data/synth.h"
 
 namespace fedsmear {
@@ -58,6 +60,12 @@ class DoctorTest : public ::testing::Test {
     return path;
   }
 
+  // A coordinator config with this fixture's key and run folder and the allowlist at `allowlist`.
+  std::string CoordinatorYaml(const std::string& allowlist) {
+    return "secret_key_file: " + (dir_ / "keys" / "coordinator.key").string() +
+           "\nallowed_sites_file: " + allowlist + "\nrun_dir: " + (dir_ / "run").string() + "\n";
+  }
+
   RouterEndpoint Router(bool allow_site) {
     RouterOptions ro;
     ro.endpoint = "tcp://127.0.0.1:*";
@@ -74,6 +82,14 @@ class DoctorTest : public ::testing::Test {
     o.allow_loopback = true;
     o.service_user = "";
     return o;
+  }
+
+  // A finding whose text holds `text` exists and has `level`.
+  static void ExpectFinding(const std::vector<DoctorFinding>& f, const std::string& text,
+                            DoctorFinding::Level level) {
+    const DoctorFinding* x = Find(f, text);
+    ASSERT_NE(x, nullptr) << text << "\n" << FormatFindings(f);
+    EXPECT_EQ(x->level, level) << text;
   }
 
   static const DoctorFinding* Find(const std::vector<DoctorFinding>& f, const std::string& text) {
@@ -185,9 +201,7 @@ TEST_F(DoctorTest, PlaceholderSiteIdFails) {
   text.replace(text.find("site_id: site-1"), 15, "site_id: site-a");
   ASSERT_TRUE(WriteFileAtomic(path, text).ok());
   auto f = CheckSite(path, o);
-  const DoctorFinding* id = Find(f, "placeholder");
-  ASSERT_NE(id, nullptr) << FormatFindings(f);
-  EXPECT_EQ(id->level, DoctorFinding::kFail);
+  ExpectFinding(f, "placeholder", DoctorFinding::kFail);
   EXPECT_TRUE(HasFailures(f));
   EXPECT_EQ(Find(CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o), "placeholder"),
             nullptr);
@@ -218,9 +232,7 @@ TEST_F(DoctorTest, LoopbackCoordinatorSeenFromASiteFails) {
                                          (dir_ / "run").string() + "\n")
                   .ok());
   auto c = CheckCoordinator(coord, o);
-  const DoctorFinding* bind = Find(c, "only this machine can connect");
-  ASSERT_NE(bind, nullptr) << FormatFindings(c);
-  EXPECT_EQ(bind->level, DoctorFinding::kWarn);
+  ExpectFinding(c, "only this machine can connect", DoctorFinding::kWarn);
 }
 
 TEST_F(DoctorTest, PlanWaitingForApprovalFails) {
@@ -285,9 +297,7 @@ TEST_F(DoctorTest, ServiceAccountCheckSaysWhenItCannotCheck) {
   o.check_network = false;
   o.service_user = "no-such-user-fedsmear";
   auto f = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
-  const DoctorFinding* missing = Find(f, "there is no user no-such-user-fedsmear");
-  ASSERT_NE(missing, nullptr) << FormatFindings(f);
-  EXPECT_EQ(missing->level, DoctorFinding::kWarn);
+  ExpectFinding(f, "there is no user no-such-user-fedsmear", DoctorFinding::kWarn);
   if (::geteuid() == 0) return;  // the not-root message needs a user other than the caller
   struct passwd* root = ::getpwuid(0);
   ASSERT_NE(root, nullptr);
@@ -302,9 +312,7 @@ TEST_F(DoctorTest, WeakerSecuritySettingsAreNamed) {
   DoctorOptions o = OnOneHost();
   o.check_network = false;
   auto strict = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
-  const DoctorFinding* ok = Find(strict, "secure aggregation required");
-  ASSERT_NE(ok, nullptr) << FormatFindings(strict);
-  EXPECT_EQ(ok->level, DoctorFinding::kOk);
+  ExpectFinding(strict, "secure aggregation required", DoctorFinding::kOk);
 
   const std::string path = WriteConfig("tcp://coordinator.example.org:7878");
   std::string text = *ReadFile(path);
@@ -313,12 +321,8 @@ TEST_F(DoctorTest, WeakerSecuritySettingsAreNamed) {
   ASSERT_TRUE(WriteFileAtomic(path, text.substr(0, text.find("  secagg_roster_file:")) +
                                         "  secagg_roster_file: \"\"\n").ok());
   auto weak = CheckSite(path, o);
-  const DoctorFinding* plain = Find(weak, "answers plain rounds");
-  ASSERT_NE(plain, nullptr) << FormatFindings(weak);
-  EXPECT_EQ(plain->level, DoctorFinding::kWarn);
-  const DoctorFinding* roster = Find(weak, "no consortium roster");
-  ASSERT_NE(roster, nullptr) << FormatFindings(weak);
-  EXPECT_EQ(roster->level, DoctorFinding::kWarn);
+  ExpectFinding(weak, "answers plain rounds", DoctorFinding::kWarn);
+  ExpectFinding(weak, "no consortium roster", DoctorFinding::kWarn);
 
   std::ofstream(dir_ / "roster") << "site-2 " << std::string(64, 'c') << "\n";
   auto stranger = CheckSite(WriteConfig("tcp://coordinator.example.org:7878"), o);
@@ -330,19 +334,13 @@ TEST_F(DoctorTest, WeakerSecuritySettingsAreNamed) {
                               "site-1 " + site_.public_key + " " + std::string(64, 'a') +
                                   "\nsite-2 " + coordinator_.public_key + "\n")
                   .ok());
-  const std::string base = "secret_key_file: " + (dir_ / "keys" / "coordinator.key").string() +
-                           "\nallowed_sites_file: " + (dir_ / "allowed").string() +
-                           "\nrun_dir: " + (dir_ / "run").string() + "\n";
+  const std::string base = CoordinatorYaml((dir_ / "allowed").string());
   ASSERT_TRUE(WriteFileAtomic(coordinator, base).ok());
   auto few = CheckCoordinator(coordinator, o);
-  const DoctorFinding* keyed = Find(few, "needs at least 3 sites with a signing key");
-  ASSERT_NE(keyed, nullptr) << FormatFindings(few);
-  EXPECT_EQ(keyed->level, DoctorFinding::kFail);
+  ExpectFinding(few, "needs at least 3 sites with a signing key", DoctorFinding::kFail);
   ASSERT_TRUE(WriteFileAtomic(coordinator, base + "secure_aggregation: off\n").ok());
   auto off = CheckCoordinator(coordinator, o);
-  const DoctorFinding* reads = Find(off, "reads every site's update");
-  ASSERT_NE(reads, nullptr) << FormatFindings(off);
-  EXPECT_EQ(reads->level, DoctorFinding::kWarn);
+  ExpectFinding(off, "reads every site's update", DoctorFinding::kWarn);
 }
 
 // A status page or /metrics beyond loopback without a token is a failure: site ids, refusal
@@ -361,6 +359,46 @@ TEST_F(DoctorTest, OpenStatusEndpointWithoutATokenFails) {
   CheckHttpEndpoint({true, ":9100", "/etc/fedsmear/metrics.token"}, "the site's /metrics", &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].level, DoctorFinding::kInfo);
+}
+
+// The long-lived coordinator as its service runs it: a jobs folder open to every user fails (anyone
+// could queue a run), a status endpoint beyond loopback without its token fails, and a queued job
+// whose config names a missing allowlist is named by its id; after chmod 0770, a loopback
+// endpoint and a repaired config nothing fails.
+TEST_F(DoctorTest, JobServiceFolderEndpointAndQueuedJobs) {
+  DoctorOptions o = OnOneHost();
+  o.check_network = false;
+  const std::string jobs = (dir_ / "jobs").string();
+  JobServiceSettings s{jobs, "0.0.0.0:9464", ""};
+  auto missing = CheckJobService(s, o);
+  ASSERT_NE(Find(missing, "does not exist"), nullptr) << FormatFindings(missing);
+  EXPECT_TRUE(HasFailures(missing));
+  EXPECT_FALSE(fs::exists(jobs)) << "doctor made the jobs folder";
+
+  Result<JobQueue> queue = JobQueue::Open(jobs);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  fs::permissions(jobs, fs::perms::all);
+  ASSERT_TRUE(queue->SubmitText(CoordinatorYaml((dir_ / "no-such-allowlist").string()), "trial")
+                  .ok());
+  auto open = CheckJobService(s, o);
+  ExpectFinding(open, "open to every user", DoctorFinding::kFail);
+  ExpectFinding(open, "without a token", DoctorFinding::kFail);
+  EXPECT_EQ(fs::status(jobs).permissions(), fs::perms::all) << "doctor changed the folder's mode";
+  ExpectFinding(open, "job-0001 (trial): the site allowlist cannot be used", DoctorFinding::kFail);
+
+  fs::permissions(jobs, fs::perms::owner_all | fs::perms::group_all);
+  ASSERT_TRUE(WriteFileAtomic(dir_.string() + "/allowed",
+                              "site-1 " + site_.public_key + " " + std::string(64, 'a') + "\n")
+                  .ok());
+  ASSERT_TRUE(WriteFileAtomic(jobs + "/job-0001/config.yaml",
+                              CoordinatorYaml((dir_ / "allowed").string()) +
+                                  "secure_aggregation: off\n")
+                  .ok());
+  s.status_bind = "127.0.0.1:9464";
+  auto fixed = CheckJobService(s, o);
+  EXPECT_FALSE(HasFailures(fixed)) << FormatFindings(fixed);
+  ASSERT_NE(Find(fixed, "open to its owner and group only"), nullptr) << FormatFindings(fixed);
+  ASSERT_NE(Find(fixed, "1 job(s) in"), nullptr) << FormatFindings(fixed);
 }
 
 }  // namespace
