@@ -129,6 +129,12 @@ Status Coordinator::Impl::FinishRound(int round, const RoundOutcome& o,
                                       std::chrono::steady_clock::time_point eval_started,
                                       bool* early_stop) {
   RoundRecord rec = RecordOf(round, schedule.RateFor(round), o);
+  for (const SiteInfo& s : sites().Live()) {
+    if (std::find(o.selected.begin(), o.selected.end(), s.site_id) != o.selected.end()) {
+      rec.site_images.push_back({s.site_id, static_cast<int64_t>(s.num_train),
+                                 static_cast<int64_t>(s.num_val)});
+    }
+  }
   if (evaluator) RETURN_IF_ERROR(AddCentralScores(*evaluator, global, &rec));
   rec.eval_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_started).count();

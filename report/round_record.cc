@@ -185,6 +185,13 @@ Json ToJson(const RoundRecord& rec) {
     }
     line["central"] = sets;
   }
+  if (!rec.site_images.empty()) {
+    Json images = Json::object();
+    for (const SiteImages& i : rec.site_images) {
+      images[i.site] = {{"train", i.train}, {"val", i.val}};
+    }
+    line["site_images"] = images;
+  }
   line["site_val_accuracy"] = rec.site_val_accuracy;
   if (rec.federated) {
     line["federated"] = {{"accuracy", rec.federated->accuracy},
@@ -247,6 +254,16 @@ Result<RoundRecord> RoundRecordFromJson(const Json& j, int line_number) {
       SetScores s;
       RETURN_IF_ERROR(ReadSet(r, set, where, &s));
       rec.central->emplace_back(name, std::move(s));
+    }
+  }
+  RETURN_IF_ERROR(r.Object(j, "site_images", &obj));
+  if (obj) {
+    for (const auto& [site, counts] : obj->items()) {
+      if (!counts.is_object()) return r.Error("\"site_images." + site + "\" is not an object");
+      SiteImages i{site, 0, 0};
+      RETURN_IF_ERROR(r.Number(counts, "train", &i.train, "site_images." + site));
+      RETURN_IF_ERROR(r.Number(counts, "val", &i.val, "site_images." + site));
+      rec.site_images.push_back(std::move(i));
     }
   }
   RETURN_IF_ERROR(r.Number(j, "site_val_accuracy", &rec.site_val_accuracy));

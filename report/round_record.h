@@ -69,10 +69,18 @@ struct SecAggCounts {
   uint64_t bytes = 0;
 };
 
+// The images a selected site announced when it joined (its hello): what the status page of a
+// finished or resumed run shows per site.
+struct SiteImages {
+  std::string site;
+  int64_t train = 0, val = 0;
+};
+
 struct RoundRecord {
   int round = 0;
   double lr = 0;
   std::vector<std::string> sites_selected, sites_reported;
+  std::vector<SiteImages> site_images;  // selected sites still connected at the round's end
   // site -> reason, in file order; a site appears at most once (a later reason replaces it).
   std::vector<std::pair<std::string, std::string>> sites_failed;
   std::optional<double> accuracy, macro_f1;  // sample-weighted over `central`; none: no sets

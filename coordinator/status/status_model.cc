@@ -208,6 +208,16 @@ void StatusModel::RoundFinished(const nlohmann::ordered_json& line,
     }
   }
   m.sites_reported->Set(static_cast<double>(reported.size()));
+  // The images each site announced: a resumed or finished run's page has no hellos to read.
+  if (auto it = line.find("site_images"); it != line.end() && it->is_object()) {
+    for (const auto& [id, counts] : it->items()) {
+      if (!counts.is_object()) continue;
+      SiteState& site = sites_[id];
+      site.num_train = counts.value("train", site.num_train);
+      site.num_val = counts.value("val", site.num_val);
+    }
+    m.sites_registered->Set(static_cast<double>(sites_.size()));
+  }
   for (auto& [id, s] : sites_) {
     if (reported.count(id)) {
       s.state = "reported";
@@ -259,13 +269,19 @@ nlohmann::json StatusModel::RunJson() const {
   int connected = 0;
   for (const auto& [id, s] : sites_) {
     const bool up = Connected(s, mono);
+    const bool never = s.last_seen_mono == MonoClock::time_point{};
     connected += up;
     sites.push_back({{"site", id},
                      {"connected", up},
                      {"state", up ? s.state : "disconnected"},
                      {"detail", s.detail},
-                     {"last_seen", UnixSeconds(s.last_seen)},
-                     {"last_seen_s_ago", std::chrono::duration<double>(mono - s.last_seen_mono).count()},
+                     // null: not heard from by this process (a finished or resumed run's site)
+                     {"last_seen", never ? nlohmann::json(nullptr)
+                                         : nlohmann::json(UnixSeconds(s.last_seen))},
+                     {"last_seen_s_ago",
+                      never ? nlohmann::json(nullptr)
+                            : nlohmann::json(
+                                  std::chrono::duration<double>(mono - s.last_seen_mono).count())},
                      {"num_train", s.num_train},
                      {"num_val", s.num_val},
                      {"rounds_reported", s.rounds_reported}});
@@ -339,7 +355,8 @@ std::string StatusModel::PrometheusText() const {
       m.gauge.value = is_up ? 1 : 0;
       up.metric.push_back(m);
       m.gauge.value = UnixSeconds(s.last_seen);
-      seen.metric.push_back(m);
+      // A site this process never heard from (a resumed run's) has no time, not 0.
+      if (s.last_seen_mono != MonoClock::time_point{}) seen.metric.push_back(m);
       m.gauge.value = 0;
       m.counter.value = s.rounds_reported;
       reported.metric.push_back(m);

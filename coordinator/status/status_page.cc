@@ -90,7 +90,7 @@ function api(path, optional){
   });
 }
 function when(t){ return (t === null || t === undefined) ? "–" : new Date(t*1000).toLocaleString(); }
-function ago(x){ if(x < 0.5) return "just now"; if(x < 10) return x.toFixed(1) + " s ago"; if(x < 90) return Math.round(x) + " s ago";
+function ago(x){ if(x === null || x === undefined) return "–"; if(x < 0.5) return "just now"; if(x < 10) return x.toFixed(1) + " s ago"; if(x < 90) return Math.round(x) + " s ago";
   if(x < 5400) return Math.round(x/60) + " min ago"; return (x/3600).toFixed(1) + " h ago"; }
 function fmt(x, d){ return (x === null || x === undefined) ? "–" : Number(x).toFixed(d); }
 function mib(b){ return (b/1048576).toFixed(2); }

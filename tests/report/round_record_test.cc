@@ -26,6 +26,7 @@ RoundRecord FullRecord() {
   r.sites_selected = {"site-1", "site-2", "site-3"};
   r.sites_reported = {"site-2", "site-1"};
   r.AddFailure("site-3", "deadline passed");
+  r.site_images = {{"site-1", 2675, 300}, {"site-2", 4755, 529}};
   r.accuracy = 2.0 / 3;
   r.macro_f1 = 0.6;
   r.central.emplace();
@@ -53,6 +54,10 @@ TEST(RoundRecordTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(b->round, 3);
   EXPECT_EQ(b->sites_failed.size(), 1u);
   EXPECT_EQ(b->sites_failed[0].second, "deadline passed");
+  ASSERT_EQ(b->site_images.size(), 2u);
+  EXPECT_EQ(b->site_images[1].site, "site-2");
+  EXPECT_EQ(b->site_images[1].train, 4755);
+  EXPECT_EQ(b->site_images[1].val, 529);
   ASSERT_NE(b->Set("holdout"), nullptr);
   EXPECT_EQ(b->Set("holdout")->samples, 3);
   EXPECT_EQ(b->Set("holdout")->per_class.at(1).name, "sickle");
@@ -76,7 +81,7 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   for (const auto& [k, v] : j.items()) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "round", "lr", "sites_selected", "sites_reported", "sites_failed",
-                      "accuracy", "macro_f1", "central", "site_val_accuracy", "federated",
+                      "accuracy", "macro_f1", "central", "site_images", "site_val_accuracy", "federated",
                       "bn_recalibration", "bytes_eval_down", "bytes_down", "bytes_up", "train_s",
                       "round_s", "eval_s", "sign_flips", "secure_aggregation", "secagg"}));
   // The central set is ConfusionMatrix::ToJson plus the loss, as before.
@@ -99,6 +104,7 @@ TEST(RoundRecordTest, WritesTheCoordinatorsKeysInOrder) {
   EXPECT_FALSE(b.contains("bytes_eval_down"));
   EXPECT_FALSE(b.contains("secagg"));
   EXPECT_FALSE(b.contains("sign_flips"));  // a float model has no binary signs to count
+  EXPECT_FALSE(b.contains("site_images"));
   EXPECT_TRUE(b["sites_failed"].is_object());
 }
 
@@ -133,6 +139,9 @@ TEST(RoundRecordTest, MalformedLinesNameTheLineAndTheKey) {
       {R"({"round": 3, "central": {"h": {"confusion": [[1, "x"]]}}})",
        "\"central.h.confusion\" is not a matrix of counts"},
       {R"({"round": 3, "secagg": {"threshold": 1.5}})", "\"secagg.threshold\" is not a count"},
+      {R"({"round": 3, "site_images": {"a": 5}})", "\"site_images.a\" is not an object"},
+      {R"({"round": 3, "site_images": {"a": {"train": 0.5}}})",
+       "\"site_images.a.train\" is not an integer"},
   };
   for (const Case& c : cases) {
     Result<RoundRecord> r = ParseRoundRecord(c.line, 7);

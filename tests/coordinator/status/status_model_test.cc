@@ -184,12 +184,27 @@ TEST(StatusModelTest, PlanRefusalsAreLabelledWithTheirReason) {
   EXPECT_TRUE(std::isnan(Sample(t, "fedsmear_site_refusals_total{reason=\"other\"}")));
 }
 
+// A resumed run (or a finished job's page) reloads its rounds and the images each site announced,
+// with no time of last contact for sites this process never heard from.
 TEST(StatusModelTest, ResumedRunReloadsItsHistory) {
   StatusModel m(Info());
-  m.LoadHistory(Line(1, 0.5, 0.4).dump() + "\nnot json\n" + Line(2, 0.6, 0.5).dump() + "\n");
+  nlohmann::ordered_json second = Line(2, 0.6, 0.5);
+  second["site_images"] = {{"a", {{"train", 100}, {"val", 10}}}, {"b", {{"train", 80}, {"val", 8}}}};
+  m.LoadHistory(Line(1, 0.5, 0.4).dump() + "\nnot json\n" + second.dump() + "\n");
   EXPECT_EQ(m.RoundsJson()["rounds"].size(), 2u);
-  EXPECT_EQ(m.RunJson()["round"], 2);
-  EXPECT_EQ(Sample(m.PrometheusText(), "fedsmear_rounds_completed_total"), 2);
+  const nlohmann::json run = m.RunJson();
+  EXPECT_EQ(run["round"], 2);
+  ASSERT_EQ(run["sites"].size(), 2u) << run["sites"].dump();
+  EXPECT_EQ(run["sites"][0]["site"], "a");
+  EXPECT_EQ(run["sites"][0]["num_train"], 100);
+  EXPECT_EQ(run["sites"][0]["num_val"], 10);
+  EXPECT_EQ(run["sites"][0]["rounds_reported"], 1);  // round 2's line only names its images
+  EXPECT_TRUE(run["sites"][0]["last_seen"].is_null());
+  EXPECT_FALSE(run["sites"][0]["connected"].get<bool>());
+  const std::string text = m.PrometheusText();
+  EXPECT_EQ(Sample(text, "fedsmear_rounds_completed_total"), 2);
+  EXPECT_EQ(Sample(text, "fedsmear_site_up{site=\"a\"}"), 0);
+  EXPECT_EQ(text.find("fedsmear_site_last_seen_timestamp_seconds{"), std::string::npos) << text;
 }
 
 TEST(StatusModelTest, RefusalReasonsMapToFewLabels) {
