@@ -58,10 +58,18 @@ cat >"$WORK/context/Dockerfile" <<DOCKERFILE
 FROM $BASE
 COPY *.deb /tmp/debs/
 RUN apt-get update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/debs/*.deb \\
+ && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/debs/*.deb \\
+        >/fedsmear-install.log 2>&1 || { cat /fedsmear-install.log; exit 1; }; } \\
  && rm -rf /var/lib/apt/lists/* /tmp/debs
 DOCKERFILE
 docker build -q -t "$IMAGE" "$WORK/context" >/dev/null
+# What an administrator reads while installing: the maintainer scripts' own lines, no warnings.
+install_log=$(docker run --rm --network none "$IMAGE" cat /fedsmear-install.log)
+if grep -E "^(W|E): |[Ww]arning: |can't be accessed" <<<"$install_log"; then
+  fail "installing the packages printed the warnings above"
+fi
+grep -q "fedsmear-client: no site key yet" <<<"$install_log" ||
+  fail "the site package did not say how to make its key"
 
 cleanup() {
   local code=$?
