@@ -424,6 +424,11 @@ def main():
             sections[task] = fresh
     for task in sorted(sections):
         lines += sections[task]
+    # What the default does and why comes after the results (docs/accuracy.tail.md); the dated
+    # notes are a page of their own (docs/accuracy-notes.md).
+    tail_path = os.path.join(docs_dir, "accuracy.tail.md")
+    if os.path.exists(tail_path):
+        lines += open(tail_path).read().rstrip("\n").split("\n")
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

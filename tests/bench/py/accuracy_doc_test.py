@@ -100,6 +100,10 @@ class DocTest(unittest.TestCase):
             write_federated(task, "conc-default", [0.5] * 30, [0.2] * 30)
         out = os.path.join(d, "docs", "accuracy.md")
         os.makedirs(os.path.dirname(out))
+        with open(os.path.join(d, "docs", "accuracy.head.md"), "w") as f:
+            f.write("# Head\n")
+        with open(os.path.join(d, "docs", "accuracy.tail.md"), "w") as f:
+            f.write("## What the default does\n")
         argv = sys.argv
         sys.argv = ["accuracy_doc.py", "--runs", os.path.join(d, "runs"), "--records",
                     os.path.join(d, "none"), "--out", out]
@@ -114,6 +118,10 @@ class DocTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             text = self.make(d, [(0.90, 0.80), (0.92, 0.90), (0.94, 0.97)])
         self.assertIn("### Over seeds", text)
+        # The page reads head, results, then the tail (the notes are elsewhere).
+        self.assertTrue(text.startswith("# Head\n"))
+        self.assertLess(text.index("### Over seeds"), text.index("## What the default does"))
+        self.assertTrue(text.rstrip().endswith("## What the default does"))
         # default over seeds 1-3: 0.920 +- 0.020 (0.900-0.940); central over seeds 1-3: 0.973.
         self.assertIn("| default | 1,2,3 | 0.920 ± 0.020 (0.900-0.940) |", text)
         self.assertIn("| central | 1,2,3 | 0.973 ± 0.012 (0.960-0.980) |", text)
