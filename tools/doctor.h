@@ -5,8 +5,9 @@
 // loopback, a training plan waiting for approval (tools/doctor_checks.h), and for a site
 // whether the coordinator answers on the network and accepts the encrypted connection (which
 // proves the coordinator's key is the one configured and this site's key is on its allowlist).
-// With --jobs, the long-lived coordinator's service (CheckJobService). The network check completes a CurveZMQ handshake and sends no message, so running it beside a
-// live site daemon disturbs nothing.
+// With --jobs, the long-lived coordinator's service (CheckJobService). The network check
+// completes a CurveZMQ handshake and sends no message, so running it beside a live site daemon
+// disturbs nothing.
 //
 // Thread-safety: plain functions, one call at a time. Ownership: none kept.
 #pragma once
