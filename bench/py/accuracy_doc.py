@@ -395,6 +395,8 @@ def kept_sections(path):
         if m and m.group(1) in TASKS:
             task = m.group(1)
             out[task] = []
+        elif line.startswith("## "):
+            task = None  # the page's tail (docs/accuracy.tail.md) belongs to no task
         if task:
             out[task].append(line)
     for task in out:
@@ -423,12 +425,16 @@ def main():
         if fresh:
             sections[task] = fresh
     for task in sorted(sections):
-        lines += sections[task]
+        body = list(sections[task])
+        while body and not body[-1]:
+            body.pop()
+        lines += body + [""]
     # What the default does and why comes after the results (docs/accuracy.tail.md); the dated
     # notes are a page of their own (docs/accuracy-notes.md).
     tail_path = os.path.join(docs_dir, "accuracy.tail.md")
     if os.path.exists(tail_path):
-        lines += open(tail_path).read().rstrip("\n").split("\n")
+        with open(tail_path) as f:
+            lines += f.read().rstrip("\n").split("\n")
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -122,6 +122,7 @@ class DocTest(unittest.TestCase):
         self.assertTrue(text.startswith("# Head\n"))
         self.assertLess(text.index("### Over seeds"), text.index("## What the default does"))
         self.assertTrue(text.rstrip().endswith("## What the default does"))
+        self.assertEqual(text.count("## What the default does"), 1)
         # default over seeds 1-3: 0.920 +- 0.020 (0.900-0.940); central over seeds 1-3: 0.973.
         self.assertIn("| default | 1,2,3 | 0.920 ± 0.020 (0.900-0.940) |", text)
         self.assertIn("| central | 1,2,3 | 0.973 ± 0.012 (0.960-0.980) |", text)
@@ -135,6 +136,22 @@ class DocTest(unittest.TestCase):
         self.assertIn("Goal check over seeds (conc-default", text)
         # The old table still shows seed 1 and the single-seed float run.
         self.assertIn("| float FedAvg (f32 both ways), same schedule | 30 |", text)
+
+    def test_a_page_regenerated_without_runs_keeps_its_sections_and_one_tail(self):
+        with tempfile.TemporaryDirectory() as d:
+            first = self.make(d, [(0.90, 0.80)])
+            out = os.path.join(d, "docs", "accuracy.md")
+            argv = sys.argv
+            sys.argv = ["accuracy_doc.py", "--runs", os.path.join(d, "nothing"), "--records",
+                        os.path.join(d, "none"), "--out", out]
+            try:
+                accuracy_doc.main()
+            finally:
+                sys.argv = argv
+            with open(out) as f:
+                again = f.read()
+        self.assertEqual(again.count("## What the default does"), 1)
+        self.assertEqual(again, first)
 
     def test_single_seed_runs_keep_the_old_page(self):
         with tempfile.TemporaryDirectory() as d:
