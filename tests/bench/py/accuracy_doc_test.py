@@ -104,8 +104,14 @@ class DocTest(unittest.TestCase):
             f.write("# Head\n")
         with open(os.path.join(d, "docs", "accuracy.tail.md"), "w") as f:
             f.write("## What the default does\n")
+        return self.generate(d, "runs")
+
+    @staticmethod
+    def generate(d, runs):
+        """Runs accuracy_doc.main() on d/<runs> into d/docs/accuracy.md; returns the page."""
+        out = os.path.join(d, "docs", "accuracy.md")
         argv = sys.argv
-        sys.argv = ["accuracy_doc.py", "--runs", os.path.join(d, "runs"), "--records",
+        sys.argv = ["accuracy_doc.py", "--runs", os.path.join(d, runs), "--records",
                     os.path.join(d, "none"), "--out", out]
         try:
             accuracy_doc.main()
@@ -140,16 +146,7 @@ class DocTest(unittest.TestCase):
     def test_a_page_regenerated_without_runs_keeps_its_sections_and_one_tail(self):
         with tempfile.TemporaryDirectory() as d:
             first = self.make(d, [(0.90, 0.80)])
-            out = os.path.join(d, "docs", "accuracy.md")
-            argv = sys.argv
-            sys.argv = ["accuracy_doc.py", "--runs", os.path.join(d, "nothing"), "--records",
-                        os.path.join(d, "none"), "--out", out]
-            try:
-                accuracy_doc.main()
-            finally:
-                sys.argv = argv
-            with open(out) as f:
-                again = f.read()
+            again = self.generate(d, "nothing")
         self.assertEqual(again.count("## What the default does"), 1)
         self.assertEqual(again, first)
 
