@@ -29,6 +29,17 @@ Status CheckTaskModel(const ModelState& state, const std::string& arch, uint32_t
   return Status::Ok();
 }
 
+// How this site scores a model on its validation split (train/engine_eval.h).
+ScoreOptions ValidationScoring(const ClientConfig& config, int input_size) {
+  ScoreOptions o;
+  o.engine = config.eval_engine;
+  o.input_size = input_size;
+  o.preprocess = config.preprocess;
+  o.loader_threads = config.data.loader_threads;
+  o.threads = config.threads;
+  return o;
+}
+
 }  // namespace
 
 Result<std::string> Site::PrepareTask(const std::vector<std::string>& class_names, int epochs) {
@@ -112,14 +123,14 @@ Result<Site::Trained> Site::TrainModel(const wire::TrainTask& task) {
   u.metrics.train_accuracy = stats.accuracy;
   u.metrics.train_seconds = stats.seconds;
   u.metrics.val_loss = std::nan("");
+  ModelState trained = ExportState(model, global.meta.class_names);
   if (!split_.val.empty()) {
-    ASSIGN_OR_RETURN(EvalStats v, Evaluate(model, dataset_, split_.val, o.input_size,
-                                           config_.preprocess, config_.data.loader_threads));
+    ASSIGN_OR_RETURN(EvalStats v, EvaluateState(trained, &model, dataset_, split_.val,
+                                                ValidationScoring(config_, o.input_size)));
     u.metrics.val_loss = v.loss;
     u.metrics.val_accuracy = v.confusion.Accuracy();
     u.metrics.num_val = static_cast<uint64_t>(v.confusion.total());
   }
-  ModelState trained = ExportState(model, global.meta.class_names);
   trained_binary_.store(static_cast<uint64_t>(trained.NumValues(TensorKind::kBinary)));
   trained_float_.store(static_cast<uint64_t>(trained.NumValues() -
                                              trained.NumValues(TensorKind::kBinary)));
@@ -240,18 +251,9 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
     }
   }
   if (!split_.val.empty()) {
-    EvalStats v;
-    if (binary) {
-      infer::EngineOptions eo;
-      eo.threads = config_.threads;
-      ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(global, eo));
-      ASSIGN_OR_RETURN(v, EvaluateBinary(engine, dataset_, split_.val, config_.preprocess,
-                                         config_.data.loader_threads));
-    } else {
-      ASSIGN_OR_RETURN(v, Evaluate(*model, dataset_, split_.val,
-                                   static_cast<int>(task.input_size), config_.preprocess,
-                                   config_.data.loader_threads));
-    }
+    ASSIGN_OR_RETURN(EvalStats v, EvaluateState(
+                         global, model ? &*model : nullptr, dataset_, split_.val,
+                         ValidationScoring(config_, static_cast<int>(task.input_size))));
     r.loss = v.loss;
     r.accuracy = v.confusion.Accuracy();
     r.num_samples = static_cast<uint64_t>(v.confusion.total());

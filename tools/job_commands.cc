@@ -30,6 +30,18 @@ std::string When(int64_t unix_s) {
   return buf;
 }
 
+// The service makes the folder (0770, its account and the admin group); an admin's command
+// only reads and writes inside it, so a typo in --jobs never leaves a stray folder behind and the
+// folder's mode stays the operator's.
+Result<JobQueue> OpenQueue(const std::string& dir) {
+  Result<JobQueue> queue = JobQueue::OpenExisting(dir);
+  if (queue.status().code() == StatusCode::kNotFound) {
+    return NotFound("no jobs folder " + dir + ": it is the --jobs folder of a running "
+                    "fedsmear-coordinator (the fedsmear-coordinator-jobs service makes it)");
+  }
+  return queue;
+}
+
 int Fail(const char* what, const Status& st) {
   std::cerr << "fedsmear job " << what << ": " << st.message() << "\n";
   return st.code() == StatusCode::kNotFound || st.code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -75,7 +87,7 @@ int Submit(const JobArgs& a) {
     absolute(p);
   }
   for (HoldoutSet& h : config->holdout) absolute(&h.path);
-  Result<JobQueue> opened = JobQueue::Open(a.dir);
+  Result<JobQueue> opened = OpenQueue(a.dir);
   if (!opened.ok()) return Fail("submit", opened.status());
   JobQueue& queue = *opened;
   const std::string name =
@@ -87,7 +99,7 @@ int Submit(const JobArgs& a) {
 }
 
 int List(const JobArgs& a) {
-  Result<JobQueue> opened = JobQueue::Open(a.dir);
+  Result<JobQueue> opened = OpenQueue(a.dir);
   if (!opened.ok()) return Fail("list", opened.status());
   JobQueue& queue = *opened;
   Result<std::vector<JobInfo>> jobs = queue.List();
@@ -104,7 +116,7 @@ int List(const JobArgs& a) {
 }
 
 int Show(const JobArgs& a) {
-  Result<JobQueue> opened = JobQueue::Open(a.dir);
+  Result<JobQueue> opened = OpenQueue(a.dir);
   if (!opened.ok()) return Fail("status", opened.status());
   JobQueue& queue = *opened;
   Result<JobInfo> j = queue.Get(a.id);
@@ -121,7 +133,7 @@ int Show(const JobArgs& a) {
 }
 
 int Logs(const JobArgs& a) {
-  Result<JobQueue> opened = JobQueue::Open(a.dir);
+  Result<JobQueue> opened = OpenQueue(a.dir);
   if (!opened.ok()) return Fail("logs", opened.status());
   JobQueue& queue = *opened;
   Result<JobInfo> j = queue.Get(a.id);
@@ -136,7 +148,7 @@ int Logs(const JobArgs& a) {
 }
 
 int AbortJob(const JobArgs& a) {
-  Result<JobQueue> opened = JobQueue::Open(a.dir);
+  Result<JobQueue> opened = OpenQueue(a.dir);
   if (!opened.ok()) return Fail("abort", opened.status());
   JobQueue& queue = *opened;
   if (Status st = queue.Abort(a.id); !st.ok()) return Fail("abort", st);

@@ -8,8 +8,8 @@
 //                                                       latest accuracy, why it ended
 //   fedsmear job logs ID --jobs DIR                     the coordinator's log lines of the job
 //   fedsmear job abort ID --jobs DIR                    stops a running job, drops a queued one
-// DIR defaults to /var/lib/fedsmear/jobs (the packaged service's). Stateless; see
-// tools/command.h.
+// DIR defaults to /var/lib/fedsmear/jobs (the packaged service's). The service makes DIR; these
+// commands work inside it and never make it or change its mode. Stateless; see tools/command.h.
 #pragma once
 
 #include "tools/command.h"

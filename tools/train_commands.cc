@@ -26,15 +26,19 @@ int Fail(const std::string& cmd, const Status& st) {
 }
 
 // --engine: auto (the default: the 1-bit engine for binarized models), binary or torch.
-Result<bool> UseBinaryEngine(const std::string& engine, const ModelMeta& meta) {
-  const std::optional<EvalEngine> parsed =
-      engine.empty() ? std::optional<EvalEngine>(EvalEngine::kAuto)
-                     : settings::ParseEnum<EvalEngine>(engine);
+Result<EvalEngine> ParseEngineFlag(const std::string& engine) {
+  if (engine.empty()) return EvalEngine::kAuto;
+  const std::optional<EvalEngine> parsed = settings::ParseEnum<EvalEngine>(engine);
   if (!parsed) {
     return InvalidArgument("--engine must be one of " + settings::EnumList<EvalEngine>() +
                            ", not " + engine);
   }
-  return UsesBinaryEngine(*parsed, meta.arch);
+  return *parsed;
+}
+
+Result<bool> UseBinaryEngine(const std::string& engine, const ModelMeta& meta) {
+  ASSIGN_OR_RETURN(EvalEngine parsed, ParseEngineFlag(engine));
+  return UsesBinaryEngine(parsed, meta.arch);
 }
 
 std::vector<size_t> AllIndices(const Dataset& d) {
@@ -59,6 +63,7 @@ struct TrainCmd {
   int seed = 1;
   bool group_split = false;
   double logit_adjustment = 0;  // centralized training sees the pooled prior: plain CE
+  std::string engine;           // scores each epoch: auto | binary | torch
 };
 
 int RunTrain(const TrainCmd& c) {
@@ -96,21 +101,27 @@ int RunTrain(const TrainCmd& c) {
     return 0.5 * c.lr * (1 + std::cos(M_PI * e / std::max(1, c.epochs)));
   };
   o.progress = TerminalProgress("train", c.epochs);
-  PreprocessConfig pre;
+  ScoreOptions scoring;
+  scoring.input_size = c.input_size;
+  scoring.loader_threads = c.loader_threads;
+  scoring.threads = c.threads;
+  Result<EvalEngine> engine = ParseEngineFlag(c.engine);
+  if (!engine.ok()) return Fail("train", engine.status());
+  scoring.engine = *engine;
   auto epoch_start = std::chrono::steady_clock::now();
   o.on_epoch = [&](int epoch, const TrainStats& s) -> Status {
     const double train_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     std::printf("epoch %2d  loss %.4f  train acc %.4f", epoch + 1, s.loss, s.accuracy);
+    const ModelState state = ExportState(*model, data->class_names);
     if (!split->val.empty()) {
-      ASSIGN_OR_RETURN(EvalStats v, Evaluate(*model, *data, split->val, c.input_size, pre,
-                                             c.loader_threads));
+      ASSIGN_OR_RETURN(EvalStats v, EvaluateState(state, &*model, *data, split->val, scoring));
       std::printf("  val acc %.4f  val macro-F1 %.4f", v.confusion.Accuracy(),
                   v.confusion.MacroF1());
     }
     if (!c.holdout.empty()) {
-      ASSIGN_OR_RETURN(EvalStats h, Evaluate(*model, *holdout, AllIndices(*holdout), c.input_size,
-                                             pre, c.loader_threads));
+      ASSIGN_OR_RETURN(EvalStats h, EvaluateState(state, &*model, *holdout, AllIndices(*holdout),
+                                                  scoring));
       std::printf("  holdout acc %.4f  macro-F1 %.4f", h.confusion.Accuracy(),
                   h.confusion.MacroF1());
     }
@@ -333,6 +344,9 @@ Command AddTrainCommand(CLI::App& root) {
                   "tau of the loss's logit adjustment by the class prior (0 = plain CE)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 4.0));
+  app->add_option("--engine", c->engine,
+                  "scores each epoch's model: auto (the 1-bit engine for binarized models), "
+                  "binary or torch");
   return {app, [c] { return RunTrain(*c); }};
 }
 

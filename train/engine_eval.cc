@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "data/loader.h"
 #include "models/arch.h"
@@ -62,6 +63,25 @@ Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Datase
   const int64_t n = stats.confusion.total();
   stats.loss = n ? loss_sum / n : 0;
   return stats;
+}
+
+Result<EvalStats> EvaluateState(const ModelState& state, DenseNet* model, const Dataset& data,
+                                const std::vector<size_t>& indices, const ScoreOptions& options) {
+  ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(options.engine, state.meta.arch));
+  if (binary) {
+    infer::EngineOptions eo;
+    eo.threads = std::max(1, options.threads);
+    ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(state, eo));
+    return EvaluateBinary(engine, data, indices, options.preprocess, options.loader_threads);
+  }
+  std::optional<DenseNet> built;
+  if (model == nullptr) {
+    ASSIGN_OR_RETURN(DenseNet m, ModelFromState(state));
+    built = std::move(m);
+    model = &*built;
+  }
+  return Evaluate(*model, data, indices, options.input_size, options.preprocess,
+                  options.loader_threads);
 }
 
 }  // namespace fedsmear

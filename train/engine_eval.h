@@ -23,6 +23,22 @@ Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Datase
                                  const PreprocessConfig& preprocess, int loader_threads = 1,
                                  int batch_size = 64);
 
+// How EvaluateState scores: the engine choice, and what LibTorch's Evaluate() needs.
+struct ScoreOptions {
+  EvalEngine engine = EvalEngine::kAuto;
+  int input_size = 64;
+  PreprocessConfig preprocess;
+  int loader_threads = 1;
+  int threads = 1;  // the 1-bit engine's (LibTorch uses its global setting)
+};
+
+// Loss and confusion matrix of `state` on data[indices], with the engine `options.engine` picks
+// for its architecture: the 1-bit engine built from `state`, or LibTorch's `model` (which must
+// hold `state`'s weights; built from `state` when null). The one place a site, `fedsmear train`
+// and a simulation choose how a model is scored.
+Result<EvalStats> EvaluateState(const ModelState& state, DenseNet* model, const Dataset& data,
+                                const std::vector<size_t>& indices, const ScoreOptions& options);
+
 // Whether `engine` scores a model of architecture `arch` with the 1-bit engine (true) or
 // LibTorch (false). InvalidArgument for EvalEngine::kBinary with a float architecture.
 Result<bool> UsesBinaryEngine(EvalEngine engine, const std::string& arch);

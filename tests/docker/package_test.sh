@@ -7,7 +7,11 @@
 # `fedsmear kit make` (its keys made by `fedsmear enrol`), the operator admits it with the
 # fingerprint it printed (the second site while the coordinator runs: the allowlist reloads),
 # `fedsmear doctor` checks each site against the running coordinator, and the daemons run as the
-# packages' `fedsmear` user (no systemd in the containers).
+# packaged units under a booted systemd, in their sandbox: the round completes, the coordinator
+# unit ends with success, the site units stay up for the next run, and `systemd-analyze
+# security` rates each running unit <= 3.0. Where a container cannot boot systemd (privileged,
+# the host's cgroups), or with FEDSMEAR_PACKAGE_TEST_SYSTEMD=0, the daemons run as the packages'
+# `fedsmear` user with runuser instead, and the test says so.
 #   package_test.sh BUILD_DIR
 # Exits 77 (ctest: skipped) with the reason when no Docker daemon answers or dpkg-dev is absent.
 set -euo pipefail
@@ -54,13 +58,19 @@ if [[ -z $BASE ]]; then
     BASE=$("$SRC/docker/offline-base.sh")
   fi
 fi
+# systemd first (a hospital's machine has it), so that the packages' own install log is theirs.
 cat >"$WORK/context/Dockerfile" <<DOCKERFILE
 FROM $BASE
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd systemd-sysv \\
+        >/dev/null \\
+ && rm -rf /var/lib/apt/lists/*
 COPY *.deb /tmp/debs/
 RUN apt-get update \\
  && { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/debs/*.deb \\
         >/fedsmear-install.log 2>&1 || { cat /fedsmear-install.log; exit 1; }; } \\
  && rm -rf /var/lib/apt/lists/* /tmp/debs
+STOPSIGNAL SIGRTMIN+3
 DOCKERFILE
 docker build -q -t "$IMAGE" "$WORK/context" >/dev/null
 # What an administrator reads while installing: the maintainer scripts' own lines, no warnings.
@@ -76,7 +86,11 @@ cleanup() {
   if [[ $code != 0 && $code != 77 ]]; then
     for n in "${NAMES[@]}"; do
       echo "--- $n log"
-      docker exec "$n" sh -c 'tail -n 30 /var/lib/fedsmear/*.log' 2>/dev/null || true
+      if [[ $SYSTEMD == 1 ]]; then
+        docker exec "$n" journalctl --no-pager -n 30 -u 'fedsmear-*' 2>/dev/null || true
+      else
+        docker exec "$n" sh -c 'tail -n 30 /var/lib/fedsmear/*.log' 2>/dev/null || true
+      fi
     done
   fi
   docker rm -f "${NAMES[@]}" >/dev/null 2>&1 || true
@@ -86,11 +100,51 @@ trap cleanup EXIT
 docker rm -f "${NAMES[@]}" >/dev/null 2>&1 || true
 docker network rm "$NET" >/dev/null 2>&1 || true
 docker network create "$NET" >/dev/null
-for n in "${NAMES[@]}"; do
-  docker run -d --name "$n" --hostname "$n" --network "$NET" "$IMAGE" sleep infinity >/dev/null
-done
+SYSTEMD=${FEDSMEAR_PACKAGE_TEST_SYSTEMD:-1}
+# start_containers: each container boots systemd (SYSTEMD=1) or idles for docker exec.
+start_containers() {
+  for n in "${NAMES[@]}"; do
+    if [[ $SYSTEMD == 1 ]]; then
+      docker run -d --name "$n" --hostname "$n" --network "$NET" --privileged \
+        --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:ro "$IMAGE" /sbin/init \
+        >/dev/null
+    else
+      docker run -d --name "$n" --hostname "$n" --network "$NET" "$IMAGE" sleep infinity >/dev/null
+    fi
+  done
+}
+start_containers
 COORD=${NAMES[0]}
 x() { docker exec "$@"; }
+if [[ $SYSTEMD == 1 ]]; then
+  for n in "${NAMES[@]}"; do
+    state=$(timeout 120 docker exec "$n" systemctl is-system-running --wait 2>&1 || true)
+    if [[ $state != running && $state != degraded ]]; then
+      echo "NOTE: $n could not boot systemd ($state): the daemons run with runuser instead"
+      docker logs "$n" 2>&1 | tail -n 5
+      docker rm -f "${NAMES[@]}" >/dev/null 2>&1 || true
+      SYSTEMD=0
+      start_containers
+      break
+    fi
+  done
+fi
+[[ $SYSTEMD == 1 ]] && echo "--- containers booted systemd: the daemons run as the packaged units"
+# start_daemon CONTAINER PROGRAM CONFIG: the packaged unit, or the program as fedsmear.
+start_daemon() {
+  if [[ $SYSTEMD == 1 ]]; then
+    x "$1" systemctl start "$2"
+  else
+    x -d "$1" sh -c "runuser -u fedsmear -- $2 --config $3 > /var/lib/fedsmear/$2.log 2>&1"
+  fi
+}
+daemon_log() {  # CONTAINER PROGRAM
+  if [[ $SYSTEMD == 1 ]]; then
+    x "$1" journalctl --no-pager -o cat -u "$2"
+  else
+    x "$1" cat "/var/lib/fedsmear/$2.log"
+  fi
+}
 
 echo "--- what the packages installed"
 x "$COORD" getent passwd fedsmear | grep -q nologin || fail "no fedsmear system user"
@@ -150,7 +204,7 @@ done
 admit "${NAMES[1]}"
 x "$COORD" grep -q "^hospital-a " /etc/fedsmear/keys/allowed_sites || fail "hospital-a not admitted"
 x "$COORD" fedsmear doctor --config /etc/fedsmear/coordinator.yaml
-x -d "$COORD" sh -c 'runuser -u fedsmear -- fedsmear-coordinator --config /etc/fedsmear/coordinator.yaml > /var/lib/fedsmear/coordinator.log 2>&1'
+start_daemon "$COORD" fedsmear-coordinator /etc/fedsmear/coordinator.yaml
 # The second site is admitted while the coordinator runs: it reloads its allowlist by itself.
 sleep 2
 admit "${NAMES[2]}"
@@ -176,7 +230,7 @@ for n in "${NAMES[@]:1}"; do
   cat "$WORK/doctor-$n.txt"
   [[ $ok == 1 ]] || fail "$n: fedsmear doctor found problems"
   grep -q 'accepted the encrypted connection' "$WORK/doctor-$n.txt" || fail "$n: no handshake"
-  x -d "$n" sh -c 'runuser -u fedsmear -- fedsmear-client --config /etc/fedsmear/client.yaml > /var/lib/fedsmear/client.log 2>&1'
+  start_daemon "$n" fedsmear-client /etc/fedsmear/client.yaml
 done
 
 echo "--- the round"
@@ -190,6 +244,35 @@ echo "$line"
 reported=$(sed -n 's/.*"sites_reported":\[\([^]]*\)\].*/\1/p' <<<"$line")
 [[ $reported == *'"hospital-a"'* && $reported == *'"hospital-b"'* ]] ||
   fail "round 1 lacks an update of both sites (reported: $reported)"
-x "$COORD" grep -q "reloaded the allowlist" /var/lib/fedsmear/coordinator.log ||
+daemon_log "$COORD" fedsmear-coordinator | grep -q "reloaded the allowlist" ||
   fail "the coordinator did not log the allowlist's reload"
-echo "PASSED: packages installed with apt; sites enrolled with kits; 2-site round between three containers"
+if [[ $SYSTEMD == 0 ]]; then
+  echo "PASSED: packages installed with apt; sites enrolled with kits; 2-site round between three containers (daemons run with runuser: no systemd in the containers)"
+  exit 0
+fi
+
+echo "--- the units under systemd"
+# unit_exposure CONTAINER UNIT: systemd-analyze's overall exposure of the loaded unit.
+unit_exposure() {
+  local out score
+  out=$(x "$1" systemd-analyze security --no-pager "$2" 2>&1) || true
+  score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out")
+  [[ -n $score ]] || { echo "$out" | tail -n 5; fail "$1: no exposure level for $2"; }
+  awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }' || fail "$1: $2 exposure $score > 3.0"
+  echo "$1: $2 exposure $score (systemd-analyze security, running unit)"
+}
+for _ in $(seq 30); do
+  [[ $(x "$COORD" systemctl show -p ActiveState --value fedsmear-coordinator) == inactive ]] && break
+  sleep 1
+done
+result=$(x "$COORD" systemctl show -p Result --value fedsmear-coordinator)
+[[ $result == success ]] || fail "the coordinator unit ended with '$result', not success"
+unit_exposure "$COORD" fedsmear-coordinator.service
+for n in "${NAMES[@]:1}"; do
+  [[ $(x "$n" systemctl is-active fedsmear-client) == active ]] ||
+    fail "$n: the site unit stopped when the run ended"
+  pid=$(x "$n" systemctl show -p MainPID --value fedsmear-client)
+  [[ $(x "$n" stat -c %U "/proc/$pid") == fedsmear ]] || fail "$n: the site daemon is not fedsmear's"
+  unit_exposure "$n" fedsmear-client.service
+done
+echo "PASSED: packages installed with apt; sites enrolled with kits; 2-site round between three containers, the daemons as the packaged units under systemd"

@@ -4,44 +4,19 @@
 
 #include <gtest/gtest.h>
 
-#include <iostream>
-#include <sstream>
 #include <vector>
 
 #include "common/file_util.h"
 #include "common/net/keys.h"
 #include "tests/temp_dir.h"
+#include "tests/tools/cli_run.h"
 
 namespace fedsmear {
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-};
-
-// Parses `args` as `fedsmear ARGS...` with the two commands and runs the one parsed.
-CliRun Fedsmear(std::vector<std::string> args) {
-  CLI::App app{"fedsmear"};
-  app.require_subcommand(1);
-  std::vector<Command> commands = {AddKitCommand(app), AddEnrolCommand(app)};
-  std::vector<std::string> argv_store = {"fedsmear"};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CLI::ParseError& e) {
-    return {2, e.what()};
-  }
-  std::ostringstream captured;
-  std::streambuf* old = std::cout.rdbuf(captured.rdbuf());
-  int code = 2;
-  for (auto& c : commands) {
-    if (c.app->parsed()) code = c.run();
-  }
-  std::cout.rdbuf(old);
-  return {code, captured.str()};
+// `fedsmear ARGS...` with the two commands.
+CliRun Fedsmear(const std::vector<std::string>& args) {
+  return RunCli({&AddKitCommand, &AddEnrolCommand}, args);
 }
 
 // The value after "label: " up to the end of its line (or the next blank).

@@ -1,5 +1,5 @@
-// EvaluateBinary (torch-free binary engine) against Evaluate (LibTorch) on a briefly trained
-// model and synthetic images through the same loader: the same confusion matrix.
+// EvaluateBinary (torch-free binary engine) and EvaluateState against Evaluate (LibTorch) on a
+// briefly trained model and synthetic images through the same loader: the same confusion matrix.
 #include "train/engine_eval.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +55,23 @@ TEST(EngineEvalTest, BinaryEngineGivesTorchsMetricsOnATrainedModel) {
   EXPECT_EQ(bin_ev->confusion.ToJson(test->class_names),
             torch_ev->confusion.ToJson(test->class_names));
   EXPECT_NEAR(bin_ev->loss, torch_ev->loss, 1e-4 * (1 + std::fabs(torch_ev->loss)));
+
+  // EvaluateState (a site's validation, `fedsmear train`'s epochs): whichever engine the
+  // setting picks, with LibTorch's model given or built from the state, the same scores.
+  const ModelState state = ExportState(model, train->class_names);
+  ScoreOptions so;
+  so.input_size = 48;
+  so.threads = 2;
+  for (EvalEngine e : {EvalEngine::kAuto, EvalEngine::kBinary, EvalEngine::kTorch}) {
+    for (DenseNet* given : {&model, static_cast<DenseNet*>(nullptr)}) {
+      so.engine = e;
+      auto ev = EvaluateState(state, given, *test, All(*test), so);
+      ASSERT_TRUE(ev.ok()) << ev.status();
+      EXPECT_EQ(ev->confusion.ToJson(test->class_names),
+                torch_ev->confusion.ToJson(test->class_names));
+      EXPECT_NEAR(ev->loss, torch_ev->loss, 1e-4 * (1 + std::fabs(torch_ev->loss)));
+    }
+  }
 }
 
 // The coordinator's central evaluation scores a binarized model with the 1-bit engine by default
