@@ -22,14 +22,21 @@ void CheckJobsFolder(const std::string& dir, std::vector<Finding>* out) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     out->push_back({Finding::kFail, "the jobs folder " + dir + " does not exist",
                     "the coordinator package makes /var/lib/fedsmear/jobs; elsewhere run: "
-                    "install -d -o fedsmear -g fedsmear -m 0770 " + dir});
+                    "install -d -o fedsmear -g fedsmear -m 2770 " + dir});
     return;
   }
   if ((st.st_mode & S_IRWXO) != 0) {
     out->push_back({Finding::kFail,
                     "the jobs folder " + dir + " is open to every user of this machine: anyone "
                     "could queue a run or read the jobs' results",
-                    "run: chmod 0770 " + dir + "  (operators join the folder's group)"});
+                    "run: chmod 2770 " + dir + "  (operators join the folder's group)"});
+    return;
+  }
+  if ((st.st_mode & S_ISGID) == 0) {
+    out->push_back({Finding::kWarn,
+                    "the jobs folder " + dir + " does not pass its group on (no setgid bit): "
+                    "a job an operator submits may belong to the operator's own group",
+                    "run: chmod 2770 " + dir});
     return;
   }
   out->push_back({Finding::kOk, "the jobs folder " + dir + " is open to its owner and group only",

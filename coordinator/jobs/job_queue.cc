@@ -33,6 +33,21 @@ int64_t NowUnix() {
       .count();
 }
 
+// A job's folder and files belong to the jobs folder's group whoever made them (the service, or
+// an operator with another primary group, root included), and that group may read and write
+// them: the setgid bit passes the group on, and explicit modes override the writer's umask.
+constexpr mode_t kSharedFolderMode = 02770;
+constexpr mode_t kSharedFileMode = 0660;
+
+// The file appears with its final mode (a reader never meets it private). The umask is the
+// process's: the service's unit already sets 0007, and the job commands are single-threaded.
+Status WriteShared(const std::string& path, const std::string& text) {
+  const mode_t old = ::umask(007);
+  Status written = WriteFileAtomic(path, text, kSharedFileMode);
+  ::umask(old);
+  return written;
+}
+
 std::string Account() {
   struct passwd pw {};
   struct passwd* found = nullptr;
@@ -81,7 +96,7 @@ Result<JobQueue> JobQueue::Open(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return IoError("cannot create the jobs folder " + dir + ": " + ec.message());
-  ::chmod(dir.c_str(), 0770);
+  ::chmod(dir.c_str(), kSharedFolderMode);
   return JobQueue(fs::absolute(dir).lexically_normal().string());
 }
 
@@ -100,7 +115,7 @@ Status JobQueue::Write(const JobInfo& info) const {
             {"ended_unix", info.ended_unix},
             {"state", JobStateName(info.state)},
             {"message", info.message}};
-  return WriteFileAtomic(info.dir + "/job.json", j.dump(2) + "\n");
+  return WriteShared(info.dir + "/job.json", j.dump(2) + "\n");
 }
 
 Result<JobInfo> JobQueue::Submit(const std::string& config_path, const std::string& name) {
@@ -118,13 +133,22 @@ Result<JobInfo> JobQueue::SubmitText(const std::string& config, const std::strin
       if (errno == EEXIST) continue;
       return IoError("cannot create " + dir + ": " + std::strerror(errno));
     }
+    struct stat spool {};
+    if (::stat(dir_.c_str(), &spool) != 0 ||
+        ::chown(dir.c_str(), static_cast<uid_t>(-1), spool.st_gid) != 0 ||
+        ::chmod(dir.c_str(), kSharedFolderMode) != 0) {
+      const Status st = IoError("cannot give " + dir + " to the jobs folder's group: " +
+                                std::strerror(errno));
+      ::rmdir(dir.c_str());
+      return st;
+    }
     JobInfo info;
     info.id = id;
     info.name = name;
     info.submitted_by = Account();
     info.submitted_unix = NowUnix();
     info.dir = dir;
-    RETURN_IF_ERROR(WriteFileAtomic(info.config_path(), config));
+    RETURN_IF_ERROR(WriteShared(info.config_path(), config));
     RETURN_IF_ERROR(Write(info));
     return info;
   }
@@ -189,7 +213,7 @@ Status JobQueue::Abort(const std::string& id) {
     case JobState::kQueued:
       return Set(id, JobState::kAborted, "aborted by " + Account() + " before it started");
     case JobState::kRunning:
-      return WriteFileAtomic(info.dir + "/abort", Account() + "\n");
+      return WriteShared(info.dir + "/abort", Account() + "\n");
     default:
       return FailedPrecondition(id + " has already ended (" + JobStateName(info.state) + ")");
   }

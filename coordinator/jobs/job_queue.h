@@ -11,10 +11,11 @@
 // it starts. Jobs run one at a time, oldest first. job.json is rewritten atomically; a job whose
 // job.json cannot be read is reported, never run.
 //
-// The admin channel is the folder itself: the service creates it 0770 for its account and the
-// admin group, so submitting, aborting and reading jobs takes membership of that group on the
-// coordinator's machine (over ssh from elsewhere), and each job records the account that
-// submitted it. Thread-safety: every call reads or writes files; concurrent writers of one job
+// The admin channel is the folder itself: the service creates it 02770 (setgid) for its account
+// and the admin group, so submitting, aborting and reading jobs takes membership of that group
+// on the coordinator's machine (over ssh from elsewhere), and each job records the account that
+// submitted it. Every job folder (02770) and file (0660) belongs to that group whoever wrote
+// it, whatever the writer's umask, so the service can run a job root or an operator submitted. Thread-safety: every call reads or writes files; concurrent writers of one job
 // are the serving coordinator (state) and an admin (abort file), which touch different files.
 // Ownership: values.
 #pragma once
@@ -47,7 +48,7 @@ struct JobInfo {
 
 class JobQueue {
  public:
-  // Opens (creating, mode 0770) the spool folder.
+  // Opens (creating, mode 02770) the spool folder.
   static Result<JobQueue> Open(const std::string& dir);
   // Opens an existing spool folder as it is, neither creating it nor changing its mode (a
   // reader's view: `fedsmear doctor`). kNotFound when it is not a folder.

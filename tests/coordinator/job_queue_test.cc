@@ -3,6 +3,7 @@
 #include "coordinator/jobs/job_queue.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -66,6 +67,30 @@ TEST_F(JobQueueTest, JobsRunOldestFirstThroughTheirStates) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[2].id, "job-0003");
+}
+
+// Whoever submits (an operator whose umask keeps everything private, root), the job's folder and
+// files are the jobs folder's group's to read and write, and the folder passes its group on.
+TEST_F(JobQueueTest, JobsBelongToTheFolderGroupWhateverTheSubmittersUmask) {
+  auto queue = JobQueue::Open((dir_ / "jobs").string());
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  const mode_t old_umask = ::umask(077);
+  auto job = queue->Submit((dir_ / "a.yaml").string(), "");
+  const Status aborted = job.ok() ? queue->Abort(job->id) : Status::Ok();
+  ::umask(old_umask);
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE(aborted.ok()) << aborted;
+  const fs::perms shared_folder = fs::perms::owner_all | fs::perms::group_all | fs::perms::set_gid;
+  EXPECT_EQ(fs::status(dir_ / "jobs").permissions(), shared_folder);
+  EXPECT_EQ(fs::status(job->dir).permissions(), shared_folder);
+  const fs::perms shared_file = fs::perms::owner_read | fs::perms::owner_write |
+                                fs::perms::group_read | fs::perms::group_write;
+  EXPECT_EQ(fs::status(job->config_path()).permissions(), shared_file);
+  EXPECT_EQ(fs::status(job->dir + "/job.json").permissions(), shared_file);
+  struct stat folder {}, made {};
+  ASSERT_EQ(::stat((dir_ / "jobs").c_str(), &folder), 0);
+  ASSERT_EQ(::stat(job->dir.c_str(), &made), 0);
+  EXPECT_EQ(made.st_gid, folder.st_gid);
 }
 
 TEST_F(JobQueueTest, BadIdsAndDamagedRecordsAreRefused) {

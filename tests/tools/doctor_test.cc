@@ -363,8 +363,8 @@ TEST_F(DoctorTest, OpenStatusEndpointWithoutATokenFails) {
 
 // The long-lived coordinator as its service runs it: a jobs folder open to every user fails (anyone
 // could queue a run), a status endpoint beyond loopback without its token fails, and a queued job
-// whose config names a missing allowlist is named by its id; after chmod 0770, a loopback
-// endpoint and a repaired config nothing fails.
+// whose config names a missing allowlist is named by its id; chmod 0770 leaves a warning (no
+// setgid bit); after chmod 2770, a loopback endpoint and a repaired config nothing fails.
 TEST_F(DoctorTest, JobServiceFolderEndpointAndQueuedJobs) {
   DoctorOptions o = OnOneHost();
   o.check_network = false;
@@ -395,6 +395,8 @@ TEST_F(DoctorTest, JobServiceFolderEndpointAndQueuedJobs) {
                                   "secure_aggregation: off\n")
                   .ok());
   s.status_bind = "127.0.0.1:9464";
+  ExpectFinding(CheckJobService(s, o), "does not pass its group on", DoctorFinding::kWarn);
+  fs::permissions(jobs, fs::perms::set_gid, fs::perm_options::add);
   auto fixed = CheckJobService(s, o);
   EXPECT_FALSE(HasFailures(fixed)) << FormatFindings(fixed);
   ASSERT_NE(Find(fixed, "open to its owner and group only"), nullptr) << FormatFindings(fixed);
