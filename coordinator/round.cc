@@ -82,6 +82,7 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
     return out;
   };
   const std::vector<SiteInfo> candidates = collector.Candidates(ctx.sites.Live());
+  for (const SiteInfo& s : candidates) out.candidates.push_back(s.site_id);
   const std::vector<TrainInstruction> plan =
       ctx.strategy.ConfigureTrain(round, candidates, config.train, ctx.lr, ctx.rng);
   const int fewest = std::max(config.min_sites, collector.MinSites());
@@ -153,8 +154,8 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
 
 namespace {
 
-// Recalibration through the collector: every live site with training images (the candidates of
-// a secure round) recomputes the new model's statistics; their pool replaces global's.
+// Recalibration through the collector: every training candidate of the round still live, with
+// training images, recomputes the new model's statistics; their pool replaces global's.
 Status Recalibrate(RoundContext& ctx, SumCollector& collector, int round,
                    const wire::EvaluateTask& task, RoundOutcome* outcome,
                    const std::function<void(const std::string&, const wire::EvaluateResult&)>&
@@ -162,8 +163,9 @@ Status Recalibrate(RoundContext& ctx, SumCollector& collector, int round,
                    std::set<std::string>* asked, const std::atomic<bool>& stop) {
   const CoordinatorConfig& c = ctx.config;
   BnRequest request;
-  for (SiteInfo& s : collector.Candidates(ctx.sites.Live())) {
-    if (s.num_train > 0) request.sites.push_back(std::move(s));
+  const std::set<std::string> candidates(outcome->candidates.begin(), outcome->candidates.end());
+  for (SiteInfo& s : ctx.sites.Live()) {
+    if (s.num_train > 0 && candidates.count(s.site_id)) request.sites.push_back(std::move(s));
   }
   for (const SiteInfo& s : request.sites) asked->insert(s.site_id);
   if (request.sites.empty()) return Status::Ok();

@@ -62,6 +62,7 @@ class SumCollector;
 struct RoundOutcome {
   bool completed = false;
   int updates = 0;
+  std::vector<std::string> candidates;  // the collector's candidates (recalibration asks them)
   std::vector<std::string> selected;
   std::vector<std::string> reported;
   std::vector<SiteFailure> failures;
@@ -105,8 +106,8 @@ Result<RoundOutcome> TrainRound(RoundContext& ctx, SumCollector& collector, int 
                                 const std::atomic<bool>& stop);
 
 // The round's evaluation stage (run when federated_evaluation or bn_recalibration_images is on).
-// With bn_recalibration_images, every live site with training images (the collector's
-// candidates) recomputes the new model's batch-norm statistics and `collector` pools them
+// With bn_recalibration_images, every site of outcome->candidates (TrainRound's) still live and
+// with training images recomputes the new model's batch-norm statistics and `collector` pools them
 // (SumCollector::CollectBnStatistics: plain, or a second SecAgg+ session of the round); the pool
 // replaces global's (outcome->bn_recalibration), and a stage that pools nothing leaves them.
 // Those sites also return their validation scores; the strategy's other evaluators get the
