@@ -30,7 +30,7 @@ std::string When(int64_t unix_s) {
   return buf;
 }
 
-// The service makes the folder (0770, its account and the admin group); an admin's command
+// The service makes the folder (2770, its account and the admin group); an admin's command
 // only reads and writes inside it, so a typo in --jobs never leaves a stray folder behind and the
 // folder's mode stays the operator's.
 Result<JobQueue> OpenQueue(const std::string& dir) {
