@@ -109,7 +109,7 @@ Result<std::vector<double>> BnMomentsOf(const ModelState& site, const ModelState
       const double s2 = Scale2(var->values[c]);
       const double d = static_cast<double>(m[c]) - mean->values[c];
       out.push_back(d / std::sqrt(s2));
-      second[c] = (static_cast<double>(v[c]) + d * d) / s2;
+      second[c] = static_cast<double>(v[c]) / s2;
     }
     out.insert(out.end(), second.begin(), second.end());
   }
@@ -133,7 +133,7 @@ Status ApplyBnMoments(const std::vector<double>& pooled, ModelState* reference) 
       const double s2 = Scale2(var->values[c]);
       const double d = pooled[at + c], e = pooled[at + n + c];
       mean->values[c] = static_cast<float>(mean->values[c] + std::sqrt(s2) * d);
-      var->values[c] = static_cast<float>(s2 * std::max(0.0, e - d * d));
+      var->values[c] = static_cast<float>(s2 * std::max(0.0, e));
     }
     at += 2 * n;
   }

@@ -1,6 +1,7 @@
-// Batch-norm statistics of one model from several sites, pooled as if computed on the union of
-// their images: what the coordinator's bn_recalibration stage does with the sites' answers
-// (train/bn_calibrate.h computes one site's). Torch-free.
+// Batch-norm statistics of one model from several sites, pooled as the sites' training
+// normalised: the mean of the union of their images and the sites' average variance, since every
+// training batch comes from one site. What the coordinator's bn_recalibration stage does with the
+// sites' answers (train/bn_calibrate.h computes one site's). Torch-free.
 //
 // One rule for both kinds of round: a site contributes its moments relative to the model every
 // site received (BnMomentsOf), weighted by w_i / W; the pooled statistics are ApplyBnMoments of
@@ -26,8 +27,11 @@ struct SiteBnStatistics {
   int64_t images = 0;
 };
 
-// The statistics of the union of the sites' images: per channel, the image-weighted mean of the
-// means, and the pooled variance sum_i w_i (var_i + mean_i^2) - mean^2 (law of total variance).
+// The pooled statistics: per channel, the image-weighted mean of the sites' means (the mean of the
+// union of their images) and the image-weighted mean of their variances, the within-site
+// variance. Not the union's variance, which adds the spread of the sites' means: a site's
+// training batches never mix sites, so what BN normalised by during training was a site's own
+// spread, and the union's larger variance shifts every binary layer's threshold (sign(BN(x))).
 // Writes them into `global`'s running_mean/running_var tensors. InvalidArgument when a site's
 // tensors do not match `global`'s names and shapes or hold non-finite values (nothing written).
 Status PoolBatchNormStatistics(const std::vector<SiteBnStatistics>& sites, ModelState* global);
@@ -41,7 +45,7 @@ ModelState BatchNormStatisticsOf(const ModelState& state);
 
 // The moments of `site`'s statistics relative to `reference` (the model the sites received, public
 // to all of them): for every BN layer of `reference` in model order, first d_c = (mean_c - r_c) /
-// s_c for each channel c, then e_c = (var_c + (mean_c - r_c)^2) / s_c^2, where r is reference's
+// s_c for each channel c, then e_c = var_c / s_c^2, where r is reference's
 // running_mean and s_c^2 = reference's running_var (at least 0) + kBnMomentEpsilon. Normalised this way the
 // values are of order 1 whatever the layer's scale, so one clip (kBnMomentClip) bounds them in a
 // secure sum. InvalidArgument as CheckBatchNormStatistics.
@@ -51,7 +55,7 @@ Result<std::vector<double>> BnMomentsOf(const ModelState& site, const ModelState
 // The number of values BnMomentsOf returns for `reference` (2 per BN channel).
 size_t BnMomentCount(const ModelState& reference);
 // Writes the statistics whose moments are `pooled` (sum_i w_i/W * BnMomentsOf(site_i), sum w_i/W
-// = 1) into `reference`: mean = r + s*D, var = s^2 * max(0, E - D^2), the law of total variance.
+// = 1) into `reference`: mean = r + s*D, var = s^2 * max(0, E), as PoolBatchNormStatistics.
 // InvalidArgument (nothing written) when `pooled` has the wrong length or a non-finite value.
 Status ApplyBnMoments(const std::vector<double>& pooled, ModelState* reference);
 

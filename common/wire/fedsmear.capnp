@@ -13,7 +13,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fedsmear::wire::proto");
 
-const protocolVersion :UInt16 = 6;
+const protocolVersion :UInt16 = 7;
 # 2: Welcome carries the training plan. 3: TrainTask's `extra` strings became typed fields
 # (codecUp, latentStart, latentEpsilon, secureAggregation); ModelBlob.codec names the codec
 # registry's entry instead of a coarse enum; the unused Hello.resumeRound and
@@ -247,7 +247,8 @@ struct SecAggSetup {
 enum SecAggPurpose {
   training @0;       # the round's update, with the TrainTask of the same taskId
   bnStatistics @1;   # the new model's batch-norm moments (models/bn_statistics.h BnMomentsOf),
-                     # with the EvaluateTask of the same taskId
+                     # with the EvaluateTask of the same taskId; protocol 7: the second moment
+                     # is the site's variance alone (it was variance plus squared mean shift)
 }
 
 # site -> coordinator (stage 1).

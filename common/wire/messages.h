@@ -27,7 +27,7 @@
 namespace fedsmear::wire {
 
 // The protocol version both peers must run; its history is in fedsmear.capnp.
-inline constexpr uint16_t kProtocolVersion = 6;
+inline constexpr uint16_t kProtocolVersion = 7;
 
 struct ModelBlob {
   // The codec registry's name of the encoding: a codec_down (models/packed_model.h) for models,

@@ -1,5 +1,5 @@
-// Pooling sites' batch-norm statistics (models/bn_statistics.h): the law of total variance, and
-// refusal of statistics that do not fit the model.
+// Pooling sites' batch-norm statistics (models/bn_statistics.h): the union's mean and the sites'
+// average variance, and refusal of statistics that do not fit the model.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,13 +23,17 @@ std::pair<double, double> Moments(const std::vector<double>& xs) {
   return {m, v};
 }
 
-TEST(BnStatisticsTest, PoolsMeansAndVariancesOfTheUnion) {
+// The mean is the union's; the variance is the sites' own spread, averaged by images, not the
+// union's, which adds the spread between the sites' means that no training batch held.
+TEST(BnStatisticsTest, PoolsTheUnionsMeanAndTheSitesVariance) {
   const std::vector<double> a = {1, 2, 3, 4}, b = {10, 12};  // channel 0 at two sites
   auto [ma, va] = Moments(a);
   auto [mb, vb] = Moments(b);
   std::vector<double> all = a;
   all.insert(all.end(), b.begin(), b.end());
-  auto [m, v] = Moments(all);
+  auto [m, union_var] = Moments(all);
+  const double v = (4 * va + 2 * vb) / 6;
+  ASSERT_GT(union_var, 10 * v) << "the sites' means lie far apart";
   std::vector<SiteBnStatistics> sites = {
       {BatchNormStatisticsOf(Model({float(ma), 0}, {float(va), 1})), 4},
       {BatchNormStatisticsOf(Model({float(mb), 0}, {float(vb), 1})), 2}};
@@ -115,7 +119,7 @@ TEST(BnStatisticsTest, ApplyRefusesMomentsThatDoNotFitAndWritesNothing) {
   EXPECT_EQ(ApplyBnMoments({0, std::nan(""), 1, 1}, &global).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(global.Find("bn.running_mean")->values, original.Find("bn.running_mean")->values);
-  // A pool whose second moment is below its first squared (rounding) gives variance 0, not < 0.
+  // A pool whose second moment is below 0 (rounding, a lying site) gives variance 0, not < 0.
   ASSERT_TRUE(ApplyBnMoments({0, 0, -0.5, 1}, &global).ok());
   EXPECT_EQ(global.Find("bn.running_var")->values[0], 0.f);
 }
