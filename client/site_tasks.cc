@@ -195,7 +195,7 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
   // (models/bn_statistics.h); only those are kept.
   const ModelState received = setup ? BatchNormStatisticsOf(global) : ModelState{};
   ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(config_.eval_engine, global.meta.arch));
-  std::optional<DenseNet> model;  // LibTorch's copy, only when it scores
+  std::optional<DenseNet> model;  // LibTorch's copy, shared by recalibration and the score
   if (!binary) {
     ASSIGN_OR_RETURN(DenseNet m, ModelFromState(global));
     model = std::move(m);
@@ -217,14 +217,9 @@ Result<SiteEvaluation> Site::EvaluateGlobal(const wire::EvaluateTask& task,
     o.batch_size = static_cast<int>(task.bn_calibration_batch);
     o.loader_threads = config_.data.loader_threads;
     o.seed = task.round;
-    CalibrateStats calibrated;
-    if (binary) {  // the 1-bit engine, as close to exact statistics as LibTorch's float32
-      ASSIGN_OR_RETURN(calibrated, CalibrateBatchNormBinary(&global, dataset_, split_.train, o,
-                                                            config_.threads));
-    } else {
-      ASSIGN_OR_RETURN(calibrated, CalibrateBatchNorm(*model, dataset_, split_.train, o));
-      global = ExportState(*model, global.meta.class_names);
-    }
+    ASSIGN_OR_RETURN(const CalibrateStats calibrated,
+                     CalibrateState(&global, model ? &*model : nullptr, dataset_, split_.train, o,
+                                    config_.eval_engine, config_.threads));
     ModelState stats = BatchNormStatisticsOf(global);
     if (setup) {
       // The weight the setup names, which SecAggSession::Start checked is this site's own

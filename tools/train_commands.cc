@@ -114,14 +114,14 @@ int RunTrain(const TrainCmd& c) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     std::printf("epoch %2d  loss %.4f  train acc %.4f", epoch + 1, s.loss, s.accuracy);
     const ModelState state = ExportState(*model, data->class_names);
+    ASSIGN_OR_RETURN(StateScorer scorer, StateScorer::Create(state, &*model, scoring));
     if (!split->val.empty()) {
-      ASSIGN_OR_RETURN(EvalStats v, EvaluateState(state, &*model, *data, split->val, scoring));
+      ASSIGN_OR_RETURN(EvalStats v, scorer.Score(*data, split->val));
       std::printf("  val acc %.4f  val macro-F1 %.4f", v.confusion.Accuracy(),
                   v.confusion.MacroF1());
     }
     if (!c.holdout.empty()) {
-      ASSIGN_OR_RETURN(EvalStats h, EvaluateState(state, &*model, *holdout, AllIndices(*holdout),
-                                                  scoring));
+      ASSIGN_OR_RETURN(EvalStats h, scorer.Score(*holdout, AllIndices(*holdout)));
       std::printf("  holdout acc %.4f  macro-F1 %.4f", h.confusion.Accuracy(),
                   h.confusion.MacroF1());
     }
@@ -158,25 +158,21 @@ int RunEvaluate(const EvalCmd& c) {
   torch::set_num_threads(c.threads);
   Result<ModelState> state = LoadModelFile(c.model);
   if (!state.ok()) return Fail("evaluate", state.status());
-  Result<bool> binary = UseBinaryEngine(c.engine, state->meta);
-  if (!binary.ok()) return Fail("evaluate", binary.status());
+  Result<EvalEngine> engine = ParseEngineFlag(c.engine);
+  if (!engine.ok()) return Fail("evaluate", engine.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("evaluate", data.status());
-  auto evaluate = [&]() -> Result<EvalStats> {
-    if (*binary) {
-      infer::EngineOptions options;
-      options.threads = c.threads;
-      ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(*state, options));
-      return EvaluateBinary(engine, *data, AllIndices(*data), PreprocessConfig{}, 1);
-    }
-    ASSIGN_OR_RETURN(DenseNet model, ModelFromState(*state));
-    return Evaluate(model, *data, AllIndices(*data), state->meta.input_size, PreprocessConfig{}, 1,
-                    64, TerminalProgress("evaluate", 0));
-  };
-  Result<EvalStats> ev = evaluate();
+  ScoreOptions so;
+  so.engine = *engine;
+  so.input_size = state->meta.input_size;
+  so.threads = c.threads;
+  Result<StateScorer> scorer = StateScorer::Create(*state, nullptr, so);
+  if (!scorer.ok()) return Fail("evaluate", scorer.status());
+  const bool binary = scorer->binary();
+  Result<EvalStats> ev = scorer->Score(*data, AllIndices(*data), TerminalProgress("evaluate", 0));
   if (!ev.ok()) return Fail("evaluate", ev.status());
   nlohmann::ordered_json j = ev->confusion.ToJson(data->class_names);
-  j["engine"] = *binary ? "binary" : "torch";
+  j["engine"] = binary ? "binary" : "torch";
   j["loss"] = ev->loss;
   j["skipped_files"] = data->skipped.size();
   j["unknown_classes"] = data->unknown_classes;
@@ -184,7 +180,7 @@ int RunEvaluate(const EvalCmd& c) {
     std::cout << j.dump() << "\n";
   } else {
     std::printf("%s on %s (%s engine): accuracy %.4f, macro-F1 %.4f, %lld images\n",
-                c.model.c_str(), c.data.c_str(), *binary ? "binary" : "torch",
+                c.model.c_str(), c.data.c_str(), binary ? "binary" : "torch",
                 ev->confusion.Accuracy(), ev->confusion.MacroF1(),
                 static_cast<long long>(ev->confusion.total()));
     for (const auto& pc : j["per_class"]) {
@@ -217,7 +213,9 @@ int RunCalibrate(const CalibrateCmd& c) {
   if (!state.ok()) return Fail("calibrate", state.status());
   Result<Dataset> data = OpenDataset(c.data, state->meta.class_names);
   if (!data.ok()) return Fail("calibrate", data.status());
-  Result<bool> binary = UseBinaryEngine(c.engine, state->meta);
+  Result<EvalEngine> engine = ParseEngineFlag(c.engine);
+  if (!engine.ok()) return Fail("calibrate", engine.status());
+  Result<bool> binary = UsesBinaryEngine(*engine, state->meta.arch);
   if (!binary.ok()) return Fail("calibrate", binary.status());
   CalibrateOptions o;
   o.input_size = state->meta.input_size;
@@ -226,15 +224,8 @@ int RunCalibrate(const CalibrateCmd& c) {
   o.loader_threads = 1;
   o.seed = c.seed;
   ModelState out = *state;
-  Result<CalibrateStats> stats = InvalidArgument("not calibrated");
-  if (*binary) {
-    stats = CalibrateBatchNormBinary(&out, *data, AllIndices(*data), o, c.threads);
-  } else {
-    Result<DenseNet> model = ModelFromState(*state);
-    if (!model.ok()) return Fail("calibrate", model.status());
-    stats = CalibrateBatchNorm(*model, *data, AllIndices(*data), o);
-    if (stats.ok()) out = ExportState(*model, state->meta.class_names);
-  }
+  Result<CalibrateStats> stats =
+      CalibrateState(&out, nullptr, *data, AllIndices(*data), o, *engine, c.threads);
   if (!stats.ok()) return Fail("calibrate", stats.status());
   if (Status st = WriteFileAtomic(c.out, PackModel(out)); !st.ok()) return Fail("calibrate", st);
   std::printf("wrote %s: batch-norm statistics from %lld images of %s (%lld batches, %s)\n",

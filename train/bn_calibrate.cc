@@ -3,11 +3,13 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 
 #include "data/loader.h"
 #include "infer/engine.h"
+#include "train/engine_eval.h"
 
 namespace fedsmear {
 namespace {
@@ -121,6 +123,23 @@ Result<CalibrateStats> CalibrateBatchNorm(DenseNet& model, const Dataset& data,
     return Internal(std::string("LibTorch failed during batch-norm calibration: ") +
                     e.what_without_backtrace());
   }
+}
+
+Result<CalibrateStats> CalibrateState(ModelState* state, DenseNet* model, const Dataset& data,
+                                      const std::vector<size_t>& indices,
+                                      const CalibrateOptions& options, EvalEngine engine,
+                                      int threads) {
+  ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(engine, state->meta.arch));
+  if (binary) return CalibrateBatchNormBinary(state, data, indices, options, threads);
+  std::optional<DenseNet> built;
+  if (model == nullptr) {
+    ASSIGN_OR_RETURN(DenseNet m, ModelFromState(*state));
+    built = std::move(m);
+    model = &*built;
+  }
+  ASSIGN_OR_RETURN(CalibrateStats stats, CalibrateBatchNorm(*model, data, indices, options));
+  *state = ExportState(*model, state->meta.class_names);
+  return stats;
 }
 
 }  // namespace fedsmear

@@ -60,4 +60,15 @@ Result<CalibrateStats> CalibrateBatchNormBinary(ModelState* model, const Dataset
                                                 const std::vector<size_t>& indices,
                                                 const CalibrateOptions& options, int threads);
 
+// Recalibrates `state`'s statistics with the engine `engine` picks for its architecture
+// (train/engine_eval.h UsesBinaryEngine): the 1-bit engine, or LibTorch's `model` (holding
+// `state`'s weights; built from `state` when null), whose statistics are then written into
+// `state`. The one place a site's recalibration and `fedsmear calibrate` choose. `threads`: the
+// 1-bit engine's. Errors as the two functions above and UsesBinaryEngine; `state` is then as it
+// was.
+Result<CalibrateStats> CalibrateState(ModelState* state, DenseNet* model, const Dataset& data,
+                                      const std::vector<size_t>& indices,
+                                      const CalibrateOptions& options, EvalEngine engine,
+                                      int threads);
+
 }  // namespace fedsmear

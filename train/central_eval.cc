@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "train/engine_eval.h"
-#include "train/trainer.h"
 
 namespace fedsmear {
 
@@ -27,26 +26,17 @@ Result<std::unique_ptr<CentralEvaluator>> CentralEvaluator::Create(
 }
 
 Result<std::vector<HoldoutResult>> CentralEvaluator::Evaluate(const ModelState& state) const {
-  ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(options_.engine, state.meta.arch));
+  ScoreOptions so;
+  so.engine = options_.engine;
+  so.input_size = input_size_;
+  so.preprocess = preprocess_;
+  so.threads = options_.threads;
+  ASSIGN_OR_RETURN(StateScorer scorer, StateScorer::Create(state, nullptr, so));
   std::vector<HoldoutResult> out;
-  if (binary) {
-    infer::EngineOptions eo;
-    eo.threads = std::max(1, options_.threads);
-    ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(state, eo));
-    for (const Set& s : sets_) {
-      std::vector<size_t> all(s.data.samples.size());
-      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-      ASSIGN_OR_RETURN(EvalStats ev, EvaluateBinary(engine, s.data, all, preprocess_, 1));
-      out.push_back({s.name, ev.loss, ev.confusion});
-    }
-    return out;
-  }
-  ASSIGN_OR_RETURN(DenseNet model, ModelFromState(state));
   for (const Set& s : sets_) {
     std::vector<size_t> all(s.data.samples.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-    ASSIGN_OR_RETURN(EvalStats ev, fedsmear::Evaluate(model, s.data, all, input_size_,
-                                                      preprocess_, 1));
+    ASSIGN_OR_RETURN(EvalStats ev, scorer.Score(s.data, all));
     out.push_back({s.name, ev.loss, ev.confusion});
   }
   return out;

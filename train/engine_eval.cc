@@ -31,7 +31,7 @@ std::vector<double> Softmax(const float* logits, int n) {
 Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Dataset& data,
                                  const std::vector<size_t>& indices,
                                  const PreprocessConfig& preprocess, int loader_threads,
-                                 int batch_size) {
+                                 int batch_size, const ProgressFn& progress) {
   const int classes = engine.meta().classes;
   LoaderOptions lo;
   lo.batch_size = batch_size;
@@ -46,6 +46,7 @@ Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Datase
   double loss_sum = 0;
   Batch b;
   std::vector<float> logits;
+  int64_t batch_index = 0;
   while (loader.Next(&b)) {
     logits.resize(static_cast<size_t>(b.n) * classes);
     engine.Forward(b.images.data(), b.n, logits.data());
@@ -59,29 +60,50 @@ Result<EvalStats> EvaluateBinary(const infer::BinaryEngine& engine, const Datase
       loss_sum -= std::log(std::max(Softmax(row, classes)[label], 1e-300));
       stats.confusion.Add(label, std::max_element(row, row + classes) - row);
     }
+    if (progress) {
+      const int64_t seen = stats.confusion.total();
+      progress({0, batch_index++, loader.BatchesPerEpoch(), seen, loss_sum / seen});
+    }
   }
   const int64_t n = stats.confusion.total();
   stats.loss = n ? loss_sum / n : 0;
   return stats;
 }
 
-Result<EvalStats> EvaluateState(const ModelState& state, DenseNet* model, const Dataset& data,
-                                const std::vector<size_t>& indices, const ScoreOptions& options) {
+Result<StateScorer> StateScorer::Create(const ModelState& state, DenseNet* model,
+                                        const ScoreOptions& options) {
   ASSIGN_OR_RETURN(const bool binary, UsesBinaryEngine(options.engine, state.meta.arch));
+  StateScorer scorer;
+  scorer.options_ = options;
   if (binary) {
     infer::EngineOptions eo;
     eo.threads = std::max(1, options.threads);
     ASSIGN_OR_RETURN(infer::BinaryEngine engine, infer::BinaryEngine::FromState(state, eo));
-    return EvaluateBinary(engine, data, indices, options.preprocess, options.loader_threads);
+    scorer.engine_.emplace(std::move(engine));
+  } else if (model != nullptr) {
+    scorer.model_ = *model;  // the holder: the same module
+  } else {
+    ASSIGN_OR_RETURN(DenseNet built, ModelFromState(state));
+    scorer.model_ = std::move(built);
   }
-  std::optional<DenseNet> built;
-  if (model == nullptr) {
-    ASSIGN_OR_RETURN(DenseNet m, ModelFromState(state));
-    built = std::move(m);
-    model = &*built;
+  return scorer;
+}
+
+Result<EvalStats> StateScorer::Score(const Dataset& data, const std::vector<size_t>& indices,
+                                     const ProgressFn& progress) const {
+  if (engine_) {
+    return EvaluateBinary(*engine_, data, indices, options_.preprocess, options_.loader_threads,
+                          64, progress);
   }
-  return Evaluate(*model, data, indices, options.input_size, options.preprocess,
-                  options.loader_threads);
+  DenseNet model = *model_;
+  return Evaluate(model, data, indices, options_.input_size, options_.preprocess,
+                  options_.loader_threads, 64, progress);
+}
+
+Result<EvalStats> EvaluateState(const ModelState& state, DenseNet* model, const Dataset& data,
+                                const std::vector<size_t>& indices, const ScoreOptions& options) {
+  ASSIGN_OR_RETURN(StateScorer scorer, StateScorer::Create(state, model, options));
+  return scorer.Score(data, indices);
 }
 
 }  // namespace fedsmear

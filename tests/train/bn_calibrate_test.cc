@@ -176,8 +176,20 @@ void TrainedLookingAffine(DenseNet& model) {
   }
 }
 
+// Whether a and b hold the same tensors (names and values) in the same order.
+bool SameValues(const ModelState& a, const ModelState& b) {
+  if (a.tensors.size() != b.tensors.size()) return false;
+  for (size_t t = 0; t < a.tensors.size(); ++t) {
+    if (a.tensors[t].name != b.tensors[t].name || a.tensors[t].values != b.tensors[t].values) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The 1-bit engine's recalibration reads the same images in the same batches and gives
-// LibTorch's statistics within float rounding, for a subset and several batches.
+// LibTorch's statistics within float rounding, for a subset and several batches; CalibrateState
+// picks either by the setting and writes the statistics into the state.
 TEST_F(BnCalibrateTest, BinaryEngineGivesLibTorchsStatistics) {
   for (const char* arch : {"bdn-tiny"}) {
     torch::manual_seed(11);
@@ -185,14 +197,23 @@ TEST_F(BnCalibrateTest, BinaryEngineGivesLibTorchsStatistics) {
     TrainedLookingAffine(model);
     const ModelState global = ExportState(model, {});
     const CalibrateOptions o = Options(/*images=*/48, /*batch=*/16);  // 16, 16, 16
-    auto torch_stats = CalibrateBatchNorm(model, data_, all_, o);
+    ModelState torched = global;
+    auto torch_stats = CalibrateState(&torched, &model, data_, all_, o, EvalEngine::kTorch, 2);
     ASSERT_TRUE(torch_stats.ok()) << torch_stats.status();
     ModelState binary = global;
-    auto engine_stats = CalibrateBatchNormBinary(&binary, data_, all_, o, /*threads=*/2);
+    auto engine_stats = CalibrateState(&binary, nullptr, data_, all_, o, EvalEngine::kAuto, 2);
     ASSERT_TRUE(engine_stats.ok()) << engine_stats.status();
     EXPECT_EQ(engine_stats->images, torch_stats->images);
     EXPECT_EQ(engine_stats->batches, torch_stats->batches);
     const ModelState want = Stats(model), got = BatchNormStatisticsOf(binary);
+    EXPECT_TRUE(SameValues(BatchNormStatisticsOf(torched), want))
+        << "LibTorch's statistics are written into the state";
+    EXPECT_FALSE(SameValues(BatchNormStatisticsOf(global), want));
+    ModelState float_arch = global;
+    float_arch.meta.arch = "densenet28";
+    EXPECT_EQ(CalibrateState(&float_arch, nullptr, data_, all_, o, EvalEngine::kBinary, 2)
+                  .status().code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE(SameValues(float_arch, global)) << "a refused calibration writes nothing";
     ASSERT_EQ(got.tensors.size(), want.tensors.size());
     // bdn28 is left out here: on these flat synthetic smears its deeper layers' statistics
     // differ from LibTorch's float32 ones (sign flips at float rounding compound with depth),

@@ -1,5 +1,6 @@
-// EvaluateBinary (torch-free binary engine) and EvaluateState against Evaluate (LibTorch) on a
-// briefly trained model and synthetic images through the same loader: the same confusion matrix.
+// EvaluateBinary (torch-free binary engine), StateScorer and EvaluateState against Evaluate
+// (LibTorch) on a briefly trained model and synthetic images through the same loader: the same
+// confusion matrix.
 #include "train/engine_eval.h"
 
 #include <gtest/gtest.h>
@@ -56,9 +57,12 @@ TEST(EngineEvalTest, BinaryEngineGivesTorchsMetricsOnATrainedModel) {
             torch_ev->confusion.ToJson(test->class_names));
   EXPECT_NEAR(bin_ev->loss, torch_ev->loss, 1e-4 * (1 + std::fabs(torch_ev->loss)));
 
-  // EvaluateState (a site's validation, `fedsmear train`'s epochs): whichever engine the
-  // setting picks, with LibTorch's model given or built from the state, the same scores.
+  // EvaluateState and StateScorer (a site's validation, central evaluation, `fedsmear
+  // train|evaluate`): whichever engine the setting picks, with LibTorch's model given or built
+  // from the state, the same scores; one scorer serves several sets and reports each batch.
   const ModelState state = ExportState(model, train->class_names);
+  auto train_ev = Evaluate(model, *train, All(*train), 48, PreprocessConfig{});
+  ASSERT_TRUE(train_ev.ok()) << train_ev.status();
   ScoreOptions so;
   so.input_size = 48;
   so.threads = 2;
@@ -70,6 +74,22 @@ TEST(EngineEvalTest, BinaryEngineGivesTorchsMetricsOnATrainedModel) {
       EXPECT_EQ(ev->confusion.ToJson(test->class_names),
                 torch_ev->confusion.ToJson(test->class_names));
       EXPECT_NEAR(ev->loss, torch_ev->loss, 1e-4 * (1 + std::fabs(torch_ev->loss)));
+
+      auto scorer = StateScorer::Create(state, given, so);
+      ASSERT_TRUE(scorer.ok()) << scorer.status();
+      EXPECT_EQ(scorer->binary(), e != EvalEngine::kTorch);
+      std::vector<ProgressTick> ticks;
+      auto on_train = scorer->Score(*train, All(*train),
+                                    [&](const ProgressTick& t) { ticks.push_back(t); });
+      auto on_test = scorer->Score(*test, All(*test));
+      ASSERT_TRUE(on_train.ok() && on_test.ok());
+      EXPECT_EQ(on_train->confusion.ToJson(train->class_names),
+                train_ev->confusion.ToJson(train->class_names));
+      EXPECT_EQ(on_test->confusion.ToJson(test->class_names),
+                torch_ev->confusion.ToJson(test->class_names));
+      ASSERT_EQ(ticks.size(), 3u) << "192 images in batches of 64";
+      EXPECT_EQ(ticks.back().images, 192);
+      EXPECT_EQ(ticks.back().batch, 2);
     }
   }
 }
