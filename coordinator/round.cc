@@ -171,7 +171,8 @@ Status Recalibrate(RoundContext& ctx, SumCollector& collector, int round,
   if (request.sites.empty()) return Status::Ok();
   request.task = task;
   request.task.bn_calibration_images = static_cast<uint32_t>(c.bn_recalibration_images);
-  request.task.bn_calibration_batch = static_cast<uint32_t>(c.train.batch_size);
+  request.task.bn_calibration_batch = static_cast<uint32_t>(
+      std::clamp(c.bn_recalibration_images, 2, kMaxBnCalibrationBatch));
   // The moments are relative to the model the sites decode (codec_down may round it).
   const uint64_t max_values = static_cast<uint64_t>(ctx.global.NumValues());
   ASSIGN_OR_RETURN(ModelState reference, UnpackModel(task.model.data, max_values));

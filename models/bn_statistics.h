@@ -27,6 +27,11 @@ struct SiteBnStatistics {
   int64_t images = 0;
 };
 
+// A site recalibrates over batches of all the images asked for, up to this many: one batch gives
+// the statistics a model in eval mode needs. Batches of the training size give train-mode ones,
+// whose every layer saw inputs normalised by the batch's own statistics (docs/accuracy-notes.md).
+inline constexpr int kMaxBnCalibrationBatch = 1024;
+
 // The pooled statistics: per channel, the image-weighted mean of the sites' means (the mean of the
 // union of their images) and the image-weighted mean of their variances, the within-site
 // variance. Not the union's variance, which adds the spread of the sites' means: a site's

@@ -198,7 +198,7 @@ struct CalibrateCmd {
   std::string data;
   std::string out;
   int images = 1024;
-  int batch_size = 32;
+  int batch_size = kMaxBnCalibrationBatch;
   int threads = 2;
   uint64_t seed = 1;
   std::string engine;
@@ -364,7 +364,9 @@ Command AddCalibrateCommand(CLI::App& root) {
   app->add_option("--images", c->images, "at most this many images (a seeded random subset)")
       ->capture_default_str()
       ->check(CLI::Range(2, 10000000));
-  app->add_option("--batch-size", c->batch_size, "batch size (the training one)")
+  app->add_option("--batch-size", c->batch_size,
+                  "images per batch: one batch of every image (the default, up to 1024) gives "
+                  "the statistics eval mode uses; the training batch size gives train-mode ones")
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
   app->add_option("--threads", c->threads, "torch threads / binary-engine threads")

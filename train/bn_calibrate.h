@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "data/dataset.h"
+#include "models/bn_statistics.h"
 #include "models/densenet.h"
 #include "models/model_state.h"
 
@@ -26,7 +27,7 @@ struct CalibrateOptions {
   int input_size = 64;
   PreprocessConfig preprocess;
   int max_images = 1024;   // a seeded random subset of `indices` when there are more
-  int batch_size = 32;     // the training batch size: BN statistics depend on it
+  int batch_size = kMaxBnCalibrationBatch;  // one batch of every image: eval-mode statistics
   int loader_threads = 1;
   uint64_t seed = 1;
 };
