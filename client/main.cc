@@ -7,6 +7,7 @@
 
 #include "client/site.h"
 #include "client/site_plan.h"
+#include "common/build_info.h"
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--work-slots", work_slots,
                  "DIR:N: train and evaluate only while holding one of N slots shared with other "
                  "processes (simulations on few cores)");
-  fedsmear::AddStandardFlags(app, &log_level);
+  fedsmear::AddStandardFlags(app, &log_level, fedsmear::BuildRevision());
   // Training-plan approval (docs/deploy.md): `plan show`, `plan approve HASH`.
   CLI::App* plan = app.add_subcommand("plan", "review and approve the coordinator's training plan");
   plan->fallthrough();

@@ -14,8 +14,9 @@
 
 namespace fedsmear {
 
-inline void AddStandardFlags(CLI::App& app, std::string* log_level) {
-  app.set_version_flag("--version", std::string("fedsmear ") + kVersion);
+// `revision`: the commit the binary was built from (common/build_info.h BuildRevision).
+inline void AddStandardFlags(CLI::App& app, std::string* log_level, const std::string& revision) {
+  app.set_version_flag("--version", std::string("fedsmear ") + kVersion + " (" + revision + ")");
   app.add_option("--log-level", *log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();

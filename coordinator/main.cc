@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "common/build_info.h"
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/settings/settings_help.h"
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   bool insecure = false;
   app.add_flag("--insecure", insecure, "plain TCP without CurveZMQ (local debugging only)");
-  fedsmear::AddStandardFlags(app, &log_level);
+  fedsmear::AddStandardFlags(app, &log_level, fedsmear::BuildRevision());
   bool help_config = false;
   app.add_flag("--help-config", help_config,
                "print every configuration key with its type, default, range and plan rule");

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <vector>
 
+#include "common/build_info.h"
 #include "common/cli.h"
 #include "common/log.h"
 #include "tools/command.h"
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"fedsmear: models, data and simulations for federated blood-smear learning"};
   app.require_subcommand(1);
   std::string log_level = "info";
-  fedsmear::AddStandardFlags(app, &log_level);
+  fedsmear::AddStandardFlags(app, &log_level, fedsmear::BuildRevision());
   std::vector<fedsmear::Command> commands = {
       fedsmear::AddSynthCommand(app),
       fedsmear::AddPartitionCommand(app),
