@@ -69,7 +69,8 @@ struct EnumNames<LogLevel> {
 
 namespace fedsmear {
 
-inline constexpr int kDefaultBnRecalibrationImages = 256;
+// Off: docs/accuracy.md has the runs that chose it.
+inline constexpr int kDefaultBnRecalibrationImages = 0;
 
 // Which network, for how many classes, at what input size.
 struct ModelSpec {
@@ -265,8 +266,8 @@ settings::IfDescribes<Self, CoordinatorConfig> Describe(Self& c, V& v) {
   v(c.bn_recalibration_images,
     Spec("bn_recalibration_images", "after each round sites recompute the new model's "
                                     "batch-norm statistics over up to this many images and the "
-                                    "coordinator pools them (0 = off; under secagg+ by a "
-                                    "second secure sum of the round)")
+                                    "coordinator pools them (0 = off, the default; under "
+                                    "secagg+ by a second secure sum of the round)")
         .Range(0, 1000000).Plan(PlanRule::kAtMost).Absent("0"));
   v(c.eval_engine, Spec("eval_engine", "engine of the central evaluation: auto (1-bit engine "
                                        "for binarized models) | binary | torch"));

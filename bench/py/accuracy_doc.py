@@ -31,25 +31,28 @@ TASKS = {
     "rbc-tyas": "red cells (Tyas et al., the seed paper's 8 classes: pencil left out), 4 sites by "
                 "smear (no smear split between sites or between training and held-out data)",
 }
-ORDER = ["central", "central128", "default", "plain", "secure32", "secureunion", "securenobn", "plainnobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
+ORDER = ["central", "central128", "default", "plain", "securebn", "secure32", "secureunion", "plainbn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh", "keepscale", "flipglorot", "iid",
          "f32iid", "f32m", "steps", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5", "lr4", "epochnobn", "epochmom5", "down1",
          "both1", "smallest", "glorot"]
 LABEL = {
-    "default": "secure default since 2026-12-07 (SecAgg+: sign votes of equal weight and masked "
-               "32-bit floats; a sign flips when over three tenths of the vote goes against it; "
-               "28 local steps a round, logit adjustment toward the pooled prior, sites' Adam "
-               "moments kept between rounds; BN recalibration by a second secure sum of each "
-               "round: each site's statistics over one batch of its 256 images, pooled as the "
-               "union's mean and the sites' average variance)",
-    "secure32": "secure default of the evening of 2026-12-07: BN recalibration in batches of the "
-                "training size (32), pooling the union's mean and the sites' average variance",
-    "secureunion": "secure default of 2026-12-07 until that evening: its BN recalibration pooled "
-                   "the union's variance (the spread between the sites' means included)",
-    "plain": "default in plain rounds, the default until 2026-12-07 (sign votes on changes: a "
-             "sign flips when over three tenths of the vote goes against it; sign1+q8 both ways, "
-             "28 local steps a round, logit adjustment toward the pooled prior, BN "
-             "recalibration (pooling the union's variance in runs before the evening of "
-             "2026-12-07), sites' Adam moments kept between rounds)",
+    "default": "secure default since 2026-12-07 evening (SecAgg+: sign votes of equal weight and "
+               "masked 32-bit floats; a sign flips when over three tenths of the vote goes "
+               "against it; 28 local steps a round, logit adjustment toward the pooled prior, "
+               "sites' Adam moments kept between rounds; no BN recalibration)",
+    "plain": "default in plain rounds (secure_aggregation off)",
+    "securebn": "secure default with BN recalibration by a second secure sum of each round (256 "
+                "images per site in one batch, pooled as the union's mean and the sites' "
+                "average variance)",
+    "secure32": "secure default with BN recalibration in batches of 32 (the training size), "
+                "pooled with the sites' average variance",
+    "secureunion": "secure default with BN recalibration in batches of 32, pooling the union's "
+                   "variance (the spread between the sites' means included): the secure default "
+                   "of 2026-12-07 until that evening",
+    "plainbn": "default in plain rounds with BN recalibration (batches of 32, the union's "
+               "variance), the default until 2026-12-07 (sign votes on changes: a sign flips "
+               "when over three tenths of the vote goes against it; sign1+q8 both ways, 28 local "
+               "steps a round, logit adjustment toward the pooled prior, sites' Adam moments "
+               "kept between rounds)",
     "flip25": "default of the morning of 2026-11-30 (a sign flips when over a quarter of the vote "
               "goes against it, flip_share 0.25)",
     "flip20": "default with flip_share 0.2 (over a fifth of the vote)",
@@ -63,9 +66,6 @@ LABEL = {
     "epochmom5": "default until 2026-11-29 with vote momentum 0.5",
     "nola": "default without logit adjustment",
     "nobn": "default without BN recalibration",
-    "securenobn": "secure default without BN recalibration (the secure default of the morning of "
-                  "2026-12-07, before BN statistics were summed securely)",
-    "plainnobn": "default in plain rounds without BN recalibration",
     "mom5": "default with vote momentum 0.5",
     "lr4": "default with twice the sites' learning rate (0.004)",
     "keepscale": "default keeping only Adam's second moment between rounds (keep_scale)",
@@ -87,7 +87,7 @@ COLOURS = {"central": "#222222", "central128": "#555555", "iid": "#2ca02c", "f32
            "f32iid": "#98df8a", "fresh": "#ff9896", "keepscale": "#f7b6d2", "f32fresh": "#c5b0d5",
            "flipglorot": "#393b79",
            "majority": "#e7ba52", "flip25": "#ff7f0e", "flip20": "#8c6d31",
-           "default": "#d62728", "plain": "#8c564b", "secureunion": "#e377c2", "secure32": "#f7b6d2", "f32": "#1f77b4", "nola": "#ff7f0e",
+           "default": "#d62728", "plain": "#8c564b", "secureunion": "#e377c2", "secure32": "#f7b6d2", "securebn": "#ff9896", "plainbn": "#8c564b", "f32": "#1f77b4", "nola": "#ff7f0e",
            "nobn": "#17becf", "mom5": "#7f7f7f", "lr4": "#8c564b", "steps": "#bcbd22",
            "stepsbal": "#ff9896",
            "epochbal": "#9467bd", "f32epoch": "#aec7e8", "epochnobn": "#17becf",
@@ -306,7 +306,7 @@ def section(task, folders, docs_dir):
     c, d = runs.get("central"), runs.get(d_name)
     if c and (c["recall"] or d):
         classes = list(c["recall"] or d["recall"])
-        cols = [n for n in ("central", "central128", "default", "plain", "secure32", "secureunion", "securenobn", "plainnobn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
+        cols = [n for n in ("central", "central128", "default", "plain", "securebn", "secure32", "secureunion", "plainbn", "flip25", "flip20", "majority", "f32", "fresh", "f32fresh",
                             "keepscale", "flipglorot", "iid", "f32iid", "f32m", "lr4", "stepsbal", "epochbal", "f32epoch", "nola", "nobn", "mom5",
                             "epochnobn", "epochmom5")
                 if n in runs and runs[n]["recall"]]
